@@ -1,0 +1,13 @@
+//! relay-shell: an MCP server that gives an AI agent a tiered-authority, audited shell on hosts
+//! its operator owns.
+//!
+//! Every tool call passes one gate ([`gate`]): classify → admit → run with a deadline → bound
+//! → audit. See `docs/architecture.md` for the module map and the invariants each module keeps.
+
+pub mod audit;
+pub mod error;
+pub mod exec;
+pub mod policy;
+pub mod redact;
+pub mod session;
+pub mod text;
