@@ -3,10 +3,12 @@
 //! Architecture invariant: this module knows records, files and hashes — not the protocol,
 //! not requests, not the gate. Only `gate.rs` writes tool records.
 
+pub mod config;
 pub mod json;
 pub mod record;
 pub mod writer;
 
+pub use config::{Format, FsyncPolicy, OnFailure};
 pub use json::Json;
 pub use record::{Args, Record, StartRecord, ToolRecord, now_iso};
 pub use writer::{AuditConfig, AuditError, AuditLog, AuditStatus};

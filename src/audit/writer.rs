@@ -37,6 +37,16 @@ pub struct AuditConfig {
     pub path: PathBuf,
     /// Mirror each line to stderr prefixed with `AUDIT `.
     pub mirror_stderr: bool,
+    /// Line format.
+    pub format: super::Format,
+    /// Hash-chain records (jsonl only).
+    pub chain: bool,
+    /// When to fsync.
+    pub fsync: super::FsyncPolicy,
+    /// Refuse or continue when writes fail.
+    pub on_failure: super::OnFailure,
+    /// Write a start record before the work of calls that run something.
+    pub start_records: bool,
 }
 
 /// The process-wide audit sink. Appends are serialised; each record is one `write`.

@@ -1,0 +1,63 @@
+//! Audit configuration knobs, parsed from `RELAY_SHELL_AUDIT_*`.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// On-disk line format (spec §9.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per line (the default; the only format that can be chained).
+    Jsonl,
+    /// ArcSight Common Event Format.
+    Cef,
+    /// IBM QRadar Log Event Extended Format.
+    Leef,
+}
+
+/// When the writer calls `fsync`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// Before every tool result is returned (group commit shares one sync).
+    Always,
+    /// At most every 100 ms in the background.
+    Interval,
+    /// Leave it to the kernel.
+    Never,
+}
+
+/// What the server does when records cannot be written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Refuse new calls with `[ERROR: AuditUnavailable: …]` until writes succeed again.
+    Refuse,
+    /// Keep serving and mark the sink degraded.
+    Continue,
+}
+
+macro_rules! spelled_enum {
+    ($ty:ty, $what:literal, $( $variant:path => $s:literal ),+ ) => {
+        impl $ty {
+            /// The configuration spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $( $variant => $s ),+ }
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                let v = s.trim().to_ascii_lowercase();
+                $( if v == $s { return Ok($variant); } )+
+                Err(format!(concat!("{} (expected ", $what, ")"), s.trim()))
+            }
+        }
+    };
+}
+
+spelled_enum!(Format, "jsonl, cef or leef", Format::Jsonl => "jsonl", Format::Cef => "cef", Format::Leef => "leef");
+spelled_enum!(FsyncPolicy, "always, interval or never", FsyncPolicy::Always => "always", FsyncPolicy::Interval => "interval", FsyncPolicy::Never => "never");
+spelled_enum!(OnFailure, "refuse or continue", OnFailure::Refuse => "refuse", OnFailure::Continue => "continue");
