@@ -89,7 +89,11 @@ impl ToolError {
     /// The result-string form: `[ERROR: Kind: message]`, on one line.
     pub fn render(&self) -> String {
         let msg = self.message.trim();
-        let msg = if msg.is_empty() { self.kind.as_str() } else { msg };
+        let msg = if msg.is_empty() {
+            self.kind.as_str()
+        } else {
+            msg
+        };
         let one_line: String = msg
             .chars()
             .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })

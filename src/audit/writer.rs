@@ -90,7 +90,9 @@ impl AuditLog {
                     reason: if regular {
                         String::new()
                     } else {
-                        format!("audit path is not a regular file (records not durably stored): {path}")
+                        format!(
+                            "audit path is not a regular file (records not durably stored): {path}"
+                        )
                     },
                 };
                 (Some(f), status)

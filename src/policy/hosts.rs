@@ -8,14 +8,15 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// `probe` plus, after a single space, the canonical forms of the literal-IP `hosts` that are
-/// not already in it (space-separated, first-seen order). `probe` unchanged when none.
+/// not already a whitespace-separated token of it (space-separated, first-seen order). `probe` unchanged when none.
 pub fn widen_hosts(probe: &str, hosts: &[&str]) -> String {
     let mut extra: Vec<String> = Vec::new();
+    let present: Vec<&str> = probe.split_whitespace().collect();
     for raw in hosts {
         let token = raw.trim();
         let token = token.rsplit('@').next().unwrap_or(token);
         for form in canonical_forms(token) {
-            if form != token && !probe.contains(&form) && !extra.contains(&form) {
+            if form != token && !present.contains(&form.as_str()) && !extra.contains(&form) {
                 extra.push(form);
             }
         }
