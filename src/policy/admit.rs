@@ -119,3 +119,103 @@ impl Policy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Mode;
+
+    fn policy(mode: Mode, deny: &str, allow: &str) -> Policy {
+        Policy::new(mode, deny, allow).expect("valid policy") // ok: test
+    }
+
+    #[test]
+    fn open_admits_everything_not_denied() {
+        let p = policy(Mode::Open, "", "");
+        let d = p.check("shell_exec", "rm -rf /");
+        assert!(d.admitted);
+        assert_eq!(d.reason, "permitted");
+        assert_eq!(d.tier, Tier::Irreversible);
+    }
+
+    #[test]
+    fn deny_applies_first_in_every_mode() {
+        for mode in [Mode::Open, Mode::Guarded, Mode::Readonly] {
+            let p = policy(mode, "169\\.254\\.169\\.254", ".*");
+            let d = p.check("ssh_exec", "uptime\n169.254.169.254");
+            assert!(!d.admitted, "{mode}");
+            assert_eq!(d.reason, "matched RELAY_SHELL_POLICY_DENY");
+        }
+        // Deny refuses even tier-0 tools.
+        let p = policy(Mode::Open, "^audit_tail", "");
+        assert!(!p.check("audit_tail", "").admitted);
+    }
+
+    #[test]
+    fn probe_starts_with_the_tool_name() {
+        let p = policy(Mode::Open, "^rm", "");
+        assert!(
+            p.check("shell_exec", "rm -rf /").admitted,
+            "^rm never matches: the probe starts with the tool"
+        );
+        let p = policy(Mode::Open, "^shell_exec rm ", "");
+        assert!(!p.check("shell_exec", "rm -rf /").admitted);
+    }
+
+    #[test]
+    fn readonly_admits_only_tier_zero() {
+        let p = policy(Mode::Readonly, "", ".*");
+        assert!(p.check("shell_exec", "df -h && free -m").admitted);
+        assert!(p.check("server_info", "").admitted);
+        let d = p.check("shell_exec", "touch x");
+        assert!(!d.admitted);
+        assert_eq!(d.reason, "readonly mode refuses Tier 1 (REVERSIBLE)");
+        let d = p.check("shell_exec", "rm -rf /");
+        assert_eq!(d.reason, "readonly mode refuses Tier 3 (IRREVERSIBLE)");
+    }
+
+    #[test]
+    fn guarded_needs_allow_from_tier_two() {
+        let p = policy(Mode::Guarded, "", "");
+        assert!(p.check("shell_exec", "touch x").admitted);
+        let d = p.check("shell_exec", "systemctl restart nginx");
+        assert!(!d.admitted);
+        assert_eq!(
+            d.reason,
+            "guarded mode refuses Tier 2 (STATEFUL) without an RELAY_SHELL_POLICY_ALLOW match"
+        );
+        let p = policy(Mode::Guarded, "", "systemctl restart nginx$");
+        let d = p.check("shell_exec", "systemctl restart nginx");
+        assert!(d.admitted);
+        assert_eq!(d.reason, "guarded: allowed by RELAY_SHELL_POLICY_ALLOW");
+        assert!(
+            !p.check("shell_exec", "systemctl restart nginx; reboot")
+                .admitted
+        );
+    }
+
+    #[test]
+    fn invalid_regex_is_a_configuration_error_naming_the_variable() {
+        let e = Policy::new(Mode::Open, "(", "").expect_err("invalid deny"); // ok: test
+        assert!(
+            e.to_string()
+                .starts_with("RELAY_SHELL_POLICY_DENY is not a valid regex"),
+            "{e}"
+        );
+        let e = Policy::new(Mode::Open, "", "(?<=x)y").expect_err("look-behind is unsupported"); // ok: test
+        assert!(
+            e.to_string()
+                .starts_with("RELAY_SHELL_POLICY_ALLOW is not a valid regex"),
+            "{e}"
+        );
+        let huge = format!("(?:{}){{1000}}", "a{1000}");
+        assert!(Policy::new(Mode::Open, &huge, "").is_err(), "size limit");
+    }
+
+    #[test]
+    fn mode_parses() {
+        assert_eq!(" ReadOnly ".parse::<Mode>(), Ok(Mode::Readonly));
+        assert!("strict".parse::<Mode>().is_err());
+        assert_eq!(Mode::Guarded.as_str(), "guarded");
+    }
+}

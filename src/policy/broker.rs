@@ -35,7 +35,12 @@ pub struct OperationKey {
 impl OperationKey {
     /// Bind `tool`, `principal`, the policy `probe` and the canonical JSON of the raw
     /// (unredacted) arguments. Any difference in any part is a different operation.
-    pub fn new(tool: &str, principal: &str, probe: &str, canonical_args_json: &str) -> OperationKey {
+    pub fn new(
+        tool: &str,
+        principal: &str,
+        probe: &str,
+        canonical_args_json: &str,
+    ) -> OperationKey {
         let mut h = Sha256::new();
         for part in [tool, principal, probe, canonical_args_json] {
             // Length-prefix each part so no two different tuples share a preimage.
@@ -103,7 +108,10 @@ pub struct Broker {
 
 impl std::fmt::Debug for Broker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Broker").field("ttl", &self.ttl).field("pending", &self.pending()).finish()
+        f.debug_struct("Broker")
+            .field("ttl", &self.ttl)
+            .field("pending", &self.pending())
+            .finish()
     }
 }
 
@@ -133,7 +141,9 @@ impl Broker {
 
     fn lock(&self) -> MutexGuard<'_, Store> {
         // A panic elsewhere while holding the lock leaves a consistent map: recover it.
-        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn sweep(store: &mut Store, now: Instant) {
@@ -167,8 +177,12 @@ impl Broker {
         // tokens are never evicted; if nothing can go, the new plan is not stored (arming
         // it fails and the caller plans again).
         if store.entries.len() >= MAX_ENTRIES {
-            let mut unarmed: Vec<([u8; 32], Instant, u64)> =
-                store.entries.iter().filter(|(_, e)| !e.armed).map(|(k, e)| (*k, e.expires, e.seq)).collect();
+            let mut unarmed: Vec<([u8; 32], Instant, u64)> = store
+                .entries
+                .iter()
+                .filter(|(_, e)| !e.armed)
+                .map(|(k, e)| (*k, e.expires, e.seq))
+                .collect();
             unarmed.sort_by_key(|(_, exp, seq)| (*exp, *seq));
             let excess = store.entries.len() + 1 - MAX_ENTRIES;
             for (k, _, _) in unarmed.into_iter().take(excess) {
@@ -257,7 +271,10 @@ mod tests {
 
     fn broker(ttl_secs: u64) -> (Broker, Arc<ManualClock>) {
         let clock = Arc::new(ManualClock(Mutex::new(Instant::now())));
-        (Broker::with_clock(Duration::from_secs(ttl_secs), clock.clone()), clock)
+        (
+            Broker::with_clock(Duration::from_secs(ttl_secs), clock.clone()),
+            clock,
+        )
     }
 
     fn op(probe: &str) -> OperationKey {
@@ -270,7 +287,11 @@ mod tests {
         let key = op("rm -rf /x");
         let token = b.plan(&key);
         assert_eq!(token.len(), 22);
-        assert!(token.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(
+            token
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
         assert!(!b.consume(&key), "an unarmed plan does not count");
         assert!(b.arm(&token));
         assert!(b.arm(&token), "arming is idempotent");
@@ -284,11 +305,31 @@ mod tests {
         let (b, _) = broker(60);
         let key = op("rm -rf /x");
         assert!(b.arm(&b.plan(&key)));
-        let other_principal = OperationKey::new("shell_exec", "bearer:ci", "rm -rf /x", r#"{"command":"rm -rf /x"}"#);
-        let other_args = OperationKey::new("shell_exec", "stdio", "rm -rf /x", r#"{"command":"rm -rf /x","cwd":"/"}"#);
-        let other_tool = OperationKey::new("ssh_exec", "stdio", "rm -rf /x", r#"{"command":"rm -rf /x"}"#);
+        let other_principal = OperationKey::new(
+            "shell_exec",
+            "bearer:ci",
+            "rm -rf /x",
+            r#"{"command":"rm -rf /x"}"#,
+        );
+        let other_args = OperationKey::new(
+            "shell_exec",
+            "stdio",
+            "rm -rf /x",
+            r#"{"command":"rm -rf /x","cwd":"/"}"#,
+        );
+        let other_tool = OperationKey::new(
+            "ssh_exec",
+            "stdio",
+            "rm -rf /x",
+            r#"{"command":"rm -rf /x"}"#,
+        );
         // No ambiguity from moving bytes between parts.
-        let shifted = OperationKey::new("shell_exec", "stdio", "rm -rf /x{", r#""command":"rm -rf /x"}"#);
+        let shifted = OperationKey::new(
+            "shell_exec",
+            "stdio",
+            "rm -rf /x{",
+            r#""command":"rm -rf /x"}"#,
+        );
         for k in [&other_principal, &other_args, &other_tool, &shifted] {
             assert!(!b.consume(k));
         }
@@ -319,7 +360,12 @@ mod tests {
         // Many principals flood the store with plans expiring later than the armed one.
         for i in 0..(MAX_ENTRIES * 4) {
             clock.advance(Duration::from_millis(1));
-            let flood = OperationKey::new("shell_exec", &format!("p{}", i % 40), &format!("x{i}"), "{}");
+            let flood = OperationKey::new(
+                "shell_exec",
+                &format!("p{}", i % 40),
+                &format!("x{i}"),
+                "{}",
+            );
             b.plan(&flood);
         }
         assert!(b.pending() <= MAX_ENTRIES);

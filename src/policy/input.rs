@@ -107,7 +107,11 @@ impl PendingLine {
 }
 
 fn mark(line: String, truncated: bool) -> String {
-    if truncated { format!("{TRUNCATION_MARKER}\n{line}") } else { line }
+    if truncated {
+        format!("{TRUNCATION_MARKER}\n{line}")
+    } else {
+        line
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ pub mod hosts;
 pub mod input;
 pub mod tier;
 
-pub use admit::{Decision, Policy, PolicyError};
+pub use admit::{Decision, Policy, PolicyError, USER_REGEX_SIZE_LIMIT};
 pub use classify::classify;
 pub use hosts::widen_hosts;
 pub use tier::Tier;

@@ -22,6 +22,8 @@ pub const MAX_NODE_DEPTH: usize = 256;
 pub const MAX_BODY_DEPTH: usize = 6;
 /// Wrappers around wrappers (`sudo env nice timeout 5 …`) are followed this many hops.
 const MAX_HOPS: usize = 24;
+/// Literal values remembered per variable.
+const MAX_CANDIDATES: usize = 8;
 /// Subjects in reasons are cut to this many characters.
 const SUBJECT_CHARS: usize = 120;
 
@@ -95,6 +97,12 @@ pub(crate) fn classify_shell(text: &str, depth: usize, interactive: bool) -> She
         reasons: std::mem::take(&mut v.reasons),
         commands: v.commands,
     };
+    if depth > 0 && verdict.commands == 0 {
+        // As at the top level: text that runs nothing is not proven read-only.
+        verdict
+            .reasons
+            .push(reason(text, "shell code with no command", Tier::Reversible));
+    }
     if v.unparsed || v.code_from_pipe {
         if v.unparsed {
             verdict.reasons.push(reason(
@@ -160,8 +168,9 @@ struct Visitor<'t> {
     level: usize,
     /// Backquote substitutions enclosing the current node.
     backquotes: usize,
-    /// Variables assigned a literal earlier in the text (`S=sudo; $S id`).
-    vars: HashMap<String, String>,
+    /// Literal values assigned to each variable earlier in the text (`S=sudo; $S id`),
+    /// including `NAME=value` words handed to `env`/`sudo`: every candidate is judged.
+    vars: HashMap<String, Vec<String>>,
     /// Functions and aliases defined in the text.
     defined: HashSet<String>,
     /// Working directory established by a literal `cd /abs`.
@@ -283,15 +292,19 @@ impl<'t> Visitor<'t> {
             Some(value) => {
                 let w = words::resolve(value, self.src);
                 if w.literal {
-                    self.vars.insert(name, w.text);
-                } else {
-                    self.vars.remove(&name);
+                    self.remember(name, w.text);
                 }
                 self.visit(value, &Stdin::Inherited, nd + 1);
             }
-            None => {
-                self.vars.insert(name, String::new());
-            }
+            None => self.remember(name, String::new()),
+        }
+    }
+
+    /// Remember a literal value a variable may hold (bounded per variable).
+    fn remember(&mut self, name: String, value: String) {
+        let values = self.vars.entry(name).or_default();
+        if values.len() < MAX_CANDIDATES && !values.contains(&value) {
+            values.push(value);
         }
     }
 
@@ -479,19 +492,21 @@ impl<'t> Visitor<'t> {
             return;
         }
         if !name.literal {
-            if let Some(value) = var.and_then(|v| self.vars.get(&v).cloned()) {
-                self.note(
-                    &subject,
-                    format!("command word comes from a variable (resolved to `{value}`)"),
-                    Tier::Stateful,
-                );
-                let mut resolved: Vec<Word> = value
-                    .split_whitespace()
-                    .map(|t| Word::synthetic(t, name.span))
-                    .collect();
-                if !resolved.is_empty() {
-                    resolved.extend(argv[1..].iter().cloned());
-                    self.judge(&resolved, None, stdin, hops + 1, partial);
+            if let Some(values) = var.and_then(|v| self.vars.get(&v).cloned()) {
+                for value in values {
+                    self.note(
+                        &subject,
+                        format!("command word comes from a variable (may be `{value}`)"),
+                        Tier::Stateful,
+                    );
+                    let mut resolved: Vec<Word> = value
+                        .split_whitespace()
+                        .map(|t| Word::synthetic(t, name.span))
+                        .collect();
+                    if !resolved.is_empty() {
+                        resolved.extend(argv[1..].iter().cloned());
+                        self.judge(&resolved, None, stdin, hops + 1, partial);
+                    }
                 }
                 return;
             }
@@ -522,11 +537,17 @@ impl<'t> Visitor<'t> {
                 _ => None,
             };
         }
-        if matches!(cmd, "env" | "sudo") {
+        if matches!(
+            cmd,
+            "env" | "sudo" | "export" | "declare" | "typeset" | "local" | "readonly"
+        ) {
             for w in args.iter().filter(|w| knowledge::is_assignment(&w.text)) {
-                let var_name = w.text.split('=').next().unwrap_or("");
+                let (var_name, value) = w.text.split_once('=').unwrap_or_default();
                 if let Some(why) = environment::dangerous(var_name) {
                     self.note(&w.text, why, Tier::Stateful);
+                }
+                if w.literal {
+                    self.remember(var_name.to_string(), value.to_string());
                 }
             }
         }
