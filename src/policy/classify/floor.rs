@@ -58,7 +58,8 @@ use Tier::{Irreversible as T3, Stateful as T2};
 
 const RULES: &[FloorRule] = &[
     // ---- tier 3: irreversible ----
-    rule("rm with -r/-f", T3, r"rm\s+-[a-z]*[rf]"),
+    // `rm x -r` counts too: PowerShell's `rm` (Remove-Item) takes switches after the path.
+    rule("rm with -r/-f", T3, r"rm\s+(?:\S+\s+){0,16}?-[a-z]*[rf]"),
     rule(
         "rm with --recursive/--force",
         T3,

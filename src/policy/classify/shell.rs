@@ -6,7 +6,9 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
-use tree_sitter::{Node, Parser};
+use std::time::{Duration, Instant};
+
+use tree_sitter::{Node, ParseOptions, ParseState, Parser};
 
 use super::knowledge::{self, Inner, StdinCode};
 use super::words::{self, Word};
@@ -15,13 +17,18 @@ use crate::policy::{Reason, Tier};
 
 /// Text longer than this is not parsed (tree-sitter's error recovery can be slow on huge
 /// pathological input): it is classified as unparseable — tier ≥ 2 plus the raw-text floor.
-pub const MAX_PARSE_BYTES: usize = 128 * 1024;
+pub const MAX_PARSE_BYTES: usize = 64 * 1024;
 /// Syntax nesting deeper than this is not followed: fail closed.
 pub const MAX_NODE_DEPTH: usize = 256;
 /// Shell code inside shell code (`bash -c "bash -c '…'"`) is parsed this many levels deep.
 pub const MAX_BODY_DEPTH: usize = 6;
 /// Wrappers around wrappers (`sudo env nice timeout 5 …`) are followed this many hops.
 const MAX_HOPS: usize = 24;
+/// Words bash parses as syntax, not commands.
+const RESERVED_WORDS: &[&str] = &[
+    "if", "then", "else", "elif", "fi", "case", "esac", "for", "select", "while", "until", "do",
+    "done", "in", "function", "{", "}", "[[", "]]", "coproc",
+];
 /// Literal values remembered per variable.
 const MAX_CANDIDATES: usize = 8;
 /// Subjects in reasons are cut to this many characters.
@@ -31,7 +38,14 @@ thread_local! {
     static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
 }
 
-fn parse(text: &str) -> Option<tree_sitter::Tree> {
+/// Parsing of one classification (the text and every body nested in it) stops after this
+/// long in total. tree-sitter-bash is super-linear on some pathological
+/// shapes (thousands of pipeline stages, unterminated arrays, stacked here-documents): a text
+/// that exhausts the budget is classified as unparseable (tier ≥ 2 plus the raw-text floor).
+/// Real commands parse in microseconds, far below it.
+pub const PARSE_BUDGET: Duration = Duration::from_millis(25);
+
+fn parse(text: &str, deadline: Instant) -> Option<tree_sitter::Tree> {
     PARSER.with(|cell| {
         let mut slot = cell.try_borrow_mut().ok()?;
         if slot.is_none() {
@@ -39,7 +53,20 @@ fn parse(text: &str) -> Option<tree_sitter::Tree> {
             p.set_language(&tree_sitter_bash::LANGUAGE.into()).ok()?;
             *slot = Some(p);
         }
-        slot.as_mut()?.parse(text, None)
+        let parser = slot.as_mut()?;
+        let mut over_budget = |_: &ParseState| Instant::now() > deadline;
+        let options = ParseOptions::new().progress_callback(&mut over_budget);
+        let bytes = text.as_bytes();
+        let tree = parser.parse_with_options(
+            &mut |i, _| bytes.get(i..).unwrap_or_default(),
+            None,
+            Some(options),
+        );
+        if tree.is_none() {
+            // A cancelled parse leaves state behind for resumption; this text is done with.
+            parser.reset();
+        }
+        tree
     })
 }
 
@@ -52,6 +79,22 @@ pub(crate) struct ShellVerdict {
     pub commands: usize,
 }
 
+/// A node's children with their field names, in one linear pass (`field_name_for_child` is
+/// linear per call, which would make long argument lists quadratic).
+fn fields(node: Node) -> Vec<(Option<&'static str>, Node)> {
+    let mut out = Vec::with_capacity(node.child_count());
+    let mut cursor = node.walk();
+    if cursor.goto_first_child() {
+        loop {
+            out.push((cursor.field_name(), cursor.node()));
+            if !cursor.goto_next_sibling() {
+                break;
+            }
+        }
+    }
+    out
+}
+
 fn reason(subject: &str, rule: impl Into<String>, tier: Tier) -> Reason {
     Reason {
         subject: subject.chars().take(SUBJECT_CHARS).collect(),
@@ -62,6 +105,11 @@ fn reason(subject: &str, rule: impl Into<String>, tier: Tier) -> Reason {
 
 /// Classify shell `text` at body `depth` (0 = the text the caller gave).
 pub(crate) fn classify_shell(text: &str, depth: usize, interactive: bool) -> ShellVerdict {
+    classify_within(text, depth, interactive, Instant::now() + PARSE_BUDGET)
+}
+
+/// [`classify_shell`] sharing one parse deadline with the text it is nested in.
+fn classify_within(text: &str, depth: usize, interactive: bool, deadline: Instant) -> ShellVerdict {
     let unparseable = |why: &str| {
         let mut v = ShellVerdict::default();
         v.reasons.push(reason(text, why, Tier::Stateful));
@@ -74,8 +122,12 @@ pub(crate) fn classify_shell(text: &str, depth: usize, interactive: bool) -> She
     if text.len() > MAX_PARSE_BYTES {
         return unparseable("text too long to parse; classified from the raw text");
     }
-    let Some(tree) = parse(text) else {
-        return unparseable("text could not be parsed");
+    if text.contains('\0') {
+        // A shell cannot receive a NUL inside a command string; the parser would stop there.
+        return unparseable("text contains a NUL byte");
+    }
+    let Some(tree) = parse(text, deadline) else {
+        return unparseable("text could not be parsed within the parse budget");
     };
     let mut v = Visitor {
         src: text,
@@ -86,12 +138,14 @@ pub(crate) fn classify_shell(text: &str, depth: usize, interactive: bool) -> She
         unparsed: false,
         level: 0,
         backquotes: 0,
+        deadline,
         vars: HashMap::new(),
         defined: HashSet::new(),
         cwd: None,
         code_from_pipe: false,
         interactive: interactive && depth == 0,
     };
+    v.unparsed = tree.root_node().has_error();
     v.visit(tree.root_node(), &Stdin::Inherited, 0);
     let mut verdict = ShellVerdict {
         reasons: std::mem::take(&mut v.reasons),
@@ -168,6 +222,8 @@ struct Visitor<'t> {
     level: usize,
     /// Backquote substitutions enclosing the current node.
     backquotes: usize,
+    /// When parsing must stop (shared with nested bodies).
+    deadline: Instant,
     /// Literal values assigned to each variable earlier in the text (`S=sudo; $S id`),
     /// including `NAME=value` words handed to `env`/`sudo`: every candidate is judged.
     vars: HashMap<String, Vec<String>>,
@@ -311,13 +367,25 @@ impl<'t> Visitor<'t> {
     fn redirected(&mut self, node: Node, stdin: &Stdin, nd: usize) {
         let mut input = stdin.clone();
         let mut body = None;
-        let mut cursor = node.walk();
-        for (i, child) in node.children(&mut cursor).enumerate() {
-            match (node.field_name_for_child(i as u32), child.kind()) {
+        for (field, child) in fields(node) {
+            match (field, child.kind()) {
                 (Some("body"), _) => body = Some(child),
                 (_, "file_redirect") => {
-                    if let Some(s) = self.file_redirect(child, nd) {
+                    let mut extras = Vec::new();
+                    if let Some(s) = self.file_redirect_with_extras(child, nd, &mut extras) {
                         input = s;
+                    }
+                    if !extras.is_empty() {
+                        // Words after the target belong to the command; judged as a command
+                        // line of their own, they cannot hide (fails closed).
+                        let argv: Vec<Word> = extras
+                            .iter()
+                            .map(|n| words::resolve(*n, self.src))
+                            .collect();
+                        for n in &extras {
+                            self.visit(*n, &Stdin::Inherited, nd + 1);
+                        }
+                        self.judge(&argv, None, &Stdin::Inherited, 0, false);
                     }
                 }
                 (_, "heredoc_redirect") => input = self.heredoc(child, nd),
@@ -332,21 +400,40 @@ impl<'t> Visitor<'t> {
 
     /// Classify one redirection; a `<` returns the new standard input.
     fn file_redirect(&mut self, node: Node, nd: usize) -> Option<Stdin> {
+        self.file_redirect_with_extras(node, nd, &mut Vec::new())
+    }
+
+    /// Classify one redirection. tree-sitter-bash attaches words that follow the target
+    /// (`sudo > out rm -rf /`) to the redirection; those are the command's arguments and are
+    /// handed back in `extras`.
+    fn file_redirect_with_extras<'n>(
+        &mut self,
+        node: Node<'n>,
+        nd: usize,
+        extras: &mut Vec<Node<'n>>,
+    ) -> Option<Stdin> {
         let mut op = "";
-        let mut cursor = node.walk();
-        for child in node.children(&mut cursor) {
-            if !child.is_named() {
-                op = child.kind();
-                break;
+        let mut dest_node = None;
+        for (field, child) in fields(node) {
+            match field {
+                Some("destination") if dest_node.is_none() => dest_node = Some(child),
+                Some("destination") => extras.push(child),
+                _ if !child.is_named() && op.is_empty() => op = child.kind(),
+                _ => {}
             }
         }
-        let dest = node
-            .child_by_field_name("destination")
-            .map(|d| words::resolve(d, self.src));
-        self.mark((node.start_byte(), node.end_byte()), true);
-        self.visit_children(node, &Stdin::Inherited, nd);
+        let dest = dest_node.map(|d| words::resolve(d, self.src));
+        let end = dest_node.map_or(node.end_byte(), |d| d.end_byte());
+        self.mark((node.start_byte(), end), true);
+        if let Some(d) = dest_node {
+            self.visit(d, &Stdin::Inherited, nd + 1);
+        }
         let dest = dest?;
-        let subject = self.text(node).to_string();
+        let subject = self
+            .src
+            .get(node.start_byte()..end)
+            .unwrap_or("")
+            .to_string();
         match op {
             "<" => {
                 if dest.text.starts_with("/dev/tcp/") || dest.text.starts_with("/dev/udp/") {
@@ -427,20 +514,27 @@ impl<'t> Visitor<'t> {
         self.commands += 1;
         let mut name = None;
         let mut args = Vec::new();
-        let mut cursor = node.walk();
-        let children: Vec<Node> = node.children(&mut cursor).collect();
-        for (i, child) in children.iter().enumerate() {
-            match (node.field_name_for_child(i as u32), child.kind()) {
-                (Some("name"), _) => name = Some(*child),
-                (Some("argument"), _) => args.push(*child),
+        for (field, child) in fields(node) {
+            match (field, child.kind()) {
+                (Some("name"), _) => name = Some(child),
+                (Some("argument"), _) => args.push(child),
                 (_, "file_redirect") => {
-                    if let Some(s) = self.file_redirect(*child, nd) {
+                    let mut extras = Vec::new();
+                    if let Some(s) = self.file_redirect_with_extras(child, nd, &mut extras) {
                         stdin = s;
                     }
+                    if name.is_none() {
+                        // `> out cmd args`: the first extra word is the command.
+                        let mut rest = extras.into_iter();
+                        name = rest.next();
+                        args.extend(rest);
+                    } else {
+                        args.extend(extras);
+                    }
                 }
-                (_, "herestring_redirect") => stdin = self.herestring(*child, nd),
-                (_, "heredoc_redirect") => stdin = self.heredoc(*child, nd),
-                (_, "variable_assignment") => self.assignment(*child, nd),
+                (_, "herestring_redirect") => stdin = self.herestring(child, nd),
+                (_, "heredoc_redirect") => stdin = self.heredoc(child, nd),
+                (_, "variable_assignment") => self.assignment(child, nd),
                 _ => {}
             }
         }
@@ -520,6 +614,17 @@ impl<'t> Visitor<'t> {
         let cmd = words::command_basename(&name.text);
         if cmd.is_empty() {
             self.note(&subject, "empty command word", Tier::Stateful);
+            return;
+        }
+        if RESERVED_WORDS.contains(&cmd) {
+            // Only reachable through a wrapper (`sudo if …`) or error recovery: the real
+            // program fails, but judge the words as the shell text they look like.
+            self.note(
+                &subject,
+                "shell reserved word where a command is expected",
+                Tier::Reversible,
+            );
+            self.shell_body(&subject, argv.iter().all(|w| w.literal), &subject);
             return;
         }
         if self.defined.contains(cmd) {
@@ -623,8 +728,11 @@ impl<'t> Visitor<'t> {
                 }
             }
         }
+        // A wrapper's standard input belongs to the command it runs (judged above).
+        let wraps = j.inner.iter().any(|i| matches!(i, Inner::Argv { .. }));
         match (j.stdin_code, stdin) {
-            (StdinCode::No, Stdin::Doc { span, .. }) => self.mark(*span, true),
+            // Input to a known reader is data; an unknown program may run it.
+            (StdinCode::No, Stdin::Doc { span, .. }) if j.known && !wraps => self.mark(*span, true),
             (
                 StdinCode::Shell,
                 Stdin::Doc {
@@ -676,7 +784,7 @@ impl<'t> Visitor<'t> {
                 Tier::Stateful,
             );
         }
-        let inner = classify_shell(text, self.depth + 1, false);
+        let inner = classify_within(text, self.depth + 1, false, self.deadline);
         self.reasons.extend(inner.reasons);
     }
 }

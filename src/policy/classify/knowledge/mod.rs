@@ -82,6 +82,18 @@ impl Judgement {
         }
     }
 
+    /// An unlisted subcommand: the tier stands, but the words stay under the raw-text floor
+    /// (they are not proven to be data).
+    pub(crate) fn unlisted(
+        tier: Tier,
+        rule: impl Into<String>,
+        args: &[Word],
+    ) -> Option<Judgement> {
+        let mut j = Judgement::data(tier, rule);
+        j.opaque_args = (0..args.len()).collect();
+        Some(j)
+    }
+
     fn with_inner(mut self, inner: Inner) -> Judgement {
         self.inner.push(inner);
         self

@@ -202,7 +202,7 @@ pub(super) fn judge(name: &str, args: &[Word]) -> Option<Judgement> {
         "service" => match operands(args).get(1).map(|w| w.text.as_str()) {
             Some("status") => j(T0, "service status reads only"),
             None if has_long(args, "status-all") => j(T0, "service --status-all reads only"),
-            _ => j(T2, "service changes a service"),
+            _ => Judgement::unlisted(T2, "service changes a service", args),
         },
         "loginctl" | "networkctl" | "resolvectl" | "hostnamectl" | "timedatectl" | "localectl"
         | "busctl" => match sub(args, &["-H", "-M", "--host", "--machine"]) {
@@ -219,7 +219,9 @@ pub(super) fn judge(name: &str, args: &[Word]) -> Option<Judgement> {
             {
                 j(T0, format!("{name} {s} reads only"))
             }
-            Some((_, s)) => j(T2, format!("{name} {s} changes system state")),
+            Some((_, s)) => {
+                Judgement::unlisted(T2, format!("{name} {s} changes system state"), args)
+            }
         },
         "iptables" | "ip6tables" | "ebtables" | "arptables" => iptables(name, args),
         "nft" => match sub(args, &["-f", "--file", "-I", "--includepath"]) {
@@ -409,7 +411,8 @@ fn systemctl(args: &[Word]) -> Option<Judgement> {
             ) {
                 j(T3, format!("systemctl {s} stops or restarts the machine"))
             } else {
-                j(T2, format!("systemctl {s} changes services"))
+                // Unlisted verbs keep their words under the raw-text floor.
+                Judgement::unlisted(T2, format!("systemctl {s} changes services"), args)
             }
         }
     }
@@ -539,6 +542,8 @@ fn packages(name: &str, args: &[Word]) -> Option<Judgement> {
             T0,
             format!("{name} {} reads only", s.as_deref().unwrap_or("")),
         ),
-        Some(sub) => j(T2, format!("{name} {sub} changes installed software")),
+        Some(sub) => {
+            Judgement::unlisted(T2, format!("{name} {sub} changes installed software"), args)
+        }
     }
 }

@@ -274,16 +274,17 @@ pub(super) fn judge(name: &str, args: &[Word]) -> Option<Judgement> {
 fn wrapper(name: &str, args: &[Word], spec: &WrapperSpec) -> Judgement {
     let start = wrapped_start(args, spec);
     let privileged = spec.floor == Tier::Stateful && matches!(name, "sudo" | "doas" | "pkexec");
+    // The wrapper's own options end where the wrapped command starts.
+    let own = &args[..start.unwrap_or(args.len())];
     match (name, start) {
-        ("command", _) if has_short(args, 'v') || has_short(args, 'V') => {
+        ("command", _) if has_short(own, 'v') || has_short(own, 'V') => {
             Judgement::data(Tier::ReadOnly, "command -v looks a name up")
         }
-        ("sudo", _) if has_short(args, 'e') => {
+        ("sudo", _) if own.iter().any(|w| w.text == "-e" || w.text == "--edit") => {
             Judgement::data(Tier::Stateful, "sudo -e edits files as root")
         }
         ("env", _)
-            if has_short(args, 'S')
-                || args.iter().any(|w| w.text.starts_with("--split-string")) =>
+            if has_short(own, 'S') || own.iter().any(|w| w.text.starts_with("--split-string")) =>
         {
             let mut j = Judgement::data(Tier::Stateful, "env -S splits a string into a command");
             j.opaque_args = (0..args.len()).collect();
@@ -306,11 +307,27 @@ fn wrapper(name: &str, args: &[Word], spec: &WrapperSpec) -> Judgement {
             j
         }
         (_, None) => Judgement::data(spec.floor, spec.rule),
-        (_, Some(start)) => Judgement::data(spec.floor, spec.rule).with_inner(Inner::Argv {
-            start,
-            end: args.len(),
-            partial: false,
-        }),
+        (_, Some(start)) => {
+            let mut j = Judgement::data(spec.floor, spec.rule).with_inner(Inner::Argv {
+                start,
+                end: args.len(),
+                partial: false,
+            });
+            j.opaque_args = (0..start).collect();
+            j
+        }
+    }
+    .keep_under_floor_if_no_inner(args.len())
+}
+
+impl Judgement {
+    /// A wrapper that found nothing to run keeps its arguments under the raw-text floor: its
+    /// options and environment settings are not proven data.
+    fn keep_under_floor_if_no_inner(mut self, len: usize) -> Judgement {
+        if self.inner.is_empty() {
+            self.opaque_args = (0..len).collect();
+        }
+        self
     }
 }
 
@@ -342,7 +359,9 @@ fn shell(name: &str, args: &[Word]) -> Judgement {
             i += 1;
             continue;
         }
-        if (t.starts_with('-') || t.starts_with('+')) && t.len() > 1 {
+        // After `-c`, a word with spaces is the code even if it starts with `-`.
+        let code_like = code_flag && t.contains(char::is_whitespace);
+        if (t.starts_with('-') || t.starts_with('+')) && t.len() > 1 && !code_like {
             if t[1..].contains('c') && t.starts_with('-') {
                 code_flag = true;
             }
@@ -366,7 +385,11 @@ fn shell(name: &str, args: &[Word]) -> Judgement {
                 index: i,
                 text: w.text.clone(),
             }),
-            None => Judgement::data(Tier::Stateful, format!("{name} -c without code")),
+            None => {
+                let mut j = Judgement::data(Tier::Stateful, format!("{name} -c without code"));
+                j.opaque_args = (0..args.len()).collect();
+                j
+            }
         };
     }
     match args.get(i) {
@@ -584,7 +607,9 @@ fn alias(args: &[Word]) -> Judgement {
         .filter_map(|(i, w)| w.text.split_once('=').map(|(_, v)| (i, v.to_string())))
         .collect();
     if defs.is_empty() {
-        return Judgement::data(Tier::ReadOnly, "alias lists aliases");
+        let mut j = Judgement::data(Tier::ReadOnly, "alias lists aliases");
+        j.opaque_args = (0..args.len()).collect();
+        return j;
     }
     let mut j = Judgement::data(
         Tier::Stateful,

@@ -139,7 +139,7 @@ pub(super) fn git(args: &[Word]) -> Option<Judgement> {
         "commit" | "merge" | "rebase" | "pull" | "cherry-pick" | "revert" | "am" | "apply" => {
             j(T2, format!("git {sub} changes history or the work tree"))
         }
-        _ => j(T1, format!("git {sub} changes the repository")),
+        _ => Judgement::unlisted(T1, format!("git {sub} changes the repository"), args),
     }
 }
 
@@ -177,7 +177,11 @@ pub(super) fn containers(name: &str, args: &[Word]) -> Option<Judgement> {
             "prune" | "rm" | "remove" | "down" if sub != "container" || obj_verb == "prune" => {
                 j(T3, format!("{name} {sub} {obj_verb} deletes data"))
             }
-            _ => j(T2, format!("{name} {sub} {obj_verb} changes containers")),
+            _ => Judgement::unlisted(
+                T2,
+                format!("{name} {sub} {obj_verb} changes containers"),
+                args,
+            ),
         },
         "rm" | "rmi" if has_short(rest, 'f') || has_long(rest, "force") || has_short(rest, 'v') => {
             j(
@@ -185,7 +189,7 @@ pub(super) fn containers(name: &str, args: &[Word]) -> Option<Judgement> {
                 format!("{name} {sub} -f removes containers or their volumes"),
             )
         }
-        _ => j(T2, format!("{name} {sub} changes containers")),
+        _ => Judgement::unlisted(T2, format!("{name} {sub} changes containers"), args),
     }
 }
 
@@ -248,7 +252,7 @@ pub(super) fn kube(name: &str, args: &[Word]) -> Option<Judgement> {
             "uninstall" | "delete" | "del" | "rollback" => {
                 j(T3, format!("helm {sub} removes or reverts a release"))
             }
-            _ => j(T2, format!("helm {sub} changes releases")),
+            _ => Judgement::unlisted(T2, format!("helm {sub} changes releases"), args),
         };
     }
     match sub {
@@ -303,6 +307,6 @@ pub(super) fn kube(name: &str, args: &[Word]) -> Option<Judgement> {
         "port-forward" | "proxy" | "attach" | "cp" => {
             j(T1, format!("{name} {sub} opens a channel or copies files"))
         }
-        _ => j(T2, format!("{name} {sub} changes the cluster")),
+        _ => Judgement::unlisted(T2, format!("{name} {sub} changes the cluster"), args),
     }
 }
