@@ -12,7 +12,7 @@ mod paths;
 mod shell;
 mod words;
 
-pub use shell::{MAX_BODY_DEPTH, MAX_NODE_DEPTH, MAX_PARSE_BYTES, PARSE_BUDGET};
+pub use shell::{MAX_BODY_DEPTH, MAX_NODE_DEPTH, MAX_OPERATORS, MAX_PARSE_BYTES, PARSE_BUDGET};
 
 use super::{Classification, READ_ONLY_TOOLS, Reason, STATEFUL_TOOLS, Tier};
 

@@ -38,6 +38,11 @@ thread_local! {
     static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
 }
 
+/// Text with more `|`, `<` and `(` bytes than this is not parsed: tree-sitter-bash's cost on
+/// long pipelines and stacked here-documents grows faster than linearly, and its progress
+/// checks are too sparse there for [`PARSE_BUDGET`] alone to bound it.
+pub const MAX_OPERATORS: usize = 256;
+
 /// Parsing of one classification (the text and every body nested in it) stops after this
 /// long in total. tree-sitter-bash is super-linear on some pathological
 /// shapes (thousands of pipeline stages, unterminated arrays, stacked here-documents): a text
@@ -121,6 +126,16 @@ fn classify_within(text: &str, depth: usize, interactive: bool, deadline: Instan
     }
     if text.len() > MAX_PARSE_BYTES {
         return unparseable("text too long to parse; classified from the raw text");
+    }
+    if text
+        .bytes()
+        .filter(|b| matches!(b, b'|' | b'<' | b'('))
+        .count()
+        > MAX_OPERATORS
+    {
+        return unparseable(
+            "too many pipes, redirections or parentheses to parse; classified from the raw text",
+        );
     }
     if text.contains('\0') {
         // A shell cannot receive a NUL inside a command string; the parser would stop there.

@@ -1,0 +1,98 @@
+//! Classification cost: typical commands (µs each) and 1 MB adversarial inputs (ms each).
+//! Run: `cargo bench --bench policy`. Prints figures; asserts nothing.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use relay_shell::policy::classify;
+
+/// Median time of `runs` calls.
+fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn main() {
+    // Warm up: the rule tables compile once per process; the parser is created once per thread.
+    classify("shell_exec", "ls");
+
+    println!("typical commands (median of 2000 runs)");
+    let typical = [
+        ("ls -la", "shell_exec"),
+        (
+            "journalctl -u nginx -n 50 --no-pager | grep -i error | tail -n 20",
+            "shell_exec",
+        ),
+        ("rm -rf /var/tmp/x", "shell_exec"),
+        (
+            "sudo systemctl restart nginx && systemctl status nginx",
+            "shell_exec",
+        ),
+        (
+            "find / -name '*.log' -mtime +7 -exec gzip {} \\;",
+            "shell_exec",
+        ),
+        (
+            "bash -c 'for f in *.conf; do grep -H listen \"$f\"; done'",
+            "shell_exec",
+        ),
+        ("Remove-Item -Recurse -Force C:\\data\nwin01", "ssh_exec"),
+    ];
+    for (text, tool) in typical {
+        let d = median(2000, || {
+            black_box(classify(tool, black_box(text)));
+        });
+        println!("  {:>8.1} µs  {tool:<10} {:?}", d.as_secs_f64() * 1e6, text);
+    }
+
+    println!("adversarial inputs (~1 MB; median of 5 runs)");
+    const MB: usize = 1 << 20;
+    let fill = |unit: &str| unit.repeat(MB / unit.len());
+    let cases = [
+        ("\"rm \" * N", fill("rm ")),
+        ("\"rm -rf \" * N", fill("rm -rf ")),
+        ("\"Remove-Item \" * N", fill("Remove-Item ")),
+        ("\"del \" * N", fill("del ")),
+        ("\"format \" * N", fill("format ")),
+        ("\"$(\" * N", fill("$(")),
+        ("\"\\\"$(echo '\" * N", fill("\"$(echo '")),
+        ("\"a|\" * N", fill("a|")),
+        ("\"ls; \" * N", fill("ls; ")),
+        (
+            "\"xgit push \" * N + --force",
+            format!("{}--force", fill("xgit push ")),
+        ),
+    ];
+    for (name, text) in &cases {
+        let d = median(5, || {
+            black_box(classify("shell_exec", black_box(text)));
+        });
+        println!(
+            "  {:>8.1} ms  {name} ({} bytes)",
+            d.as_secs_f64() * 1e3,
+            text.len()
+        );
+    }
+
+    println!("parsed input below the 64 KiB cap (median of 5 runs)");
+    for unit in ["ls; ", "a|", "$("] {
+        for n in [256usize, 1024, 4096, 16384] {
+            let text = unit.repeat(n);
+            let d = median(5, || {
+                black_box(classify("shell_exec", black_box(&text)));
+            });
+            println!(
+                "  {:>8.2} ms  {unit:?} * {n} ({} bytes)",
+                d.as_secs_f64() * 1e3,
+                text.len()
+            );
+        }
+    }
+}
