@@ -6,13 +6,15 @@
 //! interpreters: what a command hands on to be run), [`scripts`] (checks of `sed`/`awk`
 //! programs).
 
+mod interpreters;
 mod mutators;
 mod readers;
 mod runners;
 mod scripts;
 mod vcs;
 
-pub(crate) use runners::{is_assignment, is_posix_shell};
+pub(crate) use interpreters::is_posix_shell;
+pub(crate) use runners::is_assignment;
 
 use super::words::Word;
 use crate::policy::Tier;

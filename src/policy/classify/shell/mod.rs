@@ -1,0 +1,382 @@
+//! Parse shell text with tree-sitter-bash and classify every simple command that would run:
+//! pipelines, lists, subshells, groups, control flow, functions, `$(…)`, backticks, `<(…)`,
+//! heredocs fed to an interpreter, and the code handed to `sh -c`, `eval`, `ssh host …`,
+//! `su -c` (parsed in turn, to a bounded depth). Whatever cannot be resolved fails closed.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+
+use std::time::{Duration, Instant};
+
+use tree_sitter::{Node, ParseOptions, ParseState, Parser};
+
+mod commands;
+mod redirects;
+
+use super::{environment, floor, words};
+use crate::policy::{Reason, Tier};
+
+/// Text longer than this is not parsed (tree-sitter's error recovery can be slow on huge
+/// pathological input): it is classified as unparseable — tier ≥ 2 plus the raw-text floor.
+pub const MAX_PARSE_BYTES: usize = 64 * 1024;
+/// Syntax nesting deeper than this is not followed: fail closed.
+pub const MAX_NODE_DEPTH: usize = 256;
+/// Shell code inside shell code (`bash -c "bash -c '…'"`) is parsed this many levels deep.
+pub const MAX_BODY_DEPTH: usize = 6;
+/// Wrappers around wrappers (`sudo env nice timeout 5 …`) are followed this many hops.
+const MAX_HOPS: usize = 24;
+/// Words bash parses as syntax, not commands.
+const RESERVED_WORDS: &[&str] = &[
+    "if", "then", "else", "elif", "fi", "case", "esac", "for", "select", "while", "until", "do",
+    "done", "in", "function", "{", "}", "[[", "]]", "coproc",
+];
+/// Literal values remembered per variable.
+const MAX_CANDIDATES: usize = 8;
+/// Subjects in reasons are cut to this many characters.
+const SUBJECT_CHARS: usize = 120;
+
+thread_local! {
+    static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
+}
+
+/// Text with more `|`, `<` and `(` bytes than this is not parsed: tree-sitter-bash's cost on
+/// long pipelines and stacked here-documents grows faster than linearly, and its progress
+/// checks are too sparse there for [`PARSE_BUDGET`] alone to bound it.
+pub const MAX_OPERATORS: usize = 256;
+
+/// Parsing of one classification (the text and every body nested in it) stops after this
+/// long in total. tree-sitter-bash is super-linear on some pathological
+/// shapes (thousands of pipeline stages, unterminated arrays, stacked here-documents): a text
+/// that exhausts the budget is classified as unparseable (tier ≥ 2 plus the raw-text floor).
+/// Real commands parse in microseconds, far below it.
+pub const PARSE_BUDGET: Duration = Duration::from_millis(25);
+
+fn parse(text: &str, deadline: Instant) -> Option<tree_sitter::Tree> {
+    PARSER.with(|cell| {
+        let mut slot = cell.try_borrow_mut().ok()?;
+        if slot.is_none() {
+            let mut p = Parser::new();
+            p.set_language(&tree_sitter_bash::LANGUAGE.into()).ok()?;
+            *slot = Some(p);
+        }
+        let parser = slot.as_mut()?;
+        let mut over_budget = |_: &ParseState| Instant::now() > deadline;
+        let options = ParseOptions::new().progress_callback(&mut over_budget);
+        let bytes = text.as_bytes();
+        let tree = parser.parse_with_options(
+            &mut |i, _| bytes.get(i..).unwrap_or_default(),
+            None,
+            Some(options),
+        );
+        if tree.is_none() {
+            // A cancelled parse leaves state behind for resumption; this text is done with.
+            parser.reset();
+        }
+        tree
+    })
+}
+
+/// The verdict on one piece of shell text.
+#[derive(Debug, Default)]
+pub(crate) struct ShellVerdict {
+    /// Every finding.
+    pub reasons: Vec<Reason>,
+    /// Simple commands found (0 = nothing that runs was proven).
+    pub commands: usize,
+}
+
+/// A node's children with their field names, in one linear pass (`field_name_for_child` is
+/// linear per call, which would make long argument lists quadratic).
+fn fields(node: Node) -> Vec<(Option<&'static str>, Node)> {
+    let mut out = Vec::with_capacity(node.child_count());
+    let mut cursor = node.walk();
+    if cursor.goto_first_child() {
+        loop {
+            out.push((cursor.field_name(), cursor.node()));
+            if !cursor.goto_next_sibling() {
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn reason(subject: &str, rule: impl Into<String>, tier: Tier) -> Reason {
+    Reason {
+        subject: subject.chars().take(SUBJECT_CHARS).collect(),
+        rule: rule.into(),
+        tier,
+    }
+}
+
+/// Classify shell `text` at body `depth` (0 = the text the caller gave).
+pub(crate) fn classify_shell(text: &str, depth: usize, interactive: bool) -> ShellVerdict {
+    classify_within(text, depth, interactive, Instant::now() + PARSE_BUDGET)
+}
+
+/// [`classify_shell`] sharing one parse deadline with the text it is nested in.
+fn classify_within(text: &str, depth: usize, interactive: bool, deadline: Instant) -> ShellVerdict {
+    let unparseable = |why: &str| {
+        let mut v = ShellVerdict::default();
+        v.reasons.push(reason(text, why, Tier::Stateful));
+        add_floor(&mut v, text, None);
+        v
+    };
+    if depth > MAX_BODY_DEPTH {
+        return unparseable("shell code nested too deeply to follow");
+    }
+    if text.len() > MAX_PARSE_BYTES {
+        return unparseable("text too long to parse; classified from the raw text");
+    }
+    if text
+        .bytes()
+        .filter(|b| matches!(b, b'|' | b'<' | b'('))
+        .count()
+        > MAX_OPERATORS
+    {
+        return unparseable(
+            "too many pipes, redirections or parentheses to parse; classified from the raw text",
+        );
+    }
+    if text.contains('\0') {
+        // A shell cannot receive a NUL inside a command string; the parser would stop there.
+        return unparseable("text contains a NUL byte");
+    }
+    let Some(tree) = parse(text, deadline) else {
+        return unparseable("text could not be parsed within the parse budget");
+    };
+    let mut v = Visitor {
+        src: text,
+        depth,
+        reasons: Vec::new(),
+        marks: Vec::new(),
+        commands: 0,
+        unparsed: false,
+        level: 0,
+        backquotes: 0,
+        deadline,
+        vars: HashMap::new(),
+        defined: HashSet::new(),
+        cwd: None,
+        code_from_pipe: false,
+        interactive: interactive && depth == 0,
+    };
+    v.unparsed = tree.root_node().has_error();
+    v.visit(tree.root_node(), &Stdin::Inherited, 0);
+    let mut verdict = ShellVerdict {
+        reasons: std::mem::take(&mut v.reasons),
+        commands: v.commands,
+    };
+    if depth > 0 && verdict.commands == 0 {
+        // As at the top level: text that runs nothing is not proven read-only.
+        verdict
+            .reasons
+            .push(reason(text, "shell code with no command", Tier::Reversible));
+    }
+    if v.unparsed || v.code_from_pipe {
+        if v.unparsed {
+            verdict.reasons.push(reason(
+                text,
+                "text does not parse as shell; classified from the raw text",
+                Tier::Stateful,
+            ));
+        }
+        add_floor(&mut verdict, text, None);
+    } else {
+        let inert = v.inert_map();
+        add_floor(&mut verdict, text, Some(&inert));
+    }
+    verdict
+}
+
+/// Apply the raw-text floor; `inert` (a byte map) exempts proven data.
+fn add_floor(v: &mut ShellVerdict, text: &str, inert: Option<&[bool]>) {
+    let bytes = text.as_bytes();
+    let test = |start: usize, end: usize| match inert {
+        None => false,
+        Some(map) => (start..end)
+            .all(|i| map.get(i).copied().unwrap_or(false) || bytes[i].is_ascii_whitespace()),
+    };
+    for hit in floor::scan(text, &test) {
+        v.reasons.push(reason(
+            &hit.matched,
+            format!("raw-text rule: {}", hit.rule),
+            hit.tier,
+        ));
+    }
+}
+
+/// Where a command's standard input comes from.
+#[derive(Clone, Debug)]
+enum Stdin {
+    Inherited,
+    Pipe,
+    File,
+    Doc {
+        text: String,
+        span: (usize, usize),
+        literal: bool,
+    },
+}
+
+/// A span marked inert (`true`) or executed code (`false`) at a substitution nesting level.
+struct Mark {
+    level: usize,
+    start: usize,
+    end: usize,
+    inert: bool,
+}
+
+struct Visitor<'t> {
+    src: &'t str,
+    depth: usize,
+    reasons: Vec<Reason>,
+    marks: Vec<Mark>,
+    commands: usize,
+    unparsed: bool,
+    /// Current command/process substitution nesting.
+    level: usize,
+    /// Backquote substitutions enclosing the current node.
+    backquotes: usize,
+    /// When parsing must stop (shared with nested bodies).
+    deadline: Instant,
+    /// Literal values assigned to each variable earlier in the text (`S=sudo; $S id`),
+    /// including `NAME=value` words handed to `env`/`sudo`: every candidate is judged.
+    vars: HashMap<String, Vec<String>>,
+    /// Functions and aliases defined in the text.
+    defined: HashSet<String>,
+    /// Working directory established by a literal `cd /abs`.
+    cwd: Option<String>,
+    /// Some interpreter reads code from a pipe: data anywhere in the text may become code,
+    /// so nothing is exempt from the raw-text floor.
+    code_from_pipe: bool,
+    /// The caller's standard input is a terminal the user types into (a spawned session):
+    /// an interpreter reading it is not hidden code.
+    interactive: bool,
+}
+
+impl<'t> Visitor<'t> {
+    fn note(&mut self, subject: &str, rule: impl Into<String>, tier: Tier) {
+        self.reasons.push(reason(subject, rule, tier));
+    }
+
+    fn mark(&mut self, span: (usize, usize), inert: bool) {
+        self.marks.push(Mark {
+            level: self.level,
+            start: span.0,
+            end: span.1,
+            inert,
+        });
+    }
+
+    /// Byte map of inert data: marks applied outermost level first, in the order made.
+    fn inert_map(&mut self) -> Vec<bool> {
+        let mut map = vec![false; self.src.len()];
+        self.marks.sort_by_key(|m| m.level);
+        for m in &self.marks {
+            let end = m.end.min(map.len());
+            if m.start < end {
+                map[m.start..end].fill(m.inert);
+            }
+        }
+        map
+    }
+
+    fn text(&self, node: Node) -> &'t str {
+        self.src.get(node.byte_range()).unwrap_or("")
+    }
+
+    fn visit(&mut self, node: Node, stdin: &Stdin, nd: usize) {
+        if nd > MAX_NODE_DEPTH {
+            if !self.unparsed {
+                self.note(
+                    self.text(node),
+                    "syntax nested too deeply to follow",
+                    Tier::Stateful,
+                );
+            }
+            self.unparsed = true;
+            return;
+        }
+        if node.is_error() || node.is_missing() {
+            self.unparsed = true;
+        }
+        match node.kind() {
+            "comment" => {}
+            "command" => self.command(node, stdin.clone(), nd),
+            "redirected_statement" => self.redirected(node, stdin, nd),
+            "pipeline" => {
+                let mut piped = false;
+                let mut cursor = node.walk();
+                for child in node.children(&mut cursor) {
+                    if !child.is_named() {
+                        piped |= matches!(child.kind(), "|" | "|&");
+                        continue;
+                    }
+                    let s = if piped { Stdin::Pipe } else { stdin.clone() };
+                    self.visit(child, &s, nd + 1);
+                }
+            }
+            "function_definition" => {
+                let name = node
+                    .child_by_field_name("name")
+                    .map(|n| self.text(n).to_string())
+                    .unwrap_or_default();
+                self.note(
+                    &name,
+                    "defines a function (later uses of the name run its body)",
+                    Tier::Stateful,
+                );
+                self.defined.insert(name);
+                self.visit_children(node, &Stdin::Inherited, nd);
+            }
+            "variable_assignment" => self.assignment(node, nd),
+            "command_substitution" | "process_substitution" => {
+                let backquote = node.child(0).is_some_and(|c| c.kind() == "`");
+                self.level += 1;
+                self.backquotes += usize::from(backquote);
+                self.mark((node.start_byte(), node.end_byte()), false);
+                self.visit_children(node, &Stdin::Inherited, nd);
+                self.backquotes -= usize::from(backquote);
+                self.level -= 1;
+            }
+            _ => self.visit_children(node, stdin, nd),
+        }
+    }
+
+    fn visit_children(&mut self, node: Node, stdin: &Stdin, nd: usize) {
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            self.visit(child, stdin, nd + 1);
+        }
+    }
+
+    fn assignment(&mut self, node: Node, nd: usize) {
+        let name = node
+            .child_by_field_name("name")
+            .map(|n| self.text(n).to_string())
+            .unwrap_or_default();
+        if let Some(why) = environment::dangerous(&name) {
+            let subject = self.text(node).to_string();
+            self.note(&subject, why, Tier::Stateful);
+        }
+        match node.child_by_field_name("value") {
+            Some(value) => {
+                let w = words::resolve(value, self.src);
+                if w.literal {
+                    self.remember(name, w.text);
+                }
+                self.visit(value, &Stdin::Inherited, nd + 1);
+            }
+            None => self.remember(name, String::new()),
+        }
+    }
+
+    /// Remember a literal value a variable may hold (bounded per variable).
+    fn remember(&mut self, name: String, value: String) {
+        let values = self.vars.entry(name).or_default();
+        if values.len() < MAX_CANDIDATES && !values.contains(&value) {
+            values.push(value);
+        }
+    }
+}
