@@ -5,6 +5,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use rmcp::ServiceExt;
@@ -17,6 +18,7 @@ use relay_shell::metrics::Metrics;
 use relay_shell::policy::Policy;
 use relay_shell::redact::Redactor;
 use relay_shell::server::{RelayServer, State};
+use relay_shell::session::{Registry, SessionLimits};
 
 /// How long shutdown waits for in-flight calls to finish and be recorded.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
@@ -73,10 +75,17 @@ fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
     }));
     let metrics = Arc::new(Metrics::new());
     let gate = Gate::new(policy, redactor, audit, metrics, settings.max_concurrent);
+    let sessions = Registry::new(SessionLimits {
+        max_sessions: settings.max_sessions,
+        buffer_bytes: settings.session_buffer_bytes,
+        idle_timeout: Duration::from_secs(settings.session_idle_timeout),
+        max_lifetime: Duration::from_secs(settings.session_max_lifetime),
+    });
     Ok(Arc::new(State {
         settings: Arc::new(settings),
         gate,
         calls: tokio_util::task::TaskTracker::new(),
+        sessions,
     }))
 }
 
@@ -132,6 +141,8 @@ async fn serve(state: Arc<State>) -> ExitCode {
     signals.abort();
     state.calls.close();
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, state.calls.wait()).await;
+    // No session outlives the server: every process group is terminated, then killed.
+    state.sessions.shutdown().await;
     tracing::info!("relay-shell stopped");
     code
 }

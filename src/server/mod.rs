@@ -19,6 +19,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Settings;
 use crate::gate::{Caller, Gate, Outcome};
+use crate::session::Registry;
 
 /// Everything tools share: settings and the gate (with policy, redactor, audit, metrics).
 pub struct State {
@@ -28,6 +29,8 @@ pub struct State {
     pub gate: Gate,
     /// In-flight calls, so shutdown can let them finish and record their completion.
     pub calls: TaskTracker,
+    /// Interactive PTY sessions of every principal; shut down when the server stops.
+    pub sessions: Registry,
 }
 
 /// The rmcp handler. Cheap to clone (one per HTTP session or request).
@@ -42,8 +45,9 @@ pub fn instructions() -> String {
     let mut text = String::from(
         "relay-shell runs shell commands on this host for you, with tiered authority. \
          Use shell_exec for a command that runs and exits by itself, shell_script for several \
-         statements or a python3 script, server_info to see the configuration, limits and \
-         audit health, and audit_tail to read recent audit records (filter by tool, tier or \
+         statements or a python3 script, shell_spawn for anything interactive (a REPL, a \
+         prompt, a long job; then session_send, session_recv, session_kill), server_info to \
+         see the configuration, limits and audit health, and audit_tail to read recent audit records (filter by tool, tier or \
          denied). Every call is classified into a tier (0 read-only, 1 reversible, 2 \
          stateful, 3 irreversible), admitted or refused by the operator's policy, bounded in \
          time and output, and recorded in a hash-chained audit log that stores a hash of the \
@@ -111,7 +115,7 @@ impl ServerHandler for RelayServer {
             principal: self.principal.clone(),
         };
         let args = request.arguments.unwrap_or_default();
-        let call = (def.build)(&self.state, &args);
+        let call = (def.build)(&self.state, &caller, &args);
         let state = self.state.clone();
         let cancel = context.ct.clone();
         // The gate runs on its own task: if this request future is dropped, the call still

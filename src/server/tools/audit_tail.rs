@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{ToolDef, params, raw_args};
 use crate::error::{ErrorKind, ToolError};
-use crate::gate::{Output, ToolCall};
+use crate::gate::{Caller, Output, ToolCall};
 use crate::server::State;
 use crate::text;
 
@@ -53,7 +53,7 @@ pub const AUDIT_TAIL: ToolDef = ToolDef {
     build,
 };
 
-fn build(state: &Arc<State>, raw: &JsonObject) -> ToolCall {
+fn build(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
     let p: AuditTailParams = match params::parse(AUDIT_TAIL.name, raw) {
         Ok(p) => p,
         Err(e) => return ToolCall::invalid(AUDIT_TAIL.name, raw_args(raw), e),

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{ToolDef, params, raw_args};
 use crate::audit::Json;
-use crate::gate::{Output, ToolCall};
+use crate::gate::{Caller, Output, ToolCall};
 use crate::server::State;
 use crate::server::render::pretty_ascii;
 
@@ -148,7 +148,7 @@ pub fn document(state: &State) -> Json {
     ])
 }
 
-fn build(state: &Arc<State>, raw: &JsonObject) -> ToolCall {
+fn build(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
     if let Err(e) = params::parse::<NoParams>(SERVER_INFO.name, raw) {
         return ToolCall::invalid(SERVER_INFO.name, raw_args(raw), e);
     }

@@ -5,13 +5,14 @@
 pub mod audit_tail;
 pub mod info;
 pub mod params;
+pub mod session;
 pub mod shell;
 
 use std::sync::Arc;
 
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 
-use crate::gate::ToolCall;
+use crate::gate::{Caller, ToolCall};
 use crate::server::State;
 
 /// One row of the tool table.
@@ -28,9 +29,10 @@ pub struct ToolDef {
     pub destructive: bool,
     /// JSON Schema of the parameters.
     pub schema: fn() -> Arc<JsonObject>,
-    /// Raw arguments → a call for the gate. Never fails: bad arguments become a call whose
-    /// work is an `InvalidArgument` error, so they are audited like everything else.
-    pub build: fn(&Arc<State>, &JsonObject) -> ToolCall,
+    /// Raw arguments (and who is calling: sessions belong to a principal) → a call for the
+    /// gate. Never fails: bad arguments become a call whose work is an `InvalidArgument`
+    /// error, so they are audited like everything else.
+    pub build: fn(&Arc<State>, &Caller, &JsonObject) -> ToolCall,
 }
 
 impl ToolDef {
@@ -49,6 +51,12 @@ pub fn table() -> &'static [ToolDef] {
     static TABLE: &[ToolDef] = &[
         shell::SHELL_EXEC,
         shell::SHELL_SCRIPT,
+        session::SHELL_SPAWN,
+        session::SESSION_SEND,
+        session::SESSION_RECV,
+        session::SESSION_RESIZE,
+        session::SESSION_KILL,
+        session::SESSION_LIST,
         info::SERVER_INFO,
         audit_tail::AUDIT_TAIL,
     ];

@@ -14,7 +14,7 @@ use super::params::{self, defaults};
 use super::{ToolDef, probe, raw_args};
 use crate::error::ToolError;
 use crate::exec::{self, ExecOutcome, ExecRequest, Program};
-use crate::gate::{Output, ToolCall};
+use crate::gate::{Caller, Output, ToolCall};
 use crate::server::State;
 use crate::text;
 
@@ -129,7 +129,7 @@ fn cwd_of(cwd: &str) -> Option<PathBuf> {
     (!cwd.is_empty()).then(|| PathBuf::from(cwd))
 }
 
-fn build_exec(state: &Arc<State>, raw: &JsonObject) -> ToolCall {
+fn build_exec(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
     let p: ShellExecParams = match params::parse(SHELL_EXEC.name, raw) {
         Ok(p) => p,
         Err(e) => return ToolCall::invalid(SHELL_EXEC.name, raw_args(raw), e),
@@ -172,7 +172,7 @@ fn build_exec(state: &Arc<State>, raw: &JsonObject) -> ToolCall {
     exec_call(SHELL_EXEC.name, args, probe, budget, timeout, prepared)
 }
 
-fn build_script(state: &Arc<State>, raw: &JsonObject) -> ToolCall {
+fn build_script(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
     let p: ShellScriptParams = match params::parse(SHELL_SCRIPT.name, raw) {
         Ok(p) => p,
         Err(e) => return ToolCall::invalid(SHELL_SCRIPT.name, raw_args(raw), e),
