@@ -391,3 +391,22 @@ async fn dropping_the_run_kills_the_group() -> anyhow::Result<()> {
     assert!(!is_running(background));
     Ok(())
 }
+
+#[tokio::test]
+async fn child_leads_its_own_session_without_a_terminal() {
+    // /proc/<pid>/stat after the command name: state ppid pgrp session tty_nr …
+    let out = ok(shell(r#"echo $$; cut -d')' -f2 /proc/$$/stat"#)).await;
+    let text = String::from_utf8_lossy(&out.output);
+    let mut lines = text.lines();
+    let pid = lines.next().unwrap_or_default().to_string();
+    let fields: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        fields.get(2..5),
+        Some(&[pid.as_str(), pid.as_str(), "0"][..]),
+        "{text}"
+    );
+}

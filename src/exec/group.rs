@@ -1,7 +1,7 @@
 //! The child's process group: signalling it, telling whether anything in it still runs, and a
 //! guard that kills it if the run is abandoned.
 //!
-//! The child is spawned with `process_group(0)`, so the group id is the child's pid. That id
+//! The child is spawned as a session leader (`setsid`), so the group id is the child's pid. That id
 //! cannot be reused while the child is unreaped (a zombie still holds it), which is why every
 //! signal to the group is sent before the child is reaped.
 

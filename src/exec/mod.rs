@@ -4,8 +4,8 @@
 //! Architecture invariant: runs things and returns outcomes; never writes audit records and
 //! knows nothing about MCP.
 //!
-//! [`run`] spawns the child in a process group of its own with a cleared environment
-//! ([`child_env`]), feeds its stdin and drains its output concurrently under one byte budget
+//! [`run`] spawns the child as the leader of a new session and process group, with a cleared
+//! environment ([`child_env`]), feeds its stdin and drains its output concurrently under one byte budget
 //! (see `drain.rs`), and waits until both output pipes reach end of file *and* the child has
 //! exited. If that has not happened by the deadline, the whole group gets `SIGTERM`, then
 //! `SIGKILL` after [`TERM_GRACE`] if anything in it still runs, and the child is reaped before
@@ -114,7 +114,6 @@ pub async fn run(req: ExecRequest) -> Result<ExecOutcome, ToolError> {
         .args(&argv[1..])
         .env_clear()
         .envs(child_env(&req.env))
-        .process_group(0)
         .kill_on_drop(true)
         .stdin(if req.stdin.is_some() {
             Stdio::piped()
@@ -126,6 +125,7 @@ pub async fn run(req: ExecRequest) -> Result<ExecOutcome, ToolError> {
     if let Some(dir) = &req.cwd {
         command.current_dir(dir);
     }
+    new_session(&mut command);
     let spawned = command.spawn();
     // The command holds our copies of the pipes' write ends: close them now, or EOF never comes.
     drop(command);
@@ -204,6 +204,24 @@ impl OutputPipes {
             stdout_writer: Stdio::from(out_writer),
             stderr_writer,
         })
+    }
+}
+
+/// Make the child the leader of a new session, and so of a new process group whose id is its
+/// pid. Unlike `process_group(0)` alone this also drops the server's controlling terminal, so
+/// a program that opens `/dev/tty` to prompt (`sudo`, `ssh`) fails at once instead of being
+/// stopped as a background job until the deadline. The price: std cannot use `posix_spawn`
+/// with a pre-exec hook and forks instead (see docs/performance.md).
+fn new_session(command: &mut Command) {
+    // SAFETY: the hook runs in the forked child before exec and only calls `setsid`, which is
+    // async-signal-safe; building the error from errno does not allocate.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
 
