@@ -89,7 +89,11 @@ async fn concurrent() {
             }
         }
     }
-    report(&format!("{PARALLEL} concurrent"), latencies, start.elapsed());
+    report(
+        &format!("{PARALLEL} concurrent"),
+        latencies,
+        start.elapsed(),
+    );
 }
 
 fn main() {
