@@ -410,3 +410,23 @@ async fn child_leads_its_own_session_without_a_terminal() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn oversized_argument_is_spawn_failed() {
+    let req = request(Program::Argv(vec!["true".into(), "x".repeat(200_000)]));
+    assert_eq!(
+        run(req).await.err(),
+        Some(ToolError::new(
+            ErrorKind::SpawnFailed,
+            "program true: Argument list too long (os error 7)"
+        ))
+    );
+}
+
+#[tokio::test]
+async fn nul_in_command_is_invalid() {
+    assert_eq!(
+        run(shell("echo a\0b")).await.err(),
+        Some(ToolError::invalid("command contains a NUL byte"))
+    );
+}

@@ -12,7 +12,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 /// How often the group is polled while waiting for it to die.
-const POLL_INTERVAL: Duration = Duration::from_millis(5);
+const POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 /// A process group started by [`super::run`]; kills the whole group with `SIGKILL` when dropped
 /// while armed (a cancelled run, or an error after spawn).
