@@ -395,7 +395,7 @@ async fn unknown_sessions_and_bad_arguments() {
     assert_eq!(
         s.call("shell_spawn", json!({"command": "echo 'unbalanced"}))
             .await,
-        "[ERROR: InvalidArgument: No closing quotation]"
+        "[ERROR: InvalidArgument: No closing quotation in echo 'unbalanced]"
     );
     assert_eq!(
         s.call(

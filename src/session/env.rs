@@ -2,7 +2,7 @@
 
 use std::ffi::OsString;
 
-use crate::exec::EnvOverlay;
+use crate::exec::{EnvOverlay, child_env};
 
 /// The terminal type a local session gets unless the caller's overlay names `TERM`.
 pub const DEFAULT_TERM: &str = "xterm-256color";
@@ -19,37 +19,6 @@ pub fn local_session_env(overlay: &EnvOverlay) -> Vec<(OsString, OsString)> {
     }
     full.extend(overlay.iter().cloned());
     child_env(&full)
-}
-
-// Interim stand-in for `crate::exec::child_env` (same signature and rules), replaced by the
-// real one when the exec module lands.
-fn child_env(overlay: &EnvOverlay) -> Vec<(OsString, OsString)> {
-    let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
-        .filter(|(k, _)| !k.to_string_lossy().starts_with("RELAY_SHELL_"))
-        .collect();
-    let set = |env: &mut Vec<(OsString, OsString)>, k: &str, v: &str| {
-        env.retain(|(ek, _)| ek != k);
-        env.push((k.into(), v.into()));
-    };
-    if !env.iter().any(|(k, _)| k == "PATH") {
-        set(
-            &mut env,
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        );
-    }
-    if !env.iter().any(|(k, _)| k == "LANG") {
-        set(&mut env, "LANG", "C.UTF-8");
-    }
-    set(&mut env, "DEBIAN_FRONTEND", "noninteractive");
-    set(&mut env, "GIT_TERMINAL_PROMPT", "0");
-    for (k, v) in overlay {
-        match v {
-            Some(v) => set(&mut env, k, v),
-            None => env.retain(|(ek, _)| ek != k.as_str()),
-        }
-    }
-    env
 }
 
 #[cfg(test)]
