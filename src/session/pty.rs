@@ -125,10 +125,13 @@ impl PtyTerminal {
             .map(|p| p.as_raw())
     }
 
-    /// Send `sig` to the leader's process group and, when a job runs in the foreground under
-    /// a job-control shell, to that job's group too.
-    pub fn signal(&self, sig: Signal) {
-        super::signal::signal_group(self.leader, sig);
+    /// Send `sig` to the leader's process group (only while the leader is unreaped, so its id
+    /// cannot have been reused) and, when a job runs in the foreground under a job-control
+    /// shell, to that job's group too.
+    pub fn signal(&self, sig: Signal, leader_unreaped: bool) {
+        if leader_unreaped {
+            super::signal::signal_group(self.leader, sig);
+        }
         if let Some(fg) = self.foreground_group()
             && fg != self.leader
         {

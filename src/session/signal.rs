@@ -108,10 +108,16 @@ pub fn session_alive(sid: i32) -> bool {
     }
 }
 
-/// Send `sig` to the leader's process group and to every other process group in its
-/// session. Groups that vanished meanwhile are ignored.
+/// Send `sig` to every process group that has a live member in the session led by `sid`.
+/// Groups are taken from `/proc` at the moment of sending, so an id whose processes are all
+/// gone (and which the kernel may have reused) is not signalled. Without `/proc`, only the
+/// leader's group is reachable.
 pub fn signal_session(sid: i32, sig: Signal) {
-    let mut groups = vec![sid];
+    if !std::path::Path::new("/proc/self/stat").exists() {
+        signal_group(sid, sig);
+        return;
+    }
+    let mut groups = Vec::new();
     for p in live_members(sid) {
         if !groups.contains(&p.pgrp) {
             groups.push(p.pgrp);

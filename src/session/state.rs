@@ -294,8 +294,12 @@ impl Session {
     /// Send `sig` to the child's process group (and the foreground job's group).
     pub fn signal(&self, sig: Signal) {
         self.touch();
-        if !self.has_ended() {
-            self.terminal.signal(sig);
+        let (ended, reaped) = {
+            let st = self.lock();
+            (st.ended(), st.reaped)
+        };
+        if !ended {
+            self.terminal.signal(sig, !reaped);
         }
     }
 
