@@ -584,3 +584,50 @@ async fn stopping_the_server_ends_every_session() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn session_tools_have_the_spec_parameters() {
+    let s = start(&[]).await;
+    let tools = s.client.list_all_tools().await.expect("tools/list");
+    let params_of = |name: &str| -> Vec<String> {
+        let t = tools
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("{name} listed"));
+        let mut names: Vec<String> = t
+            .input_schema
+            .get("properties")
+            .and_then(|p| p.as_object())
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let sorted = |names: &[&str]| {
+        let mut v: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        params_of("shell_spawn"),
+        sorted(&["command", "cols", "rows", "cwd", "env_json"])
+    );
+    assert_eq!(
+        params_of("session_send"),
+        sorted(&["session_id", "data", "enter"])
+    );
+    assert_eq!(
+        params_of("session_recv"),
+        sorted(&["session_id", "timeout", "max_bytes"])
+    );
+    assert_eq!(
+        params_of("session_resize"),
+        sorted(&["session_id", "cols", "rows"])
+    );
+    assert_eq!(
+        params_of("session_kill"),
+        sorted(&["session_id", "signal_name", "close"])
+    );
+    assert_eq!(params_of("session_list"), Vec::<String>::new());
+    s.stop().await;
+}
