@@ -160,11 +160,6 @@ pub fn python_float(f: f64) -> String {
     let (mant, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     if !(-4..16).contains(&exp) {
-        let mant = if mant.contains('.') {
-            mant.to_string()
-        } else {
-            mant.to_string()
-        };
         let sign = if exp < 0 { '-' } else { '+' };
         return format!("{mant}e{sign}{:02}", exp.abs());
     }

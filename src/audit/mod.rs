@@ -6,6 +6,7 @@
 pub mod config;
 pub mod json;
 pub mod record;
+pub mod tail;
 pub mod writer;
 
 pub use config::{Format, FsyncPolicy, OnFailure};

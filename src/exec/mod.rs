@@ -3,11 +3,54 @@
 //!
 //! Architecture invariant: runs things and returns outcomes; never writes audit records and
 //! knows nothing about MCP.
+//!
+//! [`run`] spawns the child as the leader of a new session and process group, with a cleared
+//! environment ([`child_env`]), feeds its stdin and drains its output concurrently under one byte budget
+//! (see `drain.rs`), and waits until both output pipes reach end of file *and* the child has
+//! exited. If that has not happened by the deadline, the whole group gets `SIGTERM`, then
+//! `SIGKILL` after [`TERM_GRACE`] if anything in it still runs, and the child is reaped before
+//! `run` returns. A background process that keeps the output pipes open therefore keeps the run
+//! going until the deadline, and is then killed with the group; one that closed or redirected
+//! them is left alone when the command finishes normally. If the `run` future is dropped, a
+//! guard kills the group with `SIGKILL` and the child is reaped by the runtime.
 
-use std::path::PathBuf;
+mod drain;
+mod env;
+mod group;
+mod words;
+
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use crate::error::ToolError;
+use nix::sys::signal::Signal;
+use tokio::net::unix::pipe::Receiver;
+use tokio::process::{Child, Command};
+use tokio::time::Instant;
+
+use crate::error::{ErrorKind, ToolError};
+use drain::{Capture, drain, feed_stdin};
+use group::ProcessGroup;
+
+pub use env::{
+    DEFAULT_LANG, DEFAULT_PATH, SERVER_ONLY_VARIABLES, child_env, child_env_from, parse_env_json,
+    validate_overlay,
+};
+pub use group::group_alive;
+pub use words::split_words;
+
+/// The shell that runs [`Program::Shell`] text.
+pub const SHELL: &str = "/bin/sh";
+
+/// How long the group gets to exit after `SIGTERM` before it is sent `SIGKILL`.
+pub const TERM_GRACE: Duration = Duration::from_millis(500);
+
+/// How long to wait for the group to disappear after `SIGKILL` (only processes stuck in
+/// uninterruptible sleep take this long), and separately for the child to be reaped.
+const KILL_WAIT: Duration = Duration::from_secs(3);
 
 /// What to execute.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,10 +97,227 @@ pub struct ExecOutcome {
 }
 
 /// Run one process to completion under `req`'s bounds.
+///
+/// Errors (`InvalidArgument`, `NotFound`, `PermissionDenied`, `SpawnFailed`, `Io`) mean the
+/// command did not run, or its pipes failed; in the latter case its group has been killed. A
+/// deadline is not an error: it is an outcome with `timed_out` set and the output read so far.
 pub async fn run(req: ExecRequest) -> Result<ExecOutcome, ToolError> {
-    let _ = req;
-    Err(ToolError::new(
-        crate::error::ErrorKind::Internal,
-        "local execution is not built yet",
-    ))
+    let deadline = deadline_after(req.timeout);
+    let argv = command_line(&req.program)?;
+    check_cwd(req.cwd.as_deref())?;
+    validate_overlay(&req.env)?;
+
+    let pipes = OutputPipes::new(req.merge_stderr)
+        .map_err(|e| ToolError::new(ErrorKind::SpawnFailed, format!("creating pipes: {e}")))?;
+    let mut command = Command::new(argv[0]);
+    command
+        .args(&argv[1..])
+        .env_clear()
+        .envs(child_env(&req.env))
+        .kill_on_drop(true)
+        .stdin(if req.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(pipes.stdout_writer)
+        .stderr(pipes.stderr_writer);
+    if let Some(dir) = &req.cwd {
+        command.current_dir(dir);
+    }
+    new_session(&mut command);
+    let spawned = command.spawn();
+    // The command holds our copies of the pipes' write ends: close them now, or EOF never comes.
+    drop(command);
+    let mut child = spawned.map_err(|e| spawn_error(&e, argv[0], req.cwd.as_deref()))?;
+    // Declared after `child` so it drops first: the group is killed while the child is unreaped.
+    let mut group = child
+        .id()
+        .and_then(ProcessGroup::new)
+        .ok_or_else(|| ToolError::new(ErrorKind::Internal, "spawned child has no process id"))?;
+    tracing::debug!(pgid = group.id(), program = argv[0], "spawned");
+
+    let stdin = child.stdin.take();
+    let stdin_data = req.stdin.unwrap_or_default();
+    let mut capture = Capture::new(req.capture_limit);
+    let finished = tokio::time::timeout_at(deadline, async {
+        let (_, _, status) = tokio::try_join!(
+            feed_stdin(stdin, stdin_data),
+            drain(pipes.stdout_reader, pipes.stderr_reader, &mut capture),
+            child.wait(),
+        )?;
+        Ok::<ExitStatus, io::Error>(status)
+    })
+    .await;
+
+    match finished {
+        Ok(Ok(status)) => {
+            group.disarm();
+            Ok(ExecOutcome {
+                total_bytes: capture.total(),
+                output: capture.into_output(),
+                exit_code: exit_code(status),
+                timed_out: false,
+            })
+        }
+        Ok(Err(e)) => {
+            kill_group(&mut child, &mut group).await;
+            Err(ToolError::new(ErrorKind::Io, e.to_string()))
+        }
+        Err(_elapsed) => {
+            terminate_group(&mut child, &mut group).await;
+            Ok(ExecOutcome {
+                total_bytes: capture.total(),
+                output: capture.into_output(),
+                exit_code: None,
+                timed_out: true,
+            })
+        }
+    }
+}
+
+/// The child's output pipes: read ends for us, write ends for the child.
+struct OutputPipes {
+    /// Carries stdout, and stderr too when merged.
+    stdout_reader: Receiver,
+    /// Carries stderr when not merged.
+    stderr_reader: Option<Receiver>,
+    /// The child's fd 1.
+    stdout_writer: Stdio,
+    /// The child's fd 2: a second pipe, or a copy of fd 1's when merged (like `2>&1`).
+    stderr_writer: Stdio,
+}
+
+impl OutputPipes {
+    fn new(merge_stderr: bool) -> io::Result<Self> {
+        let (out_reader, out_writer) = io::pipe()?;
+        let (stderr_reader, stderr_writer) = if merge_stderr {
+            (None, Stdio::from(out_writer.try_clone()?))
+        } else {
+            let (err_reader, err_writer) = io::pipe()?;
+            let reader = Receiver::from_owned_fd(OwnedFd::from(err_reader))?;
+            (Some(reader), Stdio::from(err_writer))
+        };
+        Ok(Self {
+            stdout_reader: Receiver::from_owned_fd(OwnedFd::from(out_reader))?,
+            stderr_reader,
+            stdout_writer: Stdio::from(out_writer),
+            stderr_writer,
+        })
+    }
+}
+
+/// Make the child the leader of a new session, and so of a new process group whose id is its
+/// pid. Unlike `process_group(0)` alone this also drops the server's controlling terminal, so
+/// a program that opens `/dev/tty` to prompt (`sudo`, `ssh`) fails at once instead of being
+/// stopped as a background job until the deadline. The price: std cannot use `posix_spawn`
+/// with a pre-exec hook and forks instead (see docs/performance.md).
+fn new_session(command: &mut Command) {
+    // SAFETY: the hook runs in the forked child before exec and only calls `setsid`, which is
+    // async-signal-safe; building the error from errno does not allocate.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The deadline `timeout` from now; an absurdly long timeout is capped rather than overflowing.
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
+/// The argv to exec for `program`, validated.
+fn command_line(program: &Program) -> Result<Vec<&str>, ToolError> {
+    let argv: Vec<&str> = match program {
+        Program::Shell(text) => vec![SHELL, "-c", text.as_str()],
+        Program::Argv(words) => words.iter().map(String::as_str).collect(),
+    };
+    if argv.is_empty() {
+        return Err(ToolError::invalid("empty command"));
+    }
+    if argv.iter().any(|word| word.contains('\0')) {
+        return Err(ToolError::invalid("command contains a NUL byte"));
+    }
+    Ok(argv)
+}
+
+/// The working directory must exist and be a directory; checked before spawning so the error
+/// names the directory rather than the program.
+fn check_cwd(cwd: Option<&Path>) -> Result<(), ToolError> {
+    let Some(dir) = cwd else {
+        return Ok(());
+    };
+    if dir.as_os_str().as_encoded_bytes().contains(&0) {
+        return Err(ToolError::invalid("cwd contains a NUL byte"));
+    }
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(ToolError::invalid(format!(
+            "cwd {}: Not a directory",
+            dir.display()
+        ))),
+        Err(e) => Err(ToolError::from_io(&e, &format!("cwd {}", dir.display()))),
+    }
+}
+
+/// Map a spawn failure to a stable kind, naming the program (or the cwd, if it vanished
+/// between the check and the spawn).
+fn spawn_error(err: &io::Error, program: &str, cwd: Option<&Path>) -> ToolError {
+    if err.kind() == io::ErrorKind::NotFound
+        && let Some(dir) = cwd
+        && !dir.is_dir()
+    {
+        return ToolError::from_io(err, &format!("cwd {}", dir.display()));
+    }
+    let kind = match err.kind() {
+        io::ErrorKind::NotFound => ErrorKind::NotFound,
+        io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
+        _ => ErrorKind::SpawnFailed,
+    };
+    ToolError::new(kind, format!("program {program}: {err}"))
+}
+
+/// Exit status as the result grammar reports it: the code, or minus the killing signal.
+fn exit_code(status: ExitStatus) -> Option<i32> {
+    status.code().or_else(|| status.signal().map(|sig| -sig))
+}
+
+/// The deadline passed: `SIGTERM` the group, `SIGKILL` whatever still runs after the grace
+/// period, and reap the child.
+async fn terminate_group(child: &mut Child, group: &mut ProcessGroup) {
+    tracing::debug!(
+        pgid = group.id(),
+        "deadline reached; terminating process group"
+    );
+    group.signal(Signal::SIGTERM);
+    if !group.wait_empty(TERM_GRACE).await {
+        kill_group(child, group).await;
+        return;
+    }
+    reap(child, group).await;
+}
+
+/// `SIGKILL` the group, wait for it to disappear, and reap the child.
+async fn kill_group(child: &mut Child, group: &mut ProcessGroup) {
+    group.signal(Signal::SIGKILL);
+    if !group.wait_empty(KILL_WAIT).await {
+        tracing::warn!(pgid = group.id(), "process group survived SIGKILL");
+    }
+    reap(child, group).await;
+}
+
+/// Collect the child's exit status so it leaves no zombie, then stop guarding the group.
+async fn reap(child: &mut Child, group: &mut ProcessGroup) {
+    match tokio::time::timeout(KILL_WAIT, child.wait()).await {
+        Ok(Ok(_)) => group.disarm(),
+        Ok(Err(e)) => tracing::warn!(pgid = group.id(), error = %e, "reaping child failed"),
+        // Still armed: the guard kills again on drop, and the runtime reaps the child later.
+        Err(_) => tracing::warn!(pgid = group.id(), "child not reaped after SIGKILL"),
+    }
 }

@@ -1,0 +1,114 @@
+//! `exec::run(Shell("true"))` latency and throughput, sequentially and 16 at a time.
+//!
+//! Run with `cargo bench --bench exec`. Prints p50/p99 per-call latency and calls per second.
+
+use std::time::{Duration, Instant};
+
+use relay_shell::exec::{ExecRequest, Program, run};
+
+/// Calls measured in each scenario.
+const CALLS: usize = 2000;
+/// Calls run first and not measured.
+const WARMUP: usize = 100;
+/// Concurrent callers in the parallel scenario.
+const PARALLEL: usize = 16;
+
+fn request() -> ExecRequest {
+    ExecRequest {
+        program: Program::Shell("true".to_string()),
+        cwd: None,
+        stdin: None,
+        env: Vec::new(),
+        timeout: Duration::from_secs(30),
+        capture_limit: 1 << 20,
+        merge_stderr: true,
+    }
+}
+
+/// One timed call; a failed call aborts the benchmark (figures would be meaningless).
+async fn timed_call() -> Duration {
+    let start = Instant::now();
+    match run(request()).await {
+        Ok(outcome) if outcome.exit_code == Some(0) => start.elapsed(),
+        other => {
+            eprintln!("exec bench: unexpected result {other:?}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(rank).copied().unwrap_or_default()
+}
+
+fn report(name: &str, mut latencies: Vec<Duration>, wall: Duration) {
+    latencies.sort();
+    println!(
+        "{name:<24} calls={:<5} p50={:>8.3} ms  p99={:>8.3} ms  throughput={:>7.0} calls/s",
+        latencies.len(),
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.len() as f64 / wall.as_secs_f64(),
+    );
+}
+
+async fn sequential() {
+    for _ in 0..WARMUP {
+        timed_call().await;
+    }
+    let mut latencies = Vec::with_capacity(CALLS);
+    let start = Instant::now();
+    for _ in 0..CALLS {
+        latencies.push(timed_call().await);
+    }
+    report("sequential", latencies, start.elapsed());
+}
+
+async fn concurrent() {
+    let per_task = CALLS / PARALLEL;
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..PARALLEL)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(per_task);
+                for _ in 0..per_task {
+                    latencies.push(timed_call().await);
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(CALLS);
+    for task in tasks {
+        match task.await {
+            Ok(mut part) => latencies.append(&mut part),
+            Err(e) => {
+                eprintln!("exec bench: task failed: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    report(
+        &format!("{PARALLEL} concurrent"),
+        latencies,
+        start.elapsed(),
+    );
+}
+
+fn main() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("exec bench: cannot start runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    runtime.block_on(async {
+        sequential().await;
+        concurrent().await;
+    });
+}

@@ -1,0 +1,141 @@
+//! Starting a child in a fresh PTY, and the terminal-side handles the session keeps.
+//!
+//! The child is made a session leader with the PTY as its controlling terminal (`setsid` +
+//! `TIOCSCTTY`, done by pty-process), so its pid is also its process group and session id,
+//! `^C` typed into the PTY interrupts the foreground job, and a resize delivers `SIGWINCH`.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::sys::signal::Signal;
+use pty_process::{OwnedReadPty, OwnedWritePty};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Mutex;
+
+use super::{SpawnRequest, TermSize};
+use crate::error::{ErrorKind, ToolError};
+
+/// The parent's side of a running PTY child: where input goes, how to resize, whom to signal.
+#[derive(Debug)]
+pub struct PtyTerminal {
+    /// Write half of the master. A mutex serialises concurrent senders so one caller's bytes
+    /// are never interleaved with another's.
+    writer: Mutex<OwnedWritePty>,
+    /// A duplicate of the master, used to ask which process group is in the foreground.
+    master: OwnedFd,
+    /// The child's pid, which is also its process group and session id.
+    leader: i32,
+}
+
+/// Everything [`spawn`] hands back: the terminal handles, the read half for the output pump
+/// and the child for reaping.
+pub struct Spawned {
+    /// Input, resize and signal handles.
+    pub terminal: PtyTerminal,
+    /// Read half of the master, drained by the session's output pump.
+    pub reader: OwnedReadPty,
+    /// The session leader, reaped by the output pump.
+    pub child: tokio::process::Child,
+}
+
+fn pty_error(what: &str, err: pty_process::Error) -> ToolError {
+    match err {
+        pty_process::Error::Io(e) => ToolError::from_io(&e, what),
+        other => ToolError::new(ErrorKind::Io, format!("{what}: {other}")),
+    }
+}
+
+/// Start `req.argv` in a new PTY of `req.size`, with exactly `req.env` as its environment.
+///
+/// Must run inside a tokio runtime. Nothing is left behind on failure: the PTY is closed and
+/// no child exists.
+pub fn spawn(req: &SpawnRequest) -> Result<Spawned, ToolError> {
+    let Some((program, args)) = req.argv.split_first() else {
+        return Err(ToolError::invalid("empty command"));
+    };
+    if let Some(cwd) = &req.cwd
+        && !cwd.is_dir()
+    {
+        return Err(ToolError::new(
+            ErrorKind::NotFound,
+            format!("no such directory: {}", cwd.display()),
+        ));
+    }
+    let (pty, pts) = pty_process::open().map_err(|e| pty_error("cannot open a pty", e))?;
+    pty.resize(req.size.to_pty())
+        .map_err(|e| pty_error("cannot size the pty", e))?;
+    let master = pty
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| ToolError::from_io(&e, "cannot duplicate the pty"))?;
+    let mut cmd = pty_process::Command::new(program)
+        .args(args)
+        .env_clear()
+        .envs(req.env.iter().map(|(k, v)| (k, v)))
+        // A last resort only: the session's close sequence signals the whole group first.
+        .kill_on_drop(true);
+    if let Some(cwd) = &req.cwd {
+        cmd = cmd.current_dir(cwd);
+    }
+    let child = cmd.spawn(pts).map_err(|e| pty_error(program, e))?;
+    let leader = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .ok_or_else(|| ToolError::new(ErrorKind::SpawnFailed, "child exited before setup"))?;
+    let (reader, writer) = pty.into_split();
+    Ok(Spawned {
+        terminal: PtyTerminal {
+            writer: Mutex::new(writer),
+            master,
+            leader,
+        },
+        reader,
+        child,
+    })
+}
+
+impl PtyTerminal {
+    /// The child's pid = process group = session id.
+    pub fn leader(&self) -> i32 {
+        self.leader
+    }
+
+    /// Write all of `bytes` to the terminal's input. Waits while the terminal's input queue is
+    /// full (the caller's deadline bounds that).
+    pub async fn write_all(&self, bytes: &[u8]) -> Result<(), ToolError> {
+        let mut w = self.writer.lock().await;
+        w.write_all(bytes)
+            .await
+            .map_err(|e| ToolError::from_io(&e, "write to session"))?;
+        w.flush()
+            .await
+            .map_err(|e| ToolError::from_io(&e, "write to session"))
+    }
+
+    /// Set the window size; the kernel sends `SIGWINCH` to the foreground process group.
+    pub async fn resize(&self, size: TermSize) -> Result<(), ToolError> {
+        let w = self.writer.lock().await;
+        w.resize(size.to_pty())
+            .map_err(|e| pty_error("resize session", e))
+    }
+
+    /// The terminal's foreground process group, when the kernel will say.
+    pub fn foreground_group(&self) -> Option<i32> {
+        nix::unistd::tcgetpgrp(self.master.as_fd())
+            .ok()
+            .map(|p| p.as_raw())
+    }
+
+    /// Send `sig` to the leader's process group (only while the leader is unreaped, so its id
+    /// cannot have been reused) and, when a job runs in the foreground under a job-control
+    /// shell, to that job's group too.
+    pub fn signal(&self, sig: Signal, leader_unreaped: bool) {
+        if leader_unreaped {
+            super::signal::signal_group(self.leader, sig);
+        }
+        if let Some(fg) = self.foreground_group()
+            && fg != self.leader
+        {
+            super::signal::signal_group(fg, sig);
+        }
+    }
+}
