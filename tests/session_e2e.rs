@@ -538,7 +538,7 @@ async fn session_calls_are_audited_with_the_right_tiers() {
     assert_eq!(send["args"]["session_id"], json!(id));
     assert_eq!(send["args"]["data"], json!("echo audited"));
     assert_eq!(send["args"]["enter"], json!(true));
-    assert_eq!(send["tier"], json!(1));
+    assert_eq!(send["tier"], json!(0), "echo is read-only");
     let recvs = by_tool("session_recv");
     assert!(recvs.iter().all(|r| r["tier"] == json!(0)));
     // the last recv's record carries the hash and length of exactly what it returned

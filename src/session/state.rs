@@ -1,6 +1,7 @@
 //! One live session: the terminal handles, the output ring, the bookkeeping the reaper and
 //! `session_list` read, and the output pump that feeds the ring and reaps the child.
 
+use crate::policy::input::PendingLine;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -56,7 +57,7 @@ pub struct Session {
     stop_reading: CancellationToken,
     /// The policy engine's partial input line (text sent without a newline yet), kept here
     /// so a command typed in pieces is classified as a whole.
-    pending_input: Mutex<String>,
+    pending_input: Mutex<PendingLine>,
 }
 
 /// Bookkeeping guarded by the session's lock.
@@ -199,7 +200,7 @@ impl Session {
             changed: Notify::new(),
             waiters: AtomicUsize::new(0),
             stop_reading: CancellationToken::new(),
-            pending_input: Mutex::new(String::new()),
+            pending_input: Mutex::new(PendingLine::default()),
         });
         tokio::spawn(pump(Arc::clone(&session), spawned.reader, spawned.child));
         session
@@ -256,17 +257,18 @@ impl Session {
         self.lock().last_activity = Instant::now();
     }
 
-    /// The policy engine's partial input line for this session.
-    pub fn pending_input(&self) -> String {
+    /// The unsubmitted input line typed into this session so far (a copy), for the policy
+    /// engine to classify the line a send completes.
+    pub fn pending_line(&self) -> PendingLine {
         self.pending_input
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
 
-    /// Replace the policy engine's partial input line.
-    pub fn set_pending_input(&self, line: String) {
-        *self.pending_input.lock().unwrap_or_else(|p| p.into_inner()) = line;
+    /// Update the unsubmitted input line after a send was admitted and written.
+    pub fn update_pending_line(&self, f: impl FnOnce(&mut PendingLine)) {
+        f(&mut self.pending_input.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
     /// Write `bytes` to the child's terminal; returns the number of bytes written.

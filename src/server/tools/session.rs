@@ -42,7 +42,6 @@ const RECV_MIN_BYTES: i64 = 256;
 /// the output taken from the ring is never cut by the truncation marker.
 const RECV_MARKER_ROOM: usize = 128;
 /// Longest partial input line remembered per session for classification.
-const PENDING_MAX_CHARS: usize = 4096;
 
 /// Parameters of `shell_spawn`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -307,22 +306,6 @@ fn build_spawn(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCal
     )
 }
 
-/// The partial line left after typing `data` onto `pending`: the text after the last line
-/// end or line-discarding control (Enter, Ctrl-C, Ctrl-U), empty when `enter` ends the line.
-/// It is prefixed to the next send's probe, so a command typed in pieces is classified whole.
-fn next_pending(pending: &str, data: &str, enter: bool) -> String {
-    if enter {
-        return String::new();
-    }
-    let joined = format!("{pending}{data}");
-    let tail = match joined.rfind(['\n', '\r', '\u{3}', '\u{15}']) {
-        Some(i) => &joined[i + 1..],
-        None => &joined,
-    };
-    let skip = tail.chars().count().saturating_sub(PENDING_MAX_CHARS);
-    tail.chars().skip(skip).collect()
-}
-
 fn build_send(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall {
     let p: SessionSendParams = match params::parse(SESSION_SEND.name, raw) {
         Ok(p) => p,
@@ -334,12 +317,13 @@ fn build_send(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall
         ("enter", json!(p.enter)),
     ];
     let session = state.sessions.get(&caller.principal, &p.session_id);
-    // Text typed earlier without Enter is part of the command this send completes.
+    // Text typed earlier without Enter is part of the command this send completes: the
+    // probe is the whole line (or lines) this input submits, as the policy engine sees it.
     let pending = session
         .as_ref()
-        .map(|s| s.pending_input())
+        .map(|s| s.pending_line())
         .unwrap_or_default();
-    let probe = format!("{pending}{}", p.data);
+    let probe = pending.probe(&p.data, p.enter);
     call(
         SESSION_SEND.name,
         args,
@@ -367,7 +351,7 @@ fn build_send(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall
                     )
                 })??;
             let data = String::from_utf8_lossy(&bytes[..data_len]);
-            s.set_pending_input(next_pending(&s.pending_input(), &data, p.enter));
+            s.update_pending_line(|line| line.commit(&data, p.enter));
             Ok(Output::text(format!("sent {sent} bytes to {}", s.id())))
         },
     )
@@ -525,20 +509,6 @@ fn build_list(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pending_line_tracks_the_unfinished_command() {
-        assert_eq!(next_pending("", "rm -rf ", false), "rm -rf ");
-        assert_eq!(next_pending("rm -rf ", "/", true), "");
-        assert_eq!(next_pending("ls\nrm ", "-r", false), "rm -r");
-        assert_eq!(next_pending("rm -rf", "\u{3}", false), "");
-        assert_eq!(next_pending("a", "b\u{15}c", false), "c");
-        let long = "x".repeat(PENDING_MAX_CHARS + 10);
-        assert_eq!(
-            next_pending("", &long, false).chars().count(),
-            PENDING_MAX_CHARS
-        );
-    }
 
     #[test]
     fn list_json_has_the_spec_keys_in_order() {
