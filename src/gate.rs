@@ -21,6 +21,7 @@ use tokio::sync::Semaphore;
 use crate::audit::{self, AuditLog, Json, Record, StartRecord, ToolRecord};
 use crate::error::{ErrorKind, ToolError};
 use crate::metrics::Metrics;
+use crate::policy::broker::{Broker, OperationKey};
 use crate::policy::{Policy, Tier};
 use crate::redact::{ARG_MAX_CHARS, Redactor};
 use crate::text;
@@ -179,6 +180,7 @@ pub struct Gate {
     audit: Arc<AuditLog>,
     metrics: Arc<Metrics>,
     slots: Arc<Semaphore>,
+    broker: Option<Broker>,
 }
 
 impl Gate {
@@ -189,6 +191,7 @@ impl Gate {
         audit: Arc<AuditLog>,
         metrics: Arc<Metrics>,
         max_concurrent: usize,
+        broker: Option<Broker>,
     ) -> Self {
         Self {
             policy,
@@ -196,7 +199,13 @@ impl Gate {
             audit,
             metrics,
             slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            broker,
         }
+    }
+
+    /// The tier-3 confirmation broker, when `RELAY_SHELL_CONFIRM_TIER3` is on.
+    pub fn broker(&self) -> Option<&Broker> {
+        self.broker.as_ref()
     }
 
     /// The admission policy.
@@ -265,7 +274,18 @@ impl Gate {
         } = call;
         let decision = self.policy.check(tool, &probe);
         let tier = decision.tier;
+        // The confirmation binding covers the raw (unredacted) arguments: a redacted secret
+        // must not let a token armed for one value be spent on another.
+        let operation = (self.broker.is_some() && tier == Tier::Irreversible).then(|| {
+            let raw = Json::Obj(
+                args.iter()
+                    .map(|(k, v)| ((*k).to_string(), Json::from_serde(v)))
+                    .collect(),
+            );
+            OperationKey::new(tool, &caller.principal, &probe, &raw.to_canonical())
+        });
         let args = self.redact_args(&args);
+        let mut action = "";
         let finish = |text: String, outcome, exit_code, timed_out, truncated, output_bytes| {
             (text, outcome, exit_code, timed_out, truncated, output_bytes)
         };
@@ -280,6 +300,22 @@ impl Gate {
                     decision.reason
                 );
                 break 'run finish(body, Outcome::Denied, None, false, false, 0);
+            }
+            if let (Some(broker), Some(op)) = (&self.broker, &operation) {
+                if broker.consume(op) {
+                    action = "confirm_execute";
+                } else {
+                    drop(work);
+                    action = "confirm_plan";
+                    let token = broker.plan(op);
+                    let body = format!(
+                        "[CONFIRM REQUIRED tier 3 (IRREVERSIBLE): this irreversible operation \
+                         needs a second step. Call operation_confirm(token=\"{token}\") then \
+                         re-issue this exact call within {}s.]",
+                        broker.ttl().as_secs()
+                    );
+                    break 'run finish(body, Outcome::ConfirmRequired, None, false, false, 0);
+                }
             }
             if let Err(e) = self.audit.admit() {
                 drop(work);
@@ -401,7 +437,7 @@ impl Gate {
             exit_code,
             request_id: caller.request_id.clone(),
             client_id: caller.client_id.clone(),
-            action: String::new(),
+            action: action.to_string(),
             principal: caller.principal.clone(),
             duration_ms: Some(duration_ms),
         });

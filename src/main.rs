@@ -74,7 +74,19 @@ fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
         start_records: settings.audit_start_records,
     }));
     let metrics = Arc::new(Metrics::new());
-    let gate = Gate::new(policy, redactor, audit, metrics, settings.max_concurrent);
+    let broker = settings.confirm_tier3.then(|| {
+        relay_shell::policy::broker::Broker::new(std::time::Duration::from_secs(
+            settings.confirm_ttl,
+        ))
+    });
+    let gate = Gate::new(
+        policy,
+        redactor,
+        audit,
+        metrics,
+        settings.max_concurrent,
+        broker,
+    );
     let sessions = Registry::new(SessionLimits {
         max_sessions: settings.max_sessions,
         buffer_bytes: settings.session_buffer_bytes,
@@ -147,6 +159,45 @@ async fn serve(state: Arc<State>) -> ExitCode {
     code
 }
 
+/// `relay-shell explain`: classify text and print the decision under the effective policy.
+fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&str>) -> ExitCode {
+    let mode = match mode.map(str::parse::<relay_shell::policy::Mode>) {
+        None => settings.policy_mode,
+        Some(Ok(m)) => m,
+        Some(Err(e)) => {
+            eprintln!("relay-shell: explain: --mode {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let text = match text {
+        Some(t) if t != "-" => t.to_string(),
+        _ => {
+            let mut buf = String::new();
+            if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut buf) {
+                eprintln!("relay-shell: explain: cannot read the text from stdin: {e}");
+                return ExitCode::from(2);
+            }
+            buf
+        }
+    };
+    let policy = match Policy::new(mode, &settings.policy_deny, &settings.policy_allow) {
+        Ok(p) => p,
+        Err(e) => return fail_config(e),
+    };
+    let redactor = match redactor_for(settings) {
+        Ok(r) => r,
+        Err(e) => return fail_config(e),
+    };
+    let (doc, admitted) = relay_shell::policy::explain::explain_json(&policy, tool, &text);
+    let rendered = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
+    println!("{}", redactor.redact(&rendered));
+    if admitted {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
@@ -155,8 +206,12 @@ fn main() -> ExitCode {
         Err(e) => return fail_config(e),
     };
     match &cli.verb {
-        Some(Verb::Explain { .. }) | Some(Verb::Redact { .. }) => {
-            eprintln!("relay-shell: this verb is not available in this build yet");
+        Some(Verb::Explain { tool, mode, text }) => {
+            return explain(&settings, tool, mode.as_deref(), text.as_deref());
+        }
+        Some(Verb::Redact { json }) => {
+            let _ = json;
+            eprintln!("relay-shell: redact is not available in this build yet");
             return ExitCode::from(2);
         }
         None => {}

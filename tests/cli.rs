@@ -337,3 +337,54 @@ fn version_and_help() {
     let (code, _, stderr) = run(&["--no-such-flag"], &[]);
     assert_eq!(code, 2, "{stderr}");
 }
+
+#[test]
+fn explain_prints_the_decision_and_exits_by_it() {
+    let (code, stdout, _) = run(&["explain", "ls -la | grep foo"], &[]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(v["tier"], serde_json::json!(0));
+    assert_eq!(v["tier_name"], serde_json::json!("READ_ONLY"));
+    assert_eq!(v["decision"]["admitted"], serde_json::json!(true));
+    assert_eq!(v["reasons"].as_array().map(|a| a.len()), Some(2));
+
+    let (code, stdout, _) = run(&["explain", "--mode", "readonly", "rm -rf /"], &[]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(v["tier"], serde_json::json!(3));
+    assert_eq!(
+        v["decision"]["reason"],
+        serde_json::json!("readonly mode refuses Tier 3 (IRREVERSIBLE)")
+    );
+
+    // The deny regex of the effective configuration applies.
+    let (code, _, _) = run(
+        &["explain", "uptime"],
+        &[("RELAY_SHELL_POLICY_DENY", "uptime")],
+    );
+    assert_eq!(code, 1);
+
+    // Text from stdin.
+    let mut child = command(&[])
+        .args(["explain", "--tool", "shell_exec", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"systemctl restart nginx").expect("write");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["tier"], serde_json::json!(2));
+
+    let (code, _, stderr) = run(&["explain", "--mode", "bogus", "x"], &[]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "relay-shell: explain: --mode bogus (expected open, guarded or readonly)\n"
+    );
+}

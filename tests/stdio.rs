@@ -76,6 +76,7 @@ async fn tool_list_has_the_spec_parameters() {
         ]),
     );
     expected.insert("server_info".into(), vec![]);
+    expected.insert("operation_confirm".into(), expect(&["token"]));
     expected.insert(
         "audit_tail".into(),
         expect(&["lines", "tool", "tier", "denied"]),

@@ -53,7 +53,9 @@ pub fn instructions() -> String {
          time and output, and recorded in a hash-chained audit log that stores a hash of the \
          output, never the output. Results read `[exit N]` + output, `[DENIED …]`, \
          `[TIMEOUT after Ns]`, `[ERROR: Kind: message]`, and may end with a `[TRUNCATED …]` \
-         marker.\n\nTools:",
+         marker. When the operator enables tier-3 confirmation, an irreversible command \
+         first returns `[CONFIRM REQUIRED …]` with a token: arm it with operation_confirm, then \
+         re-issue exactly the same call.\n\nTools:",
     );
     for t in tools::table() {
         text.push_str(&format!("\n- {}: {}", t.name, t.summary));

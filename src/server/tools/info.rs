@@ -111,7 +111,10 @@ pub fn document(state: &State) -> Json {
             obj(vec![
                 ("tier3", Json::Bool(st.confirm_tier3)),
                 ("ttl", n(st.confirm_ttl)),
-                ("pending", n(0)),
+                (
+                    "pending",
+                    n(state.gate.broker().map_or(0, |b| b.pending() as u64)),
+                ),
             ]),
         ),
         (

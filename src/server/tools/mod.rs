@@ -3,6 +3,7 @@
 //! policy probe, budget, work). Adding a tool touches one family file and one line here.
 
 pub mod audit_tail;
+pub mod confirm;
 pub mod info;
 pub mod params;
 pub mod session;
@@ -59,6 +60,7 @@ pub fn table() -> &'static [ToolDef] {
         session::SESSION_LIST,
         info::SERVER_INFO,
         audit_tail::AUDIT_TAIL,
+        confirm::OPERATION_CONFIRM,
     ];
     TABLE
 }

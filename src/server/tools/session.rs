@@ -41,7 +41,6 @@ const RECV_MIN_BYTES: i64 = 256;
 /// Room kept in a `session_recv` result for its `[N bytes dropped]` line and end marker, so
 /// the output taken from the ring is never cut by the truncation marker.
 const RECV_MARKER_ROOM: usize = 128;
-/// Longest partial input line remembered per session for classification.
 
 /// Parameters of `shell_spawn`.
 #[derive(Debug, Deserialize, JsonSchema)]
