@@ -19,7 +19,8 @@ const PEM_BODY_MAX_CHARS: usize = 8192;
 const PEM_ORPHAN_MIN_BYTES: usize = 64;
 
 /// Private-key blocks: spec rule 1, and (our addition) a header whose footer is missing or
-/// more than 8 KiB away — a truncated key must not leak either.
+/// more than 8 KiB away, followed by a line break (real or JSON-escaped) and at least
+/// [`PEM_ORPHAN_MIN_BYTES`] of key material — a truncated key must not leak either.
 struct PrivateKeyRule {
     /// `-----BEGIN … PRIVATE KEY-----`.
     header: Regex,
@@ -83,8 +84,13 @@ impl Rule for PrivateKeyRule {
                     resume: footer.end,
                 });
             }
+            let after = &text.as_bytes()[body_start..];
+            let breaks_line = after.starts_with(b"\n")
+                || after.starts_with(b"\r")
+                || after.starts_with(b"\\n")
+                || after.starts_with(b"\\r");
             let end = Self::material_end(text, body_start);
-            if end - body_start >= PEM_ORPHAN_MIN_BYTES {
+            if breaks_line && end - body_start >= PEM_ORPHAN_MIN_BYTES {
                 return Some(Hit {
                     secret: header.start()..end,
                     resume: end,
@@ -154,10 +160,9 @@ pub(crate) fn provider_rules() -> Vec<Box<dyn Rule>> {
             r"(?i)(?-u:\b)xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]+",
             &["xapp-"],
         ),
-        w(
-            r"(?-u:\b)xoxe(?:\.xox[bp])?-[0-9]-[A-Za-z0-9]{20,}",
-            &["xoxe"],
-        ),
+        // Configuration refresh tokens; `xoxe.xoxp-…` access tokens already meet the
+        // `xox[baprs]-` rule above, which leaves only the harmless `xoxe.` prefix.
+        w(r"(?-u:\b)xoxe-[0-9]-[A-Za-z0-9]{20,}", &["xoxe-"]),
         // Slack workflow and trigger webhooks.
         w(
             r"https://hooks\.slack\.com/(?:workflows|triggers)/[A-Za-z0-9+/_-]{20,}",
