@@ -2,6 +2,9 @@
 
 use std::sync::OnceLock;
 
+use std::cell::RefCell;
+
+use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use super::scan::{Rule, ScanState, next_char_boundary};
@@ -23,6 +26,19 @@ pub(crate) struct Engine {
     hint_rules: Vec<u128>,
     /// Rules with no hints: they always run (subject to their gate).
     always: u128,
+    /// SIMD literal search over case-folded bytes: does any hint occur at all? Most text has
+    /// none, and this answers that several times faster than the full automaton.
+    any_hint: Option<packed::Searcher>,
+}
+
+/// Bytes folded per step by the quick hint check (plus an overlap of the longest hint).
+const FOLD_CHUNK: usize = 32 << 10;
+
+/// Case folding for the quick check: `b | 0x20` lowers ASCII letters and maps a few other
+/// bytes onto each other (`_` onto DEL, `\r` onto `-`). Hints are folded the same way, so the
+/// check can only say "maybe" too often, never miss a hint.
+fn fold(b: u8) -> u8 {
+    b | 0x20
 }
 
 /// How a secret is replaced.
@@ -72,17 +88,68 @@ impl Engine {
             .build(&literals)
             // ok: a fixed list of short literals always builds
             .expect("hint automaton builds");
+        // A hint that contains another hint adds nothing to "is any hint present?".
+        let folded: Vec<Vec<u8>> = literals
+            .iter()
+            .filter(|l| {
+                !literals.iter().any(|o| {
+                    o.len() < l.len() && l.to_ascii_lowercase().contains(&o.to_ascii_lowercase())
+                })
+            })
+            .map(|l| l.bytes().map(fold).collect())
+            .collect();
+        // `None` when the table outgrows the SIMD searcher (64 literals): every text then
+        // takes the full automaton, which is slower but equally exact.
+        let any_hint = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(&folded)
+            .build();
         Engine {
             rules,
             hints,
             hint_rules,
             always,
+            any_hint,
         }
+    }
+
+    /// Whether any hint may occur in `text` (false positives possible, no false negatives).
+    fn may_have_hint(&self, text: &str) -> bool {
+        let Some(any_hint) = &self.any_hint else {
+            return true;
+        };
+        thread_local! {
+            static FOLDED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        const OVERLAP: usize = 64;
+        let bytes = text.as_bytes();
+        FOLDED.with(|cell| {
+            let Ok(mut buf) = cell.try_borrow_mut() else {
+                return true;
+            };
+            let mut start = 0;
+            loop {
+                let end = (start + FOLD_CHUNK).min(bytes.len());
+                buf.clear();
+                buf.extend(bytes[start..end].iter().copied().map(fold));
+                if any_hint.find(&buf[..]).is_some() {
+                    return true;
+                }
+                if end == bytes.len() {
+                    return false;
+                }
+                start = end - OVERLAP;
+            }
+        })
     }
 
     /// The set of rules whose hints occur in `text`.
     fn candidates(&self, text: &str) -> u128 {
         let mut mask = self.always;
+        if !self.may_have_hint(text) {
+            return mask;
+        }
         for m in self.hints.find_overlapping_iter(text) {
             mask |= self.hint_rules[m.pattern().as_usize()];
         }
@@ -121,6 +188,29 @@ impl Engine {
             }
         }
         changed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_hint_check_fits_the_simd_searcher() {
+        assert!(
+            Engine::get().any_hint.is_some(),
+            "hint table outgrew 64 literals"
+        );
+    }
+
+    #[test]
+    fn quick_hint_check_spans_chunk_boundaries() {
+        let engine = Engine::get();
+        for offset in [FOLD_CHUNK - 70, FOLD_CHUNK - 3, FOLD_CHUNK, FOLD_CHUNK + 5] {
+            let text = format!("{}PassWord", " ".repeat(offset));
+            assert!(engine.may_have_hint(&text), "{offset}");
+        }
+        assert!(!engine.may_have_hint(&" ".repeat(3 * FOLD_CHUNK)));
     }
 }
 

@@ -90,10 +90,10 @@ pub(crate) fn extra_rules() -> Vec<Box<dyn Rule>> {
         }),
         // .netrc: `machine h login u password p`, only in text that has a netrc entry shape.
         Box::new(
-            PatternRule::valued(r"(?:\A|\s)(?:password|passwd)[ \t]+(?P<v>\S+)", &["machine", "default"])
+            PatternRule::valued(r"(?:\A|\s)(?:password|passwd)[ \t]+(?P<v>\S+)", &["machine"])
                 .reading_previous_char()
                 .gated_by(
-                    r"(?:\A|\s)(?:machine\s+\S+|default)\s+(?:login|password|account|port|macdef)\s",
+                    r"(?:\A|\s)machine\s+\S+\s+(?:login|password|account|port)\s",
                 ),
         ),
         // .pgpass: `host:port:database:user:password` (host has a non-digit; port is a number
@@ -105,6 +105,7 @@ pub(crate) fn extra_rules() -> Vec<Box<dyn Rule>> {
             )
             .reading_previous_char()
             .resuming_at_secret_end()
+            .prechecked_by(|text| text.bytes().filter(|&b| b == b':').count() >= 4)
             .gated_by(r":(?:[0-9]{1,5}|\*):"),
         ),
         // GitLab session cookie.

@@ -106,10 +106,7 @@ pub(crate) fn provider_rules() -> Vec<Box<dyn Rule>> {
     let mut rules: Vec<Box<dyn Rule>> = vec![Box::new(PrivateKeyRule::new())];
     let table: Vec<PatternRule> = vec![
         // --- spec §8.2 step 3, rules 2–17, in order ---
-        w(
-            r"(?-u:\b)gith(?:ub)?_pat_[A-Za-z0-9_]+",
-            &["gith_pat_", "github_pat_"],
-        ),
+        w(r"(?-u:\b)gith(?:ub)?_pat_[A-Za-z0-9_]+", &["_pat_"]),
         w(
             r"(?-u:\b)gh[pousr]_[A-Za-z0-9]{20,}",
             &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],

@@ -34,6 +34,8 @@ pub(crate) struct PatternRule {
     hints: &'static [&'static str],
     /// Optional whole-text gate (see [`Rule::gate`]).
     gate: Option<Regex>,
+    /// Optional cheap check run before the gate pattern.
+    precheck: Option<fn(&str) -> bool>,
 }
 
 impl PatternRule {
@@ -46,6 +48,7 @@ impl PatternRule {
             resume_at_secret_end: false,
             hints,
             gate: None,
+            precheck: None,
         }
     }
 
@@ -60,6 +63,7 @@ impl PatternRule {
             resume_at_secret_end: false,
             hints,
             gate: None,
+            precheck: None,
         }
     }
 
@@ -72,6 +76,12 @@ impl PatternRule {
     /// Marks the pattern as ending with a consumed look-ahead terminator.
     pub(crate) fn resuming_at_secret_end(mut self) -> Self {
         self.resume_at_secret_end = true;
+        self
+    }
+
+    /// Adds a cheap whole-text check that must pass before the gate pattern runs.
+    pub(crate) fn prechecked_by(mut self, check: fn(&str) -> bool) -> Self {
+        self.precheck = Some(check);
         self
     }
 
@@ -88,7 +98,8 @@ impl Rule for PatternRule {
     }
 
     fn gate(&self, text: &str) -> bool {
-        self.gate.as_ref().is_none_or(|g| g.is_match(text))
+        self.precheck.is_none_or(|check| check(text))
+            && self.gate.as_ref().is_none_or(|g| g.is_match(text))
     }
 
     fn find(&self, text: &str, from: usize, _state: &mut ScanState) -> Option<Hit> {
@@ -122,8 +133,7 @@ const KEYWORD_HINTS: &[&str] = &[
     "apikey",
     "secret",
     "token",
-    "password",
-    "passwd",
+    "passw",
     "pwd",
     "credential",
 ];
@@ -263,8 +273,7 @@ impl CliFlagRule {
             hints: &[
                 "jwt",
                 "passphrase",
-                "password",
-                "passwd",
+                "passw",
                 "secret",
                 "token",
                 "credential",
