@@ -58,10 +58,17 @@ fn every_corpus_case_redacts_exactly() {
     for (name, input, expected) in corpus() {
         let got = redactor.redact(&input);
         if got != expected {
-            failures.push(format!("{name}\n  input:    {input:?}\n  expected: {expected:?}\n  got:      {got:?}"));
+            failures.push(format!(
+                "{name}\n  input:    {input:?}\n  expected: {expected:?}\n  got:      {got:?}"
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
