@@ -191,29 +191,6 @@ impl Engine {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quick_hint_check_fits_the_simd_searcher() {
-        assert!(
-            Engine::get().any_hint.is_some(),
-            "hint table outgrew 64 literals"
-        );
-    }
-
-    #[test]
-    fn quick_hint_check_spans_chunk_boundaries() {
-        let engine = Engine::get();
-        for offset in [FOLD_CHUNK - 70, FOLD_CHUNK - 3, FOLD_CHUNK, FOLD_CHUNK + 5] {
-            let text = format!("{}PassWord", " ".repeat(offset));
-            assert!(engine.may_have_hint(&text), "{offset}");
-        }
-        assert!(!engine.may_have_hint(&" ".repeat(3 * FOLD_CHUNK)));
-    }
-}
-
 /// Applies one rule left to right, non-overlapping (Python `re.sub`). `None` if no change.
 fn apply(rule: &dyn Rule, text: &str, sub: &Substitution<'_>) -> Option<String> {
     let mut state = ScanState::default();
@@ -268,5 +245,28 @@ fn push_placeholder(out: &mut String, secret: &str, sub: &Substitution<'_>) {
             out.push_str(&super::correlation_tag(key, secret));
             out.push(']');
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_hint_check_fits_the_simd_searcher() {
+        assert!(
+            Engine::get().any_hint.is_some(),
+            "hint table outgrew 64 literals"
+        );
+    }
+
+    #[test]
+    fn quick_hint_check_spans_chunk_boundaries() {
+        let engine = Engine::get();
+        for offset in [FOLD_CHUNK - 70, FOLD_CHUNK - 3, FOLD_CHUNK, FOLD_CHUNK + 5] {
+            let text = format!("{}PassWord", " ".repeat(offset));
+            assert!(engine.may_have_hint(&text), "{offset}");
+        }
+        assert!(!engine.may_have_hint(&" ".repeat(3 * FOLD_CHUNK)));
     }
 }
