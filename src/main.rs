@@ -28,12 +28,14 @@ fn fail_config(e: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn init_logging() {
+/// Logs go to stderr (stdout is the MCP channel on stdio), scrubbed by the same redactor as
+/// the audit log: a failed command's text can carry a secret.
+fn init_logging(redactor: Redactor) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RELAY_SHELL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(relay_shell::redact::RedactingWriter::stderr(redactor))
         .with_ansi(false)
         .try_init();
 }
@@ -41,17 +43,12 @@ fn init_logging() {
 fn redactor_for(settings: &Settings) -> Result<Redactor, ConfigError> {
     match &settings.redact_key_file {
         None => Ok(Redactor::new()),
-        Some(path) => match std::fs::read(path) {
-            Ok(key) if !key.is_empty() => Ok(Redactor::with_key(key)),
-            Ok(_) => Err(ConfigError(format!(
-                "RELAY_SHELL_REDACT_KEY_FILE={} (the key file is empty)",
-                path.display()
-            ))),
-            Err(e) => Err(ConfigError(format!(
+        Some(path) => Redactor::from_key_file(path).map_err(|e| {
+            ConfigError(format!(
                 "RELAY_SHELL_REDACT_KEY_FILE={} ({e})",
                 path.display()
-            ))),
-        },
+            ))
+        }),
     }
 }
 
@@ -200,19 +197,23 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
     let settings = match Settings::from_args(&cli.settings) {
         Ok(s) => s,
         Err(e) => return fail_config(e),
     };
+    match redactor_for(&settings) {
+        Ok(r) => init_logging(r),
+        Err(e) => return fail_config(e),
+    }
     match &cli.verb {
         Some(Verb::Explain { tool, mode, text }) => {
             return explain(&settings, tool, mode.as_deref(), text.as_deref());
         }
         Some(Verb::Redact { json }) => {
-            let _ = json;
-            eprintln!("relay-shell: redact is not available in this build yet");
-            return ExitCode::from(2);
+            return match redactor_for(&settings) {
+                Ok(r) => relay_shell::redact::run_cli(*json, &r),
+                Err(e) => fail_config(e),
+            };
         }
         None => {}
     }

@@ -388,3 +388,26 @@ fn explain_prints_the_decision_and_exits_by_it() {
         "relay-shell: explain: --mode bogus (expected open, guarded or readonly)\n"
     );
 }
+
+#[test]
+fn redact_verb_scrubs_stdin() {
+    use std::io::Write;
+    let mut child = command(&[])
+        .arg("redact")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"curl -H \"Authorization: Bearer X\" https://h\nplain line\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "curl -H \"Authorization: [REDACTED]\" https://h\nplain line\n"
+    );
+}

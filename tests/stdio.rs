@@ -489,3 +489,37 @@ async fn shell_script_interpreters() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn secrets_never_reach_the_audit_log_or_error_strings() {
+    let key = tempfile::NamedTempFile::new().expect("key file");
+    std::fs::write(key.path(), b"correlation-key").expect("write key");
+    let key_path = key.path().display().to_string();
+    let s = start(&[("RELAY_SHELL_REDACT_KEY_FILE", &key_path)]).await;
+    let r = s
+        .call(
+            "shell_exec",
+            json!({"command": "curl -s --password=hunter2secret http://127.0.0.1:1/ || true"}),
+        )
+        .await;
+    assert!(r.starts_with("[exit 0]"), "{r}");
+    let r = s
+        .call(
+            "shell_exec",
+            json!({"command": "true", "env_json": "{\"API_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123\": \"x\"}"}),
+        )
+        .await;
+    assert!(r.starts_with("[ERROR: InvalidArgument: "), "{r}");
+    assert!(
+        !r.contains("ghp_abcdefghijklmnopqrstuvwxyz0123"),
+        "error strings are scrubbed: {r}"
+    );
+    let raw = std::fs::read_to_string(&s.audit).expect("audit");
+    assert!(!raw.contains("hunter2secret"), "{raw}");
+    assert!(!raw.contains("ghp_abcdefghijklmnopqrstuvwxyz0123"), "{raw}");
+    assert!(
+        raw.contains("--password=[REDACTED:"),
+        "correlation tags are used: {raw}"
+    );
+    s.stop().await;
+}

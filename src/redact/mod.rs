@@ -1,9 +1,38 @@
-//! Redaction: the one scrubber for every egress (audit args, error strings, logs, explain).
+//! Redaction: the one scrubber for every egress (audit args, error strings, logs, explain,
+//! `server_info`, session input records, `relay-shell redact`).
+//!
+//! The rules are those of spec §8.2, in the same order and with the same placeholder, plus
+//! provider shapes and CLI forms the spec lacks (see `docs/compatibility.md`, "Redaction").
 //!
 //! Architecture invariant: pure text in, text out; linear time by construction (the `regex`
-//! crate only); never panics.
+//! crate only, look-arounds as explicit checks, memoised scans); never panics; idempotent.
+//!
+//! Known over-scrubs kept on purpose (spec §8 end, §18.3 #29): prose such as
+//! `the bearer of news` loses `of`, `/etc/passwd: no such file` loses `no`, and `-pNNN` is
+//! redacted anywhere in a text that names a MySQL client. Each keeps a rule that catches real
+//! secrets (`Bearer TOKEN`, `passwd: VALUE`, `mysql -pSECRET`); a false positive costs a word
+//! in an audit record, a false negative leaks a credential.
+
+mod cli;
+mod engine;
+mod extra;
+mod provider;
+mod rules;
+mod scan;
+mod writer;
 
 use std::borrow::Cow;
+use std::path::Path;
+use std::sync::Arc;
+
+use hmac::{KeyInit, Mac};
+
+pub use cli::{
+    JSON_INPUT_MAX_BYTES, LINE_WINDOW_BYTES, redact_json_document, redact_stream, run_cli,
+};
+pub use writer::{RedactingLine, RedactingWriter};
+
+use engine::{Engine, Substitution};
 
 /// Placeholder that replaces a secret.
 pub const PLACEHOLDER: &str = "[REDACTED]";
@@ -11,11 +40,15 @@ pub const PLACEHOLDER: &str = "[REDACTED]";
 /// Default cap on an audited string argument, in characters (spec §8.1).
 pub const ARG_MAX_CHARS: usize = 500;
 
+/// Characters scanned beyond `max_len` by [`Redactor::scrub_str`] (spec §8.1), so a secret
+/// that straddles the cut is still recognised.
+pub const SCAN_MARGIN_CHARS: usize = 16384;
+
 /// Scrubs secrets out of text. Cheap to clone; build once and share.
 #[derive(Clone, Debug, Default)]
 pub struct Redactor {
     /// Optional HMAC key: when set, secrets become `[REDACTED:xxxxxxxx]` for correlation.
-    key: Option<std::sync::Arc<Vec<u8>>>,
+    key: Option<Arc<Vec<u8>>>,
 }
 
 impl Redactor {
@@ -24,28 +57,86 @@ impl Redactor {
         Self::default()
     }
 
-    /// A redactor whose placeholders carry the first 8 hex of HMAC-SHA256(key, secret).
+    /// A redactor whose placeholders carry the first 8 hex of HMAC-SHA256(key, secret), so an
+    /// auditor can tell that two records used the same secret without learning it.
     pub fn with_key(key: Vec<u8>) -> Self {
         Self {
-            key: Some(std::sync::Arc::new(key)),
+            key: Some(Arc::new(key)),
         }
     }
 
-    /// Scrub every secret shape from `text`. Idempotent and total.
+    /// A keyed redactor whose key is read from `path` (`RELAY_SHELL_REDACT_KEY_FILE`).
+    ///
+    /// The key is the file's bytes with one trailing line break removed. The file must exist,
+    /// hold a non-empty key and (on Unix) give no access to group or others.
+    pub fn from_key_file(path: &Path) -> Result<Redactor, String> {
+        let shown = path.display();
+        let meta = std::fs::metadata(path)
+            .map_err(|e| format!("cannot read redaction key file {shown}: {e}"))?;
+        if !meta.is_file() {
+            return Err(format!("redaction key file {shown} is not a regular file"));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(format!(
+                    "redaction key file {shown} is accessible by group or others (mode {mode:04o}); \
+                     restrict it with: chmod 600 {shown}"
+                ));
+            }
+        }
+        let mut key = std::fs::read(path)
+            .map_err(|e| format!("cannot read redaction key file {shown}: {e}"))?;
+        if key.last() == Some(&b'\n') {
+            key.pop();
+            if key.last() == Some(&b'\r') {
+                key.pop();
+            }
+        }
+        if key.is_empty() {
+            return Err(format!(
+                "redaction key file {shown} is empty; put a random key in it"
+            ));
+        }
+        Ok(Self::with_key(key))
+    }
+
+    /// Whether placeholders carry a correlation tag.
+    pub fn is_keyed(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// Scrub every secret shape from `text`. Idempotent, total, linear; borrows when nothing
+    /// changes.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let _ = &self.key;
-        Cow::Borrowed(text)
+        let sub = match &self.key {
+            Some(key) => Substitution::Keyed(key.as_slice()),
+            None => Substitution::Plain,
+        };
+        match Engine::get().redact(text, &sub) {
+            Some(changed) => Cow::Owned(changed),
+            None => Cow::Borrowed(text),
+        }
     }
 
     /// Redact, then bound to `max_len` characters with the spec's `...(+N)` suffix (§8.1).
+    ///
+    /// Only the first `max_len + 16384` characters are scanned; N counts the characters cut
+    /// from the redacted window plus every character beyond it.
     pub fn scrub_str(&self, text: &str, max_len: usize) -> String {
+        let window = max_len.saturating_add(SCAN_MARGIN_CHARS);
         let scanned_end = text
             .char_indices()
-            .nth(max_len + 16384)
-            .map(|(i, _)| i)
-            .unwrap_or(text.len());
+            .nth(window)
+            .map_or(text.len(), |(i, _)| i);
         let scanned = &text[..scanned_end];
-        let tail = text[scanned_end..].chars().count();
+        let tail = if scanned_end < text.len() {
+            text[scanned_end..].chars().count()
+        } else {
+            0
+        };
         let red = self.redact(scanned);
         let red_len = red.chars().count();
         let overflow = red_len.saturating_sub(max_len);
@@ -57,20 +148,55 @@ impl Redactor {
         }
     }
 
-    /// Scrub a JSON value recursively: strings, object keys, array items (spec §8.1).
+    /// Scrub a JSON value recursively: strings and object keys with [`Self::scrub_str`],
+    /// array items in order; numbers, booleans and null unchanged (spec §8.1).
     pub fn scrub_value(&self, value: &serde_json::Value, max_len: usize) -> serde_json::Value {
+        self.map_value(value, &|s| self.scrub_str(s, max_len))
+    }
+
+    /// Scrub a whole JSON document without truncating anything: every string value and every
+    /// object key is redacted (used by `relay-shell redact --json`).
+    pub fn scrub_document(&self, value: &serde_json::Value) -> serde_json::Value {
+        self.map_value(value, &|s| self.redact(s).into_owned())
+    }
+
+    /// Scrub bytes (spec §8.1: decoded as UTF-8 with replacement, then treated as text).
+    pub fn scrub_bytes(&self, bytes: &[u8], max_len: usize) -> String {
+        self.scrub_str(&String::from_utf8_lossy(bytes), max_len)
+    }
+
+    fn map_value(
+        &self,
+        value: &serde_json::Value,
+        text: &dyn Fn(&str) -> String,
+    ) -> serde_json::Value {
         use serde_json::Value;
         match value {
-            Value::String(s) => Value::String(self.scrub_str(s, max_len)),
+            Value::String(s) => Value::String(text(s)),
             Value::Array(items) => {
-                Value::Array(items.iter().map(|v| self.scrub_value(v, max_len)).collect())
+                Value::Array(items.iter().map(|v| self.map_value(v, text)).collect())
             }
             Value::Object(map) => Value::Object(
                 map.iter()
-                    .map(|(k, v)| (self.scrub_str(k, max_len), self.scrub_value(v, max_len)))
+                    .map(|(k, v)| (text(k), self.map_value(v, text)))
                     .collect(),
             ),
             other => other.clone(),
         }
     }
 }
+
+/// The first 8 hex digits of HMAC-SHA256(key, secret): the correlation tag of a keyed
+/// placeholder. Public so an auditor's tooling can check a suspected secret against a record.
+pub fn correlation_tag(key: &[u8], secret: &str) -> String {
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(key) else {
+        // HMAC accepts keys of any length; this branch is unreachable in practice.
+        return "00000000".to_string();
+    };
+    mac.update(secret.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    hex::encode(&digest[..4])
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,191 @@
+//! Redaction throughput and worst-case scaling. Run: `cargo bench --bench redact`.
+//!
+//! Prints MB/s for mixed realistic text (per line, as `relay-shell redact` does, and as one
+//! buffer), for secret-free text, and for adversarial inputs per rule at 1 MB and 10 MB: a
+//! linear rule takes about ten times as long for ten times the input.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use relay_shell::redact::Redactor;
+
+const MIXED_LINES: &[&str] = &[
+    "2024-05-01T12:00:01Z INFO shell_exec command=\"ls -la /var/log\" exit=0 duration_ms=12",
+    "{\"tool\": \"shell_exec\", \"args\": {\"command\": \"uptime\", \"timeout\": 30}, \"tier\": 0}",
+    "kubectl get pods -n production -o wide --sort-by=.status.startTime",
+    "git log --oneline -n 20 --author=alice -- src/",
+    "docker run --rm -p 8080:80 -v /srv/www:/usr/share/nginx/html:ro nginx:1.25",
+    "journalctl -u relay-shell --since '10 min ago' --no-pager | tail -n 50",
+    "ssh -p 2222 deploy@web-01.example.com 'systemctl restart app'",
+    "find /etc -name '*.conf' -newer /tmp/marker -print",
+    "curl -fsSL https://example.com/install.sh | sh -s -- --prefix /opt/tool",
+    "SELECT id, name, created_at FROM users WHERE created_at > now() - interval '1 day';",
+    "Get-ChildItem -Path C:\\Logs -Filter *.log | Select-Object -First 10",
+    "rsync -az --delete ./dist/ www@cdn-02:/var/www/site/",
+    // secret-bearing lines (about one in seven)
+    "export DB_PASSWORD=correct-horse-battery-staple",
+    "curl -H \"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbg\" https://api",
+    "git clone https://x-access-token:ghp_R4nd0mT0k3nV4lu3F0rT3st1ngAbCdEf12@github.com/o/r.git",
+];
+
+fn mixed_text(bytes: usize) -> String {
+    let mut out = String::with_capacity(bytes + 256);
+    let mut i = 0usize;
+    while out.len() < bytes {
+        // Secret-bearing lines are the last three; use them once every ~7 lines.
+        let line = if i % 7 == 6 {
+            MIXED_LINES[12 + (i / 7) % 3]
+        } else {
+            MIXED_LINES[i % 12]
+        };
+        out.push_str(line);
+        out.push('\n');
+        i += 1;
+    }
+    out
+}
+
+fn time<F: FnMut()>(mut f: F) -> Duration {
+    // Best of three: the machine is shared.
+    (0..3)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+fn mb_per_s(bytes: usize, d: Duration) -> f64 {
+    bytes as f64 / 1e6 / d.as_secs_f64()
+}
+
+fn adversarial(unit: &str, bytes: usize) -> String {
+    unit.repeat(bytes / unit.len() + 1)
+}
+
+fn main() {
+    let r = Redactor::new();
+    let mixed = mixed_text(64 << 20);
+    let lines: Vec<&str> = mixed.lines().collect();
+
+    let d = time(|| {
+        for line in &lines {
+            black_box(r.redact(line));
+        }
+    });
+    println!(
+        "mixed text, per line    {:>8.0} MB/s  ({} MB)",
+        mb_per_s(mixed.len(), d),
+        mixed.len() >> 20
+    );
+
+    let d = time(|| {
+        black_box(r.redact(&mixed));
+    });
+    println!(
+        "mixed text, one buffer  {:>8.0} MB/s",
+        mb_per_s(mixed.len(), d)
+    );
+
+    let clean: String = lines
+        .iter()
+        .filter(|l| r.redact(l) == **l)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let d = time(|| {
+        black_box(r.redact(&clean));
+    });
+    println!(
+        "secret-free text        {:>8.0} MB/s  ({} MB)",
+        mb_per_s(clean.len(), d),
+        clean.len() >> 20
+    );
+
+    let keyed = Redactor::with_key(b"bench-key".to_vec());
+    let d = time(|| {
+        for line in &lines {
+            black_box(keyed.redact(line));
+        }
+    });
+    println!(
+        "mixed text, keyed       {:>8.0} MB/s",
+        mb_per_s(mixed.len(), d)
+    );
+
+    let arg = "--password=\"".to_string() + &"v".repeat(20_000) + "\"";
+    let d = time(|| {
+        for _ in 0..1000 {
+            black_box(r.scrub_str(&arg, 500));
+        }
+    });
+    println!(
+        "scrub_str 20 KB arg     {:>8.1} µs/call",
+        d.as_secs_f64() * 1e6 / 1000.0
+    );
+
+    println!();
+    println!("adversarial input (rule: unit)                      1 MB ms   10 MB ms  ratio");
+    let cases: &[(&str, &str)] = &[
+        ("url: '://a:b' no @", "://a:b"),
+        ("authorization: repeated, no quote", "authorization: a | "),
+        ("authorization: separators only", "Authorization:\n"),
+        ("bearer: keyword only", "bearer "),
+        ("keyword: 'password' no separator", "password "),
+        ("keyword: long whitespace", "password\t \t "),
+        ("cli flag: unterminated quotes", "--password \"a "),
+        ("cli flag: escaped run", "--token \\\\\\\\"),
+        ("cli flag: look-behind fails", "x--password a "),
+        ("cli flag: '--' values", "--password --x "),
+        ("compound flag: prefixes", "--a-b-c-d-token-"),
+        (
+            "securestring: switches, no value",
+            "ConvertTo-SecureString -a -b -c -d -e -f -g -h -i ",
+        ),
+        (
+            "securestring: unterminated quote",
+            "ConvertTo-SecureString 'x ",
+        ),
+        (
+            "pem: headers without footer",
+            "-----BEGIN RSA PRIVATE KEY-----",
+        ),
+        (
+            "pem: header, long body",
+            "-----BEGIN PRIVATE KEY-----\nAAAA",
+        ),
+        ("github: pat prefix run", "xgithub_pat_"),
+        ("jwt: ey runs without dot", "ey-"),
+        ("jwt: header, short payload", "eyAAAAAAAAAAAAAAAAAAAA.eyA."),
+        ("akia: 17 chars", "AKIAAAAAAAAAAAAAAAAAA "),
+        (
+            "slack webhook prefix",
+            "https://hooks.slack.com/services/T1/",
+        ),
+        ("mysql gate + -p", "mysql -px -p"),
+        ("sshpass options", "sshpass -v -v -v "),
+        ("netrc: password words", "machine h login u password "),
+        ("pgpass: colons", "a:1:b:c:"),
+        (
+            "all hints, no secrets",
+            "token secret password sk- ey .ey ghp_ AKIA xox :// ",
+        ),
+    ];
+    for (name, unit) in cases {
+        let small = adversarial(unit, 1 << 20);
+        let big = adversarial(unit, 10 << 20);
+        let ds = time(|| {
+            black_box(r.redact(&small));
+        });
+        let db = time(|| {
+            black_box(r.redact(&big));
+        });
+        println!(
+            "{name:<50} {:>9.1} {:>10.1} {:>6.1}",
+            ds.as_secs_f64() * 1e3,
+            db.as_secs_f64() * 1e3,
+            db.as_secs_f64() / ds.as_secs_f64()
+        );
+    }
+}

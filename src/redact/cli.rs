@@ -1,0 +1,228 @@
+//! `relay-shell redact`: stdin → stdout with the rules the audit log uses.
+//!
+//! Text mode streams in constant memory. Each line is redacted on its own, with two
+//! exceptions that keep secrets whole:
+//! - a private-key header whose footer is not on the same line starts a group that runs to
+//!   the footer (at most [`PEM_GROUP_MAX_BYTES`]), redacted as one text;
+//! - a line longer than [`LINE_WINDOW_BYTES`] is redacted in windows, each cut at whitespace
+//!   where a probe shows that no rule reaches across the cut (a keyword, flag or header right
+//!   before the cut would take the word after it).
+//!
+//! Bytes that are not UTF-8 pass through untouched and separate the text around them.
+//! JSON mode reads one document (at most [`JSON_INPUT_MAX_BYTES`]) and redacts every string
+//! value and object key, without truncation.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::process::ExitCode;
+
+use super::Redactor;
+
+/// Longest piece of one line redacted at once; longer lines are cut into windows.
+pub const LINE_WINDOW_BYTES: usize = 1 << 20;
+
+/// Largest JSON document `--json` accepts.
+pub const JSON_INPUT_MAX_BYTES: usize = 64 << 20;
+
+/// Largest private-key group gathered across lines.
+const PEM_GROUP_MAX_BYTES: usize = 64 << 10;
+
+/// How far back from the end of a full window a cut point is looked for.
+const CUT_SEARCH_BYTES: usize = 64 << 10;
+
+/// Context before a candidate cut that the probe looks at.
+const CUT_PROBE_CONTEXT_BYTES: usize = 256;
+
+/// Runs the `redact` verb on stdin/stdout. Exit 0 on success, 2 on bad input (invalid or
+/// oversized JSON), 1 when stdin or stdout fails. A closed stdout (`| head`) is success.
+pub fn run_cli(json: bool, redactor: &Redactor) -> ExitCode {
+    let stdin = io::stdin();
+    let stdout = io::stdout();
+    let result = if json {
+        redact_json_document(stdin.lock(), stdout.lock(), redactor)
+    } else {
+        redact_stream(stdin.lock(), stdout.lock(), redactor)
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            eprintln!("relay-shell: redact: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("relay-shell: redact: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads one JSON document from `input`, writes it back with every string value and key
+/// redacted. Invalid or oversized input is an `InvalidData` error that names the problem.
+pub fn redact_json_document(
+    input: impl Read,
+    mut output: impl Write,
+    redactor: &Redactor,
+) -> io::Result<()> {
+    let mut raw = Vec::new();
+    input
+        .take(JSON_INPUT_MAX_BYTES as u64 + 1)
+        .read_to_end(&mut raw)?;
+    if raw.len() > JSON_INPUT_MAX_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "JSON input is larger than {} MiB; use text mode (without --json) for large inputs",
+                JSON_INPUT_MAX_BYTES >> 20
+            ),
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("invalid JSON on stdin: {e}"),
+        )
+    })?;
+    serde_json::to_writer(&mut output, &redactor.scrub_document(&value))?;
+    output.write_all(b"\n")?;
+    output.flush()
+}
+
+/// Streams `input` to `output`, redacting as described in the module comment. Memory stays
+/// bounded by [`LINE_WINDOW_BYTES`] plus [`PEM_GROUP_MAX_BYTES`] whatever the input size.
+pub fn redact_stream(
+    input: impl Read,
+    mut output: impl Write,
+    redactor: &Redactor,
+) -> io::Result<()> {
+    let mut reader = BufReader::with_capacity(64 << 10, input);
+    let mut unit: Vec<u8> = Vec::new();
+    loop {
+        let complete = read_line_bounded(&mut reader, &mut unit, LINE_WINDOW_BYTES)?;
+        if unit.is_empty() {
+            break;
+        }
+        if !complete {
+            let cut = choose_cut(&unit, redactor);
+            write_redacted(&mut output, &unit[..cut], redactor)?;
+            unit.drain(..cut);
+            continue;
+        }
+        if opens_private_key(&unit) {
+            while unit.len() < PEM_GROUP_MAX_BYTES {
+                let before = unit.len();
+                let complete = read_line_bounded(&mut reader, &mut unit, PEM_GROUP_MAX_BYTES)?;
+                if unit.len() == before
+                    || !complete
+                    || find(&unit[before..], b"-----END ").is_some()
+                {
+                    break;
+                }
+            }
+        }
+        write_redacted(&mut output, &unit, redactor)?;
+        unit.clear();
+    }
+    output.flush()
+}
+
+/// Appends bytes up to and including the next `\n` to `buf`, stopping once `buf` holds
+/// `limit` bytes. Returns whether a line ended (or the input ended).
+fn read_line_bounded(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> io::Result<bool> {
+    while buf.len() < limit {
+        let available = match reader.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(true);
+        }
+        let room = limit - buf.len();
+        let take = available.len().min(room);
+        if let Some(nl) = available[..take].iter().position(|&b| b == b'\n') {
+            buf.extend_from_slice(&available[..=nl]);
+            reader.consume(nl + 1);
+            return Ok(true);
+        }
+        buf.extend_from_slice(&available[..take]);
+        reader.consume(take);
+    }
+    Ok(false)
+}
+
+/// Redacts the UTF-8 runs of `bytes` and writes them; invalid bytes pass through.
+fn write_redacted(output: &mut impl Write, bytes: &[u8], redactor: &Redactor) -> io::Result<()> {
+    for chunk in bytes.utf8_chunks() {
+        output.write_all(redactor.redact(chunk.valid()).as_bytes())?;
+        output.write_all(chunk.invalid())?;
+    }
+    Ok(())
+}
+
+fn opens_private_key(line: &[u8]) -> bool {
+    let Some(begin) = rfind(line, b"-----BEGIN ") else {
+        return false;
+    };
+    find(&line[begin..], b"PRIVATE KEY-----").is_some() && !closes_after(line, begin)
+}
+
+fn closes_after(text: &[u8], begin: usize) -> bool {
+    find(&text[begin..], b"-----END ").is_some()
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// Where to cut a full window: at whitespace, as late as possible, where the text before the
+/// cut redacts the same whether or not a word follows it. Falls back to the last whitespace,
+/// then to the last character boundary.
+fn choose_cut(window: &[u8], redactor: &Redactor) -> usize {
+    let floor = window.len().saturating_sub(CUT_SEARCH_BYTES);
+    let mut last_space = None;
+    let mut at = window.len();
+    while at > floor.max(1) {
+        at -= 1;
+        if !matches!(window[at], b' ' | b'\t') || matches!(window[at - 1], b' ' | b'\t') {
+            continue;
+        }
+        // `at` starts a whitespace run: cut there if nothing before it reaches across.
+        last_space.get_or_insert(at);
+        if cut_is_safe(&window[..at], redactor) {
+            return at;
+        }
+    }
+    if let Some(at) = last_space {
+        return at;
+    }
+    // No whitespace at all: cut at the last UTF-8 character boundary.
+    let mut cut = window.len();
+    while cut > 0 && (window[cut - 1] & 0xC0) == 0x80 {
+        cut -= 1;
+    }
+    if cut > 0 && window[cut - 1] >= 0xC0 {
+        cut -= 1;
+    }
+    if cut == 0 { window.len() } else { cut }
+}
+
+/// Probe: does `head` followed by a word redact differently from `head` alone plus the word?
+fn cut_is_safe(head: &[u8], redactor: &Redactor) -> bool {
+    let mut start = head.len().saturating_sub(CUT_PROBE_CONTEXT_BYTES);
+    while start < head.len() && (head[start] & 0xC0) == 0x80 {
+        start += 1;
+    }
+    let context = String::from_utf8_lossy(&head[start..]);
+    const PROBE: &str = " probe7f3a9";
+    let joined = format!("{context}{PROBE}");
+    let apart = format!("{}{PROBE}", redactor.redact(&context));
+    redactor.redact(&joined) == apart
+}

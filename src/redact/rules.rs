@@ -1,0 +1,470 @@
+//! The structure-preserving rules of spec §8.2 (steps 1, 2 and 4), in the spec's order.
+//!
+//! Each rule keeps its prefix (`password=`, `://`, `-p`) and replaces only the value. Rules
+//! whose Python pattern has no look-around are a single `regex` pattern: the `regex` crate's
+//! leftmost-first semantics pick the same match as Python's backtracking engine for such
+//! patterns. Rules with look-arounds (authorization, CLI flags, `ConvertTo-SecureString`) are
+//! a literal-ish prefix pattern plus an explicit value parser that follows the backtracking
+//! order of the original pattern.
+//!
+//! Word boundaries are ASCII (`(?-u:\b)`): a non-ASCII letter next to a keyword counts as a
+//! boundary. Python treats it as a word character, so we can only redact more, never less,
+//! and the lazy DFA stays usable on non-ASCII text.
+
+use regex::Regex;
+
+use super::scan::{
+    Hit, Rule, ScanState, char_at, char_before, compile, flag_value_end, is_py_space,
+    next_char_boundary, skip_py_space,
+};
+
+/// A rule that is one pattern. The secret is capture group `v` (or the whole match).
+pub(crate) struct PatternRule {
+    /// The compiled pattern (Python `\s` semantics already applied).
+    re: Regex,
+    /// Index of the secret's capture group, or `None` for a whole-match rule.
+    group: Option<usize>,
+    /// The pattern begins by consuming the character before the match (an emulated
+    /// one-character look-behind), so searches start one character early.
+    reads_previous_char: bool,
+    /// The pattern ends by consuming a terminator (an emulated look-ahead), so the next
+    /// search resumes at the end of the secret instead of the end of the match.
+    resume_at_secret_end: bool,
+    /// See [`Rule::hints`].
+    hints: &'static [&'static str],
+    /// Optional whole-text gate (see [`Rule::gate`]).
+    gate: Option<Regex>,
+    /// Optional cheap check run before the gate pattern.
+    precheck: Option<fn(&str) -> bool>,
+}
+
+impl PatternRule {
+    /// A rule whose whole match is the secret.
+    pub(crate) fn whole(pattern: &str, hints: &'static [&'static str]) -> Self {
+        Self {
+            re: compile(pattern),
+            group: None,
+            reads_previous_char: false,
+            resume_at_secret_end: false,
+            hints,
+            gate: None,
+            precheck: None,
+        }
+    }
+
+    /// A rule whose secret is the named group `v`.
+    pub(crate) fn valued(pattern: &str, hints: &'static [&'static str]) -> Self {
+        let re = compile(pattern);
+        let group = re.capture_names().position(|n| n == Some("v"));
+        Self {
+            re,
+            group,
+            reads_previous_char: false,
+            resume_at_secret_end: false,
+            hints,
+            gate: None,
+            precheck: None,
+        }
+    }
+
+    /// Marks the pattern as starting with a consumed look-behind character.
+    pub(crate) fn reading_previous_char(mut self) -> Self {
+        self.reads_previous_char = true;
+        self
+    }
+
+    /// Marks the pattern as ending with a consumed look-ahead terminator.
+    pub(crate) fn resuming_at_secret_end(mut self) -> Self {
+        self.resume_at_secret_end = true;
+        self
+    }
+
+    /// Adds a cheap whole-text check that must pass before the gate pattern runs.
+    pub(crate) fn prechecked_by(mut self, check: fn(&str) -> bool) -> Self {
+        self.precheck = Some(check);
+        self
+    }
+
+    /// Adds a whole-text gate pattern.
+    pub(crate) fn gated_by(mut self, pattern: &str) -> Self {
+        self.gate = Some(compile(pattern));
+        self
+    }
+}
+
+impl Rule for PatternRule {
+    fn hints(&self) -> &'static [&'static str] {
+        self.hints
+    }
+
+    fn gate(&self, text: &str) -> bool {
+        self.precheck.is_none_or(|check| check(text))
+            && self.gate.as_ref().is_none_or(|g| g.is_match(text))
+    }
+
+    fn find(&self, text: &str, from: usize, _state: &mut ScanState) -> Option<Hit> {
+        let start = if self.reads_previous_char {
+            char_before(text, from).map_or(from, |c| from - c.len_utf8())
+        } else {
+            from
+        };
+        let Some(group) = self.group else {
+            let m = self.re.find_at(text, start)?;
+            return Some(Hit {
+                secret: m.range(),
+                resume: m.end(),
+            });
+        };
+        let caps = self.re.captures_at(text, start)?;
+        let secret = caps.get(group)?.range();
+        let resume = if self.resume_at_secret_end {
+            secret.end
+        } else {
+            caps.get(0).map_or(secret.end, |m| m.end())
+        };
+        Some(Hit { secret, resume })
+    }
+}
+
+/// Keyword hints shared by the assignment rule and the CLI-flag rule.
+const KEYWORD_HINTS: &[&str] = &[
+    "api_key",
+    "api-key",
+    "apikey",
+    "secret",
+    "token",
+    "passw",
+    "pwd",
+    "credential",
+];
+
+/// Spec §8.2 rule (a): `Authorization:` / `Proxy-Authorization:` header values.
+///
+/// Value: a run of non-quote, non-newline characters that is followed by a quote; otherwise
+/// the shortest such run that ends before ` && `, ` || `, ` | `, a line break or the end.
+struct AuthorizationRule {
+    /// `\b(?:proxy-)?authorization["']?\s*[:=]` — the deterministic part of the prefix.
+    prefix: Regex,
+}
+
+impl AuthorizationRule {
+    fn new() -> Self {
+        Self {
+            prefix: compile(r#"(?i)(?-u:\b)(?:proxy-)?authorization["']?\s*[:=]"#),
+        }
+    }
+
+    /// Where the value starts after the separator at `sep_end`, following the backtracking
+    /// order of `\s*["']?` (greedy whitespace, optional quote), or `None`.
+    fn value_start(text: &str, sep_end: usize, state: &mut ScanState) -> Option<usize> {
+        let ws_end = skip_py_space(text, sep_end);
+        match char_at(text, ws_end) {
+            Some('"' | '\'') => {
+                if Self::plain_run_end(text, ws_end + 1, state) > ws_end + 1 {
+                    return Some(ws_end + 1);
+                }
+            }
+            Some('\r' | '\n') | None => {}
+            Some(_) => return Some(ws_end),
+        }
+        // Give back whitespace: the value may start at the last whitespace character that is
+        // not a line break (a value may begin with a space, never with a newline).
+        text[sep_end..ws_end]
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| c != '\r' && c != '\n')
+            .map(|(i, _)| sep_end + i)
+    }
+
+    /// End of the run of characters other than `"`, `'`, `\r`, `\n` starting at `at`. Memoised:
+    /// every start inside one run shares its end, which keeps repeated headers linear.
+    fn plain_run_end(text: &str, at: usize, state: &mut ScanState) -> usize {
+        if let Some((start, end)) = state.plain_run
+            && start <= at
+            && at <= end
+        {
+            return end;
+        }
+        let end = text.as_bytes()[at..]
+            .iter()
+            .position(|b| matches!(b, b'"' | b'\'' | b'\r' | b'\n'))
+            .map_or(text.len(), |p| at + p);
+        state.plain_run = Some((at, end));
+        end
+    }
+
+    /// The earliest `k` in `(start, run_end]` where ` && `, ` || ` or ` | ` begins (each with
+    /// whitespace on both sides), else `run_end` (a line break or the end of the text).
+    fn lazy_value_end(text: &str, start: usize, run_end: usize) -> usize {
+        let bytes = text.as_bytes();
+        let spaced_at = |at: usize| char_at(text, at).is_some_and(is_py_space);
+        let mut k = next_char_boundary(text, start);
+        while k < run_end {
+            let c = char_at(text, k).unwrap_or('\0');
+            if is_py_space(c) {
+                let op = &bytes[k + c.len_utf8()..];
+                let after = k + c.len_utf8();
+                if ((op.starts_with(b"&&") || op.starts_with(b"||")) && spaced_at(after + 2))
+                    || (op.starts_with(b"|") && spaced_at(after + 1))
+                {
+                    return k;
+                }
+            }
+            k += c.len_utf8().max(1);
+        }
+        run_end
+    }
+}
+
+impl Rule for AuthorizationRule {
+    fn hints(&self) -> &'static [&'static str] {
+        &["authorization"]
+    }
+
+    fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
+        let mut at = from;
+        loop {
+            let m = self.prefix.find_at(text, at)?;
+            if let Some(start) = Self::value_start(text, m.end(), state) {
+                let run_end = Self::plain_run_end(text, start, state);
+                let end = if matches!(char_at(text, run_end), Some('"' | '\'')) {
+                    run_end
+                } else {
+                    Self::lazy_value_end(text, start, run_end)
+                };
+                return Some(Hit {
+                    secret: start..end,
+                    resume: end,
+                });
+            }
+            at = next_char_boundary(text, m.start());
+        }
+    }
+}
+
+/// Spec §8.2 rule (g): `--password VALUE`, `-Secret VALUE`, … and our extension for
+/// compound flag names (`--db-password`, `--client-secret`, `--jwt`).
+pub(crate) struct CliFlagRule {
+    /// The flag itself (`--?` plus the secret word), without the separator.
+    prefix: Regex,
+    /// The explicit look-behind: whether the character before the flag allows a match.
+    allows_before: fn(Option<char>) -> bool,
+    /// See [`Rule::hints`].
+    hints: &'static [&'static str],
+}
+
+impl CliFlagRule {
+    /// The spec's rule: no ASCII letter right before the dash (`Get-Credential` is safe).
+    fn spec() -> Self {
+        Self {
+            prefix: compile(r"(?i)--?(?:password|passwd|pwd|secret|token|api[_-]?key|credential)"),
+            allows_before: |c| !c.is_some_and(|c| c.is_ascii_alphabetic()),
+            hints: KEYWORD_HINTS,
+        }
+    }
+
+    /// Compound and extra flag names the spec misses (spec §8 "known gaps").
+    pub(crate) fn compound() -> Self {
+        Self {
+            prefix: compile(
+                r"(?i)--?(?:[a-z0-9]+[-_])*(?:jwt|passphrase|password|passwd|secret|token|credentials?|api[-_]?key|secret[-_]?key)",
+            ),
+            allows_before: |c| !c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_'),
+            hints: &[
+                "jwt",
+                "passphrase",
+                "passw",
+                "secret",
+                "token",
+                "credential",
+                "api_key",
+                "api-key",
+                "apikey",
+            ],
+        }
+    }
+}
+
+impl Rule for CliFlagRule {
+    fn hints(&self) -> &'static [&'static str] {
+        self.hints
+    }
+
+    fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
+        let bytes = text.as_bytes();
+        let mut at = from;
+        loop {
+            let m = self.prefix.find_at(text, at)?;
+            at = next_char_boundary(text, m.start());
+            if !(self.allows_before)(char_before(text, m.start())) {
+                continue;
+            }
+            // `[= \t]+`, greedy; on failure give back separators one by one. Only a given-back
+            // `=` can start a value (a bare token), so the retry is a scan for the last `=`.
+            let sep_start = m.end();
+            let sep_len = bytes[sep_start..]
+                .iter()
+                .take_while(|b| matches!(b, b'=' | b' ' | b'\t'))
+                .count();
+            if sep_len == 0 {
+                continue;
+            }
+            let value_at = sep_start + sep_len;
+            if let Some(end) = flag_value_end(text, value_at, state) {
+                return Some(Hit {
+                    secret: value_at..end,
+                    resume: end,
+                });
+            }
+            if let Some(eq) = bytes[sep_start + 1..value_at]
+                .iter()
+                .rposition(|&b| b == b'=')
+            {
+                let start = sep_start + 1 + eq;
+                if let Some(end) = flag_value_end(text, start, state) {
+                    return Some(Hit {
+                        secret: start..end,
+                        resume: end,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Spec §8.2 rule (h): the plaintext operand of `ConvertTo-SecureString`, after up to eight
+/// leading switches (`-AsPlainText -Force`). A `$variable` operand is not a secret.
+struct SecureStringRule {
+    /// The cmdlet name.
+    prefix: Regex,
+}
+
+impl SecureStringRule {
+    const MAX_SWITCHES: usize = 8;
+
+    /// The operand starting at `at`: an escape-aware quoted string, else a bare token that
+    /// does not start with `-` or `$`.
+    fn operand_end(text: &str, at: usize, state: &mut ScanState) -> Option<usize> {
+        let first = char_at(text, at)?;
+        if (first == '"' || first == '\'')
+            && let Some(end) = super::scan::closed_quote_end(text, at, state)
+        {
+            return Some(end);
+        }
+        if first == '-' || first == '$' || is_py_space(first) {
+            return None;
+        }
+        let len: usize = text[at..]
+            .chars()
+            .take_while(|&c| !is_py_space(c))
+            .map(char::len_utf8)
+            .sum();
+        Some(at + len)
+    }
+
+    /// End of a switch `-\w+\s+` starting at `at`.
+    fn switch_end(text: &str, at: usize) -> Option<usize> {
+        if char_at(text, at) != Some('-') {
+            return None;
+        }
+        let name_len: usize = text[at + 1..]
+            .chars()
+            .take_while(|&c| super::scan::is_py_word(c))
+            .map(char::len_utf8)
+            .sum();
+        if name_len == 0 {
+            return None;
+        }
+        let end = skip_py_space(text, at + 1 + name_len);
+        (end > at + 1 + name_len).then_some(end)
+    }
+}
+
+impl Rule for SecureStringRule {
+    fn hints(&self) -> &'static [&'static str] {
+        &["convertto-securestring"]
+    }
+
+    fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
+        let mut at = from;
+        'candidates: loop {
+            let m = self.prefix.find_at(text, at)?;
+            at = next_char_boundary(text, m.start());
+            let mut pos = skip_py_space(text, m.end());
+            if pos == m.end() {
+                continue;
+            }
+            for switches in 0..=Self::MAX_SWITCHES {
+                if let Some(end) = Self::operand_end(text, pos, state) {
+                    return Some(Hit {
+                        secret: pos..end,
+                        resume: end,
+                    });
+                }
+                if switches == Self::MAX_SWITCHES {
+                    break;
+                }
+                match Self::switch_end(text, pos) {
+                    Some(next) => pos = next,
+                    None => continue 'candidates,
+                }
+            }
+        }
+    }
+}
+
+/// Steps 1 and 2 of spec §8.2, in order.
+pub(crate) fn structure_rules() -> Vec<Box<dyn Rule>> {
+    vec![
+        // 1. URL credentials: user and password both go.
+        Box::new(PatternRule::valued(
+            r"://(?P<v>[^/\s:@]+:[^/\s:@]+)@",
+            &["://"],
+        )),
+        // 2a. Authorization header.
+        Box::new(AuthorizationRule::new()),
+        // 2b. Bearer.
+        Box::new(PatternRule::valued(
+            r"(?i)(?-u:\b)bearer\s+(?P<v>[A-Za-z0-9._\-]+)",
+            &["bearer"],
+        )),
+        // 2c. Keyword assignment, no leading boundary (DB_PASSWORD=, MYSQL_PWD=).
+        Box::new(PatternRule::valued(
+            r#"(?i)(?:api[_-]?key|secret|token|password|passwd|pwd|credential)["']?\s*[:=]\s*["']?(?P<v>[^\s"'\r\n]+)"#,
+            KEYWORD_HINTS,
+        )),
+        // 2d. AWS secret access key.
+        Box::new(PatternRule::valued(
+            r#"(?i)(?:aws[_-]?)?secret[_-]?access[_-]?key["']?\s*[:=]\s*["']?(?P<v>[^\s"'\r\n]+)"#,
+            &["secret"],
+        )),
+        // 2e. Azure connection-string key.
+        Box::new(PatternRule::valued(
+            r#"(?i)(?:account|sharedaccess)key\s*=\s*(?P<v>[^;\s"']+)"#,
+            &["accountkey", "accesskey"],
+        )),
+        // 2f. Azure SAS signature.
+        Box::new(PatternRule::valued(
+            r"(?i)[?&]sig=(?P<v>[A-Za-z0-9%/+]{20,})",
+            &["sig="],
+        )),
+        // 2g. CLI secret flag.
+        Box::new(CliFlagRule::spec()),
+        // 2h. PowerShell inline plaintext.
+        Box::new(SecureStringRule {
+            prefix: compile(r"(?i)convertto-securestring"),
+        }),
+    ]
+}
+
+/// Step 4 of spec §8.2: `-pSECRET` when a MySQL client is named anywhere in the text.
+pub(crate) fn mysql_rule() -> Box<dyn Rule> {
+    Box::new(
+        PatternRule::valued(
+            r"(?:\A|[^A-Za-z0-9-])-p(?P<v>[^\s=-]\S*)",
+            &["mysql", "mariadb", "mycli"],
+        )
+        .reading_previous_char()
+        .gated_by(r"(?i)(?-u:\b)(?:mysql|mariadb|mycli(?-u:\b))"),
+    )
+}

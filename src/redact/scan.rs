@@ -1,0 +1,239 @@
+//! Shared scanning primitives for the redaction rules.
+//!
+//! The rules of spec §8 were written for a backtracking engine with look-arounds. Here every
+//! look-around is an explicit check in code, and every scan that could be repeated from many
+//! starting points keeps a small memo ([`ScanState`]) so that one rule pass over a text reads
+//! each byte a bounded number of times. That is what makes redaction linear by construction.
+
+use std::ops::Range;
+
+use regex::Regex;
+
+/// One secret found by a rule: the span to replace and where the next search starts.
+///
+/// `resume` is the end of the whole match (Python's `re.sub` continues there), which can lie
+/// past the secret: the URL rule keeps the `@` that ends its match.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Hit {
+    /// Byte range of the secret value inside the text the rule scanned.
+    pub secret: Range<usize>,
+    /// Byte offset where the next search for this rule starts.
+    pub resume: usize,
+}
+
+/// Memo carried through one pass of one rule over one text (see the module comment).
+#[derive(Debug, Default)]
+pub(crate) struct ScanState {
+    /// For `"` and `'`: an escape-aware closed-quote scan failed at this offset, so any later
+    /// scan that opens before it fails too (the scans converge on the same path).
+    pub quote_fail: [Option<usize>; 2],
+    /// The last computed run of non-quote, non-newline characters: `(start, end)`.
+    pub plain_run: Option<(usize, usize)>,
+    /// The last footer search of the private-key rule: `(searched_from, found)`.
+    pub footer: Option<(usize, Option<Range<usize>>)>,
+}
+
+/// A redaction rule: finds the next secret at or after `from`.
+pub(crate) trait Rule: Send + Sync {
+    /// Case-insensitive literals of which at least one must occur for the rule to match
+    /// (an empty list means "always run"). Used only to skip work, never to decide a match.
+    fn hints(&self) -> &'static [&'static str];
+
+    /// Whether the rule may run on `text` at all (the MySQL rule's whole-text gate).
+    fn gate(&self, _text: &str) -> bool {
+        true
+    }
+
+    /// The leftmost secret whose match starts at or after `from`.
+    fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit>;
+}
+
+/// Python's `\s` for `str` patterns: Unicode whitespace plus the separators `\x1c`–`\x1f`.
+pub(crate) fn is_py_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// Python's `\w` for `str` patterns, near enough: Unicode alphanumerics and `_`.
+pub(crate) fn is_py_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The character that ends right before byte offset `at`, if any.
+pub(crate) fn char_before(text: &str, at: usize) -> Option<char> {
+    text.get(..at).and_then(|head| head.chars().next_back())
+}
+
+/// The character that starts at byte offset `at`, if any.
+pub(crate) fn char_at(text: &str, at: usize) -> Option<char> {
+    text.get(at..).and_then(|tail| tail.chars().next())
+}
+
+/// Byte offset of the character after the one at `at` (or `at + 1` past the end).
+pub(crate) fn next_char_boundary(text: &str, at: usize) -> usize {
+    char_at(text, at).map_or(at + 1, |c| at + c.len_utf8())
+}
+
+/// End of the run of Python-whitespace characters starting at `at`.
+pub(crate) fn skip_py_space(text: &str, at: usize) -> usize {
+    let mut end = at;
+    for c in text[at..].chars() {
+        if !is_py_space(c) {
+            break;
+        }
+        end += c.len_utf8();
+    }
+    end
+}
+
+/// Scans an escape-aware quoted string `Q(?:[^Q\\]|\\.)*Q` whose opening quote is at `open`.
+/// Returns the offset just past the closing quote, or `None` when the string never closes.
+///
+/// Python's `.` does not match `\n`, so a backslash before a newline (or at the very end)
+/// ends the scan without a match, exactly as the backtracking engine would.
+pub(crate) fn closed_quote_end(text: &str, open: usize, state: &mut ScanState) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let quote = bytes[open];
+    let slot = usize::from(quote == b'\'');
+    if let Some(fail) = state.quote_fail[slot]
+        && open < fail
+    {
+        return None;
+    }
+    // Byte-wise is safe: the bytes we test for are ASCII and never occur inside a multi-byte
+    // UTF-8 sequence, and a skipped escape's continuation bytes count as ordinary characters.
+    let mut i = open + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b if b == quote => return Some(i + 1),
+            b'\\' => {
+                if i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
+                    i += 2;
+                } else {
+                    state.quote_fail[slot] = Some(i);
+                    return None;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    state.quote_fail[slot] = Some(bytes.len());
+    None
+}
+
+/// End of the line that contains `at`: the first `\r` or `\n` at or after it, or the end.
+pub(crate) fn line_end(text: &str, at: usize) -> usize {
+    text.as_bytes()[at..]
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .map_or(text.len(), |p| at + p)
+}
+
+/// The value of a CLI secret flag (spec §8.2 rule g) starting at `at`, if one starts there:
+/// a double- or single-quoted escape-aware string, an unterminated quote running to the end
+/// of the line, or a bare token (`\\.` or a non-space) that does not begin with `--`.
+/// Returns the end offset of the value.
+pub(crate) fn flag_value_end(text: &str, at: usize, state: &mut ScanState) -> Option<usize> {
+    let first = char_at(text, at)?;
+    if first == '"' || first == '\'' {
+        return Some(closed_quote_end(text, at, state).unwrap_or_else(|| line_end(text, at)));
+    }
+    if first == '-' && char_at(text, at + 1) == Some('-') {
+        return None;
+    }
+    let end = bare_token_end(text, at);
+    (end > at).then_some(end)
+}
+
+/// End of the run of units `\\.|\S` starting at `at` (Python semantics: `.` is not `\n`).
+pub(crate) fn bare_token_end(text: &str, at: usize) -> usize {
+    let mut chars = text[at..].char_indices().peekable();
+    let mut end = at;
+    while let Some((i, c)) = chars.next() {
+        if c == '\\'
+            && let Some(&(_, next)) = chars.peek()
+            && next != '\n'
+        {
+            chars.next();
+            end = at + i + 1 + next.len_utf8();
+            continue;
+        }
+        if is_py_space(c) {
+            break;
+        }
+        end = at + i + c.len_utf8();
+    }
+    end
+}
+
+/// Rewrites a pattern's `\s` / `\S` into Python's whitespace class (adds `\x1c`–`\x1f`).
+pub(crate) fn py_pattern(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 32);
+    let mut in_class = false;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('s') if in_class => out.push_str(r"\s\x1C-\x1F"),
+                Some('s') => out.push_str(r"[\s\x1C-\x1F]"),
+                Some('S') => out.push_str(r"[^\s\x1C-\x1F]"),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+                // A leading `]` or `^]` is a literal member, not the end of the class.
+                let rest = chars.as_str();
+                if let Some(after) = rest.strip_prefix('^') {
+                    out.push('^');
+                    chars = after.chars();
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Compiles a built-in pattern (after [`py_pattern`]). The tables are constants covered by
+/// tests, so a failure here is a programming error caught before release.
+pub(crate) fn compile(pattern: &str) -> Regex {
+    // ok: built-in constant pattern, compiled in every test run
+    Regex::new(&py_pattern(pattern)).expect("built-in redaction pattern compiles")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn py_pattern_rewrites_whitespace_inside_and_outside_classes() {
+        assert_eq!(py_pattern(r"a\s+b"), r"a[\s\x1C-\x1F]+b");
+        assert_eq!(py_pattern(r"[^\s'\r\n]+"), r"[^\s\x1C-\x1F'\r\n]+");
+        assert_eq!(py_pattern(r"(?:\\.|\S)+"), r"(?:\\.|[^\s\x1C-\x1F])+");
+    }
+
+    #[test]
+    fn closed_quote_scan_honours_escapes_and_newline_rule() {
+        let mut st = ScanState::default();
+        assert_eq!(closed_quote_end(r#""a\"b" x"#, 0, &mut st), Some(6));
+        let mut st = ScanState::default();
+        assert_eq!(closed_quote_end("\"ab\\\ncd\"", 0, &mut st), None);
+        let mut st = ScanState::default();
+        assert_eq!(closed_quote_end("\"a\nb\"", 0, &mut st), Some(5));
+    }
+
+    #[test]
+    fn bare_token_keeps_escaped_spaces() {
+        assert_eq!(bare_token_end(r"top\ secret next", 0), 11);
+        assert_eq!(bare_token_end("a\\", 0), 2);
+        assert_eq!(bare_token_end("a\\\nb", 0), 2);
+    }
+}
