@@ -79,7 +79,10 @@ impl ToolRecord {
             ("tier".into(), Json::Int(self.tier.into())),
             ("denied".into(), Json::Bool(self.denied)),
             ("args".into(), Json::Obj(self.args.clone())),
-            ("output_sha256".into(), Json::Str(self.output_sha256.clone())),
+            (
+                "output_sha256".into(),
+                Json::Str(self.output_sha256.clone()),
+            ),
             ("output_len".into(), Json::Int(self.output_len as i64)),
             (
                 "exit_code".into(),
