@@ -140,8 +140,11 @@ pub fn order_and_check(mut chained: Vec<SegmentReport>) -> (Vec<SegmentReport>, 
                 ),
             });
         } else {
-            let same_history =
-                chain_of(Path::new(&prev_seg.path), head.seq - 1).is_some_and(|c| c == head.prev);
+            let before = match prev_seg.head.as_ref() {
+                Some(h) if h.seq == head.seq => Some(h.prev.clone()),
+                _ => chain_of(Path::new(&prev_seg.path), head.seq - 1),
+            };
+            let same_history = before.is_some_and(|c| c == head.prev);
             let (kind, what) = if same_history {
                 (SeamKind::Overlap, "repeats records already in")
             } else {
