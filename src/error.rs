@@ -26,6 +26,8 @@ pub enum ErrorKind {
     AuditUnavailable,
     /// An I/O failure while talking to a child, a file or a peer.
     Io,
+    /// The client cancelled the request; the work was stopped.
+    Cancelled,
     /// Something that should not happen; the message says what.
     Internal,
 }
@@ -42,6 +44,7 @@ impl ErrorKind {
             ErrorKind::Busy => "Busy",
             ErrorKind::AuditUnavailable => "AuditUnavailable",
             ErrorKind::Io => "Io",
+            ErrorKind::Cancelled => "Cancelled",
             ErrorKind::Internal => "Internal",
         }
     }
@@ -89,7 +92,11 @@ impl ToolError {
     /// The result-string form: `[ERROR: Kind: message]`, on one line.
     pub fn render(&self) -> String {
         let msg = self.message.trim();
-        let msg = if msg.is_empty() { self.kind.as_str() } else { msg };
+        let msg = if msg.is_empty() {
+            self.kind.as_str()
+        } else {
+            msg
+        };
         let one_line: String = msg
             .chars()
             .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })

@@ -5,9 +5,14 @@
 //! → audit. See `docs/architecture.md` for the module map and the invariants each module keeps.
 
 pub mod audit;
+pub mod cli;
+pub mod config;
 pub mod error;
 pub mod exec;
+pub mod gate;
+pub mod metrics;
 pub mod policy;
 pub mod redact;
+pub mod server;
 pub mod session;
 pub mod text;

@@ -1,3 +1,182 @@
 //! The `relay-shell` binary: parse the command line, pick a verb, run it.
+//!
+//! Verbs: serve (default), `--check-config`, `--verify-audit`, `explain`, `redact`.
+//! Exit codes: 0 ok, 2 refused or invalid configuration (and 1 for `explain` refusals).
 
-fn main() {}
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use rmcp::ServiceExt;
+
+use relay_shell::audit::{AuditConfig, AuditLog};
+use relay_shell::cli::{Cli, Verb};
+use relay_shell::config::{ConfigError, Settings};
+use relay_shell::gate::Gate;
+use relay_shell::metrics::Metrics;
+use relay_shell::policy::Policy;
+use relay_shell::redact::Redactor;
+use relay_shell::server::{RelayServer, State};
+
+/// How long shutdown waits for in-flight calls to finish and be recorded.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn fail_config(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("relay-shell: invalid configuration: {e}");
+    ExitCode::from(2)
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RELAY_SHELL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
+fn redactor_for(settings: &Settings) -> Result<Redactor, ConfigError> {
+    match &settings.redact_key_file {
+        None => Ok(Redactor::new()),
+        Some(path) => match std::fs::read(path) {
+            Ok(key) if !key.is_empty() => Ok(Redactor::with_key(key)),
+            Ok(_) => Err(ConfigError(format!(
+                "RELAY_SHELL_REDACT_KEY_FILE={} (the key file is empty)",
+                path.display()
+            ))),
+            Err(e) => Err(ConfigError(format!(
+                "RELAY_SHELL_REDACT_KEY_FILE={} ({e})",
+                path.display()
+            ))),
+        },
+    }
+}
+
+/// Build the shared state: policy, redactor, audit log, gate.
+fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
+    let policy = Policy::new(
+        settings.policy_mode,
+        &settings.policy_deny,
+        &settings.policy_allow,
+    )
+    .map_err(|e| ConfigError(e.to_string()))?;
+    let redactor = redactor_for(&settings)?;
+    let audit = Arc::new(AuditLog::open(AuditConfig {
+        path: settings.audit_path.clone(),
+        mirror_stderr: settings.audit_stderr,
+        format: settings.audit_format,
+        chain: settings.audit_chain,
+        fsync: settings.audit_fsync,
+        on_failure: settings.audit_on_failure,
+        start_records: settings.audit_start_records,
+    }));
+    let metrics = Arc::new(Metrics::new());
+    let gate = Gate::new(policy, redactor, audit, metrics, settings.max_concurrent);
+    Ok(Arc::new(State {
+        settings: Arc::new(settings),
+        gate,
+        calls: tokio_util::task::TaskTracker::new(),
+    }))
+}
+
+fn summary(state: &State) -> String {
+    let s = &state.settings;
+    format!(
+        "transport={}, policy={}, audit={}",
+        s.transport.as_str(),
+        s.policy_mode.as_str(),
+        s.audit_path.display()
+    )
+}
+
+async fn serve(state: Arc<State>) -> ExitCode {
+    tracing::info!(
+        "relay-shell {} starting ({})",
+        env!("CARGO_PKG_VERSION"),
+        summary(&state)
+    );
+    if state.settings.transport != relay_shell::config::Transport::Stdio {
+        eprintln!("relay-shell: the http transport is not available in this build yet; use stdio");
+        return ExitCode::from(2);
+    }
+    let server = RelayServer::new(state.clone(), "stdio");
+    let running = match server.serve(rmcp::transport::stdio()).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("relay-shell could not start the MCP session: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let ct = running.cancellation_token();
+    let signals = tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => return,
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        tracing::info!("relay-shell stopping (signal)");
+        ct.cancel();
+    });
+    let code = match running.waiting().await {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("relay-shell exited with error: {e}");
+            ExitCode::from(1)
+        }
+    };
+    signals.abort();
+    state.calls.close();
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, state.calls.wait()).await;
+    tracing::info!("relay-shell stopped");
+    code
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let settings = match Settings::from_args(&cli.settings) {
+        Ok(s) => s,
+        Err(e) => return fail_config(e),
+    };
+    match &cli.verb {
+        Some(Verb::Explain { .. }) | Some(Verb::Redact { .. }) => {
+            eprintln!("relay-shell: this verb is not available in this build yet");
+            return ExitCode::from(2);
+        }
+        None => {}
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("relay-shell: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        let state = match build_state(settings) {
+            Ok(s) => s,
+            Err(e) => return fail_config(e),
+        };
+        if cli.check_config {
+            let audit = state.gate.audit().status();
+            if audit.degraded {
+                eprintln!(
+                    "relay-shell: audit sink degraded ({}); refuse this configuration for production deployment.",
+                    audit.reason
+                );
+                return ExitCode::from(2);
+            }
+            eprintln!("relay-shell: config OK ({})", summary(&state));
+            return ExitCode::SUCCESS;
+        }
+        serve(state).await
+    })
+}

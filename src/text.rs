@@ -35,7 +35,10 @@ pub fn truncate(text: &str, limit: usize, total_bytes: Option<usize>) -> (String
     if text.len() <= limit {
         // The body fits but bytes were already dropped upstream: still say so.
         return (
-            format!("{text}\n\n[TRUNCATED - {total} bytes total, {} shown]", text.len()),
+            format!(
+                "{text}\n\n[TRUNCATED - {total} bytes total, {} shown]",
+                text.len()
+            ),
             true,
         );
     }

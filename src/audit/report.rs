@@ -181,8 +181,12 @@ fn opt_int<T: Into<i64>>(v: Option<T>) -> Json {
     v.map(|x| Json::Int(x.into())).unwrap_or(Json::Null)
 }
 
+fn uint(v: u64) -> Json {
+    Json::Int(i64::try_from(v).unwrap_or(i64::MAX))
+}
+
 fn opt_u64(v: Option<u64>) -> Json {
-    v.map(Json::Uint).unwrap_or(Json::Null)
+    v.map(uint).unwrap_or(Json::Null)
 }
 
 impl Verdict {
@@ -195,7 +199,7 @@ impl Verdict {
             ("anchored".into(), Json::Bool(self.anchored)),
             ("segment_mode".into(), Json::Bool(self.segment_mode)),
             ("path".into(), Json::Str(self.path.clone())),
-            ("records".into(), Json::Uint(self.records)),
+            ("records".into(), uint(self.records)),
             ("start_seq".into(), opt_int(self.start_seq)),
             ("broken_at".into(), opt_u64(self.broken_at)),
             ("reason".into(), Json::Str(self.reason.clone())),
@@ -207,7 +211,7 @@ impl Verdict {
                         .map(|(file, t)| {
                             Json::Obj(vec![
                                 ("file".into(), Json::Str(file.clone())),
-                                ("line".into(), Json::Uint(t.line)),
+                                ("line".into(), uint(t.line)),
                                 ("tail".into(), Json::Bool(t.tail)),
                             ])
                         })
@@ -232,7 +236,7 @@ impl Verdict {
                             Json::Obj(vec![
                                 ("path".into(), Json::Str(s.path.clone())),
                                 ("ok".into(), Json::Bool(s.ok)),
-                                ("records".into(), Json::Uint(s.records)),
+                                ("records".into(), uint(s.records)),
                                 ("start_seq".into(), opt_int(s.start_seq())),
                                 ("end_seq".into(), opt_int(s.tip.as_ref().map(|t| t.seq))),
                                 ("broken_at".into(), opt_u64(s.broken_at)),
@@ -251,7 +255,7 @@ impl Verdict {
                             Json::Obj(vec![
                                 ("kind".into(), Json::Str(x.kind.as_str().into())),
                                 ("file".into(), Json::Str(x.file.clone())),
-                                ("line".into(), Json::Uint(x.line)),
+                                ("line".into(), uint(x.line)),
                                 ("message".into(), Json::Str(x.message.clone())),
                             ])
                         })

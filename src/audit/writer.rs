@@ -127,7 +127,9 @@ impl Inner {
     fn sync_now(&self) {
         let (target, file) = {
             let s = lock(&self.sink);
-            (s.written, s.file.clone())
+            // A FIFO or character device cannot be synced (and is already degraded).
+            let file = s.file.clone().filter(|_| s.nonregular.is_none());
+            (s.written, file)
         };
         let res = match file {
             Some(f) => f.sync_data(),

@@ -152,7 +152,13 @@ fn compile_user_regex(name: &'static str, src: &str) -> Result<Option<regex::Reg
         .map(Some)
         .map_err(|e| PolicyError::BadRegex {
             name,
-            detail: e.to_string().lines().last().unwrap_or_default().trim().to_string(),
+            detail: e
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
         })
 }
 
@@ -180,10 +186,20 @@ impl Policy {
         let (admitted, reason) = if self.deny.as_ref().is_some_and(|d| d.is_match(probe)) {
             (false, "matched RELAY_SHELL_POLICY_DENY".to_string())
         } else if self.mode == Mode::Readonly && tier != Tier::ReadOnly {
-            (false, format!("readonly mode refuses Tier {} ({})", tier.as_u8(), tier.name()))
+            (
+                false,
+                format!(
+                    "readonly mode refuses Tier {} ({})",
+                    tier.as_u8(),
+                    tier.name()
+                ),
+            )
         } else if self.mode == Mode::Guarded && tier >= Tier::Stateful {
             if self.allow.as_ref().is_some_and(|a| a.is_match(probe)) {
-                (true, "guarded: allowed by RELAY_SHELL_POLICY_ALLOW".to_string())
+                (
+                    true,
+                    "guarded: allowed by RELAY_SHELL_POLICY_ALLOW".to_string(),
+                )
             } else {
                 (
                     false,

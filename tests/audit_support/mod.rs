@@ -34,7 +34,7 @@ pub fn tool(i: u64) -> ToolRecord {
                         Json::Null,
                     ]),
                 ),
-                ("a".into(), Json::Uint(u64::MAX)),
+                ("a".into(), Json::Int(i64::MIN)),
                 ("é".into(), Json::Int(-5)),
             ]),
         ),

@@ -1,0 +1,136 @@
+//! The MCP server: turns MCP requests into gate calls.
+//!
+//! The tool list and dispatch come from one table ([`tools::table`]); every call is built into
+//! a [`crate::gate::ToolCall`] and run by the gate on its own task, so a client that goes away
+//! mid-call cannot cut off the completion record.
+
+pub mod render;
+pub mod tools;
+
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use tokio_util::task::TaskTracker;
+
+use crate::config::Settings;
+use crate::gate::{Caller, Gate, Outcome};
+
+/// Everything tools share: settings and the gate (with policy, redactor, audit, metrics).
+pub struct State {
+    /// Validated settings.
+    pub settings: Arc<Settings>,
+    /// The one gate.
+    pub gate: Gate,
+    /// In-flight calls, so shutdown can let them finish and record their completion.
+    pub calls: TaskTracker,
+}
+
+/// The rmcp handler. Cheap to clone (one per HTTP session or request).
+#[derive(Clone)]
+pub struct RelayServer {
+    state: Arc<State>,
+    principal: String,
+}
+
+/// The `instructions` sent at initialize: how to choose a tool, then every tool by name.
+pub fn instructions() -> String {
+    let mut text = String::from(
+        "relay-shell runs shell commands on this host for you, with tiered authority. \
+         Use shell_exec for a command that runs and exits by itself, shell_script for several \
+         statements or a python3 script, server_info to see the configuration, limits and \
+         audit health, and audit_tail to read recent audit records (filter by tool, tier or \
+         denied). Every call is classified into a tier (0 read-only, 1 reversible, 2 \
+         stateful, 3 irreversible), admitted or refused by the operator's policy, bounded in \
+         time and output, and recorded in a hash-chained audit log that stores a hash of the \
+         output, never the output. Results read `[exit N]` + output, `[DENIED …]`, \
+         `[TIMEOUT after Ns]`, `[ERROR: Kind: message]`, and may end with a `[TRUNCATED …]` \
+         marker.\n\nTools:",
+    );
+    for t in tools::table() {
+        text.push_str(&format!("\n- {}: {}", t.name, t.summary));
+    }
+    text
+}
+
+impl RelayServer {
+    /// A handler serving `state` to calls made by `principal`.
+    pub fn new(state: Arc<State>, principal: impl Into<String>) -> Self {
+        Self {
+            state,
+            principal: principal.into(),
+        }
+    }
+}
+
+impl ServerHandler for RelayServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(
+                "relay-shell",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(instructions())
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(
+            tools::table().iter().map(|t| t.to_tool()).collect(),
+        ))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let Some(def) = tools::find(&request.name) else {
+            return Err(McpError::invalid_params(
+                format!("unknown tool: {}", request.name),
+                None,
+            ));
+        };
+        let caller = Caller {
+            request_id: context.id.to_string(),
+            client_id: context
+                .meta
+                .0
+                .0
+                .get("client_id")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            principal: self.principal.clone(),
+        };
+        let args = request.arguments.unwrap_or_default();
+        let call = (def.build)(&self.state, &args);
+        let state = self.state.clone();
+        let cancel = context.ct.clone();
+        // The gate runs on its own task: if this request future is dropped, the call still
+        // ends in a completion record (cancellation is handed to the gate instead).
+        let task = self
+            .state
+            .calls
+            .spawn(async move { state.gate.call_cancellable(&caller, call, cancel).await });
+        let reply = task
+            .await
+            .map_err(|e| McpError::internal_error(format!("tool task failed: {e}"), None))?;
+        let mut result = CallToolResult::success(vec![ContentBlock::text(reply.text.clone())]);
+        result.structured_content = Some(reply.structured());
+        if matches!(
+            reply.outcome,
+            Outcome::Denied | Outcome::Error | Outcome::Busy
+        ) {
+            result.is_error = Some(true);
+        }
+        Ok(result.into())
+    }
+}

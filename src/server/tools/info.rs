@@ -1,0 +1,170 @@
+//! `server_info`: what this server is, how it is configured, and the audit sink's health
+//! (spec §5.20, extended with our own limits and audit fields).
+
+use std::sync::Arc;
+
+use rmcp::handler::server::common::schema_for_type;
+use rmcp::model::JsonObject;
+use rmcp::schemars::{self, JsonSchema};
+use serde::Deserialize;
+
+use super::{ToolDef, params, raw_args};
+use crate::audit::Json;
+use crate::gate::{Output, ToolCall};
+use crate::server::State;
+use crate::server::render::pretty_ascii;
+
+/// `server_info` takes no parameters.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// `server_info`: configuration and health as JSON.
+pub const SERVER_INFO: ToolDef = ToolDef {
+    name: "server_info",
+    description: "Show this server's version, transport, policy mode, runtime identity, limits, \
+        audit sink health (path, degraded, chain) and SSH defaults, as JSON.",
+    summary: "show configuration, limits and audit health",
+    read_only: true,
+    destructive: false,
+    schema: schema_for_type::<NoParams>,
+    build,
+};
+
+fn s(v: impl Into<String>) -> Json {
+    Json::Str(v.into())
+}
+
+fn obj(fields: Vec<(&str, Json)>) -> Json {
+    Json::Obj(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+}
+
+fn user_name(uid: u32) -> String {
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_default()
+}
+
+/// Build the `server_info` document.
+pub fn document(state: &State) -> Json {
+    let st = &state.settings;
+    let uid = nix::unistd::getuid().as_raw();
+    let euid = nix::unistd::geteuid().as_raw();
+    let sudo = ["/usr/bin/sudo", "/bin/sudo", "/usr/local/bin/sudo"]
+        .into_iter()
+        .find(|p| nix::unistd::access(*p, nix::unistd::AccessFlags::X_OK).is_ok())
+        .unwrap_or("");
+    let audit = state.gate.audit().status();
+    let n = |v: u64| Json::Int(v as i64);
+    obj(vec![
+        ("name", s("relay-shell")),
+        ("version", s(env!("CARGO_PKG_VERSION"))),
+        ("transport", s(st.transport.as_str())),
+        ("policy_mode", s(st.policy_mode.as_str())),
+        (
+            "runtime",
+            obj(vec![
+                ("uid", n(uid.into())),
+                ("euid", n(euid.into())),
+                ("user", s(user_name(euid))),
+                ("is_root", Json::Bool(euid == 0)),
+                ("sudo_binary", s(sudo)),
+            ]),
+        ),
+        (
+            "limits",
+            obj(vec![
+                ("default_timeout", n(st.default_timeout)),
+                ("max_timeout", n(st.max_timeout)),
+                ("max_output", n(st.max_output as u64)),
+                ("max_output_hard", n(st.max_output_hard as u64)),
+                ("max_sessions", n(st.max_sessions as u64)),
+                ("max_forwards", n(st.max_forwards as u64)),
+                ("max_conns", n(st.max_conns as u64)),
+                ("max_concurrent", n(st.max_concurrent as u64)),
+                ("session_idle_timeout", n(st.session_idle_timeout)),
+                ("session_max_lifetime", n(st.session_max_lifetime)),
+            ]),
+        ),
+        (
+            "audit",
+            obj(vec![
+                ("path", s(audit.path.clone())),
+                ("degraded", Json::Bool(audit.degraded)),
+                ("reason", s(audit.reason.clone())),
+                ("format", s(st.audit_format.as_str())),
+                ("chain", Json::Bool(st.audit_chain)),
+                ("fsync", s(st.audit_fsync.as_str())),
+                ("on_failure", s(st.audit_on_failure.as_str())),
+                ("start_records", Json::Bool(st.audit_start_records)),
+            ]),
+        ),
+        (
+            "confirm",
+            obj(vec![
+                ("tier3", Json::Bool(st.confirm_tier3)),
+                ("ttl", n(st.confirm_ttl)),
+                ("pending", n(0)),
+            ]),
+        ),
+        (
+            "seccomp",
+            obj(vec![
+                ("notify", Json::Bool(st.seccomp_notify)),
+                ("supported", Json::Bool(false)),
+                (
+                    "reason",
+                    s("the syscall audit channel is not part of this build"),
+                ),
+                ("cap", n(st.seccomp_notify_cap.into())),
+                ("filter_version", n(2)),
+            ]),
+        ),
+        (
+            "ssh",
+            obj(vec![
+                ("known_hosts_default", s(st.ssh_known_hosts.as_str())),
+                ("inventory_hosts", n(0)),
+                (
+                    "ssh_config",
+                    if st.ssh_config.is_file() {
+                        s(st.ssh_config.display().to_string())
+                    } else {
+                        Json::Null
+                    },
+                ),
+                ("connect_timeout", n(st.ssh_connect_timeout)),
+                ("keepalive", n(st.ssh_keepalive)),
+                ("idle_timeout", n(st.ssh_idle_timeout)),
+            ]),
+        ),
+    ])
+}
+
+fn build(state: &Arc<State>, raw: &JsonObject) -> ToolCall {
+    if let Err(e) = params::parse::<NoParams>(SERVER_INFO.name, raw) {
+        return ToolCall::invalid(SERVER_INFO.name, raw_args(raw), e);
+    }
+    let state = state.clone();
+    ToolCall {
+        tool: SERVER_INFO.name,
+        args: vec![],
+        probe: String::new(),
+        budget: 4096,
+        runs: false,
+        deadline: None,
+        work: Box::pin(async move {
+            let text = pretty_ascii(&document(&state));
+            Ok(Output::text(
+                state.gate.redactor().redact(&text).into_owned(),
+            ))
+        }),
+    }
+}

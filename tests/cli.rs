@@ -1,0 +1,339 @@
+//! The command line: configuration errors, `--check-config`, `--version`, `--help`.
+
+mod common;
+
+use common::command;
+
+fn run(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let out = command(envs).args(args).output().expect("run relay-shell");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn each_invalid_value_exits_2_with_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = dir.path().join("audit.jsonl").display().to_string();
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "RELAY_SHELL_TRANSPORT",
+            "carrier-pigeon",
+            "RELAY_SHELL_TRANSPORT=carrier-pigeon (expected stdio or http)",
+        ),
+        (
+            "RELAY_SHELL_HTTP_PORT",
+            "0",
+            "RELAY_SHELL_HTTP_PORT=0 (expected an integer from 1 to 65535)",
+        ),
+        (
+            "RELAY_SHELL_HTTP_PORT",
+            "eighty",
+            "RELAY_SHELL_HTTP_PORT=eighty (expected an integer from 1 to 65535)",
+        ),
+        (
+            "RELAY_SHELL_MAX_OUTPUT",
+            "12",
+            "RELAY_SHELL_MAX_OUTPUT=12 (expected an integer from 1024 to 16777216)",
+        ),
+        (
+            "RELAY_SHELL_MAX_OUTPUT_HARD",
+            "999999999999",
+            "RELAY_SHELL_MAX_OUTPUT_HARD=999999999999 (expected an integer from 4096 to 134217728)",
+        ),
+        (
+            "RELAY_SHELL_DEFAULT_TIMEOUT",
+            "0",
+            "RELAY_SHELL_DEFAULT_TIMEOUT=0 (expected an integer from 1 to 86400)",
+        ),
+        (
+            "RELAY_SHELL_MAX_TIMEOUT",
+            "-1",
+            "RELAY_SHELL_MAX_TIMEOUT=-1 (expected an integer from 1 to 86400)",
+        ),
+        (
+            "RELAY_SHELL_MAX_SESSIONS",
+            "2000",
+            "RELAY_SHELL_MAX_SESSIONS=2000 (expected an integer from 1 to 1024)",
+        ),
+        (
+            "RELAY_SHELL_MAX_FORWARDS",
+            "0",
+            "RELAY_SHELL_MAX_FORWARDS=0 (expected an integer from 1 to 1024)",
+        ),
+        (
+            "RELAY_SHELL_MAX_CONNS",
+            "5000",
+            "RELAY_SHELL_MAX_CONNS=5000 (expected an integer from 1 to 4096)",
+        ),
+        (
+            "RELAY_SHELL_MAX_CONCURRENT",
+            "0",
+            "RELAY_SHELL_MAX_CONCURRENT=0 (expected an integer from 1 to 1024)",
+        ),
+        (
+            "RELAY_SHELL_SESSION_IDLE_TIMEOUT",
+            "5",
+            "RELAY_SHELL_SESSION_IDLE_TIMEOUT=5 (expected an integer from 10 to 86400)",
+        ),
+        (
+            "RELAY_SHELL_SESSION_MAX_LIFETIME",
+            "1",
+            "RELAY_SHELL_SESSION_MAX_LIFETIME=1 (expected an integer from 10 to 604800)",
+        ),
+        (
+            "RELAY_SHELL_SESSION_BUFFER_BYTES",
+            "10",
+            "RELAY_SHELL_SESSION_BUFFER_BYTES=10 (expected an integer from 4096 to 16777216)",
+        ),
+        (
+            "RELAY_SHELL_POLICY_MODE",
+            "strict",
+            "RELAY_SHELL_POLICY_MODE=strict (expected open, guarded or readonly)",
+        ),
+        (
+            "RELAY_SHELL_CONFIRM_TIER3",
+            "maybe",
+            "RELAY_SHELL_CONFIRM_TIER3=maybe (expected true or false; also 1/0, yes/no, on/off)",
+        ),
+        (
+            "RELAY_SHELL_CONFIRM_TTL",
+            "1",
+            "RELAY_SHELL_CONFIRM_TTL=1 (expected an integer from 5 to 3600)",
+        ),
+        (
+            "RELAY_SHELL_AUDIT_STDERR",
+            "2",
+            "RELAY_SHELL_AUDIT_STDERR=2 (expected true or false; also 1/0, yes/no, on/off)",
+        ),
+        (
+            "RELAY_SHELL_AUDIT_FORMAT",
+            "xml",
+            "RELAY_SHELL_AUDIT_FORMAT=xml (expected jsonl, cef or leef)",
+        ),
+        (
+            "RELAY_SHELL_AUDIT_CHAIN",
+            "perhaps",
+            "RELAY_SHELL_AUDIT_CHAIN=perhaps (expected true or false; also 1/0, yes/no, on/off)",
+        ),
+        (
+            "RELAY_SHELL_AUDIT_FSYNC",
+            "sometimes",
+            "RELAY_SHELL_AUDIT_FSYNC=sometimes (expected always, interval or never)",
+        ),
+        (
+            "RELAY_SHELL_AUDIT_ON_FAILURE",
+            "panic",
+            "RELAY_SHELL_AUDIT_ON_FAILURE=panic (expected refuse or continue)",
+        ),
+        (
+            "RELAY_SHELL_AUDIT_START_RECORDS",
+            "x",
+            "RELAY_SHELL_AUDIT_START_RECORDS=x (expected true or false; also 1/0, yes/no, on/off)",
+        ),
+        (
+            "RELAY_SHELL_SECCOMP_NOTIFY_CAP",
+            "0",
+            "RELAY_SHELL_SECCOMP_NOTIFY_CAP=0 (expected an integer from 1 to 65536)",
+        ),
+        (
+            "RELAY_SHELL_SSH_KNOWN_HOSTS",
+            "trusting",
+            "RELAY_SHELL_SSH_KNOWN_HOSTS=trusting (expected strict, accept-new or ignore)",
+        ),
+        (
+            "RELAY_SHELL_SSH_CONNECT_TIMEOUT",
+            "0",
+            "RELAY_SHELL_SSH_CONNECT_TIMEOUT=0 (expected an integer from 1 to 120)",
+        ),
+        (
+            "RELAY_SHELL_SSH_KEEPALIVE",
+            "601",
+            "RELAY_SHELL_SSH_KEEPALIVE=601 (expected an integer from 0 to 600)",
+        ),
+        (
+            "RELAY_SHELL_SSH_IDLE_TIMEOUT",
+            "x",
+            "RELAY_SHELL_SSH_IDLE_TIMEOUT=x (expected an integer from 0 to 86400)",
+        ),
+        (
+            "RELAY_SHELL_AUTH_ENABLED",
+            "nope",
+            "RELAY_SHELL_AUTH_ENABLED=nope (expected true or false; also 1/0, yes/no, on/off)",
+        ),
+        (
+            "RELAY_SHELL_AUTH_ISSUER",
+            "ftp://x",
+            "RELAY_SHELL_AUTH_ISSUER=ftp://x (expected an http(s) URL)",
+        ),
+        (
+            "RELAY_SHELL_AUTH_ACCESS_TTL",
+            "59",
+            "RELAY_SHELL_AUTH_ACCESS_TTL=59 (expected an integer from 60 to 18446744073709551615)",
+        ),
+        (
+            "RELAY_SHELL_AUTH_CODE_TTL",
+            "1",
+            "RELAY_SHELL_AUTH_CODE_TTL=1 (expected an integer from 30 to 18446744073709551615)",
+        ),
+    ];
+    for (var, value, message) in cases {
+        let (code, stdout, stderr) = run(
+            &["--check-config"],
+            &[("RELAY_SHELL_AUDIT_PATH", &audit), (var, value)],
+        );
+        assert_eq!(code, 2, "{var}={value}: {stderr}");
+        assert_eq!(stdout, "", "{var}: nothing on stdout");
+        assert_eq!(
+            stderr,
+            format!("relay-shell: invalid configuration: {message}\n"),
+            "{var}={value}"
+        );
+    }
+}
+
+#[test]
+fn invalid_regexes_and_cross_field_rules_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = dir.path().join("audit.jsonl").display().to_string();
+    for (var, value) in [
+        ("RELAY_SHELL_POLICY_DENY", "(unclosed"),
+        ("RELAY_SHELL_POLICY_ALLOW", "a{99999}{99999}"),
+    ] {
+        let (code, _, stderr) = run(
+            &["--check-config"],
+            &[("RELAY_SHELL_AUDIT_PATH", &audit), (var, value)],
+        );
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.starts_with(&format!(
+                "relay-shell: invalid configuration: {var} is not a valid regex: "
+            )),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    }
+    let (code, _, stderr) = run(
+        &["--check-config"],
+        &[
+            ("RELAY_SHELL_AUDIT_PATH", &audit),
+            ("RELAY_SHELL_AUDIT_FORMAT", "cef"),
+            ("RELAY_SHELL_AUDIT_CHAIN", "true"),
+        ],
+    );
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "relay-shell: invalid configuration: RELAY_SHELL_AUDIT_CHAIN=true requires RELAY_SHELL_AUDIT_FORMAT=jsonl\n"
+    );
+    // Invalid configuration also stops run mode, not only --check-config.
+    let (code, _, stderr) = run(
+        &[],
+        &[
+            ("RELAY_SHELL_AUDIT_PATH", &audit),
+            ("RELAY_SHELL_MAX_TIMEOUT", "0"),
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.starts_with("relay-shell: invalid configuration: "));
+}
+
+#[test]
+fn flags_work_like_variables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = dir.path().join("audit.jsonl").display().to_string();
+    let (code, _, stderr) = run(
+        &[
+            "--check-config",
+            "--policy-mode",
+            "paranoid",
+            "--audit-path",
+            &audit,
+        ],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "relay-shell: invalid configuration: RELAY_SHELL_POLICY_MODE=paranoid (expected open, guarded or readonly)\n"
+    );
+}
+
+#[test]
+fn check_config_ok_and_degraded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = dir.path().join("sub/audit.jsonl");
+    let audit_s = audit.display().to_string();
+    let (code, stdout, stderr) = run(&["--check-config"], &[("RELAY_SHELL_AUDIT_PATH", &audit_s)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        format!("relay-shell: config OK (transport=stdio, policy=open, audit={audit_s})\n")
+    );
+    assert!(audit.is_file(), "check-config creates the audit file");
+    // Not a regular file: degraded, refused for production.
+    let (code, _, stderr) = run(
+        &["--check-config"],
+        &[("RELAY_SHELL_AUDIT_PATH", "/dev/null")],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with("relay-shell: audit sink degraded ("),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("refuse this configuration for production deployment.\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn default_audit_path_works_for_a_normal_user() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(common::bin())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .arg("--check-config")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // As root on a machine with a writable /var/log/relay-shell the system path wins;
+    // otherwise the state directory under HOME is used.
+    let expected = if std::path::Path::new("/var/log/relay-shell").is_dir() {
+        "/var/log/relay-shell/audit.jsonl".to_string()
+    } else {
+        home.path()
+            .join(".local/state/relay-shell/audit.jsonl")
+            .display()
+            .to_string()
+    };
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(&format!("audit={expected})")), "{stderr}");
+}
+
+#[test]
+fn version_and_help() {
+    let (code, stdout, _) = run(&["--version"], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout,
+        format!("relay-shell {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let (code, stdout, _) = run(&["--help"], &[]);
+    assert_eq!(code, 0);
+    for needle in [
+        "--check-config",
+        "--verify-audit",
+        "RELAY_SHELL_POLICY_MODE",
+        "explain",
+        "redact",
+    ] {
+        assert!(stdout.contains(needle), "--help mentions {needle}");
+    }
+    let (code, _, stderr) = run(&["--no-such-flag"], &[]);
+    assert_eq!(code, 2, "{stderr}");
+}
