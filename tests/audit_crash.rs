@@ -40,13 +40,19 @@ async fn sigkill_under_concurrent_callers_leaves_a_verifiable_complete_log() {
     let cmd = tokio::process::Command::new(common::bin()).configure(|c| {
         c.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
+            .env(
+                "HOME",
+                std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
+            )
             .env("RELAY_SHELL_LOG", "warn")
             .env("RELAY_SHELL_AUDIT_PATH", &audit_s);
     });
     let transport = TokioChildProcess::new(cmd).expect("spawn");
     let pid = transport.id().expect("pid") as i32;
-    let client = ClientConfig::default().serve(transport).await.expect("initialize");
+    let client = ClientConfig::default()
+        .serve(transport)
+        .await
+        .expect("initialize");
     let peer = client.peer().clone();
 
     // Answers that reached this client: (command, text).
@@ -81,7 +87,9 @@ async fn sigkill_under_concurrent_callers_leaves_a_verifiable_complete_log() {
         recs.len() > 240
             && recs.iter().any(|r| {
                 r["event"] == "start"
-                    && r["args"]["command"].as_str().is_some_and(|c| c.starts_with("sleep 2"))
+                    && r["args"]["command"]
+                        .as_str()
+                        .is_some_and(|c| c.starts_with("sleep 2"))
             })
     })
     .await;
@@ -121,7 +129,10 @@ async fn sigkill_under_concurrent_callers_leaves_a_verifiable_complete_log() {
         .iter()
         .map(|r| {
             (
-                r["args"]["command"].as_str().unwrap_or_default().to_string(),
+                r["args"]["command"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 r["output_sha256"].as_str().unwrap_or_default().to_string(),
             )
         })

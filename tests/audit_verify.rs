@@ -301,6 +301,8 @@ fn rotated_dir(segments: usize) -> tempfile::TempDir {
                 }
             }
             std::fs::rename(&active, dir.path().join("audit.jsonl.1")).expect("rotate");
+            // The writer looks the path up at most once per IDENTITY_CHECK_EVERY.
+            std::thread::sleep(relay_shell::audit::IDENTITY_CHECK_EVERY * 2);
         }
         write_records(&log, s as u64 * 5, 5);
     }

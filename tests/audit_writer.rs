@@ -7,7 +7,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 
 use audit_support::{cfg, python_verify, start, tool, write_records};
-use relay_shell::audit::{AuditLog, Format, FsyncPolicy, Record, verify_audit};
+use relay_shell::audit::{
+    AuditLog, Format, FsyncPolicy, IDENTITY_CHECK_EVERY, Record, verify_audit,
+};
 
 #[test]
 fn creates_private_file_and_directory() {
@@ -80,10 +82,13 @@ fn rename_mid_run_reopens_and_directory_verifies() {
     let log = AuditLog::open(cfg(&path));
     write_records(&log, 0, 5);
     std::fs::rename(&path, dir.path().join("audit.jsonl.1")).expect("rename");
+    // The writer looks the path up at most once per IDENTITY_CHECK_EVERY.
+    std::thread::sleep(IDENTITY_CHECK_EVERY * 2);
     write_records(&log, 5, 5);
     // logrotate `create`: an empty file appears before the next write.
     std::fs::rename(&path, dir.path().join("audit.jsonl-20260101")).expect("rename");
     std::fs::File::create(&path).expect("create");
+    std::thread::sleep(IDENTITY_CHECK_EVERY * 2);
     write_records(&log, 10, 5);
     drop(log);
     assert_eq!(

@@ -40,7 +40,25 @@ pub fn chain_hash(prev: &str, canonical: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(prev.as_bytes());
     h.update(canonical);
-    hex::encode(h.finalize())
+    let mut hexed = [0u8; 64];
+    match hex::encode_to_slice(h.finalize().as_slice(), &mut hexed) {
+        Ok(()) => String::from_utf8_lossy(&hexed).into_owned(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Whether `stated` is exactly the lower-case hex chain hash of `canonical` under `prev`
+/// (no allocation: the verifier calls this once per line).
+pub fn chain_matches(prev: &str, canonical: &[u8], stated: &str) -> bool {
+    if stated.len() != 64 {
+        return false;
+    }
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(canonical);
+    let digest = h.finalize();
+    let mut hexed = [0u8; 64];
+    hex::encode_to_slice(digest.as_slice(), &mut hexed).is_ok() && hexed == stated.as_bytes()
 }
 
 impl ChainState {
@@ -66,7 +84,9 @@ impl ChainState {
         ));
         fields.push(("prev".into(), Json::Str(self.prev.clone())));
         let mut sealed = Json::Obj(fields);
-        let chain = chain_hash(&self.prev, sealed.to_canonical().as_bytes());
+        let mut canonical = String::with_capacity(512);
+        sealed.write_canonical_into(&mut canonical);
+        let chain = chain_hash(&self.prev, canonical.as_bytes());
         if let Json::Obj(f) = &mut sealed {
             f.push(("chain".into(), Json::Str(chain.clone())));
         }

@@ -13,10 +13,17 @@ const LEEF_HEADER: &str = "LEEF:2.0|relay-shell|relay-shell|1.0|audit|x09|";
 
 /// The record as one line in `format`, without the trailing newline.
 pub fn render_line(record: &Json, format: Format) -> String {
+    let mut out = String::new();
+    render_line_into(record, format, &mut out);
+    out
+}
+
+/// Append the record as one line in `format` to `out`.
+pub fn render_line_into(record: &Json, format: Format, out: &mut String) {
     match format {
-        Format::Jsonl => record.to_line(),
-        Format::Cef => key_values(record, CEF_HEADER, " ", escape_cef),
-        Format::Leef => key_values(record, LEEF_HEADER, "\t", escape_leef),
+        Format::Jsonl => record.write_line_into(out),
+        Format::Cef => out.push_str(&key_values(record, CEF_HEADER, " ", escape_cef)),
+        Format::Leef => out.push_str(&key_values(record, LEEF_HEADER, "\t", escape_leef)),
     }
 }
 

@@ -42,6 +42,43 @@ struct Style {
     ascii: bool,
 }
 
+const LINE: Style = Style {
+    item_sep: ", ",
+    key_sep: ": ",
+    sorted: false,
+    indent: None,
+    ascii: false,
+};
+
+const CANONICAL: Style = Style {
+    item_sep: ",",
+    key_sep: ":",
+    sorted: true,
+    indent: None,
+    ascii: false,
+};
+
+/// Append the decimal digits of `i` (what `write!` does, without the formatting machinery).
+fn push_int(out: &mut String, i: i64) {
+    let mut buf = [0u8; 20];
+    let mut pos = buf.len();
+    let mut n = i.unsigned_abs();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.push('-');
+    }
+    for &b in &buf[pos..] {
+        out.push(b as char);
+    }
+}
+
 impl Json {
     /// Convert from `serde_json`; object keys keep the order `serde_json` yields.
     pub fn from_serde(v: &serde_json::Value) -> Json {
@@ -76,24 +113,22 @@ impl Json {
 
     /// The on-disk jsonl rendering (Python `json.dumps(ensure_ascii=False)` spacing).
     pub fn to_line(&self) -> String {
-        self.render(Style {
-            item_sep: ", ",
-            key_sep: ": ",
-            sorted: false,
-            indent: None,
-            ascii: false,
-        })
+        self.render(LINE)
+    }
+
+    /// Append the jsonl rendering to `out` (no allocation beyond `out`'s growth).
+    pub fn write_line_into(&self, out: &mut String) {
+        self.write(out, LINE, 0);
+    }
+
+    /// Append the canonical rendering to `out`.
+    pub fn write_canonical_into(&self, out: &mut String) {
+        self.write(out, CANONICAL, 0);
     }
 
     /// The chain preimage rendering: sorted keys, compact separators, raw UTF-8.
     pub fn to_canonical(&self) -> String {
-        self.render(Style {
-            item_sep: ",",
-            key_sep: ":",
-            sorted: true,
-            indent: None,
-            ascii: false,
-        })
+        self.render(CANONICAL)
     }
 
     /// Compact, insertion-ordered, raw UTF-8 (nested values inside CEF/LEEF lines).
@@ -136,9 +171,7 @@ impl Json {
             Json::Null => out.push_str("null"),
             Json::Bool(true) => out.push_str("true"),
             Json::Bool(false) => out.push_str("false"),
-            Json::Int(i) => {
-                let _ = write!(out, "{i}");
-            }
+            Json::Int(i) => push_int(out, *i),
             Json::Float(f) => out.push_str(&python_float(*f)),
             Json::Str(s) => write_str(out, s, style.ascii),
             Json::Arr(items) => {
@@ -160,7 +193,7 @@ impl Json {
                 let mut refs: Vec<&(String, Json)> = fields.iter().collect();
                 if style.sorted {
                     // Python sorts str keys by code point; UTF-8 byte order is the same order.
-                    refs.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                    refs.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
                 }
                 for (i, (k, v)) in refs.iter().map(|r| (&r.0, &r.1)).enumerate() {
                     if i > 0 {
@@ -184,27 +217,42 @@ impl Json {
 /// character as `\uXXXX` (surrogate pairs above the BMP), as `ensure_ascii=True` does.
 pub(crate) fn write_str(out: &mut String, s: &str, ascii: bool) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+    let bytes = s.as_bytes();
+    let mut run = 0; // start of the pending run of bytes copied verbatim
+    for (i, &b) in bytes.iter().enumerate() {
+        let plain = b >= 0x20 && b != b'"' && b != b'\\' && (!ascii || b < 0x80);
+        if plain {
+            continue;
+        }
+        if ascii && b >= 0x80 && !s.is_char_boundary(i) {
+            continue; // a continuation byte: handled with its leading byte
+        }
+        out.push_str(&s[run..i]);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            b if b < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", b);
             }
-            c if ascii && !c.is_ascii() => {
+            _ => {
+                // Non-ASCII under `ascii`: escape the whole character.
+                let c = s[i..].chars().next().unwrap_or('?');
                 let mut units = [0u16; 2];
                 for u in c.encode_utf16(&mut units) {
                     let _ = write!(out, "\\u{u:04x}");
                 }
+                run = i + c.len_utf8();
+                continue;
             }
-            c => out.push(c),
         }
+        run = i + 1;
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
@@ -348,6 +396,13 @@ mod tests {
             v.to_line(),
             r#"{"z": 1, "a": [1.5, null, {"y": true, "b": "é"}], "m": -9223372036854775808}"#
         );
+    }
+
+    #[test]
+    fn ints() {
+        for i in [0, 7, -7, 10, 1234567890, i64::MIN, i64::MAX] {
+            assert_eq!(Json::Int(i).to_line(), i.to_string());
+        }
     }
 
     #[test]

@@ -10,11 +10,15 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::chain::{self, ChainState};
 use super::config::{AuditConfig, FsyncPolicy};
-use super::format::render_line;
+use super::format::render_line_into;
 use super::json::Json;
+
+/// How often the path is looked up to notice rotation or deletion.
+pub const IDENTITY_CHECK_EVERY: Duration = Duration::from_millis(1);
 
 /// Most records held while writes fail; beyond this new records are dropped (and counted).
 pub const MAX_QUEUED_RECORDS: usize = 10_000;
@@ -28,8 +32,10 @@ pub(crate) struct Sink {
     pub path: PathBuf,
     /// The open file, shared with the sync thread so `fsync` runs outside the lock.
     pub file: Option<Arc<File>>,
-    /// (device, inode) of `file`, compared with the path before each write (rotation).
+    /// (device, inode) of `file`, compared with the path before writes (rotation).
     id: Option<(u64, u64)>,
+    /// When the path was last looked up.
+    checked_at: Option<Instant>,
     /// Why the sink is not durable even when writes succeed (not a regular file).
     pub nonregular: Option<String>,
     /// Where the chain continues.
@@ -128,6 +134,7 @@ impl Sink {
             path,
             file: None,
             id: None,
+            checked_at: None,
             nonregular: None,
             chain: state,
             chained,
@@ -170,8 +177,20 @@ impl Sink {
         Ok(())
     }
 
-    /// Make sure `file` is the file the path names now (logrotate `create`, deletion).
+    /// Make sure `file` is the file the path names now (logrotate `create`, deletion). The
+    /// path is looked up at most once per [`IDENTITY_CHECK_EVERY`]: a line written in that
+    /// window after a rename lands at the end of the renamed file, where the chain stays in
+    /// order (logrotate's `delaycompress` keeps that file as it is until the next rotation).
     fn ensure_current(&mut self, fsync: FsyncPolicy) -> std::io::Result<()> {
+        let now = Instant::now();
+        if self.file.is_some()
+            && self
+                .checked_at
+                .is_some_and(|t| now.duration_since(t) < IDENTITY_CHECK_EVERY)
+        {
+            return Ok(());
+        }
+        self.checked_at = Some(now);
         match std::fs::metadata(&self.path) {
             Ok(m) if self.file.is_some() && self.id == Some((m.dev(), m.ino())) => Ok(()),
             Ok(_) => self.reopen(fsync),
@@ -199,12 +218,12 @@ impl Sink {
         } else {
             (body, None)
         };
-        let rendered = render_line(&record, cfg.format);
-        let mut buf = String::with_capacity(rendered.len() + 2);
+        let mut buf = String::with_capacity(1024);
         if self.mid_line {
             buf.push('\n');
         }
-        buf.push_str(&rendered);
+        let start = buf.len();
+        render_line_into(&record, cfg.format, &mut buf);
         buf.push('\n');
         match write_line(&file, buf.as_bytes()) {
             Ok(()) => {
@@ -213,7 +232,9 @@ impl Sink {
                 }
                 self.mid_line = false;
                 self.written += 1;
-                Ok(rendered)
+                buf.pop();
+                buf.drain(..start);
+                Ok(buf)
             }
             Err((partial, e)) => {
                 if partial {

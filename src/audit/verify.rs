@@ -17,7 +17,7 @@ use std::io::Read;
 use std::path::Path;
 
 use super::canonical::{Canonicalizer, NotARecord};
-use super::chain::{GENESIS, chain_hash};
+use super::chain::{GENESIS, chain_matches};
 
 pub use super::report::{Verdict, run_verify_cli, verify_audit};
 
@@ -150,7 +150,7 @@ impl Worker {
             Err(NotARecord::NotAnObject) => LineKind::Unchained,
             Ok(f) => match (f.seq, f.prev, f.chain) {
                 (Some(seq), Some(prev), Some(chain)) => {
-                    let body_ok = chain_hash(&prev, &self.out) == chain;
+                    let body_ok = chain_matches(&prev, &self.out, &chain);
                     LineKind::Chained {
                         seq,
                         prev,

@@ -147,7 +147,9 @@ impl Inner {
         st.synced = st.synced.max(target);
         let synced = st.synced;
         drop(st);
+        // Async waiters watch the channel; blocking waiters sleep on the condvar.
         self.synced_tx.send_replace(synced);
+        self.wake.notify_all();
     }
 
     fn sync_failed_for(&self, ticket: u64) -> bool {
