@@ -115,7 +115,13 @@ fn verify_child(path: &str) {
     let t = Instant::now();
     let v = verify_audit(std::path::Path::new(path), false);
     let secs = t.elapsed().as_secs_f64();
-    println!("{} {} {secs} {}", v.ok, v.records, peak_rss_kib());
+    let cpu = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
+        .map(|u| {
+            let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
+            t(u.user_time()) + t(u.system_time())
+        })
+        .unwrap_or(0.0);
+    println!("{} {} {secs} {} {cpu}", v.ok, v.records, peak_rss_kib());
 }
 
 fn main() {
@@ -174,10 +180,11 @@ fn verify_figures() {
         let text = String::from_utf8_lossy(&out.stdout);
         let f: Vec<&str> = text.split_whitespace().collect();
         let (ok, records, secs, rss) = (f[0], f[1], f[2].parse::<f64>().unwrap_or(0.0), f[3]);
+        let cpu = f.get(4).and_then(|c| c.parse::<f64>().ok()).unwrap_or(0.0);
         println!(
-            "  ok={ok} records={records} time={secs:.2}s speed={:.0} MB/s peak_rss={} KiB",
+            "  ok={ok} records={records} time={secs:.2}s speed={:.0} MB/s cpu={cpu:.2}s ({:.0} MB per CPU-second) peak_rss={rss} KiB",
             size / secs,
-            rss
+            size / cpu.max(1e-9),
         );
     }
     // Reference: the same preimage check written with Python's json and hashlib.

@@ -14,7 +14,9 @@
 //!   Python floats (`1E2` is `100.0`, `1e400` is `Infinity`); `NaN`/`Infinity` accepted;
 //! * the top-level `chain` member removed and returned, with `seq` and `prev`.
 
-use super::json::python_float;
+use sha2::{Digest, Sha256};
+
+use super::json::{plain_run_end, python_float};
 
 /// Deepest nesting accepted; records are shallow, so deeper input is not a record.
 const MAX_DEPTH: u32 = 256;
@@ -50,6 +52,10 @@ pub struct Canonicalizer {
     tmp: Vec<u8>,
     /// Where values of removed or extracted members are rendered.
     side: Vec<u8>,
+    /// Leave the top-level object's members unordered for [`Canonicalizer::verify`].
+    defer_top: bool,
+    /// The rendered members of the top-level object (verify only).
+    body: Vec<u8>,
 }
 
 struct Cursor<'a> {
@@ -151,6 +157,55 @@ impl Canonicalizer {
             return Err(BAD);
         }
         Ok(fields)
+    }
+
+    /// Parse `line` and check its stated `chain` against
+    /// `sha256_hex(prev + canonical(record without chain))`, hashing the top-level members in
+    /// key order straight from where they were rendered. Returns the chain fields and whether
+    /// the hash matches (`false` when a chain field is missing).
+    pub fn verify(&mut self, line: &str) -> Result<(ChainFields, bool), NotARecord> {
+        let mut body = std::mem::take(&mut self.body);
+        body.clear();
+        self.defer_top = true;
+        let parsed = self.record(line, &mut body);
+        self.defer_top = false;
+        let fields = match parsed {
+            Ok(f) => f,
+            Err(e) => {
+                self.body = body;
+                return Err(e);
+            }
+        };
+        let ok = match (&fields.prev, &fields.chain) {
+            (Some(prev), Some(chain)) if fields.seq.is_some() && chain.len() == 64 => {
+                let keys = &self.keys;
+                let members = &mut self.members[..];
+                members.sort_by(|a, b| keys[a.0..a.1].cmp(&keys[b.0..b.1]));
+                let mut h = Sha256::new();
+                h.update(prev.as_bytes());
+                h.update(b"{");
+                let mut first = true;
+                for (idx, m) in members.iter().enumerate() {
+                    if let Some(next) = members.get(idx + 1)
+                        && keys[next.0..next.1] == keys[m.0..m.1]
+                    {
+                        continue; // an earlier duplicate: the last one wins
+                    }
+                    if !first {
+                        h.update(b",");
+                    }
+                    first = false;
+                    h.update(&body[m.2..m.3]);
+                }
+                h.update(b"}");
+                let mut hexed = [0u8; 64];
+                hex::encode_to_slice(h.finalize().as_slice(), &mut hexed).is_ok()
+                    && hexed == chain.as_bytes()
+            }
+            _ => false,
+        };
+        self.body = body;
+        Ok((fields, ok))
     }
 
     fn value(&mut self, c: &mut Cursor<'_>, out: &mut Vec<u8>, depth: u32) -> Res<()> {
@@ -296,6 +351,9 @@ impl Canonicalizer {
                 _ => return Err(BAD),
             }
         }
+        if top.is_some() && self.defer_top {
+            return Ok(()); // `verify` hashes the members in order without moving them
+        }
         self.finish_object(out, obj_start, first_member, keys_start);
         Ok(())
     }
@@ -359,12 +417,7 @@ fn string(c: &mut Cursor<'_>, out: &mut Vec<u8>, mut decoded: Option<&mut Vec<u8
     loop {
         // Copy the run of bytes that need no attention in one go.
         let run_start = c.i;
-        while let Some(&b) = c.s.get(c.i) {
-            if b == b'"' || b == b'\\' || b < 0x20 {
-                break;
-            }
-            c.i += 1;
-        }
+        c.i = plain_run_end(c.s, c.i);
         let run = &c.s[run_start..c.i];
         out.extend_from_slice(run);
         if let Some(d) = decoded.as_deref_mut() {
@@ -544,6 +597,23 @@ mod tests {
             s,
             r#"{"a":0,"b":100.0,"c":1.5,"d":123456789012345678901234567890,"e":Infinity,"f":-0.0,"g":NaN}"#
         );
+    }
+
+    #[test]
+    fn verify_agrees_with_full_canonical_form() {
+        let prev = "0".repeat(64);
+        let body =
+            format!(r#"{{"b":[1,{{"y":2,"x":3}}],"a":"é","seq":0,"prev":"{prev}","a":"last"}}"#);
+        let mut c = Canonicalizer::new();
+        let mut out = Vec::new();
+        c.record(&body, &mut out).expect("record");
+        let chain = crate::audit::chain::chain_hash(&prev, &out);
+        let line = format!("{}, \"chain\": \"{chain}\"}}", &body[..body.len() - 1]);
+        let (f, ok) = c.verify(&line).expect("verify");
+        assert!(ok);
+        assert_eq!(f.chain.as_deref(), Some(chain.as_str()));
+        let tampered = line.replace("last", "lost");
+        assert!(!c.verify(&tampered).expect("verify").1);
     }
 
     #[test]

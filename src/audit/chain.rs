@@ -47,20 +47,6 @@ pub fn chain_hash(prev: &str, canonical: &[u8]) -> String {
     }
 }
 
-/// Whether `stated` is exactly the lower-case hex chain hash of `canonical` under `prev`
-/// (no allocation: the verifier calls this once per line).
-pub fn chain_matches(prev: &str, canonical: &[u8], stated: &str) -> bool {
-    if stated.len() != 64 {
-        return false;
-    }
-    let mut h = Sha256::new();
-    h.update(prev.as_bytes());
-    h.update(canonical);
-    let digest = h.finalize();
-    let mut hexed = [0u8; 64];
-    hex::encode_to_slice(digest.as_slice(), &mut hexed).is_ok() && hexed == stated.as_bytes()
-}
-
 impl ChainState {
     /// The state of a log that has no records yet.
     pub fn genesis() -> Self {

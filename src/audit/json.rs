@@ -213,11 +213,64 @@ impl Json {
     }
 }
 
+/// The index of the first byte at or after `i` that a JSON string must escape (`"`, `\\`, or
+/// a control character), or `s.len()`. Scans eight bytes at a time.
+pub(crate) fn plain_run_end(s: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let w = u64::from_le_bytes(bytes);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        // Exact "some byte is zero" / "some byte is below 0x20" tests on the whole word.
+        let hit = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (w.wrapping_sub(ONES * 0x20) & !w);
+        if hit & HIGH != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&b) = s.get(i) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
 /// Write a JSON string literal with Python's escapes; `ascii` escapes every non-ASCII
 /// character as `\uXXXX` (surrogate pairs above the BMP), as `ensure_ascii=True` does.
 pub(crate) fn write_str(out: &mut String, s: &str, ascii: bool) {
     out.push('"');
     let bytes = s.as_bytes();
+    if !ascii {
+        let mut i = 0;
+        loop {
+            let end = plain_run_end(bytes, i);
+            out.push_str(&s[i..end]);
+            let Some(&b) = bytes.get(end) else { break };
+            match b {
+                b'"' => out.push_str("\\\""),
+                b'\\' => out.push_str("\\\\"),
+                b'\n' => out.push_str("\\n"),
+                b'\r' => out.push_str("\\r"),
+                b'\t' => out.push_str("\\t"),
+                0x08 => out.push_str("\\b"),
+                0x0c => out.push_str("\\f"),
+                b => {
+                    let _ = write!(out, "\\u{:04x}", b);
+                }
+            }
+            i = end + 1;
+        }
+        out.push('"');
+        return;
+    }
     let mut run = 0; // start of the pending run of bytes copied verbatim
     for (i, &b) in bytes.iter().enumerate() {
         let plain = b >= 0x20 && b != b'"' && b != b'\\' && (!ascii || b < 0x80);
@@ -396,6 +449,24 @@ mod tests {
             v.to_line(),
             r#"{"z": 1, "a": [1.5, null, {"y": true, "b": "é"}], "m": -9223372036854775808}"#
         );
+    }
+
+    #[test]
+    fn escapes_every_position() {
+        // Each special byte at each offset of a 20-byte string, through the word-wise scan.
+        for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', 'é'] {
+            for at in 0..20 {
+                let mut t: String = "abcdefghijklmnopqrst".into();
+                t.replace_range(at..at + 1, &special.to_string());
+                let mut ours = String::new();
+                write_str(&mut ours, &t, false);
+                let expect = serde_json::to_string(&t).expect("json");
+                let expect = expect
+                    .replace("\\u001f", "\\u001f")
+                    .replace("\\u0001", "\\u0001");
+                assert_eq!(ours, expect, "{special:?} at {at}");
+            }
+        }
     }
 
     #[test]

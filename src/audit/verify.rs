@@ -17,7 +17,7 @@ use std::io::Read;
 use std::path::Path;
 
 use super::canonical::{Canonicalizer, NotARecord};
-use super::chain::{GENESIS, chain_matches};
+use super::chain::GENESIS;
 
 pub use super::report::{Verdict, run_verify_cli, verify_audit};
 
@@ -127,7 +127,6 @@ enum LineKind {
 #[derive(Default)]
 struct Worker {
     canon: Canonicalizer,
-    out: Vec<u8>,
 }
 
 impl Worker {
@@ -144,20 +143,16 @@ impl Worker {
                 &lossy
             }
         };
-        self.out.clear();
-        match self.canon.record(text, &mut self.out) {
+        match self.canon.verify(text) {
             Err(NotARecord::InvalidJson) => LineKind::Invalid,
             Err(NotARecord::NotAnObject) => LineKind::Unchained,
-            Ok(f) => match (f.seq, f.prev, f.chain) {
-                (Some(seq), Some(prev), Some(chain)) => {
-                    let body_ok = chain_matches(&prev, &self.out, &chain);
-                    LineKind::Chained {
-                        seq,
-                        prev,
-                        chain,
-                        body_ok,
-                    }
-                }
+            Ok((f, body_ok)) => match (f.seq, f.prev, f.chain) {
+                (Some(seq), Some(prev), Some(chain)) => LineKind::Chained {
+                    seq,
+                    prev,
+                    chain,
+                    body_ok,
+                },
                 _ => LineKind::Unchained,
             },
         }

@@ -101,8 +101,8 @@ impl Inner {
     }
 
     /// Write the record (after any queued ones) and return its group-commit ticket.
-    fn write(&self, record: &Record) -> Result<u64, AuditError> {
-        let body = record.to_json();
+    fn write(&self, record: Record) -> Result<u64, AuditError> {
+        let body = record.into_json();
         let mut sink = lock(&self.sink);
         let res = sink.append(&self.cfg, body);
         let ticket = sink.written;
@@ -296,7 +296,7 @@ impl AuditLog {
         if matches!(record, Record::Start(_)) && !self.inner.cfg.start_records {
             return Ok(());
         }
-        let ticket = self.inner.write(&record)?;
+        let ticket = self.inner.write(record)?;
         if self.inner.cfg.fsync == FsyncPolicy::Always {
             if self.inner.threaded {
                 let mut rx = self.inner.synced_tx.subscribe();
@@ -315,7 +315,7 @@ impl AuditLog {
         if matches!(record, Record::Start(_)) && !self.inner.cfg.start_records {
             return Ok(());
         }
-        let ticket = self.inner.write(&record)?;
+        let ticket = self.inner.write(record)?;
         if self.inner.cfg.fsync == FsyncPolicy::Always {
             if self.inner.threaded {
                 let mut st = lock(&self.inner.sync);
