@@ -57,6 +57,8 @@ pub(crate) struct Sink {
     pub dropped: u64,
     /// The most recent error text (kept after recovery, for `server_info`).
     pub last_error: String,
+    /// The OS error behind the current failure, without the path (for `AuditError`).
+    pub cause: String,
     /// Lines written since start: the ticket the group commit waits on.
     pub written: u64,
 }
@@ -146,6 +148,7 @@ impl Sink {
             write_failures: 0,
             dropped: 0,
             last_error: String::new(),
+            cause: String::new(),
             written: 0,
         };
         if let Err(e) = sink.reopen(FsyncPolicy::Never) {
@@ -338,6 +341,11 @@ impl Sink {
             );
         }
         self.last_error = msg.clone();
+        self.cause = if during == "write" {
+            e.to_string()
+        } else {
+            format!("{during}: {e}")
+        };
         self.failing = Some(msg);
     }
 
@@ -363,6 +371,7 @@ impl Sink {
                 let msg = format!("audit fsync of {} failed: {e}", self.path.display());
                 tracing::error!("{msg}");
                 self.last_error = msg.clone();
+                self.cause = format!("fsync: {e}");
                 self.sync_error = Some(msg);
             }
         }

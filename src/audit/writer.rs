@@ -168,8 +168,8 @@ impl Inner {
 
     fn sync_result(&self, ticket: u64) -> Result<(), AuditError> {
         if self.sync_failed_for(ticket) {
-            let msg = lock(&self.sink).last_error.clone();
-            return Err(self.error(std::io::Error::other(msg)));
+            let cause = lock(&self.sink).cause.clone();
+            return Err(self.error(std::io::Error::other(cause)));
         }
         Ok(())
     }
@@ -280,12 +280,13 @@ impl AuditLog {
         if s.failing.is_some() {
             let _ = s.recover(&self.inner.cfg);
         }
-        let why = s.failing.clone().or_else(|| s.sync_error.clone());
+        let failing = s.failing.is_some() || s.sync_error.is_some();
+        let cause = s.cause.clone();
         drop(s);
-        match why {
-            None => Ok(()),
-            Some(msg) => Err(self.inner.error(std::io::Error::other(msg))),
+        if !failing {
+            return Ok(());
         }
+        Err(self.inner.error(std::io::Error::other(cause)))
     }
 
     /// Append one record as one line. Returns once the line is written — and, with
