@@ -280,3 +280,25 @@ fn unopenable_path_refuses_then_recovers() {
     drop(log);
     assert_eq!(python_verify(&path, 0), Ok(3));
 }
+
+/// Two servers sharing one log (two MCP clients each starting their own server) keep one
+/// chain: each re-reads the chain state under the file lock when the other has appended.
+#[test]
+fn two_writers_on_one_file_keep_one_chain() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("audit.jsonl");
+    let a = Arc::new(AuditLog::open(cfg(&path)));
+    let b = Arc::new(AuditLog::open(cfg(&path)));
+    write_records(&a, 0, 3);
+    write_records(&b, 100, 3);
+    write_records(&a, 3, 1);
+    let handles: Vec<_> = [a, b]
+        .into_iter()
+        .enumerate()
+        .map(|(k, log)| std::thread::spawn(move || write_records(&log, 1000 * (k as u64 + 1), 200)))
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+    assert_eq!(python_verify(&path, 0), Ok(407));
+}

@@ -36,6 +36,10 @@ pub(crate) struct Sink {
     id: Option<(u64, u64)>,
     /// When the path was last looked up.
     checked_at: Option<Instant>,
+    /// The file's size after our last write. Another process appending to the same file
+    /// (two servers sharing one log) changes it; the chain state is then re-read from the
+    /// file under the lock, so both keep one consistent chain.
+    end: Option<u64>,
     /// Why the sink is not durable even when writes succeed (not a regular file).
     pub nonregular: Option<String>,
     /// Where the chain continues.
@@ -122,6 +126,27 @@ fn write_line(file: &File, buf: &[u8]) -> Result<(), (bool, std::io::Error)> {
     Ok(())
 }
 
+/// An exclusive advisory lock on the log file, released on drop. Failing to lock (a file
+/// system without `flock`) degrades to unlocked appends, which are still whole lines.
+struct FileLock<'a>(Option<&'a File>);
+
+impl<'a> FileLock<'a> {
+    fn take(file: &'a File) -> Self {
+        match file.lock() {
+            Ok(()) => FileLock(Some(file)),
+            Err(_) => FileLock(None),
+        }
+    }
+}
+
+impl Drop for FileLock<'_> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0 {
+            let _ = f.unlock();
+        }
+    }
+}
+
 impl Sink {
     /// Open the sink for `cfg`, resuming the chain. Never fails: problems are recorded.
     pub fn open(cfg: &AuditConfig) -> Sink {
@@ -137,6 +162,7 @@ impl Sink {
             file: None,
             id: None,
             checked_at: None,
+            end: None,
             nonregular: None,
             chain: state,
             chained,
@@ -175,6 +201,7 @@ impl Sink {
             )
         });
         self.id = Some((m.dev(), m.ino()));
+        self.end = m.is_file().then_some(m.len());
         self.mid_line = ends_mid_line(&self.path);
         self.file = Some(Arc::new(f));
         Ok(())
@@ -215,6 +242,17 @@ impl Sink {
         let Some(file) = self.file.clone() else {
             return Err((body, std::io::Error::other("audit file is not open")));
         };
+        // Serialise with other processes appending to the same file (advisory `flock`,
+        // held for this one write).
+        let _lock = (self.nonregular.is_none()).then(|| FileLock::take(&file));
+        let size = if self.nonregular.is_none() {
+            file.metadata().map(|m| m.len()).ok()
+        } else {
+            None
+        };
+        if size.is_some() && size != self.end {
+            self.resync();
+        }
         let (record, chain) = if self.chained {
             let (sealed, c) = self.chain.seal(body);
             (sealed, Some(c))
@@ -235,6 +273,8 @@ impl Sink {
                 }
                 self.mid_line = false;
                 self.written += 1;
+                // Under the lock nothing else appended: the file grew by exactly our line.
+                self.end = size.map(|n| n + buf.len() as u64);
                 buf.pop();
                 buf.drain(..start);
                 Ok(buf)
@@ -251,6 +291,14 @@ impl Sink {
                 Err((body, e))
             }
         }
+    }
+
+    /// The file changed under us (another writer): take the chain and line state from it.
+    fn resync(&mut self) {
+        if self.chained {
+            self.chain = chain::resume(&self.path).state;
+        }
+        self.mid_line = ends_mid_line(&self.path);
     }
 
     /// Write queued records, oldest first, stopping at the first failure (which leaves the
