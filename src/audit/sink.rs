@@ -246,7 +246,8 @@ impl Sink {
         // held for this one write).
         let _lock = (self.nonregular.is_none()).then(|| FileLock::take(&file));
         let size = if self.nonregular.is_none() {
-            file.metadata().map(|m| m.len()).ok()
+            // `lseek` is the cheapest way to read the size of an open file.
+            (&*file).seek(SeekFrom::End(0)).ok()
         } else {
             None
         };
