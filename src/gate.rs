@@ -317,7 +317,14 @@ impl Gate {
                     break 'run finish(body, Outcome::ConfirmRequired, None, false, false, 0);
                 }
             }
-            if let Err(e) = self.audit.admit() {
+            // Tier-0 calls that run nothing (server_info, audit_tail, session_recv, …) stay
+            // available while the sink fails, so an operator can see why calls are refused.
+            let observes_only = !runs && tier == Tier::ReadOnly;
+            if let Err(e) = self
+                .audit
+                .admit()
+                .or_else(|e| if observes_only { Ok(()) } else { Err(e) })
+            {
                 drop(work);
                 let err = ToolError::new(ErrorKind::AuditUnavailable, e.to_string());
                 break 'run finish(
@@ -441,9 +448,24 @@ impl Gate {
             principal: caller.principal.clone(),
             duration_ms: Some(duration_ms),
         });
+        let mut text = text;
         if let Err(e) = self.audit.append(record).await {
             self.metrics.count_audit_failure();
             tracing::error!(error = %e, tool, "audit completion record not written");
+            // A result is never returned before its completion record is written: under
+            // `refuse` the client learns the call ran but is not yet on record (the record
+            // stays queued and is written first once the sink recovers).
+            if self.audit.admit().is_err() && outcome != Outcome::Denied {
+                let err = ToolError::new(
+                    ErrorKind::AuditUnavailable,
+                    format!(
+                        "the call completed but its audit record could not be written ({e}); \
+                         the record is queued and new calls are refused until the audit log \
+                         is writable again"
+                    ),
+                );
+                text = self.render_error(&err);
+            }
         }
         self.metrics
             .count_call(tool, tier.as_u8(), outcome.as_str());

@@ -152,6 +152,8 @@ async fn serve(state: Arc<State>) -> ExitCode {
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, state.calls.wait()).await;
     // No session outlives the server: every process group is terminated, then killed.
     state.sessions.shutdown().await;
+    let audit = state.gate.audit().clone();
+    let _ = tokio::task::spawn_blocking(move || audit.flush_and_sync()).await;
     tracing::info!("relay-shell stopped");
     code
 }
@@ -216,6 +218,10 @@ fn main() -> ExitCode {
             };
         }
         None => {}
+    }
+    if cli.verify_audit {
+        // The report goes to stdout; verification never serves or writes.
+        return relay_shell::audit::run_verify_cli(&settings.audit_path, cli.segment, cli.json);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -61,3 +61,43 @@ macro_rules! spelled_enum {
 spelled_enum!(Format, "jsonl, cef or leef", Format::Jsonl => "jsonl", Format::Cef => "cef", Format::Leef => "leef");
 spelled_enum!(FsyncPolicy, "always, interval or never", FsyncPolicy::Always => "always", FsyncPolicy::Interval => "interval", FsyncPolicy::Never => "never");
 spelled_enum!(OnFailure, "refuse or continue", OnFailure::Refuse => "refuse", OnFailure::Continue => "continue");
+
+/// How to open the audit log.
+#[derive(Clone, Debug)]
+pub struct AuditConfig {
+    /// Where the active log file lives (`~/` is expanded).
+    pub path: std::path::PathBuf,
+    /// Mirror each written line to stderr prefixed with `AUDIT `.
+    pub mirror_stderr: bool,
+    /// Line format.
+    pub format: Format,
+    /// Hash-chain records (jsonl only; ignored for CEF and LEEF).
+    pub chain: bool,
+    /// When to fsync.
+    pub fsync: FsyncPolicy,
+    /// Refuse or continue when writes fail.
+    pub on_failure: OnFailure,
+    /// Write a start record before the work of calls that run something.
+    pub start_records: bool,
+}
+
+impl AuditConfig {
+    /// The defaults of a fresh install for `path`: jsonl, chained, fsync every 100 ms,
+    /// refuse on failure, start records on.
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            mirror_stderr: false,
+            format: Format::Jsonl,
+            chain: true,
+            fsync: FsyncPolicy::Interval,
+            on_failure: OnFailure::Refuse,
+            start_records: true,
+        }
+    }
+
+    /// Whether lines carry `seq`/`prev`/`chain` (chaining is only defined for jsonl).
+    pub fn chained(&self) -> bool {
+        self.chain && self.format == Format::Jsonl
+    }
+}

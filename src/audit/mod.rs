@@ -1,18 +1,29 @@
-//! The audit log: records, their on-disk form, the writer.
+//! The audit log: records, their on-disk and canonical forms, the writer, the verifier.
 //!
 //! Architecture invariant: this module knows records, files and hashes — not the protocol,
 //! not requests, not the gate. Only `gate.rs` writes tool records.
 
+pub mod canonical;
+pub mod chain;
 pub mod config;
+pub mod format;
 pub mod json;
 pub mod record;
+pub mod report;
+pub mod segments;
+mod sink;
 pub mod tail;
+pub mod verify;
 pub mod writer;
 
-pub use config::{Format, FsyncPolicy, OnFailure};
+pub use chain::{ChainState, GENESIS};
+pub use config::{AuditConfig, Format, FsyncPolicy, OnFailure};
 pub use json::Json;
 pub use record::{Args, Record, StartRecord, ToolRecord, now_iso};
-pub use writer::{AuditConfig, AuditError, AuditLog, AuditStatus};
+pub use sink::IDENTITY_CHECK_EVERY;
+pub use tail::audit_tail;
+pub use verify::{Verdict, run_verify_cli, verify_audit};
+pub use writer::{AuditError, AuditLog, AuditStatus};
 
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {

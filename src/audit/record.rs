@@ -73,16 +73,18 @@ pub struct ToolRecord {
 impl ToolRecord {
     /// The record as ordered JSON, without chain fields.
     pub fn to_json(&self) -> Json {
+        self.clone().into_json()
+    }
+
+    /// [`ToolRecord::to_json`] without copying the strings.
+    pub fn into_json(self) -> Json {
         let mut f: Vec<(String, Json)> = vec![
-            ("ts".into(), Json::Str(self.ts.clone())),
-            ("tool".into(), Json::Str(self.tool.clone())),
+            ("ts".into(), Json::Str(self.ts)),
+            ("tool".into(), Json::Str(self.tool)),
             ("tier".into(), Json::Int(self.tier.into())),
             ("denied".into(), Json::Bool(self.denied)),
-            ("args".into(), Json::Obj(self.args.clone())),
-            (
-                "output_sha256".into(),
-                Json::Str(self.output_sha256.clone()),
-            ),
+            ("args".into(), Json::Obj(self.args)),
+            ("output_sha256".into(), Json::Str(self.output_sha256)),
             ("output_len".into(), Json::Int(self.output_len as i64)),
             (
                 "exit_code".into(),
@@ -90,13 +92,13 @@ impl ToolRecord {
             ),
         ];
         for (k, v) in [
-            ("request_id", &self.request_id),
-            ("client_id", &self.client_id),
-            ("action", &self.action),
-            ("principal", &self.principal),
+            ("request_id", self.request_id),
+            ("client_id", self.client_id),
+            ("action", self.action),
+            ("principal", self.principal),
         ] {
             if !v.is_empty() {
-                f.push((k.into(), Json::Str(v.clone())));
+                f.push((k.into(), Json::Str(v)));
             }
         }
         if let Some(ms) = self.duration_ms {
@@ -126,17 +128,22 @@ pub struct StartRecord {
 impl StartRecord {
     /// The record as ordered JSON, without chain fields.
     pub fn to_json(&self) -> Json {
+        self.clone().into_json()
+    }
+
+    /// [`StartRecord::to_json`] without copying the strings.
+    pub fn into_json(self) -> Json {
         let mut f: Vec<(String, Json)> = vec![
-            ("ts".into(), Json::Str(self.ts.clone())),
+            ("ts".into(), Json::Str(self.ts)),
             ("event".into(), Json::Str("start".into())),
-            ("tool".into(), Json::Str(self.tool.clone())),
+            ("tool".into(), Json::Str(self.tool)),
             ("tier".into(), Json::Int(self.tier.into())),
-            ("principal".into(), Json::Str(self.principal.clone())),
+            ("principal".into(), Json::Str(self.principal)),
         ];
         if !self.request_id.is_empty() {
-            f.push(("request_id".into(), Json::Str(self.request_id.clone())));
+            f.push(("request_id".into(), Json::Str(self.request_id)));
         }
-        f.push(("args".into(), Json::Obj(self.args.clone())));
+        f.push(("args".into(), Json::Obj(self.args)));
         Json::Obj(f)
     }
 }
@@ -153,9 +160,14 @@ pub enum Record {
 impl Record {
     /// The record as ordered JSON, without chain fields.
     pub fn to_json(&self) -> Json {
+        self.clone().into_json()
+    }
+
+    /// [`Record::to_json`] without copying the strings.
+    pub fn into_json(self) -> Json {
         match self {
-            Record::Tool(r) => r.to_json(),
-            Record::Start(r) => r.to_json(),
+            Record::Tool(r) => r.into_json(),
+            Record::Start(r) => r.into_json(),
         }
     }
 }

@@ -1,14 +1,23 @@
-//! The audit writer: append one line per record to a 0600 file opened with `O_APPEND`.
+//! The process-wide audit sink: appends serialised under a short mutex (one `write` per
+//! line), durability on a dedicated thread (interval `fsync`, or group commit for
+//! `fsync=always`), failures surfaced and, under `on_failure=refuse`, turned into refusals.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
+
+use super::config::{AuditConfig, Format, FsyncPolicy, OnFailure};
 use super::record::Record;
+use super::sink::Sink;
 
-/// Why a record could not be written.
+/// How often the interval policy syncs, and how often a failing sink is retried.
+const TICK: Duration = Duration::from_millis(100);
+const RETRY_EVERY: Duration = Duration::from_millis(250);
+/// Failed `fsync` batches remembered for waiters that have not looked yet.
+const FAILED_BATCHES_KEPT: usize = 64;
+
+/// Why a record could not be written (or the sink refuses work).
 #[derive(Debug, thiserror::Error)]
 #[error("audit write to {path} failed: {source}")]
 pub struct AuditError {
@@ -24,129 +33,324 @@ pub struct AuditError {
 pub struct AuditStatus {
     /// The effective path.
     pub path: String,
-    /// Whether records are not being durably stored.
+    /// Whether records are not being durably stored right now (not a regular file, writes
+    /// or syncs failing).
     pub degraded: bool,
     /// Why, when degraded.
     pub reason: String,
-}
-
-/// How to open the audit log.
-#[derive(Clone, Debug)]
-pub struct AuditConfig {
-    /// Where the jsonl file lives.
-    pub path: PathBuf,
-    /// Mirror each line to stderr prefixed with `AUDIT `.
-    pub mirror_stderr: bool,
     /// Line format.
-    pub format: super::Format,
-    /// Hash-chain records (jsonl only).
+    pub format: Format,
+    /// Whether lines are hash-chained.
     pub chain: bool,
-    /// When to fsync.
-    pub fsync: super::FsyncPolicy,
-    /// Refuse or continue when writes fail.
-    pub on_failure: super::OnFailure,
-    /// Write a start record before the work of calls that run something.
-    pub start_records: bool,
+    /// The fsync policy.
+    pub fsync: FsyncPolicy,
+    /// What happens while writes fail.
+    pub on_failure: OnFailure,
+    /// Failed write/fsync attempts since start.
+    pub write_failures: u64,
+    /// Records waiting in memory to be written.
+    pub queued: usize,
+    /// Records dropped because the in-memory queue was full.
+    pub dropped: u64,
+    /// The most recent error (kept after recovery).
+    pub last_error: String,
+    /// Lines written since start.
+    pub written: u64,
 }
 
-/// The process-wide audit sink. Appends are serialised; each record is one `write`.
+/// Progress of the sync thread, for group commit.
+#[derive(Debug, Default)]
+struct SyncState {
+    /// Highest write ticket someone waits to see synced.
+    requested: u64,
+    /// Highest write ticket known durable.
+    synced: u64,
+    /// Ticket ranges `(after, upto]` whose `fsync` failed, newest last.
+    failed: Vec<(u64, u64)>,
+    /// Set when the log is dropped: the thread exits.
+    stop: bool,
+}
+
+#[derive(Debug)]
+struct Inner {
+    cfg: AuditConfig,
+    sink: Mutex<Sink>,
+    sync: Mutex<SyncState>,
+    wake: Condvar,
+    synced_tx: watch::Sender<u64>,
+    /// Whether the sync thread runs; without it syncs happen inline.
+    threaded: bool,
+}
+
+/// The process-wide audit sink. Cheap to share in an `Arc`; all methods take `&self`.
 #[derive(Debug)]
 pub struct AuditLog {
-    cfg: AuditConfig,
-    file: Mutex<Option<File>>,
-    status: Mutex<AuditStatus>,
+    inner: Arc<Inner>,
 }
 
-fn open_append(path: &Path) -> std::io::Result<File> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(parent)?;
-    }
-    let f = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)?;
-    if f.metadata()?.is_file() {
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-    }
-    Ok(f)
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-use std::os::unix::fs::DirBuilderExt;
+impl Inner {
+    fn error(&self, source: std::io::Error) -> AuditError {
+        AuditError {
+            path: lock(&self.sink).path.display().to_string(),
+            source,
+        }
+    }
+
+    /// Write the record (after any queued ones) and return its group-commit ticket.
+    fn write(&self, record: Record) -> Result<u64, AuditError> {
+        let body = record.into_json();
+        let mut sink = lock(&self.sink);
+        let res = sink.append(&self.cfg, body);
+        let ticket = sink.written;
+        let mirror = self.cfg.mirror_stderr && sink.nonregular.is_none();
+        drop(sink);
+        match res {
+            Ok(lines) => {
+                if mirror {
+                    use std::io::Write;
+                    let mut err = std::io::stderr().lock();
+                    for l in lines {
+                        let _ = writeln!(err, "AUDIT {l}");
+                    }
+                }
+                Ok(ticket)
+            }
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    /// One `fsync` of everything written so far; returns the ticket it covers.
+    fn sync_now(&self) {
+        let (target, file) = {
+            let s = lock(&self.sink);
+            // A FIFO or character device cannot be synced (and is already degraded).
+            let file = s.file.clone().filter(|_| s.nonregular.is_none());
+            (s.written, file)
+        };
+        let res = match file {
+            Some(f) => f.sync_data(),
+            None => Ok(()),
+        };
+        lock(&self.sink).note_sync(&res);
+        let mut st = lock(&self.sync);
+        if res.is_err() {
+            let from = st.synced;
+            st.failed.push((from, target));
+            if st.failed.len() > FAILED_BATCHES_KEPT {
+                st.failed.remove(0);
+            }
+        }
+        st.synced = st.synced.max(target);
+        let synced = st.synced;
+        drop(st);
+        // Async waiters watch the channel; blocking waiters sleep on the condvar.
+        self.synced_tx.send_replace(synced);
+        self.wake.notify_all();
+    }
+
+    fn sync_failed_for(&self, ticket: u64) -> bool {
+        lock(&self.sync)
+            .failed
+            .iter()
+            .any(|&(a, b)| a < ticket && ticket <= b)
+    }
+
+    fn request_sync(&self, ticket: u64) {
+        let mut st = lock(&self.sync);
+        st.requested = st.requested.max(ticket);
+        drop(st);
+        self.wake.notify_all();
+    }
+
+    fn sync_result(&self, ticket: u64) -> Result<(), AuditError> {
+        if self.sync_failed_for(ticket) {
+            let cause = lock(&self.sink).cause.clone();
+            return Err(self.error(std::io::Error::other(cause)));
+        }
+        Ok(())
+    }
+}
+
+/// The sync thread: interval syncs, group commits, retries of a failing sink.
+fn sync_loop(weak: Weak<Inner>) {
+    let mut last_retry = Instant::now();
+    loop {
+        let Some(inner) = weak.upgrade() else { return };
+        {
+            let st = lock(&inner.sync);
+            if st.stop {
+                return;
+            }
+            let (st, _) = inner
+                .wake
+                .wait_timeout_while(st, TICK, |s| !s.stop && s.requested <= s.synced)
+                .unwrap_or_else(|p| p.into_inner());
+            if st.stop {
+                return;
+            }
+        }
+        let (written, failing, sync_error) = {
+            let s = lock(&inner.sink);
+            (s.written, s.failing.is_some(), s.sync_error.is_some())
+        };
+        let synced = lock(&inner.sync).synced;
+        let due = match inner.cfg.fsync {
+            FsyncPolicy::Always | FsyncPolicy::Interval => written > synced || sync_error,
+            FsyncPolicy::Never => false,
+        };
+        if due {
+            inner.sync_now();
+        }
+        if failing && last_retry.elapsed() >= RETRY_EVERY {
+            last_retry = Instant::now();
+            let _ = lock(&inner.sink).recover(&inner.cfg);
+        }
+    }
+}
 
 impl AuditLog {
-    /// Open (creating if needed) the log. Never fails: problems mark the sink degraded.
+    /// Open (creating if needed) the log and resume its chain. Never fails: problems mark
+    /// the sink degraded (see [`AuditLog::status`]).
     pub fn open(cfg: AuditConfig) -> AuditLog {
-        let path = cfg.path.display().to_string();
-        let (file, status) = match open_append(&cfg.path) {
-            Ok(f) => {
-                let regular = f.metadata().map(|m| m.is_file()).unwrap_or(false);
-                let status = AuditStatus {
-                    path: path.clone(),
-                    degraded: !regular,
-                    reason: if regular {
-                        String::new()
-                    } else {
-                        format!(
-                            "audit path is not a regular file (records not durably stored): {path}"
-                        )
-                    },
-                };
-                (Some(f), status)
-            }
-            Err(e) => (
-                None,
-                AuditStatus {
-                    path: path.clone(),
-                    degraded: true,
-                    reason: e.to_string(),
-                },
-            ),
-        };
-        AuditLog {
+        let sink = Sink::open(&cfg);
+        let (synced_tx, _) = watch::channel(0u64);
+        let mut inner = Arc::new(Inner {
             cfg,
-            file: Mutex::new(file),
-            status: Mutex::new(status),
+            sink: Mutex::new(sink),
+            sync: Mutex::new(SyncState::default()),
+            wake: Condvar::new(),
+            synced_tx,
+            threaded: true,
+        });
+        let weak = Arc::downgrade(&inner);
+        let spawned = std::thread::Builder::new()
+            .name("audit-sync".into())
+            .spawn(move || sync_loop(weak));
+        if let Err(e) = spawned {
+            tracing::warn!("audit sync thread could not start ({e}); syncing inline");
+            if let Some(i) = Arc::get_mut(&mut inner) {
+                i.threaded = false;
+            }
         }
+        AuditLog { inner }
+    }
+
+    /// The configuration the log was opened with.
+    pub fn config(&self) -> &AuditConfig {
+        &self.inner.cfg
     }
 
     /// Current sink status.
     pub fn status(&self) -> AuditStatus {
-        match self.status.lock() {
-            Ok(s) => s.clone(),
-            Err(p) => p.into_inner().clone(),
+        let cfg = &self.inner.cfg;
+        let s = lock(&self.inner.sink);
+        let reason = s
+            .failing
+            .clone()
+            .or_else(|| s.sync_error.clone())
+            .or_else(|| s.nonregular.clone())
+            .unwrap_or_default();
+        AuditStatus {
+            path: s.path.display().to_string(),
+            degraded: !reason.is_empty(),
+            reason,
+            format: cfg.format,
+            chain: cfg.chained(),
+            fsync: cfg.fsync,
+            on_failure: cfg.on_failure,
+            write_failures: s.write_failures,
+            queued: s.queue.len(),
+            dropped: s.dropped,
+            last_error: s.last_error.clone(),
+            written: s.written,
         }
     }
 
-    /// Whether new calls may run (refuse mode refuses while the sink is failing).
+    /// Whether a new call may start. `Err` when `on_failure=refuse` and records cannot be
+    /// written right now (a retry is attempted first); always `Ok` under `continue`.
     pub fn admit(&self) -> Result<(), AuditError> {
+        if self.inner.cfg.on_failure == OnFailure::Continue {
+            return Ok(());
+        }
+        let mut s = lock(&self.inner.sink);
+        if s.failing.is_some() {
+            let _ = s.recover(&self.inner.cfg);
+        }
+        let failing = s.failing.is_some() || s.sync_error.is_some();
+        let cause = s.cause.clone();
+        drop(s);
+        if !failing {
+            return Ok(());
+        }
+        Err(self.inner.error(std::io::Error::other(cause)))
+    }
+
+    /// Append one record as one line. Returns once the line is written — and, with
+    /// `fsync=always`, synced (concurrent callers share one `fsync`). A start record is a
+    /// no-op when start records are off. On failure the record stays queued in memory and
+    /// is written before anything else once writes succeed again.
+    pub async fn append(&self, record: Record) -> Result<(), AuditError> {
+        if matches!(record, Record::Start(_)) && !self.inner.cfg.start_records {
+            return Ok(());
+        }
+        let ticket = self.inner.write(record)?;
+        if self.inner.cfg.fsync == FsyncPolicy::Always {
+            if self.inner.threaded {
+                let mut rx = self.inner.synced_tx.subscribe();
+                self.inner.request_sync(ticket);
+                let _ = rx.wait_for(|s| *s >= ticket).await;
+            } else {
+                self.inner.sync_now();
+            }
+            self.inner.sync_result(ticket)?;
+        }
         Ok(())
     }
 
-    /// Append one record as one line.
-    pub async fn append(&self, record: Record) -> Result<(), AuditError> {
-        let mut line = record.to_json().to_line();
-        line.push('\n');
-        let mut guard = match self.file.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        let res = match guard.as_mut() {
-            Some(f) => f.write_all(line.as_bytes()),
-            None => {
-                eprint!("{line}");
-                Ok(())
-            }
-        };
-        if self.cfg.mirror_stderr {
-            eprint!("AUDIT {line}");
+    /// [`AuditLog::append`] for callers outside an async context (blocks for the sync).
+    pub fn append_blocking(&self, record: Record) -> Result<(), AuditError> {
+        if matches!(record, Record::Start(_)) && !self.inner.cfg.start_records {
+            return Ok(());
         }
-        res.map_err(|source| AuditError {
-            path: self.cfg.path.display().to_string(),
-            source,
-        })
+        let ticket = self.inner.write(record)?;
+        if self.inner.cfg.fsync == FsyncPolicy::Always {
+            if self.inner.threaded {
+                let mut st = lock(&self.inner.sync);
+                st.requested = st.requested.max(ticket);
+                self.inner.wake.notify_all();
+                while st.synced < ticket && !st.stop {
+                    st = self
+                        .inner
+                        .wake
+                        .wait_timeout(st, TICK)
+                        .map(|(g, _)| g)
+                        .unwrap_or_else(|p| p.into_inner().0);
+                }
+            } else {
+                self.inner.sync_now();
+            }
+            self.inner.sync_result(ticket)?;
+        }
+        Ok(())
+    }
+
+    /// Write anything queued and `fsync` the file (shutdown). Blocks.
+    pub fn flush_and_sync(&self) {
+        let _ = lock(&self.inner.sink).recover(&self.inner.cfg);
+        self.inner.sync_now();
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        lock(&self.inner.sync).stop = true;
+        self.inner.wake.notify_all();
+        if self.inner.cfg.fsync != FsyncPolicy::Never {
+            self.flush_and_sync();
+        }
     }
 }
