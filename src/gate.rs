@@ -289,6 +289,9 @@ impl Gate {
         let finish = |text: String, outcome, exit_code, timed_out, truncated, output_bytes| {
             (text, outcome, exit_code, timed_out, truncated, output_bytes)
         };
+        // A call stopped before its work ran: only the rendered error goes back.
+        let stopped =
+            |err: ToolError, outcome| (self.render_error(&err), outcome, None, false, false, 0);
 
         let (text, outcome, exit_code, timed_out, truncated, output_bytes) = 'run: {
             if !decision.admitted {
@@ -326,14 +329,9 @@ impl Gate {
                 .or_else(|e| if observes_only { Ok(()) } else { Err(e) })
             {
                 drop(work);
-                let err = ToolError::new(ErrorKind::AuditUnavailable, e.to_string());
-                break 'run finish(
-                    self.render_error(&err),
+                break 'run stopped(
+                    ToolError::new(ErrorKind::AuditUnavailable, e.to_string()),
                     Outcome::Error,
-                    None,
-                    false,
-                    false,
-                    0,
                 );
             }
             let permit = match tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned())
@@ -350,14 +348,7 @@ impl Gate {
                             QUEUE_WAIT.as_secs()
                         ),
                     );
-                    break 'run finish(
-                        self.render_error(&err),
-                        Outcome::Busy,
-                        None,
-                        false,
-                        false,
-                        0,
-                    );
+                    break 'run stopped(err, Outcome::Busy);
                 }
             };
             if runs {
@@ -375,14 +366,9 @@ impl Gate {
                     if self.audit.admit().is_err() {
                         drop(work);
                         drop(permit);
-                        let err = ToolError::new(ErrorKind::AuditUnavailable, e.to_string());
-                        break 'run finish(
-                            self.render_error(&err),
+                        break 'run stopped(
+                            ToolError::new(ErrorKind::AuditUnavailable, e.to_string()),
                             Outcome::Error,
-                            None,
-                            false,
-                            false,
-                            0,
                         );
                     }
                 }
