@@ -118,6 +118,7 @@ async fn serve(state: Arc<State>) -> ExitCode {
         eprintln!("relay-shell: the http transport is not available in this build yet; use stdio");
         return ExitCode::from(2);
     }
+    relay_shell::exec::detach_controlling_terminal();
     let server = RelayServer::new(state.clone(), "stdio");
     let running = match server.serve(rmcp::transport::stdio()).await {
         Ok(r) => r,

@@ -125,7 +125,13 @@ pub async fn run(req: ExecRequest) -> Result<ExecOutcome, ToolError> {
     if let Some(dir) = &req.cwd {
         command.current_dir(dir);
     }
-    new_session(&mut command);
+    if has_controlling_terminal() {
+        new_session(&mut command);
+    } else {
+        // No terminal to inherit: a new process group is enough, and std can use the much
+        // cheaper `posix_spawn` path (no pre-exec hook).
+        command.process_group(0);
+    }
     let spawned = command.spawn();
     // The command holds our copies of the pipes' write ends: close them now, or EOF never comes.
     drop(command);
@@ -211,7 +217,8 @@ impl OutputPipes {
 /// pid. Unlike `process_group(0)` alone this also drops the server's controlling terminal, so
 /// a program that opens `/dev/tty` to prompt (`sudo`, `ssh`) fails at once instead of being
 /// stopped as a background job until the deadline. The price: std cannot use `posix_spawn`
-/// with a pre-exec hook and forks instead (see docs/performance.md).
+/// with a pre-exec hook and forks instead (see docs/performance.md), so this is used only
+/// while the server still has a terminal (`detach_controlling_terminal` normally removes it).
 fn new_session(command: &mut Command) {
     // SAFETY: the hook runs in the forked child before exec and only calls `setsid`, which is
     // async-signal-safe; building the error from errno does not allocate.
@@ -222,6 +229,38 @@ fn new_session(command: &mut Command) {
             }
             Ok(())
         });
+    }
+}
+
+/// Whether this process has a controlling terminal a child could inherit (and a prompting
+/// program could open as `/dev/tty`).
+fn has_controlling_terminal() -> bool {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open("/dev/tty")
+        .is_ok()
+}
+
+/// Give up the server's controlling terminal, when it has one and is not a session leader
+/// (a session leader giving it up would hang up its own foreground job). Children then have no
+/// terminal to inherit, so a prompt for a password fails at once, and every one-shot command
+/// takes the fast `posix_spawn` path. The server's own stdin/stdout stay open and usable.
+pub fn detach_controlling_terminal() {
+    let Ok(tty) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+    else {
+        return;
+    };
+    // SAFETY: plain syscalls on our own pid and an fd we own for the duration of the call.
+    unsafe {
+        if libc::getsid(0) != libc::getpid() {
+            use std::os::fd::AsRawFd;
+            libc::ioctl(tty.as_raw_fd(), libc::TIOCNOTTY);
+        }
     }
 }
 
