@@ -56,6 +56,9 @@ async fn main() -> anyhow::Result<()> {
             lat.push(t.elapsed());
         }
         let total = t0.elapsed();
+        if tool == "shell_exec" {
+            println!("server RSS after {} calls: {} KiB", n + 50, rss_kib(pid));
+        }
         lat.sort();
         println!(
             "{tool:12} sequential: p50 {:.3} ms, p99 {:.3} ms, {:.0} calls/s",
