@@ -180,6 +180,7 @@ pub struct Gate {
     audit: Arc<AuditLog>,
     metrics: Arc<Metrics>,
     slots: Arc<Semaphore>,
+    max_concurrent: usize,
     broker: Option<Broker>,
 }
 
@@ -199,6 +200,7 @@ impl Gate {
             audit,
             metrics,
             slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            max_concurrent: max_concurrent.max(1),
             broker,
         }
     }
@@ -344,7 +346,7 @@ impl Gate {
                         ErrorKind::Busy,
                         format!(
                             "{} calls already running; none finished within {}s (RELAY_SHELL_MAX_CONCURRENT)",
-                            self.slots.available_permits().max(1),
+                            self.max_concurrent,
                             QUEUE_WAIT.as_secs()
                         ),
                     );

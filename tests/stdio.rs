@@ -523,3 +523,46 @@ async fn secrets_never_reach_the_audit_log_or_error_strings() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn calls_beyond_max_concurrent_wait_then_get_busy() {
+    let s = start(&[("RELAY_SHELL_MAX_CONCURRENT", "1")]).await;
+    let peer = s.client.peer().clone();
+    let slow = tokio::spawn(async move {
+        peer.call_tool(common::params(
+            "shell_exec",
+            json!({"command": "sleep 12; echo slow"}),
+        ))
+        .await
+        .map(|r| text(&r))
+    });
+    // Wait until the slow call holds the only slot (its start record is written inside it).
+    for _ in 0..200 {
+        if s.audit_records().iter().any(|r| r.get("event").is_some()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let r = s
+        .call_full("shell_exec", json!({"command": "echo fast"}))
+        .await;
+    let t = text(&r);
+    assert!(t.starts_with("[ERROR: Busy: "), "{t}");
+    assert_eq!(
+        t,
+        "[ERROR: Busy: 1 calls already running; none finished within 10s (RELAY_SHELL_MAX_CONCURRENT)]"
+    );
+    assert_eq!(r.is_error, Some(true));
+    assert_eq!(
+        slow.await.expect("task").expect("answered"),
+        "[exit 0]\nslow\n"
+    );
+    let busy: Vec<_> = s
+        .completion_records()
+        .into_iter()
+        .filter(|r| r["args"]["command"] == json!("echo fast"))
+        .collect();
+    assert_eq!(busy.len(), 1, "the Busy refusal is audited");
+    assert_eq!(busy[0]["exit_code"], json!(null));
+    s.stop().await;
+}
