@@ -58,6 +58,23 @@ const CANONICAL: Style = Style {
     ascii: false,
 };
 
+/// Append the JSON escape of an ASCII byte that cannot appear raw in a string (a quote, a
+/// backslash or a control character), the way Python's `json` module writes it.
+fn push_byte_escape(out: &mut String, b: u8) {
+    match b {
+        b'"' => out.push_str("\\\""),
+        b'\\' => out.push_str("\\\\"),
+        b'\n' => out.push_str("\\n"),
+        b'\r' => out.push_str("\\r"),
+        b'\t' => out.push_str("\\t"),
+        0x08 => out.push_str("\\b"),
+        0x0c => out.push_str("\\f"),
+        b => {
+            let _ = write!(out, "\\u{b:04x}");
+        }
+    }
+}
+
 /// Append the decimal digits of `i` (what `write!` does, without the formatting machinery).
 fn push_int(out: &mut String, i: i64) {
     let mut buf = [0u8; 20];
@@ -254,18 +271,7 @@ pub(crate) fn write_str(out: &mut String, s: &str, ascii: bool) {
             let end = plain_run_end(bytes, i);
             out.push_str(&s[i..end]);
             let Some(&b) = bytes.get(end) else { break };
-            match b {
-                b'"' => out.push_str("\\\""),
-                b'\\' => out.push_str("\\\\"),
-                b'\n' => out.push_str("\\n"),
-                b'\r' => out.push_str("\\r"),
-                b'\t' => out.push_str("\\t"),
-                0x08 => out.push_str("\\b"),
-                0x0c => out.push_str("\\f"),
-                b => {
-                    let _ = write!(out, "\\u{:04x}", b);
-                }
-            }
+            push_byte_escape(out, b);
             i = end + 1;
         }
         out.push('"');
@@ -282,16 +288,7 @@ pub(crate) fn write_str(out: &mut String, s: &str, ascii: bool) {
         }
         out.push_str(&s[run..i]);
         match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x08 => out.push_str("\\b"),
-            0x0c => out.push_str("\\f"),
-            b if b < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", b);
-            }
+            b if b < 0x80 => push_byte_escape(out, b),
             _ => {
                 // Non-ASCII under `ascii`: escape the whole character.
                 let c = s[i..].chars().next().unwrap_or('?');

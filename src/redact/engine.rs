@@ -86,8 +86,7 @@ impl Engine {
             .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::DFA))
             .build(&literals)
-            // ok: a fixed list of short literals always builds
-            .expect("hint automaton builds");
+            .expect("hint automaton builds"); // ok: a fixed list of short literals always builds
         // A hint that contains another hint adds nothing to "is any hint present?".
         let folded: Vec<Vec<u8>> = literals
             .iter()

@@ -205,8 +205,7 @@ pub(crate) fn py_pattern(pattern: &str) -> String {
 /// Compiles a built-in pattern (after [`py_pattern`]). The tables are constants covered by
 /// tests, so a failure here is a programming error caught before release.
 pub(crate) fn compile(pattern: &str) -> Regex {
-    // ok: built-in constant pattern, compiled in every test run
-    Regex::new(&py_pattern(pattern)).expect("built-in redaction pattern compiles")
+    Regex::new(&py_pattern(pattern)).expect("built-in redaction pattern compiles") // ok: constant pattern, compiled in every test run
 }
 
 #[cfg(test)]
