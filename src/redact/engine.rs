@@ -55,6 +55,9 @@ fn hint_at(text: &[u8], at: usize, hint: &[u8]) -> bool {
 /// Bytes folded per step by the quick hint check (plus an overlap of the longest hint).
 const FOLD_CHUNK: usize = 32 << 10;
 
+/// Texts up to this many bytes are folded into a stack buffer for the hint scan.
+const SHORT_TEXT: usize = 512;
+
 /// Bytes shared by consecutive chunks of the quick check: more than the longest hint, so a
 /// hint that straddles a chunk end lies whole in the next chunk.
 const HINT_OVERLAP: usize = 64;
@@ -203,10 +206,18 @@ impl Engine {
             }
             return mask;
         };
+        let bytes = text.as_bytes();
+        // A line usually fits on the stack, which saves the thread-local buffer.
+        if bytes.len() <= SHORT_TEXT {
+            let mut buf = [0u8; SHORT_TEXT];
+            for (folded, &b) in buf.iter_mut().zip(bytes) {
+                *folded = fold(b);
+            }
+            return self.always | self.scan_chunk(any_hint, &buf[..bytes.len()], bytes, 0);
+        }
         thread_local! {
             static FOLDED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         }
-        let bytes = text.as_bytes();
         FOLDED.with(|cell| {
             let mut owned = Vec::new();
             let mut borrowed = cell.try_borrow_mut();
@@ -220,19 +231,31 @@ impl Engine {
                 let end = (start + FOLD_CHUNK).min(bytes.len());
                 buf.clear();
                 buf.extend(bytes[start..end].iter().copied().map(fold));
-                let mut from = 0;
-                while let Some(m) =
-                    any_hint.find_in(&buf[..], aho_corasick::Span::from(from..buf.len()))
-                {
-                    mask |= self.hints_at(bytes, start + m.start());
-                    from = m.start() + 1;
-                }
+                mask |= self.scan_chunk(any_hint, buf, bytes, start);
                 if end == bytes.len() {
                     return mask;
                 }
                 start = end - HINT_OVERLAP;
             }
         })
+    }
+
+    /// The rules enabled by the hints found in `folded`, the folded copy of `text` from byte
+    /// offset `start`.
+    fn scan_chunk(
+        &self,
+        any_hint: &packed::Searcher,
+        folded: &[u8],
+        text: &[u8],
+        start: usize,
+    ) -> u128 {
+        let mut mask = 0;
+        let mut from = 0;
+        while let Some(m) = any_hint.find_in(folded, aho_corasick::Span::from(from..folded.len())) {
+            mask |= self.hints_at(text, start + m.start());
+            from = m.start() + 1;
+        }
+        mask
     }
 
     /// The rules enabled by every hint that has an occurrence of a minimal hint at `at`.
@@ -422,6 +445,8 @@ mod tests {
             "é://ü sig= accountKey AccessKey authorization bearer jwt credential token".into(),
             "\r-_\x7f PASSW\rORD pass_word pa\x7fssw".into(),
         ];
+        texts.push(format!("{}sk-ant-", "y".repeat(SHORT_TEXT - 7)));
+        texts.push(format!("{}sk-ant-", "y".repeat(SHORT_TEXT - 6)));
         for offset in [FOLD_CHUNK - 20, FOLD_CHUNK - 3, FOLD_CHUNK] {
             texts.push(format!(
                 "{}ConvertTo-SecureString xoxe- sk-ant-",
