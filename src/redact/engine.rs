@@ -162,8 +162,9 @@ impl Engine {
         }
     }
 
-    #[cfg(test)]
     /// Whether any hint may occur in `text` (false positives possible, no false negatives).
+    /// Only the tests ask this alone; [`Self::candidates`] runs the same search.
+    #[cfg(test)]
     fn may_have_hint(&self, text: &str) -> bool {
         let Some(any_hint) = &self.any_hint else {
             return true;
