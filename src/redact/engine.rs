@@ -29,10 +29,38 @@ pub(crate) struct Engine {
     /// SIMD literal search over case-folded bytes: does any hint occur at all? Most text has
     /// none, and this answers that several times faster than the full automaton.
     any_hint: Option<packed::Searcher>,
+    /// The minimal hints (those that contain no other hint), grouped by their first byte in
+    /// lower case: where the quick check proposes a position, these are compared exactly.
+    minimal_by_first: Vec<Vec<MinimalHint>>,
+}
+
+/// A hint that contains no other hint, and the longer hints that contain it.
+struct MinimalHint {
+    /// The hint, ASCII lower case.
+    text: Vec<u8>,
+    /// Rules this hint enables.
+    rules: u128,
+    /// Each longer hint containing this one: (offset of this hint inside it, the longer hint
+    /// in ASCII lower case, the rules it enables). Every occurrence of a longer hint contains
+    /// an occurrence of this one at that offset, so checking there finds them all.
+    containing: Vec<(usize, Vec<u8>, u128)>,
+}
+
+/// Whether `text` holds `hint` (ASCII lower case) at byte offset `at`, ignoring ASCII case.
+fn hint_at(text: &[u8], at: usize, hint: &[u8]) -> bool {
+    text.get(at..at + hint.len())
+        .is_some_and(|window| window.eq_ignore_ascii_case(hint))
 }
 
 /// Bytes folded per step by the quick hint check (plus an overlap of the longest hint).
 const FOLD_CHUNK: usize = 32 << 10;
+
+/// Texts up to this many bytes are folded into a stack buffer for the hint scan.
+const SHORT_TEXT: usize = 512;
+
+/// Bytes shared by consecutive chunks of the quick check: more than the longest hint, so a
+/// hint that straddles a chunk end lies whole in the next chunk.
+const HINT_OVERLAP: usize = 64;
 
 /// Case folding for the quick check: `b | 0x20` lowers ASCII letters and maps a few other
 /// bytes onto each other (`_` onto DEL, `\r` onto `-`). Hints are folded the same way, so the
@@ -88,15 +116,34 @@ impl Engine {
             .build(&literals)
             .expect("hint automaton builds"); // ok: a fixed list of short literals always builds
         // A hint that contains another hint adds nothing to "is any hint present?".
-        let folded: Vec<Vec<u8>> = literals
+        let lower: Vec<Vec<u8>> = literals
             .iter()
-            .filter(|l| {
-                !literals.iter().any(|o| {
-                    o.len() < l.len() && l.to_ascii_lowercase().contains(&o.to_ascii_lowercase())
-                })
-            })
-            .map(|l| l.bytes().map(fold).collect())
+            .map(|l| l.to_ascii_lowercase().into_bytes())
             .collect();
+        let contained_in = |inner: usize, outer: usize| {
+            let (i, o) = (&lower[inner], &lower[outer]);
+            (i.len() < o.len())
+                .then(|| o.windows(i.len()).position(|w| w == i.as_slice()))
+                .flatten()
+        };
+        let is_minimal = |l: usize| (0..lower.len()).all(|o| contained_in(o, l).is_none());
+        let folded: Vec<Vec<u8>> = (0..lower.len())
+            .filter(|&l| is_minimal(l))
+            .map(|l| lower[l].iter().copied().map(fold).collect())
+            .collect();
+        let mut minimal_by_first: Vec<Vec<MinimalHint>> = (0..256).map(|_| Vec::new()).collect();
+        for m in (0..lower.len()).filter(|&l| is_minimal(l)) {
+            let containing = (0..lower.len())
+                .filter_map(|o| contained_in(m, o).map(|at| (at, lower[o].clone(), hint_rules[o])))
+                .collect();
+            if let Some(&first) = lower[m].first() {
+                minimal_by_first[usize::from(first)].push(MinimalHint {
+                    text: lower[m].clone(),
+                    rules: hint_rules[m],
+                    containing,
+                });
+            }
+        }
         // `None` when the table outgrows the SIMD searcher (64 literals): every text then
         // takes the full automaton, which is slower but equally exact.
         let any_hint = packed::Config::new()
@@ -110,10 +157,13 @@ impl Engine {
             hint_rules,
             always,
             any_hint,
+            minimal_by_first,
         }
     }
 
     /// Whether any hint may occur in `text` (false positives possible, no false negatives).
+    /// Only the tests ask this alone; [`Self::candidates`] runs the same search.
+    #[cfg(test)]
     fn may_have_hint(&self, text: &str) -> bool {
         let Some(any_hint) = &self.any_hint else {
             return true;
@@ -121,7 +171,6 @@ impl Engine {
         thread_local! {
             static FOLDED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         }
-        const OVERLAP: usize = 64;
         let bytes = text.as_bytes();
         FOLDED.with(|cell| {
             let Ok(mut buf) = cell.try_borrow_mut() else {
@@ -138,55 +187,160 @@ impl Engine {
                 if end == bytes.len() {
                     return false;
                 }
-                start = end - OVERLAP;
+                start = end - HINT_OVERLAP;
             }
         })
     }
 
     /// The set of rules whose hints occur in `text`.
+    ///
+    /// The SIMD search over case-folded bytes proposes every position where a minimal hint
+    /// may start (it can over-report, never miss); each proposal is then checked exactly
+    /// against the text, with the longer hints that contain the one found. This gives the
+    /// same set as an overlapping case-insensitive scan for every hint.
     fn candidates(&self, text: &str) -> u128 {
-        let mut mask = self.always;
-        if !self.may_have_hint(text) {
+        let Some(any_hint) = &self.any_hint else {
+            let mut mask = self.always;
+            for m in self.hints.find_overlapping_iter(text) {
+                mask |= self.hint_rules[m.pattern().as_usize()];
+            }
             return mask;
+        };
+        let bytes = text.as_bytes();
+        // A line usually fits on the stack, which saves the thread-local buffer.
+        if bytes.len() <= SHORT_TEXT {
+            let mut buf = [0u8; SHORT_TEXT];
+            for (folded, &b) in buf.iter_mut().zip(bytes) {
+                *folded = fold(b);
+            }
+            return self.always | self.scan_chunk(any_hint, &buf[..bytes.len()], bytes, 0);
         }
-        for m in self.hints.find_overlapping_iter(text) {
-            mask |= self.hint_rules[m.pattern().as_usize()];
+        thread_local! {
+            static FOLDED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        FOLDED.with(|cell| {
+            let mut owned = Vec::new();
+            let mut borrowed = cell.try_borrow_mut();
+            let buf = match borrowed.as_deref_mut() {
+                Ok(buf) => buf,
+                Err(_) => &mut owned,
+            };
+            let mut mask = self.always;
+            let mut start = 0;
+            loop {
+                let end = (start + FOLD_CHUNK).min(bytes.len());
+                buf.clear();
+                buf.extend(bytes[start..end].iter().copied().map(fold));
+                mask |= self.scan_chunk(any_hint, buf, bytes, start);
+                if end == bytes.len() {
+                    return mask;
+                }
+                start = end - HINT_OVERLAP;
+            }
+        })
+    }
+
+    /// The rules enabled by the hints found in `folded`, the folded copy of `text` from byte
+    /// offset `start`.
+    fn scan_chunk(
+        &self,
+        any_hint: &packed::Searcher,
+        folded: &[u8],
+        text: &[u8],
+        start: usize,
+    ) -> u128 {
+        let mut mask = 0;
+        let mut from = 0;
+        while let Some(m) = any_hint.find_in(folded, aho_corasick::Span::from(from..folded.len())) {
+            mask |= self.hints_at(text, start + m.start());
+            from = m.start() + 1;
+        }
+        mask
+    }
+
+    /// The rules enabled by every hint that has an occurrence of a minimal hint at `at`.
+    fn hints_at(&self, text: &[u8], at: usize) -> u128 {
+        let Some(&first) = text.get(at) else {
+            return 0;
+        };
+        let mut mask = 0;
+        for minimal in &self.minimal_by_first[usize::from(first.to_ascii_lowercase())] {
+            if !hint_at(text, at, &minimal.text) {
+                continue;
+            }
+            mask |= minimal.rules;
+            for (offset, longer, rules) in &minimal.containing {
+                if let Some(outer) = at.checked_sub(*offset)
+                    && hint_at(text, outer, longer)
+                {
+                    mask |= rules;
+                }
+            }
         }
         mask
     }
 
     /// Redacts `text` to a fixed point. `None` when nothing changed.
+    ///
+    /// Each pass reports the rules it already ran on its own output without a change (those
+    /// after its last change). The next pass starts from that output, so until it changes
+    /// something itself it may skip them: a rule is a pure function of the text it sees, so
+    /// running it again on the same text would again change nothing. In the common case,
+    /// where the confirming pass changes nothing, only the rules up to the last one that hit
+    /// run a second time.
     pub(crate) fn redact(&self, text: &str, sub: &Substitution<'_>) -> Option<String> {
-        let mut current = self.pass(text, sub)?;
+        let (mut current, mut settled) = self.pass(text, sub, 0)?;
         for _ in 1..MAX_PASSES {
-            match self.pass(&current, sub) {
-                Some(next) => current = next,
+            match self.pass(&current, sub, settled) {
+                Some((next, now_settled)) => {
+                    current = next;
+                    settled = now_settled;
+                }
                 None => break,
             }
         }
         Some(current)
     }
 
-    /// One run of the pipeline. `None` when nothing changed.
-    fn pass(&self, text: &str, sub: &Substitution<'_>) -> Option<String> {
+    /// One run of the pipeline. `None` when nothing changed; otherwise the new text and the
+    /// set of rules known to leave it unchanged.
+    ///
+    /// `settled` holds rules known to leave `text` itself unchanged; they are skipped while
+    /// this pass has changed nothing yet.
+    fn pass(&self, text: &str, sub: &Substitution<'_>, settled: u128) -> Option<(String, u128)> {
         let mask = self.candidates(text);
         if mask == 0 {
             return None;
         }
         let mut changed: Option<String> = None;
-        for (i, rule) in self.rules.iter().enumerate() {
-            if mask & (1 << i) == 0 {
+        // Rules run on the current text since its last change, without changing it.
+        let mut unchanged_by = 0u128;
+        // Visit only the candidate rules, lowest index (earliest in the pipeline) first.
+        let mut remaining = mask;
+        while remaining != 0 {
+            let i = remaining.trailing_zeros() as usize;
+            let bit = 1u128 << i;
+            remaining &= !bit;
+            let Some(rule) = self.rules.get(i) else {
+                break;
+            };
+            if changed.is_none() && settled & bit != 0 {
                 continue;
             }
             let current = changed.as_deref().unwrap_or(text);
             if !rule.gate(current) {
+                unchanged_by |= bit;
                 continue;
             }
-            if let Some(next) = apply(rule.as_ref(), current, sub) {
-                changed = Some(next);
+            match apply(rule.as_ref(), current, sub) {
+                Some(next) => {
+                    changed = Some(next);
+                    unchanged_by = 0;
+                }
+                None => unchanged_by |= bit,
             }
         }
-        changed
+        changed.map(|text| (text, unchanged_by))
     }
 }
 
@@ -267,5 +421,53 @@ mod tests {
             assert!(engine.may_have_hint(&text), "{offset}");
         }
         assert!(!engine.may_have_hint(&" ".repeat(3 * FOLD_CHUNK)));
+    }
+
+    /// The overlapping case-insensitive scan with every hint: the reference for `candidates`.
+    fn reference_candidates(engine: &Engine, text: &str) -> u128 {
+        let mut mask = engine.always;
+        for m in engine.hints.find_overlapping_iter(text) {
+            mask |= engine.hint_rules[m.pattern().as_usize()];
+        }
+        mask
+    }
+
+    #[test]
+    fn candidates_match_an_overlapping_scan_of_every_hint() {
+        let engine = Engine::get();
+        let mut texts: Vec<String> = vec![
+            String::new(),
+            "plain text with nothing".into(),
+            "xoxe-1-abc XOXB- Hooks.Slack.Com/Services/ sk-ant- SK_LIVE_ api_org_".into(),
+            "PassPhrase passwd API-KEY apikey _GitLab_Session= glpat-gldt-".into(),
+            "mysqlmariadbmycli sshpass machine ConvertTo-SecureString -----BEGIN ".into(),
+            "a_pat_b ghp_GHO_ ey.eyJ ya29. akiaASIA a3t absk bedrock-api-key- gr1348941".into(),
+            "é://ü sig= accountKey AccessKey authorization bearer jwt credential token".into(),
+            "\r-_\x7f PASSW\rORD pass_word pa\x7fssw".into(),
+        ];
+        texts.push(format!("{}sk-ant-", "y".repeat(SHORT_TEXT - 7)));
+        texts.push(format!("{}sk-ant-", "y".repeat(SHORT_TEXT - 6)));
+        for offset in [FOLD_CHUNK - 20, FOLD_CHUNK - 3, FOLD_CHUNK] {
+            texts.push(format!(
+                "{}ConvertTo-SecureString xoxe- sk-ant-",
+                "x".repeat(offset)
+            ));
+        }
+        for text in &texts {
+            assert_eq!(
+                engine.candidates(text),
+                reference_candidates(engine, text),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_hint_fits_the_chunk_overlap() {
+        for rule in &Engine::get().rules {
+            for hint in rule.hints() {
+                assert!(hint.len() < HINT_OVERLAP, "{hint}");
+            }
+        }
     }
 }

@@ -102,7 +102,7 @@ impl Rule for PatternRule {
             && self.gate.as_ref().is_none_or(|g| g.is_match(text))
     }
 
-    fn find(&self, text: &str, from: usize, _state: &mut ScanState) -> Option<Hit> {
+    fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
         let start = if self.reads_previous_char {
             char_before(text, from).map_or(from, |c| from - c.len_utf8())
         } else {
@@ -115,12 +115,17 @@ impl Rule for PatternRule {
                 resume: m.end(),
             });
         };
-        let caps = self.re.captures_at(text, start)?;
-        let secret = caps.get(group)?.range();
+        // One set of capture slots per rule pass, reused for every hit.
+        let locs = state
+            .captures
+            .get_or_insert_with(|| self.re.capture_locations());
+        let whole = self.re.captures_read_at(locs, text, start)?;
+        let (secret_start, secret_end) = locs.get(group)?;
+        let secret = secret_start..secret_end;
         let resume = if self.resume_at_secret_end {
             secret.end
         } else {
-            caps.get(0).map_or(secret.end, |m| m.end())
+            whole.end()
         };
         Some(Hit { secret, resume })
     }

@@ -31,6 +31,8 @@ pub(crate) struct ScanState {
     pub plain_run: Option<(usize, usize)>,
     /// The last footer search of the private-key rule: `(searched_from, found)`.
     pub footer: Option<(usize, Option<Range<usize>>)>,
+    /// Capture slots of a pattern rule, allocated on its first search and then reused.
+    pub captures: Option<regex::CaptureLocations>,
 }
 
 /// A redaction rule: finds the next secret at or after `from`.
