@@ -18,6 +18,11 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# CI runs the property tests with a fixed seed so a failure there is reproducible; local runs
+# explore new random inputs each time (failures are saved in tests/*.proptest-regressions).
+if [ "${CI:-}" = "true" ]; then
+  export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261123}"
+fi
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked

@@ -162,8 +162,13 @@ fn wrapper_spec(name: &str) -> Option<WrapperSpec> {
 fn wrapped_start(args: &[Word], spec: &WrapperSpec) -> Option<usize> {
     let mut i = 0;
     let mut leading = spec.leading;
+    // Options end at the first `NAME=value` (`sudo A=b -i x` runs the command `-i`).
+    let mut options_done = false;
     while i < args.len() {
         let t = args[i].text.as_str();
+        if options_done && !is_assignment(t) {
+            break;
+        }
         if t == "--" {
             i += 1;
             break;
@@ -191,6 +196,7 @@ fn wrapped_start(args: &[Word], spec: &WrapperSpec) -> Option<usize> {
             continue;
         }
         if spec.assignments && is_assignment(t) {
+            options_done = true;
             i += 1;
             continue;
         }
