@@ -77,6 +77,27 @@ pub struct ToolCall {
 }
 
 impl ToolCall {
+    /// Assemble a call from its parts (the work is boxed here).
+    pub fn new(
+        tool: &'static str,
+        args: Vec<(&'static str, serde_json::Value)>,
+        probe: String,
+        budget: usize,
+        deadline: Option<Duration>,
+        runs: bool,
+        work: impl Future<Output = Result<Output, ToolError>> + Send + 'static,
+    ) -> Self {
+        Self {
+            tool,
+            args,
+            probe,
+            budget,
+            runs,
+            deadline,
+            work: Box::pin(work),
+        }
+    }
+
     /// A call that fails validation before any work exists: audited, runs nothing.
     pub fn invalid(
         tool: &'static str,

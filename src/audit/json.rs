@@ -481,4 +481,20 @@ mod tests {
         assert_eq!(python_float(123.456), "123.456");
         assert_eq!(python_float(-2.5e-300), "-2.5e-300");
     }
+
+    #[test]
+    fn pretty_matches_python_indent_2_with_ascii_escapes() {
+        let v = Json::Obj(vec![
+            ("a".into(), Json::Int(1)),
+            ("b".into(), Json::Arr(vec![])),
+            (
+                "c".into(),
+                Json::Obj(vec![("d".into(), Json::Str("é😀".into()))]),
+            ),
+        ]);
+        assert_eq!(
+            v.to_pretty(),
+            "{\n  \"a\": 1,\n  \"b\": [],\n  \"c\": {\n    \"d\": \"\\u00e9\\ud83d\\ude00\"\n  }\n}"
+        );
+    }
 }

@@ -4,7 +4,6 @@
 //! a [`crate::gate::ToolCall`] and run by the gate on its own task, so a client that goes away
 //! mid-call cannot cut off the completion record.
 
-pub mod render;
 pub mod tools;
 
 use std::sync::Arc;

@@ -78,14 +78,14 @@ fn build(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
     );
     let tier_given = p.tier >= 0;
     let denied = p.denied;
-    ToolCall {
-        tool: AUDIT_TAIL.name,
+    ToolCall::new(
+        AUDIT_TAIL.name,
         args,
-        probe: String::new(),
+        String::new(),
         budget,
-        runs: false,
-        deadline: None,
-        work: Box::pin(async move {
+        None,
+        false,
+        async move {
             if tier_given && tier.is_none() {
                 // A tier that cannot exist matches nothing.
                 return Ok(Output::text(""));
@@ -101,6 +101,6 @@ fn build(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
                 )
             })?;
             Ok(Output::text(out))
-        }),
-    }
+        },
+    )
 }

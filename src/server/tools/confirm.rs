@@ -47,14 +47,14 @@ fn build(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
         }
     };
     let state = state.clone();
-    ToolCall {
-        tool: OPERATION_CONFIRM.name,
-        args: vec![("token_sha256", json!(token_digest(&p.token)))],
-        probe: String::new(),
-        budget: 1024,
-        runs: false,
-        deadline: None,
-        work: Box::pin(async move {
+    ToolCall::new(
+        OPERATION_CONFIRM.name,
+        vec![("token_sha256", json!(token_digest(&p.token)))],
+        String::new(),
+        1024,
+        None,
+        false,
+        async move {
             let text = match state.gate.broker() {
                 None => "[confirmation broker disabled (RELAY_SHELL_CONFIRM_TIER3 is off)]",
                 Some(b) if b.arm(&p.token) => {
@@ -63,6 +63,6 @@ fn build(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
                 Some(_) => "[invalid or expired confirmation token]",
             };
             Ok(Output::text(text))
-        }),
-    }
+        },
+    )
 }

@@ -12,7 +12,6 @@ use super::{ToolDef, params, raw_args};
 use crate::audit::Json;
 use crate::gate::{Caller, Output, ToolCall};
 use crate::server::State;
-use crate::server::render::pretty_ascii;
 
 /// `server_info` takes no parameters.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -156,18 +155,18 @@ fn build(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
         return ToolCall::invalid(SERVER_INFO.name, raw_args(raw), e);
     }
     let state = state.clone();
-    ToolCall {
-        tool: SERVER_INFO.name,
-        args: vec![],
-        probe: String::new(),
-        budget: 4096,
-        runs: false,
-        deadline: None,
-        work: Box::pin(async move {
-            let text = pretty_ascii(&document(&state));
+    ToolCall::new(
+        SERVER_INFO.name,
+        vec![],
+        String::new(),
+        4096,
+        None,
+        false,
+        async move {
+            let text = document(&state).to_pretty();
             Ok(Output::text(
                 state.gate.redactor().redact(&text).into_owned(),
             ))
-        }),
-    }
+        },
+    )
 }

@@ -20,7 +20,6 @@ use crate::error::ToolError;
 use crate::exec;
 use crate::gate::{Caller, Output, ToolCall};
 use crate::server::State;
-use crate::server::render::pretty_ascii;
 use crate::session::{
     self, Registry, SessionKind, SessionSummary, SpawnRequest, TermSize, local_session_env,
 };
@@ -220,26 +219,6 @@ pub const SESSION_LIST: ToolDef = ToolDef {
     build: build_list,
 };
 
-fn call(
-    tool: &'static str,
-    args: Vec<(&'static str, serde_json::Value)>,
-    probe: String,
-    budget: usize,
-    deadline: Option<Duration>,
-    runs: bool,
-    work: impl Future<Output = Result<Output, ToolError>> + Send + 'static,
-) -> ToolCall {
-    ToolCall {
-        tool,
-        args,
-        probe,
-        budget,
-        runs,
-        deadline,
-        work: Box::pin(work),
-    }
-}
-
 fn build_spawn(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall {
     let p: ShellSpawnParams = match params::parse(SHELL_SPAWN.name, raw) {
         Ok(p) => p,
@@ -287,7 +266,7 @@ fn build_spawn(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCal
     };
     let sessions = state.sessions.clone();
     let principal = caller.principal.clone();
-    call(
+    ToolCall::new(
         SHELL_SPAWN.name,
         args,
         probe,
@@ -323,7 +302,7 @@ fn build_send(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall
         .map(|s| s.pending_line())
         .unwrap_or_default();
     let probe = pending.probe(&p.data, p.enter);
-    call(
+    ToolCall::new(
         SESSION_SEND.name,
         args,
         probe,
@@ -371,7 +350,7 @@ fn build_recv(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall
     let read = text::clamp_i64(p.max_bytes, RECV_MIN_BYTES, hard as i64) as usize;
     let read = read.min(budget.saturating_sub(RECV_MARKER_ROOM)).max(1);
     let session = state.sessions.get(&caller.principal, &p.session_id);
-    call(
+    ToolCall::new(
         SESSION_RECV.name,
         args,
         String::new(),
@@ -397,7 +376,7 @@ fn build_resize(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCa
         ("rows", json!(p.rows)),
     ];
     let session = state.sessions.get(&caller.principal, &p.session_id);
-    call(
+    ToolCall::new(
         SESSION_RESIZE.name,
         args,
         String::new(),
@@ -434,7 +413,7 @@ fn build_kill(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall
     };
     let sessions: Registry = state.sessions.clone();
     let principal = caller.principal.clone();
-    call(
+    ToolCall::new(
         SESSION_KILL.name,
         args,
         String::new(),
@@ -491,7 +470,7 @@ fn build_list(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall
     }
     let sessions = state.sessions.clone();
     let principal = caller.principal.clone();
-    call(
+    ToolCall::new(
         SESSION_LIST.name,
         vec![],
         String::new(),
@@ -500,7 +479,7 @@ fn build_list(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall
         false,
         async move {
             let rows = sessions.list(&principal).iter().map(summary_json).collect();
-            Ok(Output::text(pretty_ascii(&Json::Arr(rows))))
+            Ok(Output::text(Json::Arr(rows).to_pretty()))
         },
     )
 }
@@ -525,9 +504,9 @@ mod tests {
             exit_code: None,
         };
         assert_eq!(
-            pretty_ascii(&Json::Arr(vec![summary_json(&row)])),
+            Json::Arr(vec![summary_json(&row)]).to_pretty(),
             "[\n  {\n    \"id\": \"sh-1\",\n    \"kind\": \"local\",\n    \"title\": \"bash \\u00e9\",\n    \"size\": \"80x24\",\n    \"age_s\": 1.3,\n    \"idle_s\": 0.0,\n    \"buffered\": 3,\n    \"produced\": 10,\n    \"dropped\": 0,\n    \"closed\": false,\n    \"exit_code\": null\n  }\n]"
         );
-        assert_eq!(pretty_ascii(&Json::Arr(vec![])), "[]");
+        assert_eq!(Json::Arr(vec![]).to_pretty(), "[]");
     }
 }

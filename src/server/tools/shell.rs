@@ -242,25 +242,23 @@ fn exec_call(
     prepared: Result<ExecRequest, ToolError>,
 ) -> ToolCall {
     match prepared {
-        Ok(req) => ToolCall {
+        Ok(req) => ToolCall::new(
             tool,
             args,
             probe,
             budget,
-            runs: true,
-            deadline: Some(Duration::from_secs(timeout)),
-            work: Box::pin(
-                async move { exec::run(req).await.map(|o| outcome_to_output(o, timeout)) },
-            ),
-        },
-        Err(e) => ToolCall {
+            Some(Duration::from_secs(timeout)),
+            true,
+            async move { exec::run(req).await.map(|o| outcome_to_output(o, timeout)) },
+        ),
+        Err(e) => ToolCall::new(
             tool,
             args,
             probe,
             budget,
-            runs: false,
-            deadline: None,
-            work: Box::pin(async move { Err(e) }),
-        },
+            None,
+            false,
+            async move { Err(e) },
+        ),
     }
 }
