@@ -2,7 +2,8 @@
 //! speed and memory on a large chained log (warm page cache).
 //!
 //! Run: `cargo bench --bench audit`. Set `RELAY_SHELL_BENCH_VERIFY_MB` to change the size of
-//! the verified log (default 512), `RELAY_SHELL_BENCH_PART=append|verify` to run one half.
+//! the verified log (default 512), `RELAY_SHELL_BENCH_PART=append|verify` to run one half
+//! (`append-never` runs only the fsync=never sequential figure, for profiling).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -130,6 +131,12 @@ fn main() {
         return;
     }
     let part = std::env::var("RELAY_SHELL_BENCH_PART").unwrap_or_default();
+    if part == "append-never" {
+        // One figure only, for profiling the append path.
+        let (never, never_cpu) = append_sequential(FsyncPolicy::Never, 1_000_000);
+        println!("fsync=never sequential {never:.0} records/s ({never_cpu:.0} per CPU-second)");
+        return;
+    }
     if part != "verify" {
         append_figures();
     }

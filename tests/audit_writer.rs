@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use audit_support::{cfg, python_verify, start, tool, write_records};
 use relay_shell::audit::{
-    AuditLog, Format, FsyncPolicy, IDENTITY_CHECK_EVERY, Record, verify_audit,
+    AuditLog, Format, FsyncPolicy, IDENTITY_CHECK_EVERY, LOCK_HOLD, Record, verify_audit,
 };
 
 #[test]
@@ -301,4 +301,35 @@ fn two_writers_on_one_file_keep_one_chain() {
         h.join().expect("thread");
     }
     assert_eq!(python_verify(&path, 0), Ok(407));
+}
+
+/// The file lock a burst of appends holds is let go once the writer is quiet, without
+/// another append to trigger it: a process that locks the file (as a second server would)
+/// gets it within a few `LOCK_HOLD`s, and its own line keeps the chain.
+#[test]
+fn file_lock_is_released_after_a_burst() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLog::open(cfg(&path));
+    write_records(&log, 0, 50);
+    let other = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .expect("open");
+    // While the burst's lock is held, another open file cannot lock; give up (and fail)
+    // only after far longer than any release could take.
+    let give_up = std::time::Instant::now() + LOCK_HOLD * 2500;
+    loop {
+        match other.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < give_up => {
+                std::thread::yield_now()
+            }
+            Err(e) => panic!("the writer never released the file lock: {e}"),
+        }
+    }
+    other.unlock().expect("unlock");
+    write_records(&log, 50, 1);
+    drop(log);
+    assert_eq!(python_verify(&path, 0), Ok(51));
 }

@@ -20,7 +20,7 @@ pub use chain::{ChainState, GENESIS};
 pub use config::{AuditConfig, Format, FsyncPolicy, OnFailure};
 pub use json::Json;
 pub use record::{Args, Record, StartRecord, ToolRecord, now_iso};
-pub use sink::IDENTITY_CHECK_EVERY;
+pub use sink::{IDENTITY_CHECK_EVERY, LOCK_HOLD};
 pub use tail::audit_tail;
 pub use verify::{Verdict, run_verify_cli, verify_audit};
 pub use writer::{AuditError, AuditLog, AuditStatus};

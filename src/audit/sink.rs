@@ -20,6 +20,14 @@ use super::json::Json;
 /// How often the path is looked up to notice rotation or deletion.
 pub const IDENTITY_CHECK_EVERY: Duration = Duration::from_millis(1);
 
+/// How long the advisory lock taken for an append is kept for the appends that follow.
+/// Taking and dropping `flock` for every line costs two system calls, a third of an
+/// append; holding it across a burst keeps bursts cheap, and another process appending to
+/// the same file waits at most this long (plus one wake-up of the sync thread) once we go
+/// quiet. The file's size is still checked before every line, so a truncation by
+/// `copytruncate` or a writer that does not lock is noticed as before.
+pub const LOCK_HOLD: Duration = Duration::from_millis(2);
+
 /// Most records held while writes fail; beyond this new records are dropped (and counted).
 pub const MAX_QUEUED_RECORDS: usize = 10_000;
 /// Most bytes (rendered jsonl) held while writes fail.
@@ -46,6 +54,11 @@ pub(crate) struct Sink {
     pub chain: ChainState,
     /// Whether lines are chained.
     chained: bool,
+    /// When the advisory lock on `file` was taken, while we hold it.
+    locked_at: Option<Instant>,
+    /// The lock was taken since the writer last asked (it then wakes the sync thread,
+    /// which releases the lock once the burst is over).
+    lock_taken: bool,
     /// The file ends in a partial line (torn write): the next line starts with `\n`.
     mid_line: bool,
     /// Records (unchained bodies) not yet written, oldest first.
@@ -126,27 +139,6 @@ fn write_line(file: &File, buf: &[u8]) -> Result<(), (bool, std::io::Error)> {
     Ok(())
 }
 
-/// An exclusive advisory lock on the log file, released on drop. Failing to lock (a file
-/// system without `flock`) degrades to unlocked appends, which are still whole lines.
-struct FileLock<'a>(Option<&'a File>);
-
-impl<'a> FileLock<'a> {
-    fn take(file: &'a File) -> Self {
-        match file.lock() {
-            Ok(()) => FileLock(Some(file)),
-            Err(_) => FileLock(None),
-        }
-    }
-}
-
-impl Drop for FileLock<'_> {
-    fn drop(&mut self) {
-        if let Some(f) = self.0 {
-            let _ = f.unlock();
-        }
-    }
-}
-
 impl Sink {
     /// Open the sink for `cfg`, resuming the chain. Never fails: problems are recorded.
     pub fn open(cfg: &AuditConfig) -> Sink {
@@ -166,6 +158,8 @@ impl Sink {
             nonregular: None,
             chain: state,
             chained,
+            locked_at: None,
+            lock_taken: false,
             mid_line: false,
             queue: VecDeque::new(),
             queued_bytes: 0,
@@ -185,6 +179,7 @@ impl Sink {
 
     /// (Re)open the path, replacing the current file.
     fn reopen(&mut self, fsync: FsyncPolicy) -> std::io::Result<()> {
+        self.release_lock();
         if let Some(old) = self.file.take()
             && fsync != FsyncPolicy::Never
         {
@@ -243,8 +238,12 @@ impl Sink {
             return Err((body, std::io::Error::other("audit file is not open")));
         };
         // Serialise with other processes appending to the same file (advisory `flock`,
-        // held for this one write).
-        let _lock = (self.nonregular.is_none()).then(|| FileLock::take(&file));
+        // held across a burst: see [`LOCK_HOLD`]). Failing to lock (a file system without
+        // `flock`) degrades to unlocked appends, which are still whole lines.
+        if self.nonregular.is_none() && self.locked_at.is_none() && file.lock().is_ok() {
+            self.locked_at = Some(Instant::now());
+            self.lock_taken = true;
+        }
         let size = if self.nonregular.is_none() {
             // `lseek` is the cheapest way to read the size of an open file.
             (&*file).seek(SeekFrom::End(0)).ok()
@@ -267,7 +266,9 @@ impl Sink {
         let start = buf.len();
         render_line_into(&record, cfg.format, &mut buf);
         buf.push('\n');
-        match write_line(&file, buf.as_bytes()) {
+        let written = write_line(&file, buf.as_bytes());
+        self.release_lock_if_due(Instant::now());
+        match written {
             Ok(()) => {
                 if let Some(c) = chain {
                     self.chain.advance(c);
@@ -291,6 +292,32 @@ impl Sink {
                 };
                 Err((body, e))
             }
+        }
+    }
+
+    /// When the advisory lock we hold is due to be released.
+    pub fn lock_release_due(&self) -> Option<Instant> {
+        self.locked_at.map(|t| t + LOCK_HOLD)
+    }
+
+    /// Whether the lock was taken since the last call (and forget that it was).
+    pub fn take_lock_news(&mut self) -> bool {
+        std::mem::take(&mut self.lock_taken)
+    }
+
+    /// Release the advisory lock if it has been held for [`LOCK_HOLD`].
+    pub fn release_lock_if_due(&mut self, now: Instant) {
+        if self.lock_release_due().is_some_and(|due| now >= due) {
+            self.release_lock();
+        }
+    }
+
+    /// Release the advisory lock now, if we hold it.
+    pub fn release_lock(&mut self) {
+        if self.locked_at.take().is_some()
+            && let Some(f) = &self.file
+        {
+            let _ = f.unlock();
         }
     }
 

@@ -69,6 +69,9 @@ struct SyncState {
     failed: Vec<(u64, u64)>,
     /// Set when the log is dropped: the thread exits.
     stop: bool,
+    /// A writer took the file lock: the sync thread should wake and release it once the
+    /// burst is over.
+    lock_taken: bool,
 }
 
 #[derive(Debug)]
@@ -107,7 +110,12 @@ impl Inner {
         let res = sink.append(&self.cfg, body);
         let ticket = sink.written;
         let mirror = self.cfg.mirror_stderr && sink.nonregular.is_none();
+        let lock_taken = sink.take_lock_news();
         drop(sink);
+        if lock_taken && self.threaded {
+            lock(&self.sync).lock_taken = true;
+            self.wake.notify_all();
+        }
         match res {
             Ok(lines) => {
                 if mirror {
@@ -178,28 +186,45 @@ impl Inner {
 /// The sync thread: interval syncs, group commits, retries of a failing sink.
 fn sync_loop(weak: Weak<Inner>) {
     let mut last_retry = Instant::now();
+    let mut next_tick = Instant::now() + TICK;
     loop {
         let Some(inner) = weak.upgrade() else { return };
+        // Sleep until the next tick, or until the file lock a burst of appends holds is due
+        // for release, whichever comes first.
+        let wake_at = lock(&inner.sink)
+            .lock_release_due()
+            .map_or(next_tick, |due| due.min(next_tick));
+        let timeout = wake_at.saturating_duration_since(Instant::now());
         {
             let st = lock(&inner.sync);
             if st.stop {
                 return;
             }
-            let (st, _) = inner
+            let (mut st, _) = inner
                 .wake
-                .wait_timeout_while(st, TICK, |s| !s.stop && s.requested <= s.synced)
+                .wait_timeout_while(st, timeout, |s| {
+                    !s.stop && s.requested <= s.synced && !s.lock_taken
+                })
                 .unwrap_or_else(|p| p.into_inner());
             if st.stop {
                 return;
             }
+            st.lock_taken = false;
         }
+        lock(&inner.sink).release_lock_if_due(Instant::now());
         let (written, failing, sync_error) = {
             let s = lock(&inner.sink);
             (s.written, s.failing.is_some(), s.sync_error.is_some())
         };
         let synced = lock(&inner.sync).synced;
+        let now = Instant::now();
+        let ticked = now >= next_tick;
+        if ticked {
+            next_tick = now + TICK;
+        }
         let due = match inner.cfg.fsync {
-            FsyncPolicy::Always | FsyncPolicy::Interval => written > synced || sync_error,
+            FsyncPolicy::Always => written > synced || sync_error,
+            FsyncPolicy::Interval => (ticked && written > synced) || sync_error,
             FsyncPolicy::Never => false,
         };
         if due {
