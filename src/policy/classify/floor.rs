@@ -7,7 +7,7 @@
 //! look-around; it is linear time). Word ends are checked the same way, which fixes the
 //! spec's prefix false positives (`halting`, `rebooted`, `shredder`, `reboot-test-01`).
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use regex::{Regex, RegexSet};
 
@@ -79,7 +79,7 @@ const RULES: &[FloorRule] = &[
     anywhere(
         "raw disk named",
         T3,
-        r"/dev/(?:sd[a-z]|hd[a-z]|nvme\d|mmcblk\d)",
+        r"/dev/(?:sd[a-z]|hd[a-z]|nvme[0-9]|mmcblk[0-9])",
     ),
     word(
         "power off or restart",
@@ -95,7 +95,7 @@ const RULES: &[FloorRule] = &[
     rule(
         "git force push",
         T3,
-        r"git\s+push\s[^\n]{0,512}?(?:--force|--mirror|--delete|\s-[a-z]*f\b|\s\+\S)",
+        r"git\s+push\s[^\n]*?(?:--force|--mirror|--delete|\s-[a-z]*f\b|\s\+\S)",
     ),
     rule(
         "git reset --hard / clean -f",
@@ -112,10 +112,10 @@ const RULES: &[FloorRule] = &[
         T3,
         r"(?:iptables\s+(?:-[a-z]*F|--flush)|nft\s+flush)",
     ),
-    rule("link down", T3, r"ip\s+link\s+[^\n]{0,256}?down\b"),
+    rule("link down", T3, r"ip\s+link\s+[^\n]*?down\b"),
     anywhere("fork bomb", T3, r":\s*\(\s*\)\s*\{"),
     rule("truncate to zero", T3, r"truncate\s+(?:-s\s*0|--size[= ]0)"),
-    rule("find -delete", T3, r"find\s[^\n|;&]{0,512}?-delete\b"),
+    rule("find -delete", T3, r"find\s[^\n|;&]*?-delete\b"),
     rule(
         "kubectl delete/drain",
         T3,
@@ -219,21 +219,38 @@ const RULES: &[FloorRule] = &[
     ),
 ];
 
+/// The compiled tables: one set that says which rules match anywhere (one pass over the
+/// text), and each rule's own regex, compiled the first time the set reports that rule (a
+/// typical command hits none or a few, so most are never built).
 struct Compiled {
     set: RegexSet,
-    each: Vec<Regex>,
+    each: Vec<OnceLock<Option<Regex>>>,
+}
+
+/// A table pattern as compiled: case-insensitive, and `\b` as an ASCII word boundary. Every
+/// `\b` in the tables sits next to an ASCII letter, where the ASCII boundary holds wherever the
+/// Unicode one does (and also between an ASCII letter and a non-ASCII letter, which only
+/// widens a match); it keeps the lazy DFA usable on non-ASCII text and the tables small.
+fn compiled_pattern(rule: &FloorRule) -> String {
+    format!("(?i){}", rule.pattern.replace(r"\b", r"(?-u:\b)"))
 }
 
 static COMPILED: LazyLock<Option<Compiled>> = LazyLock::new(|| {
-    let patterns: Vec<String> = RULES.iter().map(|r| format!("(?i){}", r.pattern)).collect();
+    let patterns: Vec<String> = RULES.iter().map(compiled_pattern).collect();
     let set = RegexSet::new(&patterns).ok()?;
-    let each = patterns
-        .iter()
-        .map(|p| Regex::new(p))
-        .collect::<Result<Vec<_>, _>>()
-        .ok()?;
+    let each = RULES.iter().map(|_| OnceLock::new()).collect();
     Some(Compiled { set, each })
 });
+
+impl Compiled {
+    /// Rule `index`'s own regex (`None` only if a constant table failed to compile).
+    fn rule_regex(&self, index: usize) -> Option<&Regex> {
+        self.each
+            .get(index)?
+            .get_or_init(|| Regex::new(&compiled_pattern(RULES.get(index)?)).ok())
+            .as_ref()
+    }
+}
 
 /// One floor finding.
 pub(crate) struct FloorHit {
@@ -263,7 +280,15 @@ pub(crate) fn scan(text: &str, inert: &dyn Fn(usize, usize) -> bool) -> Vec<Floo
     let mut hits = Vec::new();
     for index in compiled.set.matches(text).iter() {
         let rule = &RULES[index];
-        for m in compiled.each[index].find_iter(text) {
+        let Some(regex) = compiled.rule_regex(index) else {
+            hits.push(FloorHit {
+                tier: Tier::Irreversible,
+                rule: "raw-text tables unavailable",
+                matched: String::new(),
+            });
+            continue;
+        };
+        for m in regex.find_iter(text) {
             let before = text[..m.start()].chars().next_back();
             let after = text[m.end()..].chars().next();
             if rule.word_start && before.is_some_and(wordish) {
@@ -299,7 +324,12 @@ mod tests {
 
     #[test]
     fn tables_compile() {
-        assert!(COMPILED.is_some());
+        let compiled = COMPILED.as_ref().expect("tables compile");
+        for (index, rule) in RULES.iter().enumerate() {
+            assert!(compiled.rule_regex(index).is_some(), "{}", rule.name);
+            // The ASCII-boundary rewrite must only ever see a real `\b`.
+            assert!(!rule.pattern.contains(r"\\b"), "{}", rule.name);
+        }
     }
 
     #[test]
@@ -315,5 +345,15 @@ mod tests {
         assert_eq!(tier("format /q /fs:ntfs D:"), Some(T3));
         assert_eq!(tier("del C:\\temp /q"), Some(T3));
         assert_eq!(tier("del C:\\onefile.txt"), None);
+    }
+
+    #[test]
+    fn option_windows_span_the_whole_command_but_not_the_next() {
+        let far = format!("find /srv{} -delete", " -name x".repeat(200));
+        assert_eq!(tier(&far), Some(T3));
+        assert_eq!(tier("find /srv -name x | xargs echo -delete"), None);
+        let push = format!("git push origin{} --force", " main".repeat(200));
+        assert_eq!(tier(&push), Some(T3));
+        assert_eq!(tier("git push origin main\necho --force"), Some(T2));
     }
 }
