@@ -199,6 +199,7 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
 }
 
 fn main() -> ExitCode {
+    relay_shell::memory::limit_allocator_arenas();
     let cli = Cli::parse();
     let settings = match Settings::from_args(&cli.settings) {
         Ok(s) => s,
@@ -251,6 +252,7 @@ fn main() -> ExitCode {
             eprintln!("relay-shell: config OK ({})", summary(&state));
             return ExitCode::SUCCESS;
         }
+        relay_shell::memory::settle_after_startup();
         serve(state).await
     })
 }
