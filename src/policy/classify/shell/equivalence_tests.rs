@@ -94,6 +94,24 @@ fn typical_compound_commands_are_split_and_classify_the_same() {
 }
 
 #[test]
+fn shapes_the_whole_parse_reads_differently_are_not_split() {
+    // tree-sitter-bash joins lines and regroups stages here, so splitting (which follows bash)
+    // would change the verdict: these keep the whole parse. Found by the property below.
+    for text in [
+        "\"rm\" -rf / | \"rm\" -rf / | rm -rf / \n echo 1 > /proc/sys/net/ipv4/ip_forward",
+        "ls | cat | cat\nrm -rf /tmp/x > /tmp/f",
+        "rm -rf / |& tail -n 20 /var/log/auth.log | grep sshd &&\n su",
+        "journalctl | grep x | tail && python3",
+        "ls\n\\rm -rf /tmp/x",
+        "ls | ls \\\n",
+    ] {
+        let (split, whole, used) = both("shell_exec", text);
+        assert!(!used, "{text:?} was split");
+        assert_eq!(split, whole, "{text:?}");
+    }
+}
+
+#[test]
 fn deep_lists_take_the_whole_parse_where_the_walk_would_stop() {
     // The whole parse nests `&&` lists; past the walk's depth limit it fails closed, and so
     // must the split text.
