@@ -95,4 +95,19 @@ fn main() {
             );
         }
     }
+    // Well-formed pipelines and lists (no dangling separator) by number of commands; median of
+    // 101 runs.
+    for (name, sep, cmd) in [("\"a | \"", " | ", "a"), ("\"ls; \"", "; ", "ls")] {
+        for n in [4usize, 16, 64, 256] {
+            let text = vec![cmd; n].join(sep);
+            let d = median(101, || {
+                black_box(classify("shell_exec", black_box(&text)));
+            });
+            println!(
+                "  {:>8.3} ms  {name} joining {n} commands ({} bytes)",
+                d.as_secs_f64() * 1e3,
+                text.len()
+            );
+        }
+    }
 }

@@ -8,10 +8,13 @@ use std::collections::{HashMap, HashSet};
 
 use std::time::{Duration, Instant};
 
-use tree_sitter::{Node, ParseOptions, ParseState, Parser};
+use tree_sitter::{Node, ParseOptions, ParseState, Parser, Point, Range, Tree};
 
 mod commands;
+#[cfg(test)]
+mod equivalence_tests;
 mod redirects;
+mod split;
 
 use super::{environment, floor, words};
 use crate::policy::{Reason, Tier};
@@ -39,9 +42,11 @@ thread_local! {
     static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
 }
 
-/// Text with more `|`, `<` and `(` bytes than this is not parsed: tree-sitter-bash's cost on
-/// long pipelines and stacked here-documents grows faster than linearly, and its progress
-/// checks are too sparse there for [`PARSE_BUDGET`] alone to bound it.
+/// Text with more `|`, `<` and `(` bytes than this is not parsed: parsed whole,
+/// tree-sitter-bash's cost on long pipelines and stacked here-documents grows faster than
+/// linearly, and its progress checks are too sparse there for [`PARSE_BUDGET`] alone to bound
+/// it. Text the splitter takes apart stage by stage would not need the limit, but it applies to
+/// all text alike so that the verdict never depends on which path parsed it.
 pub const MAX_OPERATORS: usize = 256;
 
 /// Parsing of one classification (the text and every body nested in it) stops after this
@@ -51,7 +56,8 @@ pub const MAX_OPERATORS: usize = 256;
 /// Real commands parse in microseconds, far below it.
 pub const PARSE_BUDGET: Duration = Duration::from_millis(25);
 
-fn parse(text: &str, deadline: Instant) -> Option<tree_sitter::Tree> {
+/// Parse `text`, or only its bytes `within` (node byte ranges still index into `text`).
+fn parse(text: &str, within: Option<Range>, deadline: Instant) -> Option<Tree> {
     PARSER.with(|cell| {
         let mut slot = cell.try_borrow_mut().ok()?;
         if slot.is_none() {
@@ -60,6 +66,8 @@ fn parse(text: &str, deadline: Instant) -> Option<tree_sitter::Tree> {
             *slot = Some(p);
         }
         let parser = slot.as_mut()?;
+        // Every parse sets its ranges: an empty list means the whole text.
+        parser.set_included_ranges(within.as_slice()).ok()?;
         let mut over_budget = |_: &ParseState| Instant::now() > deadline;
         let options = ParseOptions::new().progress_callback(&mut over_budget);
         let bytes = text.as_bytes();
@@ -74,6 +82,70 @@ fn parse(text: &str, deadline: Instant) -> Option<tree_sitter::Tree> {
         }
         tree
     })
+}
+
+/// Statement kinds a segment may parse as: one simple command, as the splitter promised.
+const SEGMENT_KINDS: &[&str] = &[
+    "command",
+    "redirected_statement",
+    "declaration_command",
+    "unset_command",
+    "test_command",
+    "variable_assignment",
+    "variable_assignments",
+];
+
+/// Parse each segment on its own, with the same parser and deadline. `None` when a segment
+/// does not parse cleanly as exactly one simple statement: then the whole text is parsed, so
+/// syntax errors and anything the splitter misjudged are handled exactly as without it.
+fn parse_segments(text: &str, segments: &[split::Segment], deadline: Instant) -> Option<Vec<Tree>> {
+    let mut points = PointCursor::default();
+    let mut trees = Vec::with_capacity(segments.len());
+    for s in segments {
+        // A parse this short may finish before its progress callback ever runs.
+        if Instant::now() > deadline {
+            return None;
+        }
+        let range = Range {
+            start_byte: s.start,
+            end_byte: s.end,
+            start_point: points.at(text, s.start),
+            end_point: points.at(text, s.end),
+        };
+        let tree = parse(text, Some(range), deadline)?;
+        let root = tree.root_node();
+        let statement = root.named_child(0)?;
+        if root.has_error()
+            || root.named_child_count() != 1
+            || !SEGMENT_KINDS.contains(&statement.kind())
+        {
+            return None;
+        }
+        trees.push(tree);
+    }
+    Some(trees)
+}
+
+/// Row and column of ascending byte offsets, in one pass over the text.
+#[derive(Default)]
+struct PointCursor {
+    byte: usize,
+    row: usize,
+    line_start: usize,
+}
+
+impl PointCursor {
+    fn at(&mut self, text: &str, byte: usize) -> Point {
+        let seen = text.as_bytes().get(self.byte..byte).unwrap_or_default();
+        for (i, b) in seen.iter().enumerate() {
+            if *b == b'\n' {
+                self.row += 1;
+                self.line_start = self.byte + i + 1;
+            }
+        }
+        self.byte = self.byte.max(byte);
+        Point::new(self.row, byte.saturating_sub(self.line_start))
+    }
 }
 
 /// The verdict on one piece of shell text.
@@ -142,27 +214,18 @@ fn classify_within(text: &str, depth: usize, interactive: bool, deadline: Instan
         // A shell cannot receive a NUL inside a command string; the parser would stop there.
         return unparseable("text contains a NUL byte");
     }
-    let Some(tree) = parse(text, deadline) else {
-        return unparseable("text could not be parsed within the parse budget");
+    let mut v = match visit_segments(text, depth, interactive, deadline) {
+        Some(v) => v,
+        None => {
+            let Some(tree) = parse(text, None, deadline) else {
+                return unparseable("text could not be parsed within the parse budget");
+            };
+            let mut v = Visitor::new(text, depth, interactive, deadline);
+            v.unparsed = tree.root_node().has_error();
+            v.visit(tree.root_node(), &Stdin::Inherited, 0);
+            v
+        }
     };
-    let mut v = Visitor {
-        src: text,
-        depth,
-        reasons: Vec::new(),
-        marks: Vec::new(),
-        commands: 0,
-        unparsed: false,
-        level: 0,
-        backquotes: 0,
-        deadline,
-        vars: HashMap::new(),
-        defined: HashSet::new(),
-        cwd: None,
-        code_from_pipe: false,
-        interactive: interactive && depth == 0,
-    };
-    v.unparsed = tree.root_node().has_error();
-    v.visit(tree.root_node(), &Stdin::Inherited, 0);
     let mut verdict = ShellVerdict {
         reasons: std::mem::take(&mut v.reasons),
         commands: v.commands,
@@ -187,6 +250,59 @@ fn classify_within(text: &str, depth: usize, interactive: bool, deadline: Instan
         add_floor(&mut verdict, text, Some(&inert));
     }
     verdict
+}
+
+/// Visit the segments of a text the splitter takes apart, each parsed on its own, with one
+/// visitor (variables, functions, `cd`, marks and the floor span the whole text). A segment
+/// after `|` or `|&` reads a pipe, as in the `pipeline` arm of [`Visitor::visit`]. `None` when
+/// the text is not split: the caller parses it whole.
+fn visit_segments(
+    text: &str,
+    depth: usize,
+    interactive: bool,
+    deadline: Instant,
+) -> Option<Visitor<'_>> {
+    if !splitting_enabled() {
+        return None;
+    }
+    let segments = split::split(text)?;
+    let trees = parse_segments(text, &segments, deadline)?;
+    let mut v = Visitor::new(text, depth, interactive, deadline);
+    // The whole parse nests a segment under at most one `list` node per `&&`/`||` of its
+    // statement and one `pipeline` node; where that could reach the depth at which the syntax
+    // walk stops, only the whole parse gives the same verdict.
+    let mut nesting = 0;
+    let mut most_nesting = 0;
+    for (segment, tree) in segments.iter().zip(&trees) {
+        let stdin = match segment.join {
+            split::Join::Pipe => Stdin::Pipe,
+            split::Join::Statement => {
+                nesting = 0;
+                Stdin::Inherited
+            }
+            split::Join::List => {
+                nesting += 1;
+                Stdin::Inherited
+            }
+        };
+        most_nesting = usize::max(most_nesting, nesting);
+        v.visit(tree.root_node(), &stdin, 0);
+    }
+    if v.deepest + most_nesting + 1 > MAX_NODE_DEPTH {
+        return None;
+    }
+    #[cfg(test)]
+    equivalence_tests::SPLIT_TEXTS.with(|n| n.set(n.get() + 1));
+    Some(v)
+}
+
+/// Whether texts may be split (tests compare against the whole-text parse).
+fn splitting_enabled() -> bool {
+    #[cfg(test)]
+    if equivalence_tests::WHOLE_PARSE_ONLY.with(std::cell::Cell::get) {
+        return false;
+    }
+    true
 }
 
 /// Apply the raw-text floor; `inert` (a byte map) exempts proven data.
@@ -236,6 +352,8 @@ struct Visitor<'t> {
     unparsed: bool,
     /// Current command/process substitution nesting.
     level: usize,
+    /// The deepest syntax level visited.
+    deepest: usize,
     /// Backquote substitutions enclosing the current node.
     backquotes: usize,
     /// When parsing must stop (shared with nested bodies).
@@ -256,6 +374,26 @@ struct Visitor<'t> {
 }
 
 impl<'t> Visitor<'t> {
+    fn new(src: &'t str, depth: usize, interactive: bool, deadline: Instant) -> Self {
+        Visitor {
+            src,
+            depth,
+            reasons: Vec::new(),
+            marks: Vec::new(),
+            commands: 0,
+            unparsed: false,
+            level: 0,
+            deepest: 0,
+            backquotes: 0,
+            deadline,
+            vars: HashMap::new(),
+            defined: HashSet::new(),
+            cwd: None,
+            code_from_pipe: false,
+            interactive: interactive && depth == 0,
+        }
+    }
+
     fn note(&mut self, subject: &str, rule: impl Into<String>, tier: Tier) {
         self.reasons.push(reason(subject, rule, tier));
     }
@@ -287,6 +425,7 @@ impl<'t> Visitor<'t> {
     }
 
     fn visit(&mut self, node: Node, stdin: &Stdin, nd: usize) {
+        self.deepest = self.deepest.max(nd);
         if nd > MAX_NODE_DEPTH {
             if !self.unparsed {
                 self.note(
