@@ -116,6 +116,7 @@ fn parse_segments(text: &str, segments: &[split::Segment], deadline: Instant) ->
         let root = tree.root_node();
         let statement = root.named_child(0)?;
         if root.has_error()
+            || joined_line(root, text).is_some()
             || root.named_child_count() != 1
             || !SEGMENT_KINDS.contains(&statement.kind())
         {
@@ -124,6 +125,67 @@ fn parse_segments(text: &str, segments: &[split::Segment], deadline: Instant) ->
         trees.push(tree);
     }
     Some(trees)
+}
+
+/// Statements whose children are the words and redirections of one command line.
+const ONE_LINE_KINDS: &[&str] = &[
+    "command",
+    "declaration_command",
+    "unset_command",
+    "redirected_statement",
+];
+
+/// Where tree-sitter-bash read two lines a shell keeps apart as one command: a line break
+/// (not a `\`-newline continuation) inside a word, or between the words and redirections of
+/// one command. The grammar reads `ls⏎\rm -rf /x` as `ls` with three arguments, and
+/// `a | b⏎rm x > f` as `b rm x`; bash runs `rm` both times. Returns the offset of the first
+/// such line break; the caller then distrusts the tree. Line breaks inside strings,
+/// substitutions, here-documents and compound commands belong to child nodes and are not
+/// looked at.
+fn joined_line(root: Node, src: &str) -> Option<usize> {
+    let bytes = src.as_bytes();
+    // A line break ends the line unless an odd run of backslashes (maybe then `\r`) precedes it.
+    let separates = |at: usize| {
+        let mut i = at;
+        if i > 0 && bytes[i - 1] == b'\r' {
+            i -= 1;
+        }
+        let run = bytes[..i].iter().rev().take_while(|&&b| b == b'\\').count();
+        run % 2 == 0
+    };
+    let breaks_in = |start: usize, end: usize| {
+        (start..end.min(bytes.len())).find(|&i| bytes[i] == b'\n' && separates(i))
+    };
+    let mut cursor = root.walk();
+    loop {
+        let node = cursor.node();
+        if node.kind() == "word"
+            && let Some(at) = breaks_in(node.start_byte(), node.end_byte())
+        {
+            return Some(at);
+        }
+        if ONE_LINE_KINDS.contains(&node.kind()) {
+            let mut prev = node.start_byte();
+            let mut children = node.walk();
+            for child in node.children(&mut children) {
+                if let Some(at) = breaks_in(prev, child.start_byte()) {
+                    return Some(at);
+                }
+                prev = child.end_byte();
+            }
+        }
+        if cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return None;
+            }
+        }
+    }
 }
 
 /// Row and column of ascending byte offsets, in one pass over the text.
@@ -222,6 +284,14 @@ fn classify_within(text: &str, depth: usize, interactive: bool, deadline: Instan
             };
             let mut v = Visitor::new(text, depth, interactive, deadline);
             v.unparsed = tree.root_node().has_error();
+            if let Some(at) = joined_line(tree.root_node(), text) {
+                v.note(
+                    text.get(at..).unwrap_or_default().trim_start(),
+                    "the parser joined a line to the command before it (a shell runs it on its own)",
+                    Tier::Stateful,
+                );
+                v.unparsed = true;
+            }
             v.visit(tree.root_node(), &Stdin::Inherited, 0);
             v
         }
