@@ -2,11 +2,9 @@
 //! (`--db-password`, `--jwt`), `sshpass -p`, `.netrc` lines, `.pgpass` lines and GitLab
 //! session cookies. They run after the spec's rules, so they can only redact more.
 
-use regex::Regex;
-
 use super::rules::{CliFlagRule, PatternRule};
 use super::scan::{
-    Hit, Rule, ScanState, bare_token_end, char_at, compile, flag_value_end, is_py_space,
+    Hit, LazyRegex, Rule, ScanState, bare_token_end, char_at, compile, flag_value_end, is_py_space,
     next_char_boundary, skip_py_space,
 };
 
@@ -18,7 +16,7 @@ const SSHPASS_MAX_OPTIONS: usize = 16;
 /// own `-p` (an ssh port) is not touched.
 struct SshpassRule {
     /// The word `sshpass`.
-    word: Regex,
+    word: LazyRegex,
 }
 
 impl SshpassRule {

@@ -6,10 +6,8 @@
 
 use std::ops::Range;
 
-use regex::Regex;
-
 use super::rules::PatternRule;
-use super::scan::{Hit, Rule, ScanState, compile, next_char_boundary};
+use super::scan::{Hit, LazyRegex, Rule, ScanState, compile, next_char_boundary};
 
 /// Largest PEM body the spec's pattern accepts between header and footer, in characters.
 const PEM_BODY_MAX_CHARS: usize = 8192;
@@ -23,9 +21,9 @@ const PEM_ORPHAN_MIN_BYTES: usize = 64;
 /// [`PEM_ORPHAN_MIN_BYTES`] of key material — a truncated key must not leak either.
 struct PrivateKeyRule {
     /// `-----BEGIN … PRIVATE KEY-----`.
-    header: Regex,
+    header: LazyRegex,
     /// `-----END … PRIVATE KEY-----`.
-    footer: Regex,
+    footer: LazyRegex,
 }
 
 impl PrivateKeyRule {

@@ -11,19 +11,17 @@
 //! boundary. Python treats it as a word character, so we can only redact more, never less,
 //! and the lazy DFA stays usable on non-ASCII text.
 
-use regex::Regex;
-
 use super::scan::{
-    Hit, Rule, ScanState, char_at, char_before, compile, flag_value_end, is_py_space,
+    Hit, LazyRegex, Rule, ScanState, char_at, char_before, compile, flag_value_end, is_py_space,
     next_char_boundary, skip_py_space,
 };
 
 /// A rule that is one pattern. The secret is capture group `v` (or the whole match).
 pub(crate) struct PatternRule {
     /// The compiled pattern (Python `\s` semantics already applied).
-    re: Regex,
-    /// Index of the secret's capture group, or `None` for a whole-match rule.
-    group: Option<usize>,
+    re: LazyRegex,
+    /// The secret is capture group `v` (else the whole match).
+    valued: bool,
     /// The pattern begins by consuming the character before the match (an emulated
     /// one-character look-behind), so searches start one character early.
     reads_previous_char: bool,
@@ -33,7 +31,7 @@ pub(crate) struct PatternRule {
     /// See [`Rule::hints`].
     hints: &'static [&'static str],
     /// Optional whole-text gate (see [`Rule::gate`]).
-    gate: Option<Regex>,
+    gate: Option<LazyRegex>,
     /// Optional cheap check run before the gate pattern.
     precheck: Option<fn(&str) -> bool>,
 }
@@ -43,7 +41,7 @@ impl PatternRule {
     pub(crate) fn whole(pattern: &str, hints: &'static [&'static str]) -> Self {
         Self {
             re: compile(pattern),
-            group: None,
+            valued: false,
             reads_previous_char: false,
             resume_at_secret_end: false,
             hints,
@@ -54,11 +52,9 @@ impl PatternRule {
 
     /// A rule whose secret is the named group `v`.
     pub(crate) fn valued(pattern: &str, hints: &'static [&'static str]) -> Self {
-        let re = compile(pattern);
-        let group = re.capture_names().position(|n| n == Some("v"));
         Self {
-            re,
-            group,
+            re: compile(pattern),
+            valued: true,
             reads_previous_char: false,
             resume_at_secret_end: false,
             hints,
@@ -108,7 +104,12 @@ impl Rule for PatternRule {
         } else {
             from
         };
-        let Some(group) = self.group else {
+        let group = if self.valued {
+            self.re.capture_names().position(|n| n == Some("v"))
+        } else {
+            None
+        };
+        let Some(group) = group else {
             let m = self.re.find_at(text, start)?;
             return Some(Hit {
                 secret: m.range(),
@@ -149,7 +150,7 @@ const KEYWORD_HINTS: &[&str] = &[
 /// the shortest such run that ends before ` && `, ` || `, ` | `, a line break or the end.
 struct AuthorizationRule {
     /// `\b(?:proxy-)?authorization["']?\s*[:=]` — the deterministic part of the prefix.
-    prefix: Regex,
+    prefix: LazyRegex,
 }
 
 impl AuthorizationRule {
@@ -251,7 +252,7 @@ impl Rule for AuthorizationRule {
 /// compound flag names (`--db-password`, `--client-secret`, `--jwt`).
 pub(crate) struct CliFlagRule {
     /// The flag itself (`--?` plus the secret word), without the separator.
-    prefix: Regex,
+    prefix: LazyRegex,
     /// The explicit look-behind: whether the character before the flag allows a match.
     allows_before: fn(Option<char>) -> bool,
     /// See [`Rule::hints`].
@@ -341,7 +342,7 @@ impl Rule for CliFlagRule {
 /// leading switches (`-AsPlainText -Force`). A `$variable` operand is not a secret.
 struct SecureStringRule {
     /// The cmdlet name.
-    prefix: Regex,
+    prefix: LazyRegex,
 }
 
 impl SecureStringRule {

@@ -7,6 +7,8 @@
 
 use std::ops::Range;
 
+use std::sync::OnceLock;
+
 use regex::Regex;
 
 /// One secret found by a rule: the span to replace and where the next search starts.
@@ -204,15 +206,56 @@ pub(crate) fn py_pattern(pattern: &str) -> String {
     out
 }
 
-/// Compiles a built-in pattern (after [`py_pattern`]). The tables are constants covered by
-/// tests, so a failure here is a programming error caught before release.
-pub(crate) fn compile(pattern: &str) -> Regex {
-    Regex::new(&py_pattern(pattern)).expect("built-in redaction pattern compiles") // ok: constant pattern, compiled in every test run
+/// A built-in pattern (after [`py_pattern`]), compiled the first time it is used. Most rules
+/// run only when their hint literal occurs, so most output never builds most of them (each
+/// costs tens of KiB). The tables are constants covered by tests (`every_pattern_compiles`),
+/// so a failure to compile is a programming error caught before release.
+pub(crate) struct LazyRegex {
+    pattern: String,
+    compiled: OnceLock<Regex>,
+}
+
+impl std::ops::Deref for LazyRegex {
+    type Target = Regex;
+
+    fn deref(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            Regex::new(&self.pattern).expect("built-in redaction pattern compiles") // ok: constant pattern, compiled by every_pattern_compiles
+        })
+    }
+}
+
+/// Patterns handed to [`compile`] (tests compile every one).
+#[cfg(test)]
+pub(crate) static PATTERNS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// A built-in pattern with Python's `\s` semantics, compiled on first use.
+pub(crate) fn compile(pattern: &str) -> LazyRegex {
+    let pattern = py_pattern(pattern);
+    #[cfg(test)]
+    PATTERNS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(pattern.clone());
+    LazyRegex {
+        pattern,
+        compiled: OnceLock::new(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_pattern_compiles() {
+        let _ = crate::redact::Redactor::new().redact("x");
+        let patterns = PATTERNS.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        assert!(patterns.len() > 20, "the engine registered its patterns");
+        for p in patterns {
+            assert!(Regex::new(&p).is_ok(), "{p}");
+        }
+    }
 
     #[test]
     fn py_pattern_rewrites_whitespace_inside_and_outside_classes() {
