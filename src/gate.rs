@@ -255,7 +255,7 @@ impl Gate {
         args.iter()
             .map(|(k, v)| {
                 (
-                    (*k).to_string(),
+                    (*k).into(),
                     Json::from_serde(&self.redactor.scrub_value(v, ARG_MAX_CHARS)),
                 )
             })
@@ -302,7 +302,7 @@ impl Gate {
         let operation = (self.broker.is_some() && tier == Tier::Irreversible).then(|| {
             let raw = Json::Obj(
                 args.iter()
-                    .map(|(k, v)| ((*k).to_string(), Json::from_serde(v)))
+                    .map(|(k, v)| ((*k).into(), Json::from_serde(v)))
                     .collect(),
             );
             OperationKey::new(tool, &caller.principal, &probe, &raw.to_canonical())

@@ -266,3 +266,57 @@ fn read_lossy(path: &Path) -> Vec<serde_json::Value> {
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
+
+/// `RELAY_SHELL_AUDIT_STDERR=true` mirrors every line written to the log, byte for byte, on
+/// stderr after `AUDIT `.
+#[test]
+fn audit_stderr_mirrors_each_written_line() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tmp");
+    let audit = dir.path().join("audit.jsonl");
+    let mut child = common::command(&[
+        ("RELAY_SHELL_AUDIT_PATH", &audit.display().to_string()),
+        ("RELAY_SHELL_AUDIT_STDERR", "true"),
+        ("RELAY_SHELL_LOG", "warn"),
+    ])
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    let script = [
+        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "t", "version": "0"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "shell_exec", "arguments": {"command": "echo mirrored"}}}),
+    ];
+    let mut stdin = child.stdin.take().expect("stdin");
+    for m in &script {
+        writeln!(stdin, "{m}").expect("write");
+    }
+    // Wait for the call's answer before closing stdin, so the call is not cut short.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut answers = 0;
+    let mut line = String::new();
+    while answers < 2 {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut stdout, &mut line).expect("read");
+        assert!(n > 0, "server closed stdout early");
+        answers += usize::from(line.contains("\"id\":"));
+    }
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait");
+    let mirrored: Vec<String> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| l.strip_prefix("AUDIT ").map(str::to_string))
+        .collect();
+    let written: Vec<String> = std::fs::read_to_string(&audit)
+        .expect("audit file")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(written.len(), 2, "start and completion records");
+    assert_eq!(mirrored, written);
+}

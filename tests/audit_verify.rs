@@ -256,7 +256,7 @@ fn json_report_keys_in_spec_order() {
     let Json::Obj(fields) = j else {
         panic!("object")
     };
-    let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+    let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_ref()).collect();
     assert_eq!(
         &keys[..10],
         [

@@ -60,9 +60,15 @@ impl ChainState {
     /// value. The state is not advanced: call [`ChainState::advance`] once the line is
     /// written.
     pub fn seal(&self, body: Json) -> (Json, String) {
+        self.seal_with(body, &mut String::with_capacity(512))
+    }
+
+    /// [`ChainState::seal`] rendering the canonical form into `scratch` (cleared first), so
+    /// a writer can reuse one buffer for every record.
+    pub fn seal_with(&self, body: Json, scratch: &mut String) -> (Json, String) {
         let mut fields = match body {
             Json::Obj(f) => f,
-            other => vec![("value".to_string(), other)],
+            other => vec![("value".into(), other)],
         };
         fields.push((
             "seq".into(),
@@ -70,9 +76,9 @@ impl ChainState {
         ));
         fields.push(("prev".into(), Json::Str(self.prev.clone())));
         let mut sealed = Json::Obj(fields);
-        let mut canonical = String::with_capacity(512);
-        sealed.write_canonical_into(&mut canonical);
-        let chain = chain_hash(&self.prev, canonical.as_bytes());
+        scratch.clear();
+        sealed.write_canonical_into(scratch);
+        let chain = chain_hash(&self.prev, scratch.as_bytes());
         if let Json::Obj(f) = &mut sealed {
             f.push(("chain".into(), Json::Str(chain.clone())));
         }

@@ -6,7 +6,7 @@
 //! `docs/compatibility.md`) — and nested values as compact JSON in insertion order.
 
 use super::config::Format;
-use super::json::{Json, python_float};
+use super::json::{Json, Key, python_float};
 
 const CEF_HEADER: &str = "CEF:0|relay-shell|relay-shell|1.0|audit|tool-call|5|";
 const LEEF_HEADER: &str = "LEEF:2.0|relay-shell|relay-shell|1.0|audit|x09|";
@@ -32,7 +32,7 @@ fn key_values(record: &Json, header: &str, sep: &str, escape: fn(&str, &mut Stri
     let Json::Obj(fields) = record else {
         return out;
     };
-    let mut refs: Vec<&(String, Json)> = fields.iter().collect();
+    let mut refs: Vec<&(Key, Json)> = fields.iter().collect();
     refs.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     for (i, (k, v)) in refs.into_iter().map(|r| (&r.0, &r.1)).enumerate() {
         if i > 0 {

@@ -12,6 +12,10 @@
 
 use std::fmt::Write as _;
 
+/// An object key: usually one of the record's fixed field names, which then costs no
+/// allocation; an owned string otherwise.
+pub type Key = std::borrow::Cow<'static, str>;
+
 /// A JSON value whose objects keep their insertion order.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Json {
@@ -28,7 +32,7 @@ pub enum Json {
     /// An array.
     Arr(Vec<Json>),
     /// An object in insertion order.
-    Obj(Vec<(String, Json)>),
+    Obj(Vec<(Key, Json)>),
 }
 
 /// How one rendering spells separators, orders keys and escapes text.
@@ -114,7 +118,7 @@ impl Json {
             Value::Array(a) => Json::Arr(a.iter().map(Json::from_serde).collect()),
             Value::Object(m) => Json::Obj(
                 m.iter()
-                    .map(|(k, v)| (k.clone(), Json::from_serde(v)))
+                    .map(|(k, v)| (Key::Owned(k.clone()), Json::from_serde(v)))
                     .collect(),
             ),
         }
@@ -207,7 +211,7 @@ impl Json {
             }
             Json::Obj(fields) => {
                 out.push('{');
-                let mut refs: Vec<&(String, Json)> = fields.iter().collect();
+                let mut refs: Vec<&(Key, Json)> = fields.iter().collect();
                 if style.sorted {
                     // Python sorts str keys by code point; UTF-8 byte order is the same order.
                     refs.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
@@ -400,7 +404,7 @@ impl<'de> serde::de::Visitor<'de> for OrderedVisitor {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Json, A::Error> {
         let mut v = Vec::new();
         while let Some((k, x)) = a.next_entry::<String, Json>()? {
-            v.push((k, x));
+            v.push((Key::Owned(k), x));
         }
         Ok(Json::Obj(v))
     }

@@ -18,7 +18,7 @@ pub mod writer;
 
 pub use chain::{ChainState, GENESIS};
 pub use config::{AuditConfig, Format, FsyncPolicy, OnFailure};
-pub use json::Json;
+pub use json::{Json, Key};
 pub use record::{Args, Record, StartRecord, ToolRecord, now_iso};
 pub use sink::{IDENTITY_CHECK_EVERY, LOCK_HOLD};
 pub use tail::audit_tail;

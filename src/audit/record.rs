@@ -1,9 +1,9 @@
 //! Audit records: what one line of `audit.jsonl` says, in the spec's field order (§9.2).
 
-use super::json::Json;
+use super::json::{Json, Key};
 
 /// Ordered, already-redacted audit arguments of one call.
-pub type Args = Vec<(String, Json)>;
+pub type Args = Vec<(Key, Json)>;
 
 /// The current time as UTC ISO-8601 with microseconds and a `+00:00` offset.
 ///
@@ -78,7 +78,7 @@ impl ToolRecord {
 
     /// [`ToolRecord::to_json`] without copying the strings.
     pub fn into_json(self) -> Json {
-        let mut f: Vec<(String, Json)> = vec![
+        let mut f: Vec<(Key, Json)> = vec![
             ("ts".into(), Json::Str(self.ts)),
             ("tool".into(), Json::Str(self.tool)),
             ("tier".into(), Json::Int(self.tier.into())),
@@ -133,7 +133,7 @@ impl StartRecord {
 
     /// [`StartRecord::to_json`] without copying the strings.
     pub fn into_json(self) -> Json {
-        let mut f: Vec<(String, Json)> = vec![
+        let mut f: Vec<(Key, Json)> = vec![
             ("ts".into(), Json::Str(self.ts)),
             ("event".into(), Json::Str("start".into())),
             ("tool".into(), Json::Str(self.tool)),

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::json::Json;
+use super::json::{Json, Key};
 use super::segments::{SeamFinding, verify_dir};
 use super::verify::{SegmentReport, TornLine, verify_file};
 
@@ -192,7 +192,7 @@ fn opt_u64(v: Option<u64>) -> Json {
 impl Verdict {
     /// The `--json` document: the spec's keys in the spec's order, then ours.
     pub fn to_json(&self) -> Json {
-        let mut f: Vec<(String, Json)> = vec![
+        let mut f: Vec<(Key, Json)> = vec![
             ("ok".into(), Json::Bool(self.ok)),
             ("chain_ok".into(), Json::Bool(self.chain_ok)),
             ("present".into(), Json::Bool(self.present)),

@@ -78,6 +78,10 @@ pub(crate) struct Sink {
     pub cause: String,
     /// Lines written since start: the ticket the group commit waits on.
     pub written: u64,
+    /// The line being written (reused for every record).
+    line_buf: String,
+    /// The canonical form being hashed (reused for every record).
+    canonical_buf: String,
 }
 
 /// Expand a leading `~/` with `$HOME`.
@@ -170,6 +174,8 @@ impl Sink {
             last_error: String::new(),
             cause: String::new(),
             written: 0,
+            line_buf: String::with_capacity(1024),
+            canonical_buf: String::with_capacity(1024),
         };
         if let Err(e) = sink.reopen(FsyncPolicy::Never) {
             sink.note_failure(&e, "open");
@@ -225,12 +231,14 @@ impl Sink {
         }
     }
 
-    /// Write one body as one line. On failure the body comes back unchanged.
+    /// Write one body as one line, returning a copy of the line when `keep` (for the stderr
+    /// mirror). On failure the body comes back unchanged.
     fn write_body(
         &mut self,
         cfg: &AuditConfig,
         body: Json,
-    ) -> Result<String, (Json, std::io::Error)> {
+        keep: bool,
+    ) -> Result<Option<String>, (Json, std::io::Error)> {
         if let Err(e) = self.ensure_current(cfg.fsync) {
             return Err((body, e));
         }
@@ -254,12 +262,13 @@ impl Sink {
             self.resync();
         }
         let (record, chain) = if self.chained {
-            let (sealed, c) = self.chain.seal(body);
+            let (sealed, c) = self.chain.seal_with(body, &mut self.canonical_buf);
             (sealed, Some(c))
         } else {
             (body, None)
         };
-        let mut buf = String::with_capacity(1024);
+        let mut buf = std::mem::take(&mut self.line_buf);
+        buf.clear();
         if self.mid_line {
             buf.push('\n');
         }
@@ -277,11 +286,12 @@ impl Sink {
                 self.written += 1;
                 // Under the lock nothing else appended: the file grew by exactly our line.
                 self.end = size.map(|n| n + buf.len() as u64);
-                buf.pop();
-                buf.drain(..start);
-                Ok(buf)
+                let line = keep.then(|| buf[start..buf.len() - 1].to_string());
+                self.line_buf = buf;
+                Ok(line)
             }
             Err((partial, e)) => {
+                self.line_buf = buf;
                 if partial {
                     self.mid_line = true;
                 }
@@ -330,15 +340,15 @@ impl Sink {
     }
 
     /// Write queued records, oldest first, stopping at the first failure (which leaves the
-    /// failed record at the front). Returns the lines written.
-    pub fn drain(&mut self, cfg: &AuditConfig) -> Result<Vec<String>, std::io::Error> {
+    /// failed record at the front). Returns the lines written when `keep`.
+    pub fn drain(&mut self, cfg: &AuditConfig, keep: bool) -> Result<Vec<String>, std::io::Error> {
         let mut lines = Vec::new();
         while let Some(body) = self.queue.pop_front() {
             let size = body.to_line().len();
-            match self.write_body(cfg, body) {
+            match self.write_body(cfg, body, keep) {
                 Ok(line) => {
                     self.queued_bytes = self.queued_bytes.saturating_sub(size);
-                    lines.push(line);
+                    lines.extend(line);
                 }
                 Err((body, e)) => {
                     self.queue.push_front(body);
@@ -350,9 +360,15 @@ impl Sink {
     }
 
     /// Append a body: queued records first, then this one. On failure the body is queued
-    /// (or dropped when the queue is full) and the error returned.
-    pub fn append(&mut self, cfg: &AuditConfig, body: Json) -> Result<Vec<String>, std::io::Error> {
-        let mut lines = match self.drain(cfg) {
+    /// (or dropped when the queue is full) and the error returned. The lines written are
+    /// returned when `keep` (for the stderr mirror).
+    pub fn append(
+        &mut self,
+        cfg: &AuditConfig,
+        body: Json,
+        keep: bool,
+    ) -> Result<Vec<String>, std::io::Error> {
+        let mut lines = match self.drain(cfg, keep) {
             Ok(lines) => lines,
             Err(e) => {
                 self.enqueue(body);
@@ -360,9 +376,9 @@ impl Sink {
                 return Err(e);
             }
         };
-        match self.write_body(cfg, body) {
+        match self.write_body(cfg, body, keep) {
             Ok(line) => {
-                lines.push(line);
+                lines.extend(line);
                 self.note_success();
                 Ok(lines)
             }
@@ -378,7 +394,7 @@ impl Sink {
     pub fn recover(&mut self, cfg: &AuditConfig) -> Result<(), std::io::Error> {
         if let Err(e) = self
             .ensure_current(cfg.fsync)
-            .and_then(|_| self.drain(cfg).map(|_| ()))
+            .and_then(|_| self.drain(cfg, false).map(|_| ()))
         {
             self.note_failure(&e, "retry");
             return Err(e);

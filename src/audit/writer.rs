@@ -107,7 +107,7 @@ impl Inner {
     fn write(&self, record: Record) -> Result<u64, AuditError> {
         let body = record.into_json();
         let mut sink = lock(&self.sink);
-        let res = sink.append(&self.cfg, body);
+        let res = sink.append(&self.cfg, body, self.cfg.mirror_stderr);
         let ticket = sink.written;
         let mirror = self.cfg.mirror_stderr && sink.nonregular.is_none();
         let lock_taken = sink.take_lock_news();

@@ -12,18 +12,18 @@ use relay_shell::audit::{
 pub fn tool(i: u64) -> ToolRecord {
     let args = vec![
         (
-            "command".to_string(),
+            "command".into(),
             Json::Str(format!("echo 'héllo {i}' | wc -c ✓ 日本 😀")),
         ),
-        ("timeout".to_string(), Json::Int(60)),
-        ("cwd".to_string(), Json::Str("/tmp/a\"b\\c".into())),
-        ("use_shell".to_string(), Json::Bool(i.is_multiple_of(2))),
+        ("timeout".into(), Json::Int(60)),
+        ("cwd".into(), Json::Str("/tmp/a\"b\\c".into())),
+        ("use_shell".into(), Json::Bool(i.is_multiple_of(2))),
         (
-            "stdin".to_string(),
+            "stdin".into(),
             Json::Str("line1\nline2\t\u{1}\u{7f}\u{2028}".into()),
         ),
         (
-            "nested".to_string(),
+            "nested".into(),
             Json::Obj(vec![
                 (
                     "z".into(),

@@ -34,13 +34,8 @@ fn s(v: impl Into<String>) -> Json {
     Json::Str(v.into())
 }
 
-fn obj(fields: Vec<(&str, Json)>) -> Json {
-    Json::Obj(
-        fields
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-    )
+fn obj(fields: Vec<(&'static str, Json)>) -> Json {
+    Json::Obj(fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
 }
 
 fn user_name(uid: u32) -> String {

@@ -456,12 +456,7 @@ pub fn summary_json(s: &SessionSummary) -> Json {
             s.exit_code.map_or(Json::Null, |c| Json::Int(c.into())),
         ),
     ];
-    Json::Obj(
-        fields
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-    )
+    Json::Obj(fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
 }
 
 fn build_list(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall {
