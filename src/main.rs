@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use rmcp::ServiceExt;
+use tracing_subscriber::filter::Targets;
 
 use relay_shell::audit::{AuditConfig, AuditLog};
 use relay_shell::cli::{Cli, Verb};
@@ -28,15 +29,27 @@ fn fail_config(e: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// The log filter when `RELAY_SHELL_LOG` is unset or not a valid filter.
+const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
+
 /// Logs go to stderr (stdout is the MCP channel on stdio), scrubbed by the same redactor as
-/// the audit log: a failed command's text can carry a secret.
+/// the audit log: a failed command's text can carry a secret. `RELAY_SHELL_LOG` is a list of
+/// `level` and `target=level` directives (`debug`, `info,relay_shell::exec=trace`).
 fn init_logging(redactor: Redactor) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RELAY_SHELL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(relay_shell::redact::RedactingWriter::stderr(redactor))
-        .with_ansi(false)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = std::env::var("RELAY_SHELL_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok())
+        .or_else(|| DEFAULT_LOG_FILTER.parse().ok())
+        .unwrap_or_default();
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(relay_shell::redact::RedactingWriter::stderr(redactor))
+                .with_ansi(false),
+        )
         .try_init();
 }
 

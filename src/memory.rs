@@ -23,11 +23,12 @@ pub fn limit_allocator_arenas() {
     }
 }
 
-/// Build the tables the first call would otherwise build (the classifier's rule set and
-/// parser), then return free heap pages to the system. Call once, after the server's state
-/// is built and before it serves.
+/// Build the tables the first call would otherwise build (the classifier's rule set), then
+/// return free heap pages to the system. Call once, after the server's state is built and
+/// before it serves. Nothing is classified here: a search cache or parser made on this
+/// thread would never be used again.
 pub fn settle_after_startup() {
-    let _ = policy::classify("shell_exec", "true");
+    policy::prepare();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory; it is safe to call at any time.
     unsafe {

@@ -12,7 +12,7 @@ pub mod input;
 pub mod tier;
 
 pub use admit::{Decision, Policy, PolicyError, USER_REGEX_SIZE_LIMIT};
-pub use classify::classify;
+pub use classify::{classify, prepare};
 pub use hosts::widen_hosts;
 pub use tier::Tier;
 

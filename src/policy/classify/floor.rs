@@ -252,6 +252,12 @@ impl Compiled {
     }
 }
 
+/// Compile the rule set now (it is otherwise built by the first classification), without
+/// searching: search caches and parsers belong to the threads that classify.
+pub(crate) fn prepare() {
+    LazyLock::force(&COMPILED);
+}
+
 /// One floor finding.
 pub(crate) struct FloorHit {
     /// Tier of the rule.

@@ -12,6 +12,12 @@ mod paths;
 mod shell;
 mod words;
 
+/// Build the classifier's shared tables now rather than on the first call (a server calls
+/// this once before serving, so start-up garbage can be handed back at once).
+pub fn prepare() {
+    floor::prepare();
+}
+
 pub use shell::{MAX_BODY_DEPTH, MAX_NODE_DEPTH, MAX_OPERATORS, MAX_PARSE_BYTES, PARSE_BUDGET};
 
 use super::{Classification, READ_ONLY_TOOLS, Reason, STATEFUL_TOOLS, Tier};
