@@ -1,5 +1,6 @@
 //! Classification cost: typical commands (µs each) and 1 MB adversarial inputs (ms each).
 //! Run: `cargo bench --bench policy`. Prints figures; asserts nothing.
+//! `RELAY_SHELL_BENCH_PART=typical` runs only the typical commands (for profiling).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -50,6 +51,16 @@ fn main() {
             black_box(classify(tool, black_box(text)));
         });
         println!("  {:>8.1} µs  {tool:<10} {:?}", d.as_secs_f64() * 1e6, text);
+    }
+
+    if std::env::var("RELAY_SHELL_BENCH_PART").is_ok_and(|p| p == "typical") {
+        // Only the typical commands, repeated (for profiling).
+        for _ in 0..50 {
+            for (text, tool) in typical {
+                black_box(classify(tool, black_box(text)));
+            }
+        }
+        return;
     }
 
     println!("adversarial inputs (~1 MB; median of 5 runs)");

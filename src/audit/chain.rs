@@ -70,6 +70,7 @@ impl ChainState {
             Json::Obj(f) => f,
             other => vec![("value".into(), other)],
         };
+        fields.reserve(3);
         fields.push((
             "seq".into(),
             Json::Int(i64::try_from(self.seq).unwrap_or(i64::MAX)),

@@ -211,25 +211,52 @@ impl Json {
             }
             Json::Obj(fields) => {
                 out.push('{');
-                let mut refs: Vec<&(Key, Json)> = fields.iter().collect();
-                if style.sorted {
+                match fields.first() {
                     // Python sorts str keys by code point; UTF-8 byte order is the same order.
-                    refs.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-                }
-                for (i, (k, v)) in refs.iter().map(|r| (&r.0, &r.1)).enumerate() {
-                    if i > 0 {
-                        out.push_str(style.item_sep);
+                    // A record's objects are small: sort references on the stack.
+                    Some(first) if style.sorted && fields.len() <= SORT_ON_STACK => {
+                        let mut refs = [first; SORT_ON_STACK];
+                        for (slot, field) in refs.iter_mut().zip(fields) {
+                            *slot = field;
+                        }
+                        let refs = &mut refs[..fields.len()];
+                        refs.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                        Self::write_fields(out, style, level, refs.iter().copied());
                     }
-                    Self::newline(out, style, level + 1);
-                    write_str(out, k, style.ascii);
-                    out.push_str(style.key_sep);
-                    v.write(out, style, level + 1);
+                    Some(_) if style.sorted => {
+                        let mut refs: Vec<&(Key, Json)> = fields.iter().collect();
+                        refs.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                        Self::write_fields(out, style, level, refs.into_iter());
+                    }
+                    _ => Self::write_fields(out, style, level, fields.iter()),
                 }
                 if !fields.is_empty() {
                     Self::newline(out, style, level);
                 }
                 out.push('}');
             }
+        }
+    }
+}
+
+/// Objects with at most this many members are sorted without allocating.
+const SORT_ON_STACK: usize = 32;
+
+impl Json {
+    fn write_fields<'a>(
+        out: &mut String,
+        style: Style,
+        level: usize,
+        fields: impl Iterator<Item = &'a (Key, Json)>,
+    ) {
+        for (i, (k, v)) in fields.enumerate() {
+            if i > 0 {
+                out.push_str(style.item_sep);
+            }
+            Self::newline(out, style, level + 1);
+            write_str(out, k, style.ascii);
+            out.push_str(style.key_sep);
+            v.write(out, style, level + 1);
         }
     }
 }
@@ -438,6 +465,31 @@ mod tests {
             v.to_pretty(),
             "{\n  \"r\": \"\\u2014\\u00e9\\ud83d\\ude00\",\n  \"a\": [],\n  \"b\": {},\n  \"c\": [\n    1\n  ]\n}"
         );
+    }
+
+    #[test]
+    fn canonical_sorts_small_and_large_objects_alike() {
+        for n in [
+            1usize,
+            2,
+            SORT_ON_STACK,
+            SORT_ON_STACK + 1,
+            3 * SORT_ON_STACK,
+        ] {
+            let fields = (0..n)
+                .rev()
+                .map(|i| (Key::Owned(format!("k{i:03}")), Json::Int(i as i64)))
+                .collect();
+            let expected = (0..n)
+                .map(|i| format!("\"k{i:03}\":{i}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            assert_eq!(
+                Json::Obj(fields).to_canonical(),
+                format!("{{{expected}}}"),
+                "{n}"
+            );
+        }
     }
 
     #[test]

@@ -21,11 +21,12 @@ use super::json::Json;
 pub const IDENTITY_CHECK_EVERY: Duration = Duration::from_millis(1);
 
 /// How long the advisory lock taken for an append is kept for the appends that follow.
-/// Taking and dropping `flock` for every line costs two system calls, a third of an
-/// append; holding it across a burst keeps bursts cheap, and another process appending to
-/// the same file waits at most this long (plus one wake-up of the sync thread) once we go
-/// quiet. The file's size is still checked before every line, so a truncation by
-/// `copytruncate` or a writer that does not lock is noticed as before.
+/// Taking and dropping `flock` and reading the file's size for every line costs three system
+/// calls, nearly half of an append; holding the lock across a burst keeps bursts cheap, and
+/// another process appending to the same file waits at most this long (plus one wake-up of
+/// the sync thread) once we go quiet. The size is read each time the lock is taken: a writer
+/// that does not lock (or `copytruncate`) is noticed at the next burst, at most this long
+/// later, and until then our lines still land whole and chained after our own.
 pub const LOCK_HOLD: Duration = Duration::from_millis(2);
 
 /// Most records held while writes fail; beyond this new records are dropped (and counted).
@@ -248,15 +249,19 @@ impl Sink {
         // Serialise with other processes appending to the same file (advisory `flock`,
         // held across a burst: see [`LOCK_HOLD`]). Failing to lock (a file system without
         // `flock`) degrades to unlocked appends, which are still whole lines.
-        if self.nonregular.is_none() && self.locked_at.is_none() && file.lock().is_ok() {
+        let held = self.locked_at.is_some();
+        if self.nonregular.is_none() && !held && file.lock().is_ok() {
             self.locked_at = Some(Instant::now());
             self.lock_taken = true;
         }
-        let size = if self.nonregular.is_none() {
+        let size = if self.nonregular.is_some() {
+            None
+        } else if held && self.end.is_some() {
+            // Nobody who locks has written since our last line: the size is where we left it.
+            self.end
+        } else {
             // `lseek` is the cheapest way to read the size of an open file.
             (&*file).seek(SeekFrom::End(0)).ok()
-        } else {
-            None
         };
         if size.is_some() && size != self.end {
             self.resync();
