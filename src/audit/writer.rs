@@ -211,9 +211,9 @@ fn sync_loop(weak: Weak<Inner>) {
             }
             st.lock_taken = false;
         }
-        lock(&inner.sink).release_lock_if_due(Instant::now());
         let (written, failing, sync_error) = {
-            let s = lock(&inner.sink);
+            let mut s = lock(&inner.sink);
+            s.release_lock_if_due(Instant::now());
             (s.written, s.failing.is_some(), s.sync_error.is_some())
         };
         let synced = lock(&inner.sync).synced;
