@@ -59,11 +59,37 @@ pub enum Verb {
         /// The command text, or `-` (or nothing) to read it from stdin.
         text: Option<String>,
     },
+    /// Manage the HTTP transport's bearer tokens (RELAY_SHELL_AUTH_TOKENS_FILE).
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Scrub secrets from stdin to stdout with the same rules the audit log uses.
     Redact {
         /// Treat stdin as one JSON document: scrub its string values and keys.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `relay-shell token …`: the file keeps only hashes; a token is shown once, when created.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create a random token for NAME, print it once on stdout, append its hash to the file.
+    New {
+        /// The principal the token authenticates (letters, digits, `.`, `_`, `-`).
+        name: String,
+        /// A mode ceiling for this token: open, guarded or readonly.
+        #[arg(long)]
+        mode: Option<String>,
+    },
+    /// List token names and modes.
+    List,
+    /// Remove NAME's token; running servers refuse it from their next request on.
+    Revoke {
+        /// The token's name.
+        name: String,
     },
 }
 
@@ -94,6 +120,70 @@ pub struct SettingsArgs {
         help_heading = "Server"
     )]
     pub http_port: Option<String>,
+    /// Extra Host header values the HTTP transport accepts besides loopback (comma-separated).
+    #[arg(
+        long,
+        env = "RELAY_SHELL_HTTP_ALLOWED_HOSTS",
+        value_name = "HOSTS",
+        help_heading = "Server"
+    )]
+    pub http_allowed_hosts: Option<String>,
+    /// Extra browser origins the HTTP transport accepts besides loopback (comma-separated).
+    #[arg(
+        long,
+        env = "RELAY_SHELL_HTTP_ALLOWED_ORIGINS",
+        value_name = "ORIGINS",
+        help_heading = "Server"
+    )]
+    pub http_allowed_origins: Option<String>,
+    /// Largest HTTP request body, bytes (default 4194304).
+    #[arg(
+        long,
+        env = "RELAY_SHELL_HTTP_MAX_BODY_BYTES",
+        value_name = "BYTES",
+        help_heading = "Server"
+    )]
+    pub http_max_body_bytes: Option<String>,
+    /// Seconds a client has to send a request's headers, or its body (default 10).
+    #[arg(
+        long,
+        env = "RELAY_SHELL_HTTP_HEADER_TIMEOUT",
+        value_name = "SECS",
+        help_heading = "Server"
+    )]
+    pub http_header_timeout: Option<String>,
+    /// MCP sessions open at once over HTTP (default 128).
+    #[arg(
+        long,
+        env = "RELAY_SHELL_HTTP_MAX_SESSIONS",
+        value_name = "N",
+        help_heading = "Server"
+    )]
+    pub http_max_sessions: Option<String>,
+    /// Seconds without a request before an MCP session expires (default 1800).
+    #[arg(
+        long,
+        env = "RELAY_SHELL_HTTP_SESSION_IDLE_TIMEOUT",
+        value_name = "SECS",
+        help_heading = "Server"
+    )]
+    pub http_session_idle_timeout: Option<String>,
+    /// HTTP connections open at once; more wait in the listen queue (default 256).
+    #[arg(
+        long,
+        env = "RELAY_SHELL_HTTP_MAX_CONNECTIONS",
+        value_name = "N",
+        help_heading = "Server"
+    )]
+    pub http_max_connections: Option<String>,
+    /// Serve HTTP on a non-loopback address without authentication (default false).
+    #[arg(
+        long,
+        env = "RELAY_SHELL_ALLOW_UNAUTH_NETWORK",
+        value_name = "BOOL",
+        help_heading = "Server"
+    )]
+    pub allow_unauth_network: Option<String>,
     /// Calls that may run at once (default 32, 1..=1024); more wait briefly, then get Busy.
     #[arg(
         long,
@@ -357,6 +447,23 @@ pub struct SettingsArgs {
     )]
     pub ssh_idle_timeout: Option<String>,
 
+    /// Bearer tokens for the HTTP transport: `name:sha256hex[:mode]` lines, file mode 0600.
+    #[arg(
+        long,
+        env = "RELAY_SHELL_AUTH_TOKENS_FILE",
+        value_name = "PATH",
+        help_heading = "HTTP auth"
+    )]
+    pub auth_tokens_file: Option<PathBuf>,
+    /// Bearer token that GET /metrics requires (default: none required).
+    #[arg(
+        long,
+        env = "RELAY_SHELL_METRICS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        help_heading = "HTTP auth"
+    )]
+    pub metrics_token: Option<String>,
     /// OAuth on the HTTP transport (default false).
     #[arg(
         long,

@@ -34,6 +34,35 @@ impl Transport {
     }
 }
 
+/// A secret setting: never shown by `Debug`, so a logged `Settings` cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// Whether `host` names the loopback interface: `localhost` or a loopback IP literal, after
+/// trimming whitespace and `[]` and lower-casing (`127.0.0.5` and `[::1]` are, `0.0.0.0` and
+/// other names are not).
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
+fn list(raw: &Option<String>) -> Vec<String> {
+    raw.as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
 /// Host-key policy for SSH.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KnownHosts {
@@ -65,6 +94,26 @@ pub struct Settings {
     pub http_host: String,
     /// HTTP bind port.
     pub http_port: u16,
+    /// Host header values accepted besides loopback (`host` or `host:port`).
+    pub http_allowed_hosts: Vec<String>,
+    /// Browser origins accepted besides loopback (`scheme://host[:port|:*]`).
+    pub http_allowed_origins: Vec<String>,
+    /// Largest request body, bytes.
+    pub http_max_body_bytes: usize,
+    /// Seconds to send a request's headers (and, separately, its body).
+    pub http_header_timeout: u64,
+    /// MCP sessions open at once.
+    pub http_max_sessions: usize,
+    /// Seconds without a request before an MCP session expires.
+    pub http_session_idle_timeout: u64,
+    /// HTTP connections open at once.
+    pub http_max_connections: usize,
+    /// Serve HTTP on a non-loopback address without authentication.
+    pub allow_unauth_network: bool,
+    /// Bearer token file (`name:sha256hex[:mode]` lines).
+    pub auth_tokens_file: Option<PathBuf>,
+    /// Bearer token GET /metrics requires.
+    pub metrics_token: Option<Secret>,
     /// Calls that may run at once.
     pub max_concurrent: usize,
     /// Budget for aggregate tools, resources and `audit_tail`.
@@ -281,6 +330,40 @@ impl Settings {
                 "RELAY_SHELL_HTTP_HOST= (expected a host name or address)".into(),
             ));
         }
+        let http_allowed_origins = list(&a.http_allowed_origins);
+        if let Some(bad) = http_allowed_origins.iter().find(|o| {
+            let rest = o
+                .strip_prefix("http://")
+                .or_else(|| o.strip_prefix("https://"));
+            !(o.as_str() == "null" || rest.is_some_and(|r| !r.is_empty() && !r.contains('/')))
+        }) {
+            return Err(ConfigError(format!(
+                "RELAY_SHELL_HTTP_ALLOWED_ORIGINS={bad} (expected http(s)://host[:port|:*] entries, comma-separated)"
+            )));
+        }
+        let auth_tokens_file = a
+            .auth_tokens_file
+            .as_ref()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(|p| expand_tilde(&p.to_string_lossy()));
+        let allow_unauth_network = boolean(
+            "RELAY_SHELL_ALLOW_UNAUTH_NETWORK",
+            a.allow_unauth_network.as_deref(),
+            false,
+        )?;
+        if transport == Transport::Http
+            && auth_tokens_file.is_none()
+            && !allow_unauth_network
+            && !is_loopback_host(&http_host)
+        {
+            return Err(ConfigError(format!(
+                "refusing to serve HTTP on {} without authentication: set \
+                 RELAY_SHELL_AUTH_TOKENS_FILE, bind a loopback address, or set \
+                 RELAY_SHELL_ALLOW_UNAUTH_NETWORK=true if an authenticating proxy is the only \
+                 way to reach the port",
+                http_host.trim()
+            )));
+        }
         let settings = Settings {
             transport,
             http_host,
@@ -288,9 +371,53 @@ impl Settings {
                 "RELAY_SHELL_HTTP_PORT",
                 a.http_port.as_deref(),
                 8080,
-                1,
+                0,
                 65535,
             )? as u16,
+            http_allowed_hosts: list(&a.http_allowed_hosts),
+            http_allowed_origins,
+            http_max_body_bytes: int(
+                "RELAY_SHELL_HTTP_MAX_BODY_BYTES",
+                a.http_max_body_bytes.as_deref(),
+                4_194_304,
+                1024,
+                268_435_456,
+            )? as usize,
+            http_header_timeout: int(
+                "RELAY_SHELL_HTTP_HEADER_TIMEOUT",
+                a.http_header_timeout.as_deref(),
+                10,
+                1,
+                300,
+            )?,
+            http_max_sessions: int(
+                "RELAY_SHELL_HTTP_MAX_SESSIONS",
+                a.http_max_sessions.as_deref(),
+                128,
+                1,
+                4096,
+            )? as usize,
+            http_session_idle_timeout: int(
+                "RELAY_SHELL_HTTP_SESSION_IDLE_TIMEOUT",
+                a.http_session_idle_timeout.as_deref(),
+                1800,
+                10,
+                86_400,
+            )?,
+            http_max_connections: int(
+                "RELAY_SHELL_HTTP_MAX_CONNECTIONS",
+                a.http_max_connections.as_deref(),
+                256,
+                1,
+                65_536,
+            )? as usize,
+            allow_unauth_network,
+            auth_tokens_file,
+            metrics_token: a
+                .metrics_token
+                .clone()
+                .filter(|t| !t.is_empty())
+                .map(Secret),
             max_concurrent: int(
                 "RELAY_SHELL_MAX_CONCURRENT",
                 a.max_concurrent.as_deref(),
@@ -505,6 +632,60 @@ mod tests {
         assert!(s.audit_chain, "the chain is on by default");
         assert_eq!(s.audit_fsync, FsyncPolicy::Interval);
         assert_eq!(s.policy_mode, Mode::Open);
+    }
+
+    #[test]
+    fn a_network_bind_needs_authentication() {
+        for host in ["127.0.0.1", "127.0.0.5", "[::1]", "::1", " LOCALHOST "] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "0.0.0.0",
+            "::",
+            "10.0.0.1",
+            "example.com",
+            "localhost.example",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+        let http = |host: &str| SettingsArgs {
+            transport: Some("http".into()),
+            http_host: Some(host.into()),
+            ..Default::default()
+        };
+        let e = Settings::from_args(&http("0.0.0.0")).unwrap_err();
+        assert!(
+            e.0.starts_with("refusing to serve HTTP on 0.0.0.0 without authentication: set RELAY_SHELL_AUTH_TOKENS_FILE"),
+            "{e}"
+        );
+        assert!(!e.0.contains('\n'));
+        assert!(Settings::from_args(&http("127.0.0.1")).is_ok());
+        let mut a = http("0.0.0.0");
+        a.allow_unauth_network = Some("true".into());
+        assert!(Settings::from_args(&a).is_ok());
+        let mut a = http("0.0.0.0");
+        a.auth_tokens_file = Some("/etc/relay-shell/tokens".into());
+        assert!(Settings::from_args(&a).is_ok());
+        // Over stdio the HTTP host is not used, so it is not judged.
+        let a = SettingsArgs {
+            http_host: Some("0.0.0.0".into()),
+            ..Default::default()
+        };
+        assert!(Settings::from_args(&a).is_ok());
+        let a = SettingsArgs {
+            http_allowed_origins: Some("https://app.example:*, evil".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Settings::from_args(&a).unwrap_err().0,
+            "RELAY_SHELL_HTTP_ALLOWED_ORIGINS=evil (expected http(s)://host[:port|:*] entries, comma-separated)"
+        );
+        let a = SettingsArgs {
+            metrics_token: Some("s3cret".into()),
+            ..Default::default()
+        };
+        let s = Settings::from_args(&a).expect("valid");
+        assert!(!format!("{s:?}").contains("s3cret"));
     }
 
     #[test]

@@ -125,6 +125,9 @@ pub struct Caller {
     pub client_id: String,
     /// The authenticated principal (`stdio` on the stdio transport).
     pub principal: String,
+    /// The principal's mode ceiling (a bearer token's `:mode`): the call is judged under
+    /// the stricter of it and the server's mode.
+    pub mode_ceiling: Option<crate::policy::Mode>,
 }
 
 /// How a call ended, for metrics and structured content.
@@ -295,7 +298,7 @@ impl Gate {
             deadline,
             work,
         } = call;
-        let decision = self.policy.check(tool, &probe);
+        let decision = self.policy.check_capped(tool, &probe, caller.mode_ceiling);
         let tier = decision.tier;
         // The confirmation binding covers the raw (unredacted) arguments: a redacted secret
         // must not let a token armed for one value be spent on another.
@@ -476,8 +479,14 @@ impl Gate {
                 text = self.render_error(&err);
             }
         }
-        self.metrics
-            .count_call(tool, tier.as_u8(), outcome.as_str());
+        self.metrics.count_call(
+            tool,
+            tier.as_u8(),
+            self.policy.mode().capped(caller.mode_ceiling).as_str(),
+            outcome.as_str(),
+            started.elapsed().as_secs_f64(),
+            text.len(),
+        );
         Reply {
             text,
             outcome,

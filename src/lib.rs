@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod exec;
 pub mod gate;
+pub mod http;
 pub mod memory;
 pub mod metrics;
 pub mod policy;

@@ -1,6 +1,7 @@
 //! The `relay-shell` binary: parse the command line, pick a verb, run it.
 //!
-//! Verbs: serve (default), `--check-config`, `--verify-audit`, `explain`, `redact`.
+//! Verbs: serve (default; stdio or HTTP), `--check-config`, `--verify-audit`, `explain`,
+//! `redact`, `token`.
 //! Exit codes: 0 ok, 2 refused or invalid configuration (and 1 for `explain` refusals).
 
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use tracing_subscriber::filter::Targets;
 
 use relay_shell::audit::{AuditConfig, AuditLog};
 use relay_shell::cli::{Cli, Verb};
-use relay_shell::config::{ConfigError, Settings};
+use relay_shell::config::{ConfigError, Settings, Transport};
 use relay_shell::gate::Gate;
 use relay_shell::metrics::Metrics;
 use relay_shell::policy::Policy;
@@ -121,17 +122,8 @@ fn summary(state: &State) -> String {
     )
 }
 
-async fn serve(state: Arc<State>) -> ExitCode {
-    tracing::info!(
-        "relay-shell {} starting ({})",
-        env!("CARGO_PKG_VERSION"),
-        summary(&state)
-    );
-    if state.settings.transport != relay_shell::config::Transport::Stdio {
-        eprintln!("relay-shell: the http transport is not available in this build yet; use stdio");
-        return ExitCode::from(2);
-    }
-    relay_shell::exec::detach_controlling_terminal();
+/// Serve MCP on stdio until stdin closes or a signal arrives.
+async fn serve_stdio(state: &Arc<State>) -> ExitCode {
     let server = RelayServer::new(state.clone(), "stdio");
     let running = match server.serve(rmcp::transport::stdio()).await {
         Ok(r) => r,
@@ -162,6 +154,20 @@ async fn serve(state: Arc<State>) -> ExitCode {
         }
     };
     signals.abort();
+    code
+}
+
+async fn serve(state: Arc<State>, http: Option<relay_shell::http::Prepared>) -> ExitCode {
+    tracing::info!(
+        "relay-shell {} starting ({})",
+        env!("CARGO_PKG_VERSION"),
+        summary(&state)
+    );
+    relay_shell::exec::detach_controlling_terminal();
+    let code = match http {
+        Some(prepared) => relay_shell::http::serve(state.clone(), prepared).await,
+        None => serve_stdio(&state).await,
+    };
     state.calls.close();
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, state.calls.wait()).await;
     // No session outlives the server: every process group is terminated, then killed.
@@ -226,6 +232,9 @@ fn main() -> ExitCode {
         Some(Verb::Explain { tool, mode, text }) => {
             return explain(&settings, tool, mode.as_deref(), text.as_deref());
         }
+        Some(Verb::Token { action }) => {
+            return relay_shell::http::token_cli::run(settings.auth_tokens_file.as_deref(), action);
+        }
         Some(Verb::Redact { json }) => {
             return match redactor_for(&settings) {
                 Ok(r) => relay_shell::redact::run_cli(*json, &r),
@@ -249,6 +258,13 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        let http = match settings.transport {
+            Transport::Http => match relay_shell::http::prepare(&settings) {
+                Ok(p) => Some(p),
+                Err(e) => return fail_config(e),
+            },
+            Transport::Stdio => None,
+        };
         let state = match build_state(settings) {
             Ok(s) => s,
             Err(e) => return fail_config(e),
@@ -266,6 +282,6 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         relay_shell::memory::settle_after_startup();
-        serve(state).await
+        serve(state, http).await
     })
 }

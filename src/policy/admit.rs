@@ -77,13 +77,20 @@ impl Policy {
 
     /// Classify and admit one call (spec §7.3): deny first in every mode, then the mode.
     pub fn check(&self, tool: &str, text: &str) -> Decision {
+        self.check_capped(tool, text, None)
+    }
+
+    /// [`Policy::check`] under the stricter of the configured mode and the caller's
+    /// `ceiling` (a bearer token's mode): a `readonly` token never runs tier 1.
+    pub fn check_capped(&self, tool: &str, text: &str, ceiling: Option<Mode>) -> Decision {
+        let mode = self.mode.capped(ceiling);
         let classification = classify(tool, text);
         let tier = classification.tier;
         let probe = format!("{tool} {text}");
         let probe = probe.trim();
         let (admitted, reason) = if self.deny.as_ref().is_some_and(|d| d.is_match(probe)) {
             (false, "matched RELAY_SHELL_POLICY_DENY".to_string())
-        } else if self.mode == Mode::Readonly && tier != Tier::ReadOnly {
+        } else if mode == Mode::Readonly && tier != Tier::ReadOnly {
             (
                 false,
                 format!(
@@ -92,7 +99,7 @@ impl Policy {
                     tier.name()
                 ),
             )
-        } else if self.mode == Mode::Guarded && tier >= Tier::Stateful {
+        } else if mode == Mode::Guarded && tier >= Tier::Stateful {
             if self.allow.as_ref().is_some_and(|a| a.is_match(probe)) {
                 (
                     true,
@@ -210,6 +217,27 @@ mod tests {
         );
         let huge = format!("(?:{}){{1000}}", "a{1000}");
         assert!(Policy::new(Mode::Open, &huge, "").is_err(), "size limit");
+    }
+
+    #[test]
+    fn a_ceiling_only_narrows_the_mode() {
+        use Mode::*;
+        assert_eq!(Open.capped(Some(Readonly)), Readonly);
+        assert_eq!(Readonly.capped(Some(Open)), Readonly);
+        assert_eq!(Guarded.capped(Some(Open)), Guarded);
+        assert_eq!(Open.capped(Some(Guarded)), Guarded);
+        assert_eq!(Guarded.capped(None), Guarded);
+        let p = policy(Open, "", "");
+        let d = p.check_capped("shell_exec", "touch x", Some(Readonly));
+        assert!(!d.admitted);
+        assert_eq!(d.reason, "readonly mode refuses Tier 1 (REVERSIBLE)");
+        assert!(p.check_capped("shell_exec", "ls", Some(Readonly)).admitted);
+        assert!(
+            !p.check_capped("shell_exec", "systemctl restart x", Some(Guarded))
+                .admitted
+        );
+        let p = policy(Readonly, "", "");
+        assert!(!p.check_capped("shell_exec", "touch x", Some(Open)).admitted);
     }
 
     #[test]

@@ -31,6 +31,20 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The stricter of `self` and an optional ceiling (open < guarded < readonly): a
+    /// principal's mode caps the server's, never widens it.
+    pub fn capped(self, ceiling: Option<Mode>) -> Mode {
+        let rank = |m: Mode| match m {
+            Mode::Open => 0,
+            Mode::Guarded => 1,
+            Mode::Readonly => 2,
+        };
+        match ceiling {
+            Some(c) if rank(c) > rank(self) => c,
+            _ => self,
+        }
+    }
+
     /// The configuration spelling.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -32,6 +32,17 @@ pub struct State {
     pub sessions: Registry,
 }
 
+/// The identity the HTTP transport proved for a request (a bearer token's name and mode),
+/// attached to the request's `http::request::Parts` extensions by its authentication layer.
+/// Over stdio there is none and the handler's own principal applies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// Recorded in every audit record; owns sessions.
+    pub name: String,
+    /// The token's mode: a ceiling on the server's mode.
+    pub mode_ceiling: Option<crate::policy::Mode>,
+}
+
 /// The rmcp handler. Cheap to clone (one per HTTP session or request).
 #[derive(Clone)]
 pub struct RelayServer {
@@ -103,6 +114,10 @@ impl ServerHandler for RelayServer {
                 None,
             ));
         };
+        let proven = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Principal>());
         let caller = Caller {
             request_id: context.id.to_string(),
             client_id: context
@@ -113,7 +128,8 @@ impl ServerHandler for RelayServer {
                 .and_then(|v| v.as_str())
                 .unwrap_or_default()
                 .to_string(),
-            principal: self.principal.clone(),
+            principal: proven.map_or_else(|| self.principal.clone(), |p| p.name.clone()),
+            mode_ceiling: proven.and_then(|p| p.mode_ceiling),
         };
         let args = request.arguments.unwrap_or_default();
         let call = (def.build)(&self.state, &caller, &args);

@@ -46,8 +46,8 @@ fn user_name(uid: u32) -> String {
         .unwrap_or_default()
 }
 
-/// Build the `server_info` document.
-pub fn document(state: &State) -> Json {
+/// Build the `server_info` document as `caller` sees it (its principal and effective mode).
+pub fn document(state: &State, caller: &Caller) -> Json {
     let st = &state.settings;
     let uid = nix::unistd::getuid().as_raw();
     let euid = nix::unistd::geteuid().as_raw();
@@ -62,6 +62,11 @@ pub fn document(state: &State) -> Json {
         ("version", s(env!("CARGO_PKG_VERSION"))),
         ("transport", s(st.transport.as_str())),
         ("policy_mode", s(st.policy_mode.as_str())),
+        ("principal", s(caller.principal.clone())),
+        (
+            "principal_mode",
+            s(st.policy_mode.capped(caller.mode_ceiling).as_str()),
+        ),
         (
             "runtime",
             obj(vec![
@@ -145,11 +150,12 @@ pub fn document(state: &State) -> Json {
     ])
 }
 
-fn build(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
+fn build(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall {
     if let Err(e) = params::parse::<NoParams>(SERVER_INFO.name, raw) {
         return ToolCall::invalid(SERVER_INFO.name, raw_args(raw), e);
     }
     let state = state.clone();
+    let caller = caller.clone();
     ToolCall::new(
         SERVER_INFO.name,
         vec![],
@@ -158,7 +164,7 @@ fn build(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
         None,
         false,
         async move {
-            let text = document(&state).to_pretty();
+            let text = document(&state, &caller).to_pretty();
             Ok(Output::text(
                 state.gate.redactor().redact(&text).into_owned(),
             ))
