@@ -37,6 +37,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::config::{ConfigError, Settings};
@@ -103,6 +104,7 @@ fn router(
     prepared: &Prepared,
     sessions: Arc<McpSessions>,
     draining: Arc<AtomicBool>,
+    requests: TaskTracker,
     ct: &CancellationToken,
 ) -> Router {
     let st = &state.settings;
@@ -122,6 +124,7 @@ fn router(
         max_body: st.http_max_body_bytes,
         body_timeout: Duration::from_secs(st.http_header_timeout),
         draining: draining.clone(),
+        requests,
     });
     let metrics_token: Option<[u8; 32]> = st
         .metrics_token
@@ -223,7 +226,15 @@ pub async fn serve(state: Arc<State>, prepared: Prepared) -> ExitCode {
     ));
     let draining = Arc::new(AtomicBool::new(false));
     let rmcp_ct = CancellationToken::new();
-    let app = router(&state, &prepared, sessions, draining.clone(), &rmcp_ct);
+    let requests = TaskTracker::new();
+    let app = router(
+        &state,
+        &prepared,
+        sessions,
+        draining.clone(),
+        requests.clone(),
+        &rmcp_ct,
+    );
 
     let connections = Arc::new(Semaphore::new(st.http_max_connections));
     let header_timeout = Duration::from_secs(st.http_header_timeout);
@@ -271,10 +282,13 @@ pub async fn serve(state: Arc<State>, prepared: Prepared) -> ExitCode {
     draining.store(true, Ordering::Release);
     let closed = tokio::spawn(graceful.shutdown());
     state.calls.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, state.calls.wait())
-        .await
-        .is_err()
-    {
+    requests.close();
+    // A call's reply is sent after the call ends: wait for the replies, not just the calls.
+    let replies = async {
+        state.calls.wait().await;
+        requests.wait().await;
+    };
+    if tokio::time::timeout(SHUTDOWN_GRACE, replies).await.is_err() {
         tracing::warn!(
             "relay-shell: {} call(s) still running after {}s; cancelling them",
             state.calls.len(),

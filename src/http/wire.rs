@@ -15,7 +15,9 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
+use http_body_util::BodyExt;
 use rmcp::model::{ClientJsonRpcMessage, ClientRequest};
+use tokio_util::task::TaskTracker;
 
 use super::sessions::{McpSessions, Owner};
 use crate::server::Principal;
@@ -33,6 +35,9 @@ pub struct Wire {
     pub body_timeout: Duration,
     /// Set when shutdown starts: new requests are refused with 503.
     pub draining: Arc<AtomicBool>,
+    /// POSTs whose response has not been sent in full: shutdown waits for them before it
+    /// ends the MCP sessions, so no finished call loses its reply.
+    pub requests: TaskTracker,
 }
 
 /// A JSON-RPC error response with a null id.
@@ -168,6 +173,13 @@ pub async fn check(State(w): State<Arc<Wire>>, req: Request, next: Next) -> Resp
             .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         return resp;
     }
+    let in_flight = w.requests.token();
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+        .map(|body| {
+            Body::new(body.map_frame(move |frame| {
+                let _held_until_the_body_ends = &in_flight;
+                frame
+            }))
+        })
 }
