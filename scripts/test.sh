@@ -8,6 +8,10 @@ need=()
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v bash >/dev/null 2>&1 || need+=(bash)
 command -v ps >/dev/null 2>&1 || need+=(procps)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+# The MCP conformance suite (scripts/conformance.sh) runs on npm's own Node 22 package; npm
+# itself comes from the machine.
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/test.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
@@ -25,4 +29,8 @@ if [ "${CI:-}" = "true" ]; then
 fi
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
+# The conformance scenarios run before the test suite so that cargo test's summary is the
+# last thing printed.
+cargo build --locked
+scripts/conformance.sh target/debug/relay-shell
 cargo test --locked
