@@ -80,7 +80,9 @@ async fn main() -> anyhow::Result<()> {
         c.env("RELAY_SHELL_AUDIT_PATH", &audit)
             .env("RELAY_SHELL_LOG", "error");
     });
-    let stdio = ClientConfig::default().serve(TokioChildProcess::new(cmd)?).await?;
+    let stdio = ClientConfig::default()
+        .serve(TokioChildProcess::new(cmd)?)
+        .await?;
     let (lat, total) = sequential(&stdio, n).await?;
     let stdio_p50 = report("stdio, 1 client", lat, total);
     stdio.cancel().await?;

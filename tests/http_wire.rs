@@ -237,6 +237,17 @@ async fn bad_input_gets_a_clear_answer_and_the_server_keeps_serving() {
         .await
         .expect("POST");
     assert_eq!(r.status(), 404);
+    // A session id that is not text cannot pass for "no session".
+    let r = mcp_post(&http, &url)
+        .header(
+            "mcp-session-id",
+            reqwest::header::HeaderValue::from_bytes(b"\xff\xfe").expect("opaque header"),
+        )
+        .body(initialize_body())
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status(), 400);
     // A flood of new sessions: refused past the limit (3, one already open).
     let mut opened = vec![];
     let mut refused = 0;
@@ -331,11 +342,21 @@ async fn slow_clients_are_cut_off() {
     .expect("write");
     let got = read_to_close_or_response(&mut slow).await;
     assert!(got.starts_with("HTTP/1.1 408"), "{got}");
-    // Everyone else is still served.
+    // Everyone else is still served, and a call that outlasts the header timeout is not
+    // cut off: the timeout covers reading a request, not writing the response.
     let client = server.client(None).await;
     assert_eq!(
         call(&client, "shell_exec", json!({"command": "echo ok"})).await,
         "[exit 0]\nok\n"
+    );
+    assert_eq!(
+        call(
+            &client,
+            "shell_exec",
+            json!({"command": "sleep 2.5; echo late"})
+        )
+        .await,
+        "[exit 0]\nlate\n"
     );
     client.cancel().await.expect("close");
 }

@@ -94,10 +94,18 @@ pub async fn check(State(w): State<Arc<Wire>>, req: Request, next: Next) -> Resp
             "the server is shutting down",
         );
     }
-    let session = req
-        .headers()
-        .get(SESSION_HEADER)
-        .map(|v| v.to_str().unwrap_or_default().to_string());
+    let session = match req.headers().get(SESSION_HEADER).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(id)) => Some(id.to_string()),
+        // rmcp would read an undecodable id as no id at all (a new session).
+        Some(Err(_)) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "Bad Request: invalid Mcp-Session-Id header",
+            )
+                .into_response();
+        }
+    };
     if let Some(id) = &session {
         let me = req.extensions().get::<Principal>().map(|p| p.name.as_str());
         let mine = match w.sessions.owner(id) {
