@@ -25,13 +25,23 @@ fn each_invalid_value_exits_2_with_one_line() {
         ),
         (
             "RELAY_SHELL_HTTP_PORT",
-            "0",
-            "RELAY_SHELL_HTTP_PORT=0 (expected an integer from 1 to 65535)",
+            "65536",
+            "RELAY_SHELL_HTTP_PORT=65536 (expected an integer from 0 to 65535)",
         ),
         (
             "RELAY_SHELL_HTTP_PORT",
             "eighty",
-            "RELAY_SHELL_HTTP_PORT=eighty (expected an integer from 1 to 65535)",
+            "RELAY_SHELL_HTTP_PORT=eighty (expected an integer from 0 to 65535)",
+        ),
+        (
+            "RELAY_SHELL_HTTP_MAX_SESSIONS",
+            "0",
+            "RELAY_SHELL_HTTP_MAX_SESSIONS=0 (expected an integer from 1 to 4096)",
+        ),
+        (
+            "RELAY_SHELL_HTTP_ALLOWED_ORIGINS",
+            "evil",
+            "RELAY_SHELL_HTTP_ALLOWED_ORIGINS=evil (expected http(s)://host[:port|:*] entries, comma-separated)",
         ),
         (
             "RELAY_SHELL_MAX_OUTPUT",
