@@ -35,7 +35,7 @@ impl Transport {
 }
 
 /// Host-key policy for SSH.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KnownHosts {
     /// Only keys already in known_hosts.
     Strict,
@@ -185,7 +185,8 @@ fn parsed<T: std::str::FromStr<Err = String>>(
     }
 }
 
-fn expand_tilde(p: &str) -> PathBuf {
+/// Expand a leading `~` or `~/` to `$HOME`.
+pub fn expand_tilde(p: &str) -> PathBuf {
     if (p == "~" || p.starts_with("~/"))
         && let Some(home) = std::env::var_os("HOME")
     {

@@ -16,4 +16,5 @@ pub mod policy;
 pub mod redact;
 pub mod server;
 pub mod session;
+pub mod ssh;
 pub mod text;
