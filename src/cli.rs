@@ -356,6 +356,14 @@ pub struct SettingsArgs {
         help_heading = "SSH"
     )]
     pub ssh_idle_timeout: Option<String>,
+    /// Let a call ask for a weaker host-key policy than the default (default true).
+    #[arg(
+        long,
+        env = "RELAY_SHELL_SSH_ALLOW_WEAKER_KNOWN_HOSTS",
+        value_name = "BOOL",
+        help_heading = "SSH"
+    )]
+    pub ssh_allow_weaker_known_hosts: Option<String>,
 
     /// OAuth on the HTTP transport (default false).
     #[arg(

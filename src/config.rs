@@ -129,6 +129,8 @@ pub struct Settings {
     pub ssh_keepalive: u64,
     /// SSH idle eviction, seconds (0 = off).
     pub ssh_idle_timeout: u64,
+    /// Whether a call may ask for a weaker host-key policy than the default.
+    pub ssh_allow_weaker_known_hosts: bool,
     /// OAuth enabled.
     pub auth_enabled: bool,
     /// OAuth issuer URL.
@@ -445,6 +447,11 @@ impl Settings {
                 30,
                 0,
                 600,
+            )?,
+            ssh_allow_weaker_known_hosts: boolean(
+                "RELAY_SHELL_SSH_ALLOW_WEAKER_KNOWN_HOSTS",
+                a.ssh_allow_weaker_known_hosts.as_deref(),
+                true,
             )?,
             ssh_idle_timeout: int(
                 "RELAY_SHELL_SSH_IDLE_TIMEOUT",

@@ -103,7 +103,19 @@ fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
         idle_timeout: Duration::from_secs(settings.session_idle_timeout),
         max_lifetime: Duration::from_secs(settings.session_max_lifetime),
     });
+    let ssh = relay_shell::ssh::Ssh::new(relay_shell::ssh::SshSettings {
+        ssh_config: settings.ssh_config.clone(),
+        inventory: settings.inventory.clone(),
+        default_mode: settings.ssh_known_hosts,
+        allow_weaker: settings.ssh_allow_weaker_known_hosts,
+        connect_timeout: settings.ssh_connect_timeout,
+        keepalive: settings.ssh_keepalive,
+        idle_timeout: settings.ssh_idle_timeout,
+        max_conns: settings.max_conns,
+    })
+    .map_err(|e| ConfigError(format!("cannot create the SSH runtime directory: {e}")))?;
     Ok(Arc::new(State {
+        ssh: Arc::new(ssh),
         settings: Arc::new(settings),
         gate,
         calls: tokio_util::task::TaskTracker::new(),
@@ -166,6 +178,8 @@ async fn serve(state: Arc<State>) -> ExitCode {
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, state.calls.wait()).await;
     // No session outlives the server: every process group is terminated, then killed.
     state.sessions.shutdown().await;
+    // Every OpenSSH master is stopped and the control sockets removed.
+    state.ssh.shutdown().await;
     let audit = state.gate.audit().clone();
     let _ = tokio::task::spawn_blocking(move || audit.flush_and_sync()).await;
     tracing::info!("relay-shell stopped");

@@ -4,13 +4,17 @@
 //! a [`crate::gate::ToolCall`] and run by the gate on its own task, so a client that goes away
 //! mid-call cannot cut off the completion record.
 
+pub mod resources;
 pub mod tools;
 
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    Prompt, PromptMessage, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    ResourceContents, Role, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -30,6 +34,8 @@ pub struct State {
     pub calls: TaskTracker,
     /// Interactive PTY sessions of every principal; shut down when the server stops.
     pub sessions: Registry,
+    /// Inventory and the pool of OpenSSH masters; shut down when the server stops.
+    pub ssh: Arc<crate::ssh::Ssh>,
 }
 
 /// The rmcp handler. Cheap to clone (one per HTTP session or request).
@@ -70,16 +76,43 @@ impl RelayServer {
             principal: principal.into(),
         }
     }
+
+    /// Run a resource or prompt read through the gate on a tracked task; its bounded text.
+    async fn gate_read(
+        &self,
+        call: crate::gate::ToolCall,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<String, McpError> {
+        let caller = Caller {
+            request_id: context.id.to_string(),
+            client_id: String::new(),
+            principal: self.principal.clone(),
+        };
+        let state = self.state.clone();
+        let task = self
+            .state
+            .calls
+            .spawn(async move { state.gate.call(&caller, call).await });
+        task.await
+            .map(|r| r.text)
+            .map_err(|e| McpError::internal_error(format!("read task failed: {e}"), None))
+    }
 }
 
 impl ServerHandler for RelayServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new(
-                "relay-shell",
-                env!("CARGO_PKG_VERSION"),
-            ))
-            .with_instructions(instructions())
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_prompts()
+                .build(),
+        )
+        .with_server_info(Implementation::new(
+            "relay-shell",
+            env!("CARGO_PKG_VERSION"),
+        ))
+        .with_instructions(instructions())
     }
 
     async fn list_tools(
@@ -90,6 +123,85 @@ impl ServerHandler for RelayServer {
         Ok(ListToolsResult::with_all_items(
             tools::table().iter().map(|t| t.to_tool()).collect(),
         ))
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(ListResourcesResult::with_all_items(resources::list()))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            resources::templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let Some(call) = resources::read_call(&self.state, &request.uri) else {
+            return Err(McpError::resource_not_found(
+                format!("no such resource: {}", request.uri),
+                None,
+            ));
+        };
+        let text = self.gate_read(call, &context).await?;
+        let contents = match ResourceContents::text(text, request.uri.clone()) {
+            ResourceContents::TextResourceContents {
+                uri, text, meta, ..
+            } => ResourceContents::TextResourceContents {
+                uri,
+                mime_type: Some("application/json".into()),
+                text,
+                meta,
+            },
+            other => other,
+        };
+        Ok(ReadResourceResult::new(vec![contents]).into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let mut p = Prompt::new(
+            resources::GUIDE_NAME,
+            Some("How to use relay-shell's tools, sessions and fleet tools, and read results"),
+            None,
+        );
+        p.title = Some("relay-shell operating guide".into());
+        Ok(ListPromptsResult::with_all_items(vec![p]))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        if request.name != resources::GUIDE_NAME {
+            return Err(McpError::invalid_params(
+                format!("no such prompt: {}", request.name),
+                None,
+            ));
+        }
+        let text = self
+            .gate_read(resources::guide_call(&self.state), &context)
+            .await?;
+        Ok(
+            GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+                .with_description("relay-shell operating guide")
+                .into(),
+        )
     }
 
     async fn call_tool(

@@ -110,6 +110,7 @@ pub async fn run(
     let mut seen = 0usize;
     let mut chunk = vec![0u8; 64 * 1024];
     let mut kill_stage = 0u8;
+    let mut waited_for_marker = false;
     let mut stage_deadline = deadline;
     loop {
         match tokio::time::timeout_at(stage_deadline, rx.read(&mut chunk)).await {
@@ -134,7 +135,15 @@ pub async fn run(
             Err(_) => {
                 // Deadline (or a kill stage's grace) passed with output still open.
                 out.timed_out = true;
-                let Some(pid) = out.remote_pid else { break };
+                let Some(pid) = out.remote_pid else {
+                    // The shell has not said its pid yet (a slow start): wait a little for it.
+                    if waited_for_marker || !mark_pid {
+                        break;
+                    }
+                    waited_for_marker = true;
+                    stage_deadline = Instant::now() + KILL_GRACE;
+                    continue;
+                };
                 if kill_stage >= 2 {
                     break;
                 }

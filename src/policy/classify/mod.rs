@@ -37,7 +37,11 @@ const HOST_TOOLS: &[&str] = &["ssh_exec", "ssh_spawn", "ssh_fanout"];
 
 /// Classify `text` as it would be handed to `tool`. Total: never panics, on any input.
 pub fn classify(tool: &str, text: &str) -> Classification {
-    if READ_ONLY_TOOLS.contains(&tool) {
+    // Resource reads and prompt fetches (`resource:<name>`, `prompt:<name>`) only observe.
+    if READ_ONLY_TOOLS.contains(&tool)
+        || tool.starts_with("resource:")
+        || tool.starts_with("prompt:")
+    {
         return Classification {
             tier: Tier::ReadOnly,
             reasons: vec![],

@@ -4,10 +4,12 @@
 
 pub mod audit_tail;
 pub mod confirm;
+pub mod fleet;
 pub mod info;
 pub mod params;
 pub mod session;
 pub mod shell;
+pub mod ssh;
 
 use std::sync::Arc;
 
@@ -58,6 +60,12 @@ pub fn table() -> &'static [ToolDef] {
         session::SESSION_RESIZE,
         session::SESSION_KILL,
         session::SESSION_LIST,
+        ssh::SSH_EXEC,
+        ssh::SSH_SPAWN,
+        fleet::SSH_HOSTS,
+        fleet::SSH_CHECK,
+        fleet::SSH_FANOUT,
+        fleet::SSH_KEYSCAN,
         info::SERVER_INFO,
         audit_tail::AUDIT_TAIL,
         confirm::OPERATION_CONFIRM,
