@@ -104,3 +104,218 @@ async fn timeout_terminates_the_remote_command() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn jump_hosts_from_config_and_from_the_call() {
+    let lab = lab();
+    let (s, _x) = server(&[]).await;
+    let accepted = || {
+        std::fs::read_to_string(&lab.jump.log)
+            .unwrap_or_default()
+            .matches("Accepted publickey")
+            .count()
+    };
+    let before = accepted();
+    let out = s
+        .call(
+            "ssh_exec",
+            json!({"host": "behind", "command": "echo via-jump"}),
+        )
+        .await;
+    assert_eq!(out, "[exit 0]\nvia-jump\n");
+    assert!(accepted() > before, "the jump host saw no login");
+    let before = accepted();
+    let out = s
+        .call(
+            "ssh_exec",
+            json!({"host": "target", "jump": "jumphost", "command": "echo hop"}),
+        )
+        .await;
+    assert_eq!(out, "[exit 0]\nhop\n");
+    assert!(accepted() > before, "the per-call jump was not used");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn one_master_per_identity_and_single_flight() {
+    let lab = lab();
+    let (s, x) = server(&[]).await;
+    // Two concurrent first calls open one master, not two.
+    let a = s.call("ssh_exec", json!({"host": "target", "command": "echo a"}));
+    let b = s.call("ssh_exec", json!({"host": "target", "command": "echo b"}));
+    let (a, b) = tokio::join!(a, b);
+    assert_eq!((a.as_str(), b.as_str()), ("[exit 0]\na\n", "[exit 0]\nb\n"));
+    let first = masters(x.path());
+    assert_eq!(first.len(), 1, "{first:?}");
+    for _ in 0..5 {
+        assert_eq!(
+            s.call("ssh_exec", json!({"host": "target", "command": "true"}))
+                .await,
+            "[exit 0]\n"
+        );
+    }
+    assert_eq!(
+        masters(x.path()),
+        first,
+        "calls with one identity share one master"
+    );
+    // Another key is another identity.
+    let key2 = lab.key2.display().to_string();
+    let out = s
+        .call(
+            "ssh_exec",
+            json!({"host": "target", "key_path": key2, "command": "true"}),
+        )
+        .await;
+    assert_eq!(out, "[exit 0]\n");
+    assert_eq!(masters(x.path()).len(), 2);
+    // So is another host-key policy.
+    let out = s
+        .call(
+            "ssh_exec",
+            json!({"host": "target", "known_hosts": "accept-new", "command": "true"}),
+        )
+        .await;
+    assert_eq!(out, "[exit 0]\n");
+    assert_eq!(masters(x.path()).len(), 3);
+    s.stop().await;
+    assert!(
+        wait_until(Duration::from_secs(10), || masters(x.path()).is_empty()),
+        "masters outlived the server"
+    );
+}
+
+#[tokio::test]
+async fn idle_masters_are_closed() {
+    let (s, x) = server(&[("RELAY_SHELL_SSH_IDLE_TIMEOUT", "1")]).await;
+    assert_eq!(
+        s.call("ssh_exec", json!({"host": "target", "command": "true"}))
+            .await,
+        "[exit 0]\n"
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || masters(x.path()).is_empty()),
+        "idle master not closed"
+    );
+    // The next call dials again.
+    assert_eq!(
+        s.call("ssh_exec", json!({"host": "target", "command": "true"}))
+            .await,
+        "[exit 0]\n"
+    );
+    assert_eq!(masters(x.path()).len(), 1);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn capacity_evicts_the_least_recently_used_idle_master() {
+    let (s, x) = server(&[("RELAY_SHELL_MAX_CONNS", "2")]).await;
+    for h in ["t01", "t02", "t03"] {
+        assert_eq!(
+            s.call("ssh_exec", json!({"host": h, "command": "true"}))
+                .await,
+            "[exit 0]\n"
+        );
+    }
+    assert!(
+        wait_until(Duration::from_secs(10), || masters(x.path()).len() == 2),
+        "{:?}",
+        masters(x.path())
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_dead_master_is_replaced_transparently() {
+    let (s, x) = server(&[]).await;
+    assert_eq!(
+        s.call("ssh_exec", json!({"host": "target", "command": "true"}))
+            .await,
+        "[exit 0]\n"
+    );
+    let old = masters(x.path());
+    assert_eq!(old.len(), 1);
+    // SAFETY: killing the master process this test's server started.
+    unsafe {
+        libc::kill(old[0], libc::SIGKILL);
+    }
+    assert!(wait_until(Duration::from_secs(10), || masters(x.path()).is_empty()));
+    let out = s
+        .call(
+            "ssh_exec",
+            json!({"host": "target", "command": "echo again"}),
+        )
+        .await;
+    assert_eq!(out, "[exit 0]\nagain\n");
+    let new = masters(x.path());
+    assert_eq!(new.len(), 1);
+    assert_ne!(new, old);
+    s.stop().await;
+}
+
+/// Read a session until `want` appears (each read waits up to 2 s for output).
+async fn recv_until(s: &common::Server, id: &str, want: &str) -> String {
+    let mut seen = String::new();
+    for _ in 0..15 {
+        seen.push_str(
+            &s.call("session_recv", json!({"session_id": id, "timeout": 2}))
+                .await,
+        );
+        if seen.contains(want) {
+            return seen;
+        }
+    }
+    panic!("{want:?} never arrived; got {seen:?}");
+}
+
+#[tokio::test]
+async fn ssh_spawn_runs_a_repl_resizes_and_kill_leaves_nothing() {
+    let (s, x) = server(&[]).await;
+    let tag = format!("spawn-tag-{}", std::process::id());
+    let out = s
+        .call(
+            "ssh_spawn",
+            json!({"host": "target", "command": format!("python3 -q -i -c \"tag='{tag}'\""), "cols": 120, "rows": 40}),
+        )
+        .await;
+    let id = out
+        .strip_prefix("session ")
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_string();
+    assert!(id.starts_with("ssh-"), "{out}");
+    assert!(
+        out.ends_with("started (ssh target); use session_recv/session_send"),
+        "{out}"
+    );
+    recv_until(&s, &id, ">>> ").await;
+    let probe = "import os; print(os.get_terminal_size())";
+    s.call("session_send", json!({"session_id": id, "data": probe}))
+        .await;
+    recv_until(&s, &id, "columns=120, lines=40").await;
+    let r = s
+        .call(
+            "session_resize",
+            json!({"session_id": id, "cols": 100, "rows": 30}),
+        )
+        .await;
+    assert_eq!(r, format!("resized {id} to 100x30"));
+    // readline redraws its prompt on SIGWINCH: wait for that before typing again.
+    recv_until(&s, &id, ">>> ").await;
+    s.call("session_send", json!({"session_id": id, "data": probe}))
+        .await;
+    recv_until(&s, &id, "columns=100, lines=30").await;
+    let list = s.call("session_list", json!({})).await;
+    assert!(list.contains("\"kind\": \"ssh\""), "{list}");
+    assert!(!pgrep(&tag).is_empty());
+    let k = s.call("session_kill", json!({"session_id": id})).await;
+    assert_eq!(k, format!("killed and closed {id}"));
+    assert!(
+        wait_until(Duration::from_secs(15), || pgrep(&tag).is_empty()),
+        "still running after kill: {:?}",
+        pgrep(&tag)
+    );
+    // The master outlives the session (it is pooled).
+    assert_eq!(masters(x.path()).len(), 1);
+    s.stop().await;
+}
