@@ -8,6 +8,9 @@ need=()
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v bash >/dev/null 2>&1 || need+=(bash)
 command -v ps >/dev/null 2>&1 || need+=(procps)
+# The SSH tests start real OpenSSH daemons on 127.0.0.1.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 && command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/test.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2

@@ -120,10 +120,12 @@ pub async fn run(
                 out.total_bytes += n;
                 let room = capture_limit.saturating_sub(out.output.len());
                 out.output.extend_from_slice(&chunk[..n.min(room)]);
-                if mark_pid && out.remote_pid.is_none() && seen <= MARKER_WINDOW + n {
-                    if let Some(pid) = take_marker(&mut out, &marker) {
-                        out.remote_pid = Some(pid);
-                    }
+                if mark_pid
+                    && out.remote_pid.is_none()
+                    && seen <= MARKER_WINDOW + n
+                    && let Some(pid) = take_marker(&mut out, &marker)
+                {
+                    out.remote_pid = Some(pid);
                 }
             }
             Ok(Err(e)) => {

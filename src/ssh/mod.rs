@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::config::KnownHosts;
-use crate::error::ToolError;
+use crate::error::{ErrorKind, ToolError};
 use inventory::{HostSpec, Inventory};
 use pool::{Lease, Pool, PoolLimits};
 use resolve::{Request, Resolved};
@@ -259,6 +259,24 @@ impl Ssh {
                 connect_timeout.unwrap_or(self.settings.connect_timeout),
             )
             .await
+            .map_err(|e| match &p.request.key {
+                Some(k)
+                    if e.kind == ErrorKind::AuthenticationFailed
+                        && validate::key_is_encrypted(k) =>
+                {
+                    ToolError::new(
+                        ErrorKind::AuthenticationFailed,
+                        format!(
+                            "identity file {} is protected by a passphrase, and no prompt is \
+                             possible (BatchMode): load it into the ssh-agent of the server's \
+                             user, or use a key without one ({})",
+                            k.display(),
+                            e.message
+                        ),
+                    )
+                }
+                _ => e,
+            })
     }
 
     /// Run `command` on `p`'s master; if the master's socket fails before the command

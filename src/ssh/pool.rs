@@ -129,8 +129,10 @@ impl Master {
     /// Stop the master: `SIGTERM` to its group, `SIGKILL` after 2 s, then remove its files.
     async fn shutdown(&self) {
         let child = lock(&self.child).take();
-        if let Some(mut child) = child {
-            if matches!(child.try_wait(), Ok(None)) {
+        if let Some(mut child) = child
+            && matches!(child.try_wait(), Ok(None))
+        {
+            {
                 signal_group(self.pid, libc::SIGTERM);
                 if tokio::time::timeout(Duration::from_secs(2), child.wait())
                     .await

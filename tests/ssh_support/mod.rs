@@ -111,14 +111,14 @@ fn pub_of(key: &Path) -> String {
         .to_string()
 }
 
+/// A daemon to start, and where to send its pid.
+type SpawnOrder = (Command, std::sync::mpsc::Sender<u32>);
+
 /// Channel to the thread that owns the daemons (so they outlive each test's thread).
-fn spawner()
--> &'static std::sync::Mutex<std::sync::mpsc::Sender<(Command, std::sync::mpsc::Sender<u32>)>> {
-    static TX: OnceLock<
-        std::sync::Mutex<std::sync::mpsc::Sender<(Command, std::sync::mpsc::Sender<u32>)>>,
-    > = OnceLock::new();
+fn spawner() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<SpawnOrder>> {
+    static TX: OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<SpawnOrder>>> = OnceLock::new();
     TX.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<(Command, std::sync::mpsc::Sender<u32>)>();
+        let (tx, rx) = std::sync::mpsc::channel::<SpawnOrder>();
         std::thread::spawn(move || {
             let mut children = Vec::new();
             for (mut cmd, reply) in rx {
