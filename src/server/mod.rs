@@ -53,7 +53,9 @@ pub fn instructions() -> String {
          statements or a python3 script, shell_spawn for anything interactive (a REPL, a \
          prompt, a long job; then session_send, session_recv, session_kill), server_info to \
          see the configuration, limits and audit health, and audit_tail to read recent audit records (filter by tool, tier or \
-         denied). Every call is classified into a tier (0 read-only, 1 reversible, 2 \
+         denied). On remote hosts: ssh_exec runs one command, ssh_spawn starts an interactive \
+         remote program driven by the same session_* tools; before fleet work use ssh_hosts \
+         and ssh_check, then ssh_fanout; ssh_keyscan fetches host keys to verify and record. Every call is classified into a tier (0 read-only, 1 reversible, 2 \
          stateful, 3 irreversible), admitted or refused by the operator's policy, bounded in \
          time and output, and recorded in a hash-chained audit log that stores a hash of the \
          output, never the output. Results read `[exit N]` + output, `[DENIED …]`, \

@@ -128,7 +128,11 @@ pub fn document(state: &State) -> Json {
             "ssh",
             obj(vec![
                 ("known_hosts_default", s(st.ssh_known_hosts.as_str())),
-                ("inventory_hosts", n(0)),
+                (
+                    "allow_weaker_known_hosts",
+                    Json::Bool(st.ssh_allow_weaker_known_hosts),
+                ),
+                ("inventory_hosts", n(state.ssh.inventory().len() as u64)),
                 (
                     "ssh_config",
                     if st.ssh_config.is_file() {
