@@ -60,6 +60,10 @@ pub struct HostSpec {
     pub source: Source,
     /// Per-host host-key policy (inventory file only).
     pub known_hosts: Option<KnownHosts>,
+    /// The login shell is POSIX-family (default): remote commands get the pid preamble that
+    /// lets a deadline stop them. `"posix_shell": false` in the inventory file turns it off
+    /// (PowerShell or cmd targets).
+    pub posix_shell: bool,
 }
 
 impl HostSpec {
@@ -78,6 +82,7 @@ impl HostSpec {
             jump: None,
             source: Source::Explicit,
             known_hosts: None,
+            posix_shell: true,
         }
     }
 
@@ -156,6 +161,7 @@ impl Inventory {
                         jump: b.jump,
                         source: Source::SshConfig,
                         known_hosts: None,
+                        posix_shell: true,
                     },
                 );
             }
@@ -243,6 +249,10 @@ impl Inventory {
                 jump: text(&["jump", "proxyjump"]),
                 source: Source::Inventory,
                 known_hosts: text(&["known_hosts"]).and_then(|k| parse_mode(&k)),
+                posix_shell: e
+                    .get("posix_shell")
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(true),
                 name,
             };
             match check_entry(&spec, &e) {

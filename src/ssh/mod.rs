@@ -290,6 +290,7 @@ impl Ssh {
         connect_timeout: Option<u64>,
         mark_pid: bool,
     ) -> Result<exec::RemoteOutcome, ToolError> {
+        let mark_pid = mark_pid && p.spec.posix_shell;
         let lease = self.connect(p, connect_timeout).await?;
         let started = tokio::time::Instant::now();
         match exec::run(lease.master(), command, timeout, capture_limit, mark_pid).await {
