@@ -510,3 +510,22 @@ async fn inventory_reloads_and_resources_are_audited_reads() {
     s.stop().await;
     let _ = wait_until(Duration::from_millis(1), || true);
 }
+
+#[tokio::test]
+async fn remote_commands_are_classified_like_local_ones() {
+    let (s, _x) = server(&[("RELAY_SHELL_POLICY_MODE", "readonly")]).await;
+    let out = s.call("ssh_exec", json!({"host": "target", "command": "cat /etc/hostname | wc -l"})).await;
+    assert_eq!(out, "[exit 0]\n1\n");
+    let out = s.call("ssh_exec", json!({"host": "target", "command": "rm -rf /tmp/nothing-here"})).await;
+    assert!(out.starts_with("[DENIED tier 3 (IRREVERSIBLE)"), "{out}");
+    let out = s.call("ssh_fanout", json!({"host": "target", "command": "true"})).await;
+    assert!(out.starts_with("[ERROR: InvalidArgument: "), "{out}");
+    s.stop().await;
+    // A login shell (no command) is tier 1: the host name is never read as a command.
+    let (s, _x) = server(&[("RELAY_SHELL_POLICY_MODE", "guarded")]).await;
+    let out = s.call("ssh_spawn", json!({"host": "target"})).await;
+    assert!(out.starts_with("session ssh-"), "{out}");
+    let recs = s.completion_records();
+    assert_eq!(recs.last().unwrap()["tier"], 1);
+    s.stop().await;
+}

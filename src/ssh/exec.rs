@@ -191,6 +191,9 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Send `sig` to the remote process group `pid` (and the process itself) over a new channel.
 async fn signal_remote(master: &Master, pid: u32, sig: &str) {
+    if pid <= 1 {
+        return;
+    }
     let text = format!("kill -{sig} -- -{pid} 2>/dev/null; kill -{sig} {pid} 2>/dev/null; true");
     let mut cmd = master.session().raw_command(&text);
     cmd.stdin(openssh::Stdio::null())

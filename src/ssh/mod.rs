@@ -163,13 +163,19 @@ impl Ssh {
         match inventory::parse_mode(known_hosts) {
             Some(m) => m.as_str().to_string(),
             None if !known_hosts.trim().is_empty() => known_hosts.trim().to_ascii_lowercase(),
-            None => self
-                .inventory()
-                .get(host)
-                .and_then(|s| s.known_hosts)
-                .unwrap_or(self.settings.default_mode)
-                .as_str()
-                .to_string(),
+            None => {
+                let inv = self.inventory();
+                inv.get(host)
+                    .or_else(|| {
+                        validate::destination(host)
+                            .ok()
+                            .and_then(|d| inv.get(&d.host))
+                    })
+                    .and_then(|s| s.known_hosts)
+                    .unwrap_or(self.settings.default_mode)
+                    .as_str()
+                    .to_string()
+            }
         }
     }
 
@@ -187,9 +193,16 @@ impl Ssh {
             ),
             None => {
                 let d = validate::destination(&t.host)?;
-                let mut spec = HostSpec::explicit(&t.host);
-                spec.hostname = d.host.clone();
-                spec.port = d.port;
+                // `root@web01` or `web01:2222`: an inventory host with a user or port given.
+                let spec = match inv.get(&d.host) {
+                    Some(spec) => spec.clone(),
+                    None => {
+                        let mut spec = HostSpec::explicit(&t.host);
+                        spec.hostname = d.host.clone();
+                        spec.port = d.port;
+                        spec
+                    }
+                };
                 (spec, d)
             }
         };

@@ -149,6 +149,10 @@ impl Master {
 }
 
 fn signal_group(pgid: i32, sig: i32) {
+    // Never 0 or 1: `kill(0)` would signal our own group, `kill(-1)` everything we may signal.
+    if pgid <= 1 {
+        return;
+    }
     // SAFETY: a plain syscall; `pgid` is the group of a child we have not reaped yet.
     unsafe {
         libc::kill(-pgid, sig);
@@ -497,4 +501,21 @@ pub fn effective_mode(
         return Ok(m);
     }
     Ok(inventory.unwrap_or(default))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn effective_mode_order_and_weakening() {
+        use KnownHosts::*;
+        assert_eq!(effective_mode(None, None, Strict, true).unwrap(), Strict);
+        assert_eq!(effective_mode(None, Some(Ignore), Strict, false).unwrap(), Ignore);
+        assert_eq!(effective_mode(Some(AcceptNew), Some(Ignore), Strict, true).unwrap(), AcceptNew);
+        assert_eq!(effective_mode(Some(Strict), None, Ignore, false).unwrap(), Strict);
+        let e = effective_mode(Some(AcceptNew), None, Strict, false).unwrap_err();
+        assert!(e.message.starts_with("known_hosts=accept-new would weaken the server default 'strict'"));
+        assert!(effective_mode(Some(Ignore), None, AcceptNew, false).is_err());
+    }
 }

@@ -68,7 +68,13 @@ impl Runtime {
         let uid = nix::unistd::geteuid().as_raw();
         let xdg = std::env::var_os("XDG_RUNTIME_DIR")
             .map(PathBuf::from)
-            .filter(|p| p.is_absolute() && p.is_dir() && p.as_os_str().len() < MAX_DIR_LEN - 20);
+            .filter(|p| p.is_absolute() && p.is_dir() && p.as_os_str().len() < MAX_DIR_LEN - 20)
+            // ssh puts the config path into the shell command it runs for ProxyJump.
+            .filter(|p| {
+                p.to_string_lossy()
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
+            });
         let mut last_err = None;
         for base in xdg.into_iter().chain([PathBuf::from("/tmp")]) {
             let root = base.join(format!("rsh-{uid}"));
@@ -189,7 +195,12 @@ pub fn render_config(mode: KnownHosts, opts: &ConfigOptions, inv: &Inventory) ->
         ));
     }
     for h in inv.hosts().filter(|h| h.source == Source::Inventory) {
-        s.push_str(&format!("Host {}\n  HostName {}\n", h.name, h.hostname));
+        // `%` starts a token in HostName (an IPv6 zone would be read as one).
+        s.push_str(&format!(
+            "Host {}\n  HostName {}\n",
+            h.name,
+            h.hostname.replace('%', "%%")
+        ));
         if let Some(u) = &h.user {
             s.push_str(&format!("  User {u}\n"));
         }

@@ -202,14 +202,15 @@ pub fn jump_avoids_target(hops: &[Destination], target: &Destination) -> Result<
 }
 
 /// Expand `~/` and check that an identity file can be read by this process. `ssh` would
-/// expand `%` tokens in it, so a path with `%` is refused rather than silently rewritten.
+/// expand `%` tokens and `${VAR}` in it, so a path with `%` or `$` is refused rather than
+/// silently rewritten.
 pub fn key_path(raw: &str) -> Result<Option<PathBuf>, ToolError> {
     if raw.is_empty() {
         return Ok(None);
     }
-    if raw.contains(['\0', '\n', '\r', '%', '"']) {
+    if raw.contains(['\0', '\n', '\r', '%', '$', '"']) {
         return Err(ToolError::invalid(format!(
-            "invalid key_path {}: control characters, '%' and '\"' are not allowed",
+            "invalid key_path {}: control characters, '%', '$' and '\"' are not allowed",
             shown(raw)
         )));
     }

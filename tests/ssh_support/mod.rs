@@ -136,7 +136,9 @@ fn spawner() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<SpawnOrder>> {
 }
 
 /// Start sshd on `port` with `host_key` in `dir` (files named after `name`); waits until it
-/// answers with its banner.
+/// answers with its banner. `SetEnv SHLVL=1` keeps the remote bash from sourcing the
+/// machine's `~/.bashrc` for every command (Debian's bash does that for ssh sessions at
+/// shell level 1), which would dominate every timing with whatever that file runs.
 pub fn start_sshd(dir: &Path, name: &str, port: u16, host_key: &Path, authorized: &Path) -> Sshd {
     std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
     let conf = dir.join(format!("{name}.sshd_config"));
@@ -148,7 +150,8 @@ pub fn start_sshd(dir: &Path, name: &str, port: u16, host_key: &Path, authorized
              AuthorizedKeysFile {}\nPubkeyAuthentication yes\nPasswordAuthentication no\n\
              KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
              PermitRootLogin prohibit-password\nAllowTcpForwarding yes\nPermitTTY yes\n\
-             X11Forwarding no\nMaxSessions 64\nMaxStartups 100:30:200\nLogLevel VERBOSE\n",
+             X11Forwarding no\nMaxSessions 64\nMaxStartups 100:30:200\nLogLevel VERBOSE\n\
+             SetEnv SHLVL=1\n",
             host_key.display(),
             dir.display(),
             authorized.display()

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::params;
-use super::{ToolDef, probe, raw_args};
+use super::{ToolDef, raw_args};
 use crate::gate::{Caller, Output, ToolCall};
 use crate::server::State;
 use crate::session::{SessionKind, SpawnRequest, TermSize, local_session_env};
@@ -147,10 +147,16 @@ pub fn host_tokens(ssh: &Ssh, hosts: &[&str], jump: &str) -> Vec<String> {
     out
 }
 
-/// `command`, then one line of host tokens, widened with canonical IP spellings (§7.4).
+/// `command`, then one line of host tokens, widened with canonical IP spellings (§7.4). The
+/// host line is always the last line, after a newline even when there is no command, so the
+/// classifier never reads a host name as a command.
 pub fn host_probe(command: &str, tokens: &[String]) -> String {
     let line = tokens.join(" ");
-    let base = probe(&[command, &line]);
+    let base = if tokens.is_empty() {
+        command.to_string()
+    } else {
+        format!("{command}\n{line}")
+    };
     let refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
     crate::policy::widen_hosts(&base, &refs)
 }
