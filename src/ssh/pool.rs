@@ -511,11 +511,23 @@ mod tests {
     fn effective_mode_order_and_weakening() {
         use KnownHosts::*;
         assert_eq!(effective_mode(None, None, Strict, true).unwrap(), Strict);
-        assert_eq!(effective_mode(None, Some(Ignore), Strict, false).unwrap(), Ignore);
-        assert_eq!(effective_mode(Some(AcceptNew), Some(Ignore), Strict, true).unwrap(), AcceptNew);
-        assert_eq!(effective_mode(Some(Strict), None, Ignore, false).unwrap(), Strict);
+        assert_eq!(
+            effective_mode(None, Some(Ignore), Strict, false).unwrap(),
+            Ignore
+        );
+        assert_eq!(
+            effective_mode(Some(AcceptNew), Some(Ignore), Strict, true).unwrap(),
+            AcceptNew
+        );
+        assert_eq!(
+            effective_mode(Some(Strict), None, Ignore, false).unwrap(),
+            Strict
+        );
         let e = effective_mode(Some(AcceptNew), None, Strict, false).unwrap_err();
-        assert!(e.message.starts_with("known_hosts=accept-new would weaken the server default 'strict'"));
+        assert!(
+            e.message
+                .starts_with("known_hosts=accept-new would weaken the server default 'strict'")
+        );
         assert!(effective_mode(Some(Ignore), None, AcceptNew, false).is_err());
     }
 }
