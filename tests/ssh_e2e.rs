@@ -319,3 +319,37 @@ async fn ssh_spawn_runs_a_repl_resizes_and_kill_leaves_nothing() {
     assert_eq!(masters(x.path()).len(), 1);
     s.stop().await;
 }
+
+// Multi-threaded: `wait_until` blocks its thread while the client's task sends the request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_call_stops_the_remote_command() {
+    use rmcp::model::{CallToolRequest, ClientRequest};
+    use rmcp::service::PeerRequestOptions;
+    let (s, _x) = server(&[]).await;
+    let tag = unique_sleep();
+    let req = ClientRequest::CallToolRequest(CallToolRequest::new(common::params(
+        "ssh_exec",
+        json!({"host": "target", "command": tag.clone(), "timeout": 600}),
+    )));
+    let handle = s
+        .client
+        .peer()
+        .send_cancellable_request(req, PeerRequestOptions::no_options())
+        .await
+        .expect("request sent");
+    let started = tokio::time::Instant::now();
+    while pgrep(&tag).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "remote command never started"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    handle.cancel(None).await.expect("cancelled");
+    assert!(
+        wait_until(Duration::from_secs(15), || pgrep(&tag).is_empty()),
+        "remote command outlived the cancelled call: {:?}",
+        pgrep(&tag)
+    );
+    s.stop().await;
+}

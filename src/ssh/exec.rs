@@ -16,6 +16,7 @@
 //! which the master received it (like `2>&1`).
 
 use std::os::fd::OwnedFd;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
@@ -61,7 +62,7 @@ fn io_err(e: std::io::Error) -> ExecError {
 
 /// Run `command` on `master`. `mark_pid` adds the pid preamble (see the module docs).
 pub async fn run(
-    master: &Master,
+    master: &Arc<Master>,
     command: &str,
     timeout: Duration,
     capture_limit: usize,
@@ -107,6 +108,11 @@ pub async fn run(
         .map_err(|e| ExecError::Failed(ToolError::from_io(&e, "pipe")))?;
 
     let mut out = RemoteOutcome::default();
+    // If this future is dropped (the call was cancelled) the remote group is still stopped.
+    let mut guard = CancelGuard {
+        master: master.clone(),
+        pid: None,
+    };
     let mut seen = 0usize;
     let mut chunk = vec![0u8; 64 * 1024];
     let mut kill_stage = 0u8;
@@ -126,6 +132,7 @@ pub async fn run(
                     && let Some(pid) = take_marker(&mut out, &marker)
                 {
                     out.remote_pid = Some(pid);
+                    guard.pid = Some(pid);
                 }
             }
             Ok(Err(e)) => {
@@ -156,6 +163,8 @@ pub async fn run(
             }
         }
     }
+    // Output ended or the kill stages ran: nothing is left to stop on cancellation.
+    guard.pid = None;
     if out.timed_out {
         // The channel is dropped (closed) without waiting for a status.
         return Ok(out);
@@ -187,6 +196,28 @@ fn take_marker(out: &mut RemoteOutcome, marker: &str) -> Option<u32> {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Stops the remote process group when a run is dropped mid-way (a cancelled call):
+/// `TERM`, then `KILL` 2 s later, on a task of its own.
+struct CancelGuard {
+    master: Arc<Master>,
+    pid: Option<u32>,
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        let Some(pid) = self.pid.take() else { return };
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let master = self.master.clone();
+        rt.spawn(async move {
+            signal_remote(&master, pid, "TERM").await;
+            tokio::time::sleep(KILL_GRACE).await;
+            signal_remote(&master, pid, "KILL").await;
+        });
+    }
 }
 
 /// Send `sig` to the remote process group `pid` (and the process itself) over a new channel.

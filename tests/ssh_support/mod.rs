@@ -363,7 +363,12 @@ pub fn pgrep(needle: &str) -> Vec<i32> {
                     .starts_with('Z')
             })
             .unwrap_or(true);
-        if !zombie && String::from_utf8_lossy(&raw).contains(needle) {
+        // Arguments are NUL-separated: match them joined by spaces, as `pgrep -f` does.
+        if !zombie
+            && String::from_utf8_lossy(&raw)
+                .replace('\0', " ")
+                .contains(needle)
+        {
             out.push(pid);
         }
     }
