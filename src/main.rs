@@ -277,6 +277,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             eprintln!("relay-shell: config OK ({})", summary(&state));
+            state.ssh.shutdown().await;
             return ExitCode::SUCCESS;
         }
         relay_shell::memory::settle_after_startup();

@@ -123,6 +123,16 @@ async fn accept_new_records_a_key_then_refuses_a_changed_one() {
     let b64_a = key_a.split_whitespace().nth(1).unwrap();
     assert_eq!(recorded.lines().count(), 1, "{recorded}");
     assert!(recorded.contains(b64_a), "{recorded}");
+    // Recorded under `[host]:port` (the file may hash host names, so ask ssh-keygen).
+    let found = Command::new("ssh-keygen")
+        .args(["-F", &format!("[127.0.0.1]:{port}"), "-f"])
+        .arg(&kh)
+        .output()
+        .unwrap();
+    assert!(
+        found.status.success(),
+        "no [127.0.0.1]:{port} entry: {recorded}"
+    );
     s.stop().await;
 
     // Same port, new host key: a man in the middle as far as the client can tell.
