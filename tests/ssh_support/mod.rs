@@ -223,6 +223,15 @@ pub fn stop_sshd(d: &Sshd) {
     }
 }
 
+/// The lab's directory, removed when the test binary exits.
+static LAB_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+extern "C" fn remove_lab_dir() {
+    if let Some(d) = LAB_DIR.get() {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
 /// The lab, started on first use.
 pub fn lab() -> &'static Lab {
     static LAB: OnceLock<Lab> = OnceLock::new();
@@ -233,6 +242,11 @@ pub fn lab() -> &'static Lab {
             .tempdir()
             .expect("tempdir")
             .keep();
+        let _ = LAB_DIR.set(dir.clone());
+        // SAFETY: registers a plain function; it runs once at process exit.
+        unsafe {
+            libc::atexit(remove_lab_dir);
+        }
         let d = dir.as_path();
         for (name, pass) in [
             ("host_target", ""),
