@@ -201,9 +201,24 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
         Ok(r) => r,
         Err(e) => return fail_config(e),
     };
-    let (doc, admitted) = relay_shell::policy::explain::explain_json(&policy, tool, &text);
+    let Some(def) = relay_shell::server::tools::find(tool) else {
+        let known: Vec<&str> = relay_shell::server::tools::table()
+            .iter()
+            .map(|t| t.name)
+            .collect();
+        eprintln!(
+            "relay-shell: explain: unknown tool {tool:?} (expected one of: {})",
+            known.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let probe = relay_shell::policy::Probe::from_text(def.name, def.class, &text);
+    let (doc, admitted) = relay_shell::policy::explain::explain_json(&policy, &probe);
+    // Values are redacted before serialisation: redacting the serialised text could cut
+    // through a closing quote and print invalid JSON.
+    let doc = redactor.scrub_document(&doc);
     let rendered = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
-    println!("{}", redactor.redact(&rendered));
+    println!("{rendered}");
     if admitted {
         ExitCode::SUCCESS
     } else {

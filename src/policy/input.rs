@@ -117,10 +117,10 @@ fn mark(line: String, truncated: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Tier, classify};
+    use crate::policy::{PolicyClass, Probe, Tier, classify};
 
     fn tier(text: &str) -> Tier {
-        classify("session_send", text).tier
+        classify(&Probe::new("session_send", PolicyClass::Shell).input(text, text)).tier
     }
 
     #[test]

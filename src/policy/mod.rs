@@ -9,11 +9,13 @@ pub mod classify;
 pub mod explain;
 pub mod hosts;
 pub mod input;
+pub mod probe;
 pub mod tier;
 
 pub use admit::{Decision, Policy, PolicyError, USER_REGEX_SIZE_LIMIT};
-pub use classify::{classify, prepare};
+pub use classify::{classify, parse_backstops, prepare};
 pub use hosts::widen_hosts;
+pub use probe::{Interpreter, Payload, PolicyClass, Probe, Script};
 pub use tier::Tier;
 
 use std::fmt;
@@ -78,18 +80,3 @@ pub struct Classification {
     /// Each finding, in the order found.
     pub reasons: Vec<Reason>,
 }
-
-/// Tools whose tier is fixed at 0 whatever the text (spec §7.1 step 1).
-pub const READ_ONLY_TOOLS: &[&str] = &[
-    "server_info",
-    "ssh_hosts",
-    "ssh_check",
-    "session_list",
-    "session_recv",
-    "ssh_forward_list",
-    "audit_tail",
-    "operation_confirm",
-];
-
-/// Tools that are at least tier 2 whatever the text (spec §7.1 step 5).
-pub const STATEFUL_TOOLS: &[&str] = &["ssh_upload", "ssh_download", "ssh_forward"];
