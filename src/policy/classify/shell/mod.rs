@@ -50,14 +50,18 @@ thread_local! {
 pub const MAX_OPERATORS: usize = 256;
 
 /// Parsing of one classification (the text and every body nested in it) stops after this
-/// much work: tree-sitter reports progress every 100 parser operations, and each report (plus
-/// each parse started) spends one unit. tree-sitter-bash is super-linear on some pathological
-/// shapes (thousands of pipeline stages, unterminated arrays, stacked here-documents): a text
-/// that exhausts the budget is classified as unparseable (tier ≥ 2 plus the raw-text floor).
-/// Counting work instead of time makes the verdict on a text the same on an idle and on a
-/// loaded machine. Real commands spend a few units; the largest list the corpus holds
-/// (`ls; ` × 4096) spends about a tenth of the budget.
-pub const PARSE_BUDGET: u64 = 200_000;
+/// much work. One unit is roughly ten microseconds of parsing: starting a parse (of a segment
+/// or a whole text) costs one unit, and each progress report from tree-sitter — one every
+/// hundred parser operations — costs [`UNITS_PER_REPORT`]. tree-sitter-bash is super-linear on
+/// some pathological shapes (thousands of pipeline stages, unterminated arrays, stacked
+/// here-documents): a text that exhausts the budget is classified as unparseable (tier ≥ 2
+/// plus the raw-text floor). Counting work instead of time makes the verdict on a text the
+/// same on an idle and on a loaded machine. A typical command spends one or two units; a
+/// 40 KB maintainer script about 2,000; the list `ls; ` × 4096 about 4,100.
+pub const PARSE_BUDGET: u64 = 10_000;
+
+/// Budget units one tree-sitter progress report (a hundred parser operations) costs.
+pub const UNITS_PER_REPORT: u64 = 10;
 
 /// A wall-clock backstop behind [`PARSE_BUDGET`], for a machine so slow (or a shape so costly
 /// per operation) that the work budget alone would hold a call too long. It should never fire;
@@ -89,17 +93,18 @@ impl Budget {
         }
     }
 
-    /// Spend one unit; false once the budget (or the backstop) is used up.
-    fn spend(&self) -> bool {
+    /// Spend `units`; false once the budget (or the backstop) is used up.
+    fn spend(&self, units: u64) -> bool {
         if self.exhausted.get() {
             return false;
         }
         let left = self.units.get();
-        if left == 0 {
+        if left < units {
+            self.units.set(0);
             self.exhausted.set(true);
             return false;
         }
-        self.units.set(left - 1);
+        self.units.set(left - units);
         if self.started.elapsed() > PARSE_BACKSTOP {
             BACKSTOPS.fetch_add(1, Ordering::Relaxed);
             self.exhausted.set(true);
@@ -111,7 +116,7 @@ impl Budget {
 
 /// Parse `text`, or only its bytes `within` (node byte ranges still index into `text`).
 fn parse(text: &str, within: Option<Range>, budget: &Budget) -> Option<Tree> {
-    if !budget.spend() {
+    if !budget.spend(1) {
         return None;
     }
     PARSER.with(|cell| {
@@ -124,7 +129,7 @@ fn parse(text: &str, within: Option<Range>, budget: &Budget) -> Option<Tree> {
         let parser = slot.as_mut()?;
         // Every parse sets its ranges: an empty list means the whole text.
         parser.set_included_ranges(within.as_slice()).ok()?;
-        let mut over_budget = |_: &ParseState| !budget.spend();
+        let mut over_budget = |_: &ParseState| !budget.spend(UNITS_PER_REPORT);
         let options = ParseOptions::new().progress_callback(&mut over_budget);
         let bytes = text.as_bytes();
         let tree = parser.parse_with_options(
@@ -664,5 +669,46 @@ impl<'t> Visitor<'t> {
         if values.len() < MAX_CANDIDATES && !values.contains(&value) {
             values.push(value);
         }
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    /// Units a classification of `text` spends, and its highest tier.
+    fn spend(text: &str) -> (u64, Option<Tier>) {
+        let shared = Shared {
+            budget: Budget::new(),
+            stdin: None,
+        };
+        let v = classify_within(text, 0, false, &shared);
+        (
+            PARSE_BUDGET - shared.budget.units.get(),
+            v.reasons.iter().map(|r| r.tier).max(),
+        )
+    }
+
+    #[test]
+    fn the_budget_counts_work_not_time() {
+        // The same text spends the same units every time, so its verdict cannot depend on
+        // how busy the machine is.
+        let list = "ls; ".repeat(4096);
+        let first = spend(&list);
+        assert_eq!(first, spend(&list));
+        assert_eq!(first, (4096, Some(Tier::ReadOnly)));
+        assert_eq!(spend("ls -la"), (1, Some(Tier::ReadOnly)));
+    }
+
+    #[test]
+    fn pathological_shapes_exhaust_the_budget_and_fail_closed() {
+        let unterminated_array = format!("a=({}", "x ".repeat(30_000));
+        let (units, tier) = spend(&unterminated_array);
+        assert_eq!(units, PARSE_BUDGET);
+        assert_eq!(tier, Some(Tier::Stateful));
+        let long_list = "ls; ".repeat(16_384);
+        let (units, tier) = spend(&long_list);
+        assert_eq!(units, PARSE_BUDGET);
+        assert_eq!(tier, Some(Tier::Stateful));
     }
 }
