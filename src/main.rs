@@ -35,12 +35,12 @@ const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
 /// Logs go to stderr (stdout is the MCP channel on stdio), scrubbed by the same redactor as
 /// the audit log: a failed command's text can carry a secret. `RELAY_SHELL_LOG` is a list of
 /// `level` and `target=level` directives (`debug`, `info,relay_shell::exec=trace`).
-fn init_logging(redactor: Redactor) {
+fn init_logging(redactor: Redactor, directives: &str) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let filter = std::env::var("RELAY_SHELL_LOG")
+    let filter = directives
+        .parse::<Targets>()
         .ok()
-        .and_then(|v| v.parse::<Targets>().ok())
         .or_else(|| DEFAULT_LOG_FILTER.parse().ok())
         .unwrap_or_default();
     let _ = tracing_subscriber::registry()
@@ -127,10 +127,6 @@ async fn serve(state: Arc<State>) -> ExitCode {
         env!("CARGO_PKG_VERSION"),
         summary(&state)
     );
-    if state.settings.transport != relay_shell::config::Transport::Stdio {
-        eprintln!("relay-shell: the http transport is not available in this build yet; use stdio");
-        return ExitCode::from(2);
-    }
     relay_shell::exec::detach_controlling_terminal();
     let server = RelayServer::new(state.clone(), "stdio");
     let running = match server.serve(rmcp::transport::stdio()).await {
@@ -234,7 +230,7 @@ fn main() -> ExitCode {
         Err(e) => return fail_config(e),
     };
     match redactor_for(&settings) {
-        Ok(r) => init_logging(r),
+        Ok(r) => init_logging(r, &settings.log),
         Err(e) => return fail_config(e),
     }
     match &cli.verb {
@@ -264,6 +260,10 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        // What serving would refuse, --check-config refuses too: one check for both.
+        if let Err(e) = settings.servable() {
+            return fail_config(e);
+        }
         let state = match build_state(settings) {
             Ok(s) => s,
             Err(e) => return fail_config(e),
