@@ -113,7 +113,7 @@ impl SettingDef {
 }
 
 /// A typed setting parsed from its text. Implemented by every field type of `Settings`.
-pub trait SettingValue: Sized {
+pub(super) trait SettingValue: Sized {
     /// Parse `raw` as `def` accepts it.
     fn parse(def: &SettingDef, raw: &str) -> Result<Self, ConfigError>;
 }
@@ -219,7 +219,7 @@ spelled_setting!(
 );
 
 /// `a, b or c`.
-pub fn one_of(words: &[&str]) -> String {
+pub(super) fn one_of(words: &[&str]) -> String {
     match words {
         [] => String::new(),
         [one] => (*one).to_string(),

@@ -8,11 +8,11 @@
 //! are kept in the text as typed.
 
 /// Most bytes of unsubmitted input remembered per session.
-pub const MAX_PENDING_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_PENDING_BYTES: usize = 64 * 1024;
 
 /// A line that makes the probe fail closed (tier ≥ 2: its command word is not a literal) when
 /// the pending input overflowed [`MAX_PENDING_BYTES`] and its start was forgotten.
-pub const TRUNCATION_MARKER: &str = "${RELAY_SHELL_PENDING_INPUT_TRUNCATED}";
+pub(crate) const TRUNCATION_MARKER: &str = "${RELAY_SHELL_PENDING_INPUT_TRUNCATED}";
 
 /// The unsubmitted line of one session.
 #[derive(Clone, Debug, Default)]

@@ -3,14 +3,14 @@
 //! Architecture invariant: nothing in this module performs I/O, spawns processes or writes
 //! audit records. The gate asks [`Policy::check`] and acts on the [`Decision`].
 
-pub mod admit;
+mod admit;
 pub mod broker;
-pub mod classify;
+mod classify;
 pub mod explain;
-pub mod hosts;
-pub mod input;
+mod hosts;
+pub(crate) mod input;
 pub mod probe;
-pub mod tier;
+mod tier;
 
 pub use admit::{Decision, Policy, PolicyError, USER_REGEX_SIZE_LIMIT};
 pub use classify::{classify, parse_backstops, prepare};

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use crate::exec::{EnvOverlay, child_env};
 
 /// The terminal type a local session gets unless the caller's overlay names `TERM`.
-pub const DEFAULT_TERM: &str = "xterm-256color";
+pub(super) const DEFAULT_TERM: &str = "xterm-256color";
 
 /// The complete environment for a local PTY session: the shared child environment (spec
 /// §5.1.1) with `TERM=xterm-256color` unless the caller's overlay sets or removes `TERM`.

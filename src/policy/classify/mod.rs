@@ -18,10 +18,7 @@ pub fn prepare() {
     floor::prepare();
 }
 
-pub use shell::{
-    MAX_BODY_DEPTH, MAX_NODE_DEPTH, MAX_OPERATORS, MAX_PARSE_BYTES, PARSE_BACKSTOP, PARSE_BUDGET,
-    parse_backstops,
-};
+pub use shell::parse_backstops;
 
 use super::probe::{Interpreter, Payload, PolicyClass, Probe};
 use super::{Classification, Reason, Tier};

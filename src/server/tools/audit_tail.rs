@@ -13,7 +13,7 @@ use crate::text;
 /// Parameters of `audit_tail`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AuditTailParams {
+pub(super) struct AuditTailParams {
     /// How many of the newest lines to scan (default 50, clamped to 1..1000).
     #[serde(default = "default_lines", deserialize_with = "params::int")]
     pub lines: i64,
@@ -37,7 +37,7 @@ fn any_tier() -> i64 {
 }
 
 /// `audit_tail`: read the newest audit records.
-pub struct AuditTail;
+pub(super) struct AuditTail;
 
 impl Tool for AuditTail {
     type Params = AuditTailParams;

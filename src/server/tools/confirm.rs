@@ -13,13 +13,13 @@ use crate::policy::broker::token_digest;
 /// Parameters of `operation_confirm`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ConfirmParams {
+pub(super) struct ConfirmParams {
     /// The token from a `[CONFIRM REQUIRED …]` result.
     pub token: String,
 }
 
 /// `operation_confirm`: the second step of a tier-3 call.
-pub struct OperationConfirm;
+pub(super) struct OperationConfirm;
 
 impl Tool for OperationConfirm {
     type Params = ConfirmParams;

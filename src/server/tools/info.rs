@@ -13,10 +13,10 @@ use crate::server::State;
 /// `server_info` takes no parameters.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NoParams {}
+pub(super) struct NoParams {}
 
 /// `server_info`: configuration and health as JSON.
-pub struct ServerInfo;
+pub(super) struct ServerInfo;
 
 impl Tool for ServerInfo {
     type Params = NoParams;
@@ -56,7 +56,7 @@ fn user_name(uid: u32) -> String {
 }
 
 /// Build the `server_info` document.
-pub fn document(state: &State) -> Json {
+pub(super) fn document(state: &State) -> Json {
     let st = &state.settings;
     let uid = nix::unistd::getuid().as_raw();
     let euid = nix::unistd::geteuid().as_raw();

@@ -6,12 +6,12 @@
 //! parsing and the audited `InvalidArgument` for malformed arguments — is derived from the
 //! declaration. Adding a tool touches its family file and one line of [`table`].
 
-pub mod audit_tail;
-pub mod confirm;
-pub mod info;
-pub mod params;
-pub mod session;
-pub mod shell;
+mod audit_tail;
+mod confirm;
+mod info;
+mod params;
+mod session;
+mod shell;
 
 use std::sync::Arc;
 

@@ -41,7 +41,7 @@ const RECV_MARKER_ROOM: usize = 128;
 /// Parameters of `shell_spawn`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ShellSpawnParams {
+pub(super) struct ShellSpawnParams {
     /// Program and arguments, split with POSIX shell quoting rules (no shell runs it);
     /// empty = /bin/bash.
     #[serde(default)]
@@ -72,7 +72,7 @@ fn default_rows() -> i64 {
 /// Parameters of `session_send`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SessionSendParams {
+pub(super) struct SessionSendParams {
     /// The session id from shell_spawn.
     pub session_id: String,
     /// Text to type. Control characters work: "\u0003" is Ctrl-C, "\u0004" Ctrl-D.
@@ -85,7 +85,7 @@ pub struct SessionSendParams {
 /// Parameters of `session_recv`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SessionRecvParams {
+pub(super) struct SessionRecvParams {
     /// The session id.
     pub session_id: String,
     /// Seconds to wait for output (default 2, clamped to 0..60). Returns as soon as output
@@ -108,7 +108,7 @@ fn default_max_bytes() -> i64 {
 /// Parameters of `session_resize`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SessionResizeParams {
+pub(super) struct SessionResizeParams {
     /// The session id.
     pub session_id: String,
     /// New width in columns (values below 1 become 1).
@@ -122,7 +122,7 @@ pub struct SessionResizeParams {
 /// Parameters of `session_kill`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SessionKillParams {
+pub(super) struct SessionKillParams {
     /// The session id.
     pub session_id: String,
     /// Signal name, with or without SIG (default TERM): INT, HUP, KILL, …
@@ -139,7 +139,7 @@ fn default_signal() -> String {
 }
 
 /// `shell_spawn`: start a program in a new PTY session.
-pub struct ShellSpawn;
+pub(super) struct ShellSpawn;
 
 impl Tool for ShellSpawn {
     type Params = ShellSpawnParams;
@@ -223,7 +223,7 @@ impl Tool for ShellSpawn {
 }
 
 /// `session_send`: type into a session.
-pub struct SessionSend;
+pub(super) struct SessionSend;
 
 impl Tool for SessionSend {
     type Params = SessionSendParams;
@@ -287,7 +287,7 @@ impl Tool for SessionSend {
 }
 
 /// `session_recv`: read a session's output.
-pub struct SessionRecv;
+pub(super) struct SessionRecv;
 
 impl Tool for SessionRecv {
     type Params = SessionRecvParams;
@@ -322,7 +322,7 @@ impl Tool for SessionRecv {
 }
 
 /// `session_resize`: change a session's window size.
-pub struct SessionResize;
+pub(super) struct SessionResize;
 
 impl Tool for SessionResize {
     type Params = SessionResizeParams;
@@ -358,7 +358,7 @@ impl Tool for SessionResize {
 }
 
 /// `session_kill`: signal or end a session.
-pub struct SessionKill;
+pub(super) struct SessionKill;
 
 impl Tool for SessionKill {
     type Params = SessionKillParams;
@@ -401,7 +401,7 @@ impl Tool for SessionKill {
 }
 
 /// `session_list`: the caller's sessions.
-pub struct SessionList;
+pub(super) struct SessionList;
 
 impl Tool for SessionList {
     type Params = NoParams;
@@ -428,7 +428,7 @@ fn tenths(secs: f64) -> Json {
 }
 
 /// One `session_list` entry, keys in the spec's order.
-pub fn summary_json(s: &SessionSummary) -> Json {
+pub(super) fn summary_json(s: &SessionSummary) -> Json {
     let fields = vec![
         ("id", Json::Str(s.id.clone())),
         ("kind", Json::Str(s.kind.as_str().into())),

@@ -18,7 +18,7 @@ use crate::text;
 /// Parameters of `shell_exec`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ShellExecParams {
+pub(super) struct ShellExecParams {
     /// The command line. Run by `/bin/sh -c` unless `use_shell` is false.
     pub command: String,
     /// Seconds before the process group is killed (default RELAY_SHELL_DEFAULT_TIMEOUT,
@@ -51,7 +51,7 @@ pub struct ShellExecParams {
 /// Parameters of `shell_script`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ShellScriptParams {
+pub(super) struct ShellScriptParams {
     /// The script, fed to the interpreter on stdin.
     pub script: String,
     /// `bash` (default), `sh`, or `python` / `python3` / `py` (python3 from PATH).
@@ -80,7 +80,7 @@ fn opt_int<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Err
 }
 
 /// `shell_exec`: one non-interactive local command.
-pub struct ShellExec;
+pub(super) struct ShellExec;
 
 impl Tool for ShellExec {
     type Params = ShellExecParams;
@@ -139,7 +139,7 @@ impl Tool for ShellExec {
 }
 
 /// `shell_script`: a multi-line script on an interpreter's stdin.
-pub struct ShellScript;
+pub(super) struct ShellScript;
 
 impl Tool for ShellScript {
     type Params = ShellScriptParams;

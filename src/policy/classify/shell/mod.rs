@@ -21,11 +21,11 @@ use crate::policy::{Reason, Tier};
 
 /// Text longer than this is not parsed (tree-sitter's error recovery can be slow on huge
 /// pathological input): it is classified as unparseable — tier ≥ 2 plus the raw-text floor.
-pub const MAX_PARSE_BYTES: usize = 64 * 1024;
+pub(super) const MAX_PARSE_BYTES: usize = 64 * 1024;
 /// Syntax nesting deeper than this is not followed: fail closed.
-pub const MAX_NODE_DEPTH: usize = 256;
+pub(super) const MAX_NODE_DEPTH: usize = 256;
 /// Shell code inside shell code (`bash -c "bash -c '…'"`) is parsed this many levels deep.
-pub const MAX_BODY_DEPTH: usize = 6;
+pub(super) const MAX_BODY_DEPTH: usize = 6;
 /// Wrappers around wrappers (`sudo env nice timeout 5 …`) are followed this many hops.
 const MAX_HOPS: usize = 24;
 /// Words bash parses as syntax, not commands.
@@ -47,7 +47,7 @@ thread_local! {
 /// linearly, and its progress checks are too sparse there for [`PARSE_BUDGET`] alone to bound
 /// it. Text the splitter takes apart stage by stage would not need the limit, but it applies to
 /// all text alike so that the verdict never depends on which path parsed it.
-pub const MAX_OPERATORS: usize = 256;
+pub(super) const MAX_OPERATORS: usize = 256;
 
 /// Parsing of one classification (the text and every body nested in it) stops after this
 /// much work. One unit is roughly ten microseconds of parsing: starting a parse (of a segment
@@ -58,15 +58,15 @@ pub const MAX_OPERATORS: usize = 256;
 /// plus the raw-text floor). Counting work instead of time makes the verdict on a text the
 /// same on an idle and on a loaded machine. A typical command spends one or two units; a
 /// 40 KB maintainer script about 2,000; the list `ls; ` × 4096 about 4,100.
-pub const PARSE_BUDGET: u64 = 10_000;
+pub(super) const PARSE_BUDGET: u64 = 10_000;
 
 /// Budget units one tree-sitter progress report (a hundred parser operations) costs.
-pub const UNITS_PER_REPORT: u64 = 10;
+pub(super) const UNITS_PER_REPORT: u64 = 10;
 
 /// A wall-clock backstop behind [`PARSE_BUDGET`], for a machine so slow (or a shape so costly
 /// per operation) that the work budget alone would hold a call too long. It should never fire;
 /// when it does the text fails closed and [`parse_backstops`] counts it.
-pub const PARSE_BACKSTOP: Duration = Duration::from_secs(2);
+pub(super) const PARSE_BACKSTOP: Duration = Duration::from_secs(2);
 
 /// How often the wall-clock backstop cut a parse short since the process started.
 static BACKSTOPS: AtomicU64 = AtomicU64::new(0);
