@@ -1,6 +1,6 @@
-//! Bounding text: the one truncation function and the clamps every tool uses (spec §3.1, §4.1).
+//! Bounding text: the one truncation function and the clamps every tool uses (docs/configuration.md).
 
-/// `clamp(v, lo, hi)` as the spec defines it: swaps the bounds if they are reversed.
+/// `clamp(v, lo, hi)` as the Python implementation defines it: swaps the bounds if they are reversed.
 pub(crate) fn clamp_i64(v: i64, lo: i64, hi: i64) -> i64 {
     let (lo, hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
     v.max(lo).min(hi)
@@ -21,7 +21,7 @@ pub(crate) fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Truncate `text` to `limit` UTF-8 bytes with the spec's marker.
+/// Truncate `text` to `limit` UTF-8 bytes with the Python implementation's marker.
 ///
 /// Returns the text unchanged when it fits. Otherwise keeps the first `limit` bytes (a split
 /// multi-byte character becomes U+FFFD) and appends

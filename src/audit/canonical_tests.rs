@@ -137,9 +137,8 @@ mod against_the_value_renderer {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..5).prop_map(Json::Arr),
                 // Keys are unique, as in any object a record can hold.
-                prop::collection::btree_map(text(), inner, 0..5).prop_map(|kv| Json::Obj(
-                    kv.into_iter().map(|(k, v)| (k.into(), v)).collect()
-                )),
+                prop::collection::btree_map(text(), inner, 0..5)
+                    .prop_map(|kv| Json::Obj(kv.into_iter().map(|(k, v)| (k.into(), v)).collect())),
             ]
         })
     }
@@ -154,7 +153,12 @@ mod against_the_value_renderer {
             .prop_map(|(fields, chain)| {
                 let fields: Vec<(String, Json)> =
                     fields.into_iter().filter(|(k, _)| k != "chain").collect();
-                let without = Json::Obj(fields.iter().map(|(k, v)| (k.clone().into(), v.clone())).collect());
+                let without = Json::Obj(
+                    fields
+                        .iter()
+                        .map(|(k, v)| (k.clone().into(), v.clone()))
+                        .collect(),
+                );
                 let mut with = fields;
                 if let Some(c) = chain {
                     with.push(("chain".into(), Json::Str(c)));

@@ -1,6 +1,6 @@
 //! Validated server settings, built once from flags and `RELAY_SHELL_*` variables.
 //!
-//! Names, defaults and ranges follow the Python relay-shell v0.3 (spec §3) unless
+//! Names, defaults and ranges follow the Python relay-shell v0.3 (docs/configuration.md) unless
 //! `docs/compatibility.md` says otherwise. Any invalid value is a [`ConfigError`] whose text
 //! names the variable, the value and what is accepted; `main` prints it as one line and exits 2.
 

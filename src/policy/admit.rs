@@ -1,4 +1,4 @@
-//! Admission (spec §7.3): deny first in every mode, then the mode; the allow regex only lifts
+//! Admission (docs/compatibility.md): deny first in every mode, then the mode; the allow regex only lifts
 //! a `guarded` refusal. Operator regexes use the linear-time `regex` crate under a size limit.
 
 use super::{Classification, Mode, Probe, Tier, classify};
@@ -13,7 +13,7 @@ pub struct Decision {
     pub tier: Tier,
     /// Whether the call may run.
     pub admitted: bool,
-    /// Why (the spec's reason strings: `permitted`, `matched RELAY_SHELL_POLICY_DENY`, …).
+    /// Why (the Python implementation's reason strings: `permitted`, `matched RELAY_SHELL_POLICY_DENY`, …).
     pub reason: String,
     /// The classifier's findings behind `tier`.
     pub classification: Classification,

@@ -1,6 +1,6 @@
 //! Interactive input: `session_send` text is classified as the command line it completes,
 //! not as a fragment. `rm -rf` sent now and ` /` + Enter sent later is classified as
-//! `rm -rf /` on the second send (spec §18.2: split payloads evaded the Python classifier).
+//! `rm -rf /` on the second send (docs/compatibility.md: split payloads evaded the Python classifier).
 //!
 //! The model is a line editor's: printable text appends, `\x7f`/`\x08` erase a character,
 //! `^W` erases a word, `^U` kills the line, `^C` clears it, `\r` or `\n` submits. It cannot

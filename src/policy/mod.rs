@@ -21,7 +21,7 @@ pub use tier::Tier;
 use std::fmt;
 use std::str::FromStr;
 
-/// Admission mode (spec §7.3).
+/// Admission mode (docs/compatibility.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Everything not denied is admitted; tiers are advisory.

@@ -1,7 +1,7 @@
 //! Classification: what tier a tool call is, from what will actually run.
 //!
 //! Shell text is parsed ([`shell`]) and every simple command is looked up in the knowledge
-//! table ([`knowledge`]); redirections are judged by their target ([`paths`]); the spec's
+//! table ([`knowledge`]); redirections are judged by their target ([`paths`]); the Python implementation's
 //! raw-text tables ([`floor`]) stay as a floor for text the parser cannot account for. The
 //! highest tier found wins.
 

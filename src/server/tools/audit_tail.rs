@@ -1,4 +1,4 @@
-//! `audit_tail`: the last records of the audit log, optionally filtered (spec §5.22).
+//! `audit_tail`: the last records of the audit log, optionally filtered (docs/tools.md).
 
 use rmcp::schemars::{self, JsonSchema};
 use serde::Deserialize;

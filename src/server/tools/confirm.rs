@@ -1,4 +1,4 @@
-//! `operation_confirm`: arm a tier-3 confirmation token (spec §5.21, §12.1).
+//! `operation_confirm`: arm a tier-3 confirmation token (docs/tools.md).
 
 use rmcp::model::JsonObject;
 use rmcp::schemars::{self, JsonSchema};

@@ -1,5 +1,5 @@
 //! `server_info`: what this server is, how it is configured, and the audit sink's health
-//! (spec §5.20, extended with our own limits and audit fields).
+//! (docs/tools.md, extended with our own limits and audit fields).
 
 use rmcp::schemars::{self, JsonSchema};
 use serde::Deserialize;

@@ -1,5 +1,5 @@
-//! `shell_spawn` and the `session_*` tools: interactive programs in a PTY (spec §5.3,
-//! §5.6–§5.10). The sessions themselves live in [`crate::session`]; these entries only parse
+//! `shell_spawn` and the `session_*` tools: interactive programs in a PTY (docs/tools.md,
+//! docs/tools.md). The sessions themselves live in [`crate::session`]; these entries only parse
 //! arguments, name what the gate records and classifies, and phrase the results.
 
 use std::path::PathBuf;
@@ -30,9 +30,9 @@ const SPAWN_DEADLINE: Duration = Duration::from_secs(30);
 const SEND_DEADLINE: Duration = Duration::from_secs(10);
 /// Deadline of `session_kill` (the close sequence takes at most a few seconds).
 const KILL_DEADLINE: Duration = Duration::from_secs(30);
-/// Longest `session_recv` wait, seconds (spec §5.7).
+/// Longest `session_recv` wait, seconds (docs/tools.md).
 const RECV_MAX_WAIT: f64 = 60.0;
-/// Smallest read a `session_recv` makes, bytes (spec §5.7).
+/// Smallest read a `session_recv` makes, bytes (docs/tools.md).
 const RECV_MIN_BYTES: i64 = 256;
 /// Room kept in a `session_recv` result for its `[N bytes dropped]` line and end marker, so
 /// the output taken from the ring is never cut by the truncation marker.
@@ -427,7 +427,7 @@ fn tenths(secs: f64) -> Json {
     Json::Float((secs * 10.0).round() / 10.0)
 }
 
-/// One `session_list` entry, keys in the spec's order.
+/// One `session_list` entry, keys in the Python implementation's order.
 pub(super) fn summary_json(s: &SessionSummary) -> Json {
     let fields = vec![
         ("id", Json::Str(s.id.clone())),

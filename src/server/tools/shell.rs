@@ -1,4 +1,4 @@
-//! `shell_exec` and `shell_script`: one-shot local commands (spec §5.1, §5.2).
+//! `shell_exec` and `shell_script`: one-shot local commands (docs/tools.md).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -194,7 +194,7 @@ impl Tool for ShellScript {
     }
 }
 
-/// Output budget of `shell_script` (the spec's fixed 64 KiB).
+/// Output budget of `shell_script` (the Python implementation's fixed 64 KiB).
 const SCRIPT_BUDGET: usize = 65536;
 
 /// The `set` line a strict shell script starts with.
