@@ -35,12 +35,12 @@ const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
 /// Logs go to stderr (stdout is the MCP channel on stdio), scrubbed by the same redactor as
 /// the audit log: a failed command's text can carry a secret. `RELAY_SHELL_LOG` is a list of
 /// `level` and `target=level` directives (`debug`, `info,relay_shell::exec=trace`).
-fn init_logging(redactor: Redactor) {
+fn init_logging(redactor: Redactor, directives: &str) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let filter = std::env::var("RELAY_SHELL_LOG")
+    let filter = directives
+        .parse::<Targets>()
         .ok()
-        .and_then(|v| v.parse::<Targets>().ok())
         .or_else(|| DEFAULT_LOG_FILTER.parse().ok())
         .unwrap_or_default();
     let _ = tracing_subscriber::registry()
@@ -139,10 +139,6 @@ async fn serve(state: Arc<State>) -> ExitCode {
         env!("CARGO_PKG_VERSION"),
         summary(&state)
     );
-    if state.settings.transport != relay_shell::config::Transport::Stdio {
-        eprintln!("relay-shell: the http transport is not available in this build yet; use stdio");
-        return ExitCode::from(2);
-    }
     relay_shell::exec::detach_controlling_terminal();
     let server = RelayServer::new(state.clone(), "stdio");
     let running = match server.serve(rmcp::transport::stdio()).await {
@@ -215,9 +211,24 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
         Ok(r) => r,
         Err(e) => return fail_config(e),
     };
-    let (doc, admitted) = relay_shell::policy::explain::explain_json(&policy, tool, &text);
+    let Some(def) = relay_shell::server::tools::find(tool) else {
+        let known: Vec<&str> = relay_shell::server::tools::table()
+            .iter()
+            .map(|t| t.name)
+            .collect();
+        eprintln!(
+            "relay-shell: explain: unknown tool {tool:?} (expected one of: {})",
+            known.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let probe = relay_shell::policy::Probe::from_text(def.name, def.class, &text);
+    let (doc, admitted) = relay_shell::policy::explain::explain_json(&policy, &probe);
+    // Values are redacted before serialisation: redacting the serialised text could cut
+    // through a closing quote and print invalid JSON.
+    let doc = redactor.scrub_document(&doc);
     let rendered = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
-    println!("{}", redactor.redact(&rendered));
+    println!("{rendered}");
     if admitted {
         ExitCode::SUCCESS
     } else {
@@ -233,7 +244,7 @@ fn main() -> ExitCode {
         Err(e) => return fail_config(e),
     };
     match redactor_for(&settings) {
-        Ok(r) => init_logging(r),
+        Ok(r) => init_logging(r, &settings.log),
         Err(e) => return fail_config(e),
     }
     match &cli.verb {
@@ -263,6 +274,10 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        // What serving would refuse, --check-config refuses too: one check for both.
+        if let Err(e) = settings.servable() {
+            return fail_config(e);
+        }
         let state = match build_state(settings) {
             Ok(s) => s,
             Err(e) => return fail_config(e),

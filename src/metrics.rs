@@ -24,6 +24,9 @@ pub struct Metrics {
     registry: Registry,
     calls: Family<CallLabels, Counter>,
     audit_failures: Counter,
+    /// Mirrors [`crate::policy::parse_backstops`] (a process-wide count kept by the pure
+    /// policy module) each time the metrics are rendered.
+    parse_backstops: Counter,
 }
 
 impl Default for Metrics {
@@ -48,10 +51,18 @@ impl Metrics {
             "Audit records that could not be written when first tried",
             audit_failures.clone(),
         );
+        let parse_backstops = Counter::default();
+        registry.register(
+            "relay_shell_parse_backstops",
+            "Classifications whose parse hit the wall-clock backstop instead of the work budget \
+             (the text then fails closed; stays 0 on a healthy machine)",
+            parse_backstops.clone(),
+        );
         Self {
             registry,
             calls,
             audit_failures,
+            parse_backstops,
         }
     }
 
@@ -84,6 +95,11 @@ impl Metrics {
 
     /// OpenMetrics text exposition.
     pub fn render(&self) -> String {
+        let seen = crate::policy::parse_backstops();
+        let shown = self.parse_backstops.get();
+        if seen > shown {
+            self.parse_backstops.inc_by(seen - shown);
+        }
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();

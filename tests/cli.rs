@@ -171,12 +171,12 @@ fn each_invalid_value_exits_2_with_one_line() {
         (
             "RELAY_SHELL_AUTH_ACCESS_TTL",
             "59",
-            "RELAY_SHELL_AUTH_ACCESS_TTL=59 (expected an integer from 60 to 18446744073709551615)",
+            "RELAY_SHELL_AUTH_ACCESS_TTL=59 (expected an integer of at least 60)",
         ),
         (
             "RELAY_SHELL_AUTH_CODE_TTL",
             "1",
-            "RELAY_SHELL_AUTH_CODE_TTL=1 (expected an integer from 30 to 18446744073709551615)",
+            "RELAY_SHELL_AUTH_CODE_TTL=1 (expected an integer of at least 30)",
         ),
     ];
     for (var, value, message) in cases {
@@ -259,6 +259,20 @@ fn flags_work_like_variables() {
         stderr,
         "relay-shell: invalid configuration: RELAY_SHELL_POLICY_MODE=paranoid (expected open, guarded or readonly)\n"
     );
+}
+
+#[test]
+fn check_config_refuses_what_serving_refuses() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = dir.path().join("audit.jsonl").display().to_string();
+    let envs = [
+        ("RELAY_SHELL_AUDIT_PATH", audit.as_str()),
+        ("RELAY_SHELL_TRANSPORT", "http"),
+    ];
+    let (check, _, check_err) = run(&["--check-config"], &envs);
+    let (serve, _, serve_err) = run(&[], &envs);
+    assert_eq!((check, serve), (2, 2), "{check_err} / {serve_err}");
+    assert_eq!(check_err, serve_err);
 }
 
 #[test]

@@ -181,6 +181,17 @@ async fn deny_rules_see_every_spelling_of_the_destination() {
             "{host}: {out}"
         );
     }
+    // A jump hop is a destination too: its spellings reach the regexes.
+    let out = s
+        .call(
+            "ssh_exec",
+            json!({"host": "example.invalid", "jump": "root@2130706433:22", "command": "true"}),
+        )
+        .await;
+    assert!(
+        out.starts_with("[DENIED tier 0 (READ_ONLY): matched RELAY_SHELL_POLICY_DENY]"),
+        "{out}"
+    );
     // With no hosts, the fleet tools list every inventory host in the probe.
     let out = s.call("ssh_fanout", json!({"command": "true"})).await;
     assert!(out.starts_with("[DENIED"), "{out}");
@@ -545,6 +556,24 @@ async fn remote_commands_are_classified_like_local_ones() {
         )
         .await;
     assert!(out.starts_with("{\"command\": \"uptime\""), "{out}");
+    // A JSON-looking or host-looking last line of a remote command is shell like the rest
+    // (the readonly bypass of a flattened probe): refused, and nothing runs.
+    let pwned = tempfile::tempdir().unwrap();
+    let p = pwned.path().join("pwned");
+    for command in [
+        format!("true\n{{\"x\":\"$(touch {})\"}}", p.display()),
+        format!("true\n{{\"x\":\"`touch {}`\"}}", p.display()),
+        "true\ntarget".to_string(),
+    ] {
+        for (tool, args) in [
+            ("ssh_exec", json!({"host": "target", "command": command})),
+            ("ssh_fanout", json!({"hosts": "target", "command": command})),
+        ] {
+            let out = s.call(tool, args).await;
+            assert!(out.starts_with("[DENIED tier"), "{tool} {command:?}: {out}");
+        }
+    }
+    assert!(!p.exists());
     s.stop().await;
     // A login shell (no command) is tier 1: the host name is never read as a command.
     let (s, _x) = server(&[("RELAY_SHELL_POLICY_MODE", "guarded")]).await;

@@ -4,7 +4,7 @@
 //! a [`crate::gate::ToolCall`] and run by the gate on its own task, so a client that goes away
 //! mid-call cannot cut off the completion record.
 
-pub mod resources;
+mod resources;
 pub mod tools;
 
 use std::sync::Arc;
@@ -212,6 +212,13 @@ impl ServerHandler for RelayServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let Some(def) = tools::find(&request.name) else {
+            // Not a tool call: nothing is classified or run, so there is no audit record; MCP
+            // answers an unknown tool with a protocol error. The attempt is logged.
+            tracing::warn!(
+                tool = %self.state.gate.redactor().scrub_str(&request.name, 120),
+                principal = %self.principal,
+                "call to an unknown tool refused"
+            );
             return Err(McpError::invalid_params(
                 format!("unknown tool: {}", request.name),
                 None,

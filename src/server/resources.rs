@@ -1,6 +1,8 @@
-//! MCP resources (the SSH inventory) and the `operating_guide` prompt (spec §6). Each read
-//! is a gate call of its own (`resource:<name>` / `prompt:<name>`, tier 0, running nothing),
-//! so it is bounded, audited and counted like a tool call.
+//! MCP resources (the SSH inventory) and the `operating_guide` prompt (docs/tools.md). Each
+//! read is a gate call of its own with a `ReadOnly` probe under a fixed name per kind
+//! (`resource:inventory`, `resource:inventory_host`, `resource:ssh-config`,
+//! `prompt:operating_guide`; tier 0, running nothing), so it is bounded, audited and counted
+//! like a tool call.
 
 use std::sync::Arc;
 
@@ -8,22 +10,22 @@ use rmcp::model::{Resource, ResourceTemplate};
 use serde_json::json;
 
 use crate::audit::Json;
-use crate::gate::{Output, ToolCall};
+use crate::gate::{Output, Plan, ToolCall};
+use crate::policy::PolicyClass;
 use crate::server::State;
-use crate::server::tools::fleet::inventory_json;
 use crate::text;
 
 /// The whole inventory.
-pub const INVENTORY_URI: &str = "relay-shell://inventory";
+pub(super) const INVENTORY_URI: &str = "relay-shell://inventory";
 /// One host of the inventory.
-pub const HOST_URI_PREFIX: &str = "relay-shell://inventory/";
+pub(super) const HOST_URI_PREFIX: &str = "relay-shell://inventory/";
 /// ssh_config metadata.
-pub const SSH_CONFIG_URI: &str = "relay-shell://ssh-config";
+pub(super) const SSH_CONFIG_URI: &str = "relay-shell://ssh-config";
 /// The prompt's name.
-pub const GUIDE_NAME: &str = "operating_guide";
+pub(super) const GUIDE_NAME: &str = "operating_guide";
 
 /// The listed resources.
-pub fn list() -> Vec<Resource> {
+pub(super) fn list() -> Vec<Resource> {
     vec![
         Resource::new(INVENTORY_URI, "inventory")
             .with_title("Host inventory")
@@ -35,7 +37,7 @@ pub fn list() -> Vec<Resource> {
 }
 
 /// The listed resource templates.
-pub fn templates() -> Vec<ResourceTemplate> {
+pub(super) fn templates() -> Vec<ResourceTemplate> {
     vec![
         ResourceTemplate::new(format!("{HOST_URI_PREFIX}{{host}}"), "inventory_host")
             .with_title("Single host spec")
@@ -66,7 +68,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// The gate call that reads `uri`, or `None` for a URI we do not serve.
-pub fn read_call(state: &Arc<State>, uri: &str) -> Option<ToolCall> {
+pub(super) fn read_call(state: &Arc<State>, uri: &str) -> Option<ToolCall> {
     let s = &state.settings;
     let budget = text::clamp_output(s.max_output as i64, s.max_output_hard);
     let ssh = state.ssh.clone();
@@ -75,7 +77,7 @@ pub fn read_call(state: &Arc<State>, uri: &str) -> Option<ToolCall> {
             (
                 "resource:inventory",
                 vec![],
-                Box::new(move || inventory_json(&ssh).to_python()),
+                Box::new(move || ssh.inventory().to_json().to_python()),
             )
         } else if uri == SSH_CONFIG_URI {
             (
@@ -113,34 +115,24 @@ pub fn read_call(state: &Arc<State>, uri: &str) -> Option<ToolCall> {
         } else {
             return None;
         };
-    Some(ToolCall::new(
-        tool,
-        args,
-        String::new(),
-        budget,
-        None,
-        false,
-        async move { Ok(Output::text(body())) },
-    ))
-}
-
-/// The gate call that fetches the operating guide.
-pub fn guide_call(state: &Arc<State>) -> ToolCall {
-    let s = &state.settings;
-    let budget = text::clamp_output(s.max_output as i64, s.max_output_hard);
-    ToolCall::new(
-        "prompt:operating_guide",
-        vec![],
-        String::new(),
-        budget,
-        None,
-        false,
-        async { Ok(Output::text(GUIDE)) },
+    Some(
+        Plan::new(tool, PolicyClass::ReadOnly, args)
+            .budget(budget)
+            .work(move |_| async move { Ok(Output::text(body())) }),
     )
 }
 
+/// The gate call that fetches the operating guide.
+pub(super) fn guide_call(state: &Arc<State>) -> ToolCall {
+    let s = &state.settings;
+    let budget = text::clamp_output(s.max_output as i64, s.max_output_hard);
+    Plan::new("prompt:operating_guide", PolicyClass::ReadOnly, vec![])
+        .budget(budget)
+        .work(|_| async { Ok(Output::text(GUIDE)) })
+}
+
 /// The operating guide: how to work with this server.
-pub const GUIDE: &str = "\
+pub(super) const GUIDE: &str = "\
 relay-shell operating guide
 
 1. What every call goes through

@@ -29,7 +29,7 @@ pub struct HostResult {
     pub error_kind: Option<&'static str>,
 }
 
-/// The text a timed-out host shows (v0.5 wording).
+/// The text a timed-out host shows (docs/tools.md).
 pub fn timeout_text(t: u64) -> String {
     format!(
         "[TIMEOUT after {t}s] outcome unknown: the remote side may still be running, may have \
@@ -134,7 +134,7 @@ async fn one(
     }
 }
 
-/// The per-host byte budget the spec derives from the aggregate budget.
+/// The per-host byte budget derived from the aggregate budget (docs/tools.md).
 pub fn per_host_budget(budget: usize, echo_len: usize, hosts: usize) -> usize {
     let n = hosts.max(1);
     let envelope = 1024 + echo_len + 200 * n;

@@ -190,6 +190,11 @@ impl Inventory {
         self.hosts.values()
     }
 
+    /// Every host spec as JSON, sorted by name (`ssh_hosts` and the inventory resource).
+    pub fn to_json(&self) -> Json {
+        Json::Arr(self.hosts().map(HostSpec::to_json).collect())
+    }
+
     /// Number of hosts.
     pub fn len(&self) -> usize {
         self.hosts.len()

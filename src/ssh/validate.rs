@@ -15,8 +15,8 @@ use crate::error::{ErrorKind, ToolError};
 /// Most hops a jump chain may have (given by the caller or followed through ssh_config).
 pub const MAX_JUMP_HOPS: usize = 8;
 
-/// A host name or address: the v0.5 grammar (`%` admits an IPv6 zone, `[` `]` and `:` IPv6
-/// literals).
+/// A host name or address (docs/tools.md): `%` admits an IPv6 zone, `[` `]` and `:` IPv6
+/// literals.
 static HOST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[A-Za-z0-9_\[][A-Za-z0-9._\-:%\[\]]{0,254}$").expect("static regex") // ok: literal
 });

@@ -1,25 +1,22 @@
-//! The fleet tools: `ssh_hosts`, `ssh_check`, `ssh_fanout`, `ssh_keyscan` (spec §5.16–§5.19).
+//! The fleet tools: `ssh_hosts`, `ssh_check`, `ssh_fanout`, `ssh_keyscan` (docs/tools.md).
 //! With no `hosts`, `ssh_check` and `ssh_fanout` use every inventory host, and the policy
-//! probe lists each of them, so a deny rule on a host sees the fleet members too.
+//! probe lists each of them, so a deny rule on a host sees the fleet members too. The work
+//! takes the hosts it contacts (and `ssh_fanout` its command) from the judged probe.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use rmcp::handler::server::common::schema_for_type;
-use rmcp::model::JsonObject;
 use rmcp::schemars::{self, JsonSchema};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::info::NoParams;
 use super::params;
-use super::ssh::{host_probe, host_tokens};
-use super::{ToolDef, raw_args};
-use crate::audit::Json;
+use super::ssh::{host_probe, remote_command};
+use super::{Context, Tool};
 use crate::config::KnownHosts;
 use crate::error::ToolError;
-use crate::gate::{Caller, Output, ToolCall};
-use crate::server::State;
+use crate::gate::{Output, ToolCall};
+use crate::policy::PolicyClass;
 use crate::ssh::keyscan::{self, Checked};
 use crate::ssh::{Ssh, fanout, validate};
 use crate::text;
@@ -30,7 +27,7 @@ const NO_HOSTS: &str = "[no hosts configured; pass hosts= or add an inventory]";
 /// Parameters of `ssh_check`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SshCheckParams {
+pub(super) struct SshCheckParams {
     /// Hosts separated by commas or spaces; empty = every inventory host.
     #[serde(default)]
     pub hosts: String,
@@ -42,7 +39,7 @@ pub struct SshCheckParams {
 /// Parameters of `ssh_fanout`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SshFanoutParams {
+pub(super) struct SshFanoutParams {
     /// The command, run by each host's login shell.
     pub command: String,
     /// Hosts separated by commas or spaces; empty = every inventory host.
@@ -59,7 +56,7 @@ pub struct SshFanoutParams {
 /// Parameters of `ssh_keyscan`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SshKeyscanParams {
+pub(super) struct SshKeyscanParams {
     /// Hosts separated by commas or spaces (at most 32).
     pub hosts: String,
     /// Port (default 22).
@@ -94,54 +91,217 @@ fn default_types() -> String {
 }
 
 /// `ssh_hosts`: the inventory.
-pub const SSH_HOSTS: ToolDef = ToolDef {
-    name: "ssh_hosts",
-    description: "List the SSH inventory (ssh_config aliases and the inventory file) as JSON: \
-        name, hostname, user, port, identity_file, jump, source.",
-    summary: "list the SSH inventory",
-    read_only: true,
-    destructive: false,
-    schema: schema_for_type::<NoParams>,
-    build: build_hosts,
-};
+pub(super) struct SshHosts;
+
+impl Tool for SshHosts {
+    type Params = NoParams;
+    const NAME: &'static str = "ssh_hosts";
+    const DESCRIPTION: &'static str = "List the SSH inventory (ssh_config aliases and the \
+        inventory file) as JSON: name, hostname, user, port, identity_file, jump, source.";
+    const SUMMARY: &'static str = "list the SSH inventory";
+    const CLASS: PolicyClass = PolicyClass::ReadOnly;
+    const DESTRUCTIVE: bool = false;
+
+    fn call(cx: &Context<'_>, _: NoParams) -> ToolCall {
+        let ssh = cx.state.ssh.clone();
+        cx.plan(vec![])
+            .budget(32768)
+            .work(move |_| async move { Ok(Output::text(ssh.inventory().to_json().to_pretty())) })
+    }
+}
 
 /// `ssh_check`: reachability of many hosts.
-pub const SSH_CHECK: ToolDef = ToolDef {
-    name: "ssh_check",
-    description: "Check which hosts answer over SSH (runs `echo ok`, 8 at a time): one line \
-        per host, `<host>: ok` or `<host>: UNREACHABLE (<Kind>)`. Empty hosts = the inventory.",
-    summary: "check which hosts answer over SSH",
-    read_only: true,
-    destructive: false,
-    schema: schema_for_type::<SshCheckParams>,
-    build: build_check,
-};
+pub(super) struct SshCheck;
+
+impl Tool for SshCheck {
+    type Params = SshCheckParams;
+    const NAME: &'static str = "ssh_check";
+    const DESCRIPTION: &'static str = "Check which hosts answer over SSH (runs `echo ok`, 8 at \
+        a time): one line per host, `<host>: ok` or `<host>: UNREACHABLE (<Kind>)`. Empty hosts \
+        = the inventory.";
+    const SUMMARY: &'static str = "check which hosts answer over SSH";
+    const CLASS: PolicyClass = PolicyClass::ReadOnly;
+    const DESTRUCTIVE: bool = false;
+
+    fn call(cx: &Context<'_>, p: SshCheckParams) -> ToolCall {
+        let ssh = cx.state.ssh.clone();
+        let timeout = text::clamp_i64(p.timeout, 1, 60) as u64;
+        let hosts = fleet(&ssh, &p.hosts);
+        let shown = if p.hosts.trim().is_empty() {
+            "inventory"
+        } else {
+            p.hosts.as_str()
+        };
+        let refs: Vec<&str> = hosts.iter().map(String::as_str).collect();
+        let (probe, layout) = host_probe(cx.probe(), &ssh.inventory(), &refs, "");
+        let deadline =
+            Duration::from_secs(timeout * 2 * hosts.len().div_ceil(8).max(1) as u64 + 10);
+        cx.plan(vec![("hosts", json!(shown))])
+            .probe(probe)
+            .budget(8192)
+            .deadline(deadline)
+            .runs()
+            .work(move |judged| async move {
+                let hosts = layout.dests(&judged.probe).to_vec();
+                if hosts.is_empty() {
+                    return Ok(Output::text(NO_HOSTS));
+                }
+                if hosts.len() > fanout::MAX_HOSTS {
+                    return Err(cap_error(hosts.len()));
+                }
+                let results =
+                    fanout::run(ssh, hosts, "echo ok".into(), timeout, 8, 4096, false).await;
+                let lines: Vec<String> = results
+                    .iter()
+                    .map(|r| {
+                        let ok = r.exit_code == Some(0) && r.output.contains("ok");
+                        match (ok, r.error_kind) {
+                            (true, _) => format!("{}: ok", r.host),
+                            (false, Some(kind)) => format!("{}: UNREACHABLE ({kind})", r.host),
+                            (false, None) => format!("{}: UNREACHABLE", r.host),
+                        }
+                    })
+                    .collect();
+                Ok(Output::text(lines.join("\n")))
+            })
+    }
+}
 
 /// `ssh_fanout`: one command on many hosts.
-pub const SSH_FANOUT: ToolDef = ToolDef {
-    name: "ssh_fanout",
-    description: "Run one command on many hosts with bounded concurrency and return one JSON \
-        object: command, concurrency, timeout, host_count, results [{host, exit_code, output}]. \
-        The JSON always fits the output budget: long outputs are shortened. Empty hosts = the \
-        inventory.",
-    summary: "run one command on many hosts (JSON results)",
-    read_only: false,
-    destructive: true,
-    schema: schema_for_type::<SshFanoutParams>,
-    build: build_fanout,
-};
+pub(super) struct SshFanout;
+
+impl Tool for SshFanout {
+    type Params = SshFanoutParams;
+    const NAME: &'static str = "ssh_fanout";
+    const DESCRIPTION: &'static str = "Run one command on many hosts with bounded concurrency \
+        and return one JSON object: command, concurrency, timeout, host_count, results [{host, \
+        exit_code, output}]. The JSON always fits the output budget: long outputs are \
+        shortened. Empty hosts = the inventory.";
+    const SUMMARY: &'static str = "run one command on many hosts (JSON results)";
+    const CLASS: PolicyClass = PolicyClass::Shell;
+    const DESTRUCTIVE: bool = true;
+
+    fn call(cx: &Context<'_>, p: SshFanoutParams) -> ToolCall {
+        let s = &cx.state.settings;
+        let ssh = cx.state.ssh.clone();
+        let plan = cx.plan(vec![
+            ("command", json!(p.command)),
+            ("hosts", json!(p.hosts)),
+            ("timeout", json!(p.timeout)),
+            ("concurrency", json!(p.concurrency)),
+        ]);
+        let timeout = text::clamp_timeout(p.timeout, s.max_timeout);
+        let concurrency = text::clamp_i64(p.concurrency, 1, 32) as usize;
+        let budget = text::clamp_output(s.max_output as i64, s.max_output_hard);
+        let hosts = fleet(&ssh, &p.hosts);
+        let refs: Vec<&str> = hosts.iter().map(String::as_str).collect();
+        let (probe, layout) = host_probe(cx.probe().shell(&p.command), &ssh.inventory(), &refs, "");
+        let waves = hosts.len().div_ceil(concurrency).max(1) as u64;
+        let deadline = Duration::from_secs((2 * timeout + 10) * waves);
+        plan.probe(probe)
+            .budget(budget)
+            .deadline(deadline)
+            .runs()
+            .work(move |judged| async move {
+                let command = remote_command(&judged.probe)?;
+                let hosts = layout.dests(&judged.probe).to_vec();
+                if hosts.is_empty() {
+                    return Ok(Output::text(NO_HOSTS));
+                }
+                if hosts.len() > fanout::MAX_HOSTS {
+                    return Err(cap_error(hosts.len()));
+                }
+                let notices: Vec<String> = ignore_notice(&ssh, &hosts).into_iter().collect();
+                let echo_len = text::truncate(&command, (budget / 4).min(2048), None)
+                    .0
+                    .len();
+                let capture = fanout::per_host_budget(budget, echo_len, hosts.len());
+                let results = fanout::run(
+                    ssh,
+                    hosts,
+                    command.clone(),
+                    timeout,
+                    concurrency,
+                    capture,
+                    true,
+                )
+                .await;
+                Ok(Output::text(fanout::render(
+                    &command,
+                    concurrency,
+                    timeout,
+                    &results,
+                    &notices,
+                    budget,
+                )))
+            })
+    }
+}
 
 /// `ssh_keyscan`: fetch host keys.
-pub const SSH_KEYSCAN: ToolDef = ToolDef {
-    name: "ssh_keyscan",
-    description: "Fetch the SSH host keys of hosts with ssh-keyscan, as known_hosts lines, to \
-        check out of band and add to known_hosts before strict connections.",
-    summary: "fetch SSH host keys (known_hosts lines)",
-    read_only: false,
-    destructive: false,
-    schema: schema_for_type::<SshKeyscanParams>,
-    build: build_keyscan,
-};
+pub(super) struct SshKeyscan;
+
+impl Tool for SshKeyscan {
+    type Params = SshKeyscanParams;
+    const NAME: &'static str = "ssh_keyscan";
+    const DESCRIPTION: &'static str = "Fetch the SSH host keys of hosts with ssh-keyscan, as \
+        known_hosts lines, to check out of band and add to known_hosts before strict \
+        connections.";
+    const SUMMARY: &'static str = "fetch SSH host keys (known_hosts lines)";
+    const CLASS: PolicyClass = PolicyClass::Control;
+    const DESTRUCTIVE: bool = false;
+
+    fn call(cx: &Context<'_>, p: SshKeyscanParams) -> ToolCall {
+        let s = &cx.state.settings;
+        let budget = text::clamp_output(s.max_output as i64, s.max_output_hard);
+        let list: Vec<String> = validate::split_hosts(&p.hosts)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let shown = list.join(" ");
+        let plan = cx
+            .plan(vec![
+                ("hosts", json!(p.hosts)),
+                ("port", json!(p.port)),
+                ("key_types", json!(p.key_types)),
+            ])
+            .probe(cx.probe().hosts(list, &shown))
+            .budget(budget);
+        let per_host = text::clamp_i64(p.timeout, 1, 60) as u64;
+        let scan = match keyscan::check(&p.hosts, p.port, &p.key_types, per_host) {
+            Ok(Checked::Run(scan)) => scan,
+            Ok(Checked::NoHosts(msg)) => {
+                return plan.work(move |_| async move { Ok(Output::text(msg)) });
+            }
+            Err(e) => return plan.fail(e),
+        };
+        let overall = scan.overall(s.max_timeout);
+        let capture = s.max_output_hard;
+        plan.deadline(overall)
+            .runs()
+            .work(move |judged| async move {
+                // The hosts scanned are the ones judged (the same validated list).
+                let scan = keyscan::Scan {
+                    hosts: judged.probe.hosts,
+                    ..scan
+                };
+                let o = scan.run(overall, capture).await?;
+                if o.timed_out {
+                    return Ok(Output {
+                        body: format!("[TIMEOUT after {}s]", overall.as_secs()),
+                        timed_out: true,
+                        ..Output::default()
+                    });
+                }
+                Ok(Output {
+                    body: text::lossy(&o.output),
+                    exit_code: o.exit_code.map(i64::from),
+                    timed_out: false,
+                    total_bytes: Some(o.total_bytes as usize),
+                })
+            })
+    }
+}
 
 /// The hosts a fleet call names: its list, or the whole inventory when empty.
 fn fleet(ssh: &Ssh, hosts: &str) -> Vec<String> {
@@ -160,7 +320,7 @@ fn cap_error(n: usize) -> ToolError {
     ))
 }
 
-/// The v0.5 notice for hosts whose effective policy is `ignore`.
+/// The notice for hosts whose effective policy is `ignore` (docs/tools.md).
 fn ignore_notice(ssh: &Ssh, hosts: &[String]) -> Option<String> {
     let off: Vec<&str> = hosts
         .iter()
@@ -179,198 +339,4 @@ fn ignore_notice(ssh: &Ssh, hosts: &[String]) -> Option<String> {
         "ssh: host-key verification is off for {shown} (known_hosts=ignore); the peer is not \
          authenticated and the connection can be intercepted"
     ))
-}
-
-fn build_hosts(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
-    if let Err(e) = params::parse::<NoParams>(SSH_HOSTS.name, raw) {
-        return ToolCall::invalid(SSH_HOSTS.name, raw_args(raw), e);
-    }
-    let ssh = state.ssh.clone();
-    ToolCall::new(
-        SSH_HOSTS.name,
-        vec![],
-        String::new(),
-        32768,
-        None,
-        false,
-        async move { Ok(Output::text(inventory_json(&ssh).to_pretty())) },
-    )
-}
-
-/// Every host spec, sorted by name.
-pub fn inventory_json(ssh: &Ssh) -> Json {
-    Json::Arr(ssh.inventory().hosts().map(|h| h.to_json()).collect())
-}
-
-fn build_check(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
-    let p: SshCheckParams = match params::parse(SSH_CHECK.name, raw) {
-        Ok(p) => p,
-        Err(e) => return ToolCall::invalid(SSH_CHECK.name, raw_args(raw), e),
-    };
-    let ssh = state.ssh.clone();
-    let timeout = text::clamp_i64(p.timeout, 1, 60) as u64;
-    let hosts = fleet(&ssh, &p.hosts);
-    let shown = if p.hosts.trim().is_empty() {
-        "inventory"
-    } else {
-        p.hosts.as_str()
-    };
-    let args = vec![("hosts", json!(shown))];
-    let refs: Vec<&str> = hosts.iter().map(String::as_str).collect();
-    let probe = host_probe("", &host_tokens(&ssh, &refs, ""));
-    let deadline = Duration::from_secs(timeout * 2 * hosts.len().div_ceil(8).max(1) as u64 + 10);
-    ToolCall::new(
-        SSH_CHECK.name,
-        args,
-        probe,
-        8192,
-        Some(deadline),
-        true,
-        async move {
-            if hosts.is_empty() {
-                return Ok(Output::text(NO_HOSTS));
-            }
-            if hosts.len() > fanout::MAX_HOSTS {
-                return Err(cap_error(hosts.len()));
-            }
-            let results = fanout::run(ssh, hosts, "echo ok".into(), timeout, 8, 4096, false).await;
-            let lines: Vec<String> = results
-                .iter()
-                .map(|r| {
-                    let ok = r.exit_code == Some(0) && r.output.contains("ok");
-                    match (ok, r.error_kind) {
-                        (true, _) => format!("{}: ok", r.host),
-                        (false, Some(kind)) => format!("{}: UNREACHABLE ({kind})", r.host),
-                        (false, None) => format!("{}: UNREACHABLE", r.host),
-                    }
-                })
-                .collect();
-            Ok(Output::text(lines.join("\n")))
-        },
-    )
-}
-
-fn build_fanout(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
-    let p: SshFanoutParams = match params::parse(SSH_FANOUT.name, raw) {
-        Ok(p) => p,
-        Err(e) => return ToolCall::invalid(SSH_FANOUT.name, raw_args(raw), e),
-    };
-    let s = &state.settings;
-    let ssh = state.ssh.clone();
-    let args = vec![
-        ("command", json!(p.command)),
-        ("hosts", json!(p.hosts)),
-        ("timeout", json!(p.timeout)),
-        ("concurrency", json!(p.concurrency)),
-    ];
-    let timeout = text::clamp_timeout(p.timeout, s.max_timeout);
-    let concurrency = text::clamp_i64(p.concurrency, 1, 32) as usize;
-    let budget = text::clamp_output(s.max_output as i64, s.max_output_hard);
-    let hosts = fleet(&ssh, &p.hosts);
-    let refs: Vec<&str> = hosts.iter().map(String::as_str).collect();
-    let probe = host_probe(&p.command, &host_tokens(&ssh, &refs, ""));
-    let waves = hosts.len().div_ceil(concurrency).max(1) as u64;
-    let deadline = Duration::from_secs((2 * timeout + 10) * waves);
-    ToolCall::new(
-        SSH_FANOUT.name,
-        args,
-        probe,
-        budget,
-        Some(deadline),
-        true,
-        async move {
-            if hosts.is_empty() {
-                return Ok(Output::text(NO_HOSTS));
-            }
-            if hosts.len() > fanout::MAX_HOSTS {
-                return Err(cap_error(hosts.len()));
-            }
-            let notices: Vec<String> = ignore_notice(&ssh, &hosts).into_iter().collect();
-            let echo_len = text::truncate(&p.command, (budget / 4).min(2048), None)
-                .0
-                .len();
-            let capture = fanout::per_host_budget(budget, echo_len, hosts.len());
-            let results = fanout::run(
-                ssh,
-                hosts,
-                p.command.clone(),
-                timeout,
-                concurrency,
-                capture,
-                true,
-            )
-            .await;
-            Ok(Output::text(fanout::render(
-                &p.command,
-                concurrency,
-                timeout,
-                &results,
-                &notices,
-                budget,
-            )))
-        },
-    )
-}
-
-fn build_keyscan(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
-    let p: SshKeyscanParams = match params::parse(SSH_KEYSCAN.name, raw) {
-        Ok(p) => p,
-        Err(e) => return ToolCall::invalid(SSH_KEYSCAN.name, raw_args(raw), e),
-    };
-    let s = &state.settings;
-    let args = vec![
-        ("hosts", json!(p.hosts)),
-        ("port", json!(p.port)),
-        ("key_types", json!(p.key_types)),
-    ];
-    let list = validate::split_hosts(&p.hosts);
-    let tokens: Vec<String> = list.iter().map(|h| h.to_string()).collect();
-    let probe = host_probe("", &tokens);
-    let budget = text::clamp_output(s.max_output as i64, s.max_output_hard);
-    let per_host = text::clamp_i64(p.timeout, 1, 60) as u64;
-    let scan = match keyscan::check(&p.hosts, p.port, &p.key_types, per_host) {
-        Ok(Checked::Run(scan)) => scan,
-        Ok(Checked::NoHosts(msg)) => {
-            return ToolCall::new(
-                SSH_KEYSCAN.name,
-                args,
-                probe,
-                budget,
-                None,
-                false,
-                async move { Ok(Output::text(msg)) },
-            );
-        }
-        Err(e) => {
-            let mut c = ToolCall::invalid(SSH_KEYSCAN.name, args, e);
-            c.probe = probe;
-            return c;
-        }
-    };
-    let overall = scan.overall(s.max_timeout);
-    let capture = s.max_output_hard;
-    ToolCall::new(
-        SSH_KEYSCAN.name,
-        args,
-        probe,
-        budget,
-        Some(overall),
-        true,
-        async move {
-            let o = scan.run(overall, capture).await?;
-            if o.timed_out {
-                return Ok(Output {
-                    body: format!("[TIMEOUT after {}s]", overall.as_secs()),
-                    timed_out: true,
-                    ..Output::default()
-                });
-            }
-            Ok(Output {
-                body: text::lossy(&o.output),
-                exit_code: o.exit_code.map(i64::from),
-                timed_out: false,
-                total_bytes: Some(o.total_bytes as usize),
-            })
-        },
-    )
 }
