@@ -12,6 +12,9 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 # The MCP conformance suite (scripts/conformance.sh) runs on npm's own Node 22 package; npm
 # itself comes from the machine.
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# The SSH tests start real OpenSSH daemons on 127.0.0.1.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 && command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/test.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2

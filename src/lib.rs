@@ -4,6 +4,8 @@
 //! Every tool call passes one gate ([`gate`]): classify → admit → run with a deadline → bound
 //! → audit. See `docs/architecture.md` for the module map and the invariants each module keeps.
 
+#![warn(unreachable_pub)]
+
 pub mod audit;
 pub mod cli;
 pub mod config;
@@ -17,4 +19,5 @@ pub mod policy;
 pub mod redact;
 pub mod server;
 pub mod session;
-pub mod text;
+pub mod ssh;
+pub(crate) mod text;

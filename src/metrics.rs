@@ -66,6 +66,9 @@ pub struct Metrics {
     forwards: Gauge,
     ssh_masters: Gauge,
     mcp_sessions: Gauge,
+    /// Mirrors [`crate::policy::parse_backstops`] (a process-wide count kept by the pure
+    /// policy module) each time the metrics are rendered.
+    parse_backstops: Counter,
 }
 
 impl Default for Metrics {
@@ -133,6 +136,13 @@ impl Metrics {
             "relay_shell_mcp_sessions",
             "MCP sessions open on the HTTP transport",
         );
+        let parse_backstops = Counter::default();
+        registry.register(
+            "relay_shell_parse_backstops",
+            "Classifications whose parse hit the wall-clock backstop instead of the work budget \
+             (the text then fails closed; stays 0 on a healthy machine)",
+            parse_backstops.clone(),
+        );
         Self {
             registry,
             calls,
@@ -144,6 +154,7 @@ impl Metrics {
             forwards,
             ssh_masters,
             mcp_sessions,
+            parse_backstops,
         }
     }
 
@@ -202,6 +213,11 @@ impl Metrics {
     /// OpenMetrics text exposition (`application/openmetrics-text; version=1.0.0`), which
     /// Prometheus scrapes natively.
     pub fn render(&self) -> String {
+        let seen = crate::policy::parse_backstops();
+        let shown = self.parse_backstops.get();
+        if seen > shown {
+            self.parse_backstops.inc_by(seen - shown);
+        }
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();

@@ -18,10 +18,10 @@ use super::tokens::TokenStore;
 use crate::server::Principal;
 
 /// The principal of every request when no token file is configured.
-pub const ANONYMOUS: &str = "anonymous";
+pub(super) const ANONYMOUS: &str = "anonymous";
 
 /// The credentials token in an `Authorization: Bearer …` header (scheme case-insensitive).
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
@@ -29,7 +29,7 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// A 401 with a `WWW-Authenticate: Bearer` challenge.
-pub fn unauthorized(realm: &'static str, presented: bool) -> Response {
+pub(super) fn unauthorized(realm: &'static str, presented: bool) -> Response {
     let challenge = if presented {
         format!("Bearer realm=\"{realm}\", error=\"invalid_token\"")
     } else {
@@ -47,7 +47,7 @@ pub fn unauthorized(realm: &'static str, presented: bool) -> Response {
 }
 
 /// Middleware on `/mcp`: attach the request's principal, or refuse it.
-pub async fn require(
+pub(super) async fn require(
     State(store): State<Option<Arc<TokenStore>>>,
     mut req: Request,
     next: Next,
@@ -77,7 +77,7 @@ pub async fn require(
 
 /// The `RELAY_SHELL_METRICS_TOKEN` check: both sides hashed, then compared in constant time
 /// (so neither the content nor the length of the expected token shows in the timing).
-pub fn metrics_token_ok(expected: Option<&[u8; 32]>, headers: &HeaderMap) -> bool {
+pub(super) fn metrics_token_ok(expected: Option<&[u8; 32]>, headers: &HeaderMap) -> bool {
     let Some(expected) = expected else {
         return true;
     };

@@ -106,7 +106,7 @@ fn parse_origin_pattern(raw: &str) -> Option<OriginPattern> {
 
 /// The hosts and origins a request may name.
 #[derive(Clone, Debug)]
-pub struct Allowlist {
+pub(super) struct Allowlist {
     hosts: Vec<HostPattern>,
     origins: Vec<OriginPattern>,
     raw_hosts: Vec<String>,
@@ -116,7 +116,7 @@ pub struct Allowlist {
 impl Allowlist {
     /// Loopback plus the operator's extra hosts and origins (entries that do not parse are
     /// dropped; configuration validation has already refused malformed origins).
-    pub fn new(extra_hosts: &[String], extra_origins: &[String]) -> Allowlist {
+    pub(super) fn new(extra_hosts: &[String], extra_origins: &[String]) -> Allowlist {
         let mut raw_hosts: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect();
         raw_hosts.extend(extra_hosts.iter().cloned());
         let mut raw_origins = vec![];
@@ -141,12 +141,12 @@ impl Allowlist {
     }
 
     /// The host list in rmcp's spelling.
-    pub fn hosts(&self) -> Vec<String> {
+    pub(super) fn hosts(&self) -> Vec<String> {
         self.raw_hosts.clone()
     }
 
     /// The origin list in rmcp's spelling.
-    pub fn origins(&self) -> Vec<String> {
+    pub(super) fn origins(&self) -> Vec<String> {
         self.raw_origins.clone()
     }
 
@@ -176,7 +176,7 @@ impl Allowlist {
     }
 
     /// Judge a request's headers: `Ok`, or the status and reason to refuse it with.
-    pub fn check(
+    pub(super) fn check(
         &self,
         uri: &http::Uri,
         headers: &HeaderMap,
@@ -217,7 +217,11 @@ impl Allowlist {
 }
 
 /// Middleware: refuse a foreign `Host` or `Origin` before anything else runs.
-pub async fn check(State(allow): State<Arc<Allowlist>>, req: Request, next: Next) -> Response {
+pub(super) async fn check(
+    State(allow): State<Arc<Allowlist>>,
+    req: Request,
+    next: Next,
+) -> Response {
     match allow.check(req.uri(), req.headers()) {
         Ok(()) => next.run(req).await,
         Err((status, reason)) => {

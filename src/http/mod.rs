@@ -12,11 +12,11 @@
 //! never audits, decides policy or runs tools — every call still goes through `server/` and
 //! the gate.
 
-pub mod auth;
-pub mod guard;
-pub mod sessions;
+mod auth;
+mod guard;
+mod sessions;
 pub mod token_cli;
-pub mod tokens;
+mod tokens;
 mod wire;
 
 use std::net::SocketAddr;
@@ -59,16 +59,9 @@ pub struct Prepared {
     pub tokens: Option<Arc<TokenStore>>,
 }
 
-/// Check the HTTP-only configuration: the token file loads and is private; OAuth, which this
-/// build does not have, is not asked for.
+/// Load what the HTTP transport needs beyond the settings (which `Settings::servable` has
+/// checked): the token file, which must load and be private.
 pub fn prepare(settings: &Settings) -> Result<Prepared, ConfigError> {
-    if settings.auth_enabled {
-        return Err(ConfigError(
-            "RELAY_SHELL_AUTH_ENABLED=true: OAuth is not available in this build; use \
-             RELAY_SHELL_AUTH_TOKENS_FILE for bearer tokens"
-                .into(),
-        ));
-    }
     let tokens = match &settings.auth_tokens_file {
         None => None,
         Some(path) => {

@@ -23,7 +23,7 @@ use crate::server::Principal;
 
 /// Why a session operation failed.
 #[derive(Debug, thiserror::Error)]
-pub enum SessionsError {
+pub(super) enum SessionsError {
     /// rmcp's session manager failed.
     #[error(transparent)]
     Inner(#[from] LocalSessionManagerError),
@@ -34,7 +34,7 @@ pub enum SessionsError {
 
 /// Who owns a session id, as far as this server knows.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Owner {
+pub(super) enum Owner {
     /// Not a session of this server (rmcp answers 404).
     Unknown,
     /// Created, but its `initialize` has not been seen: nobody may use it yet.
@@ -51,7 +51,7 @@ struct Table {
 }
 
 /// The bounded session manager handed to rmcp's `StreamableHttpService`.
-pub struct McpSessions {
+pub(super) struct McpSessions {
     inner: LocalSessionManager,
     max: usize,
     table: Mutex<Table>,
@@ -59,7 +59,7 @@ pub struct McpSessions {
 
 impl McpSessions {
     /// At most `max` sessions; each expires after `idle` without a request.
-    pub fn new(max: usize, idle: Duration) -> McpSessions {
+    pub(super) fn new(max: usize, idle: Duration) -> McpSessions {
         let mut inner = LocalSessionManager::default();
         inner.session_config.keep_alive = Some(idle);
         McpSessions {
@@ -74,28 +74,23 @@ impl McpSessions {
     }
 
     /// Sessions open (or being opened).
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         let t = self.table();
         t.owners.len() + t.reserved
     }
 
-    /// Whether no session is open.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Whether a new session would be refused.
-    pub fn is_full(&self) -> bool {
+    pub(super) fn is_full(&self) -> bool {
         self.len() >= self.max
     }
 
     /// The limit.
-    pub fn max(&self) -> usize {
+    pub(super) fn max(&self) -> usize {
         self.max
     }
 
     /// Who owns `id`.
-    pub fn owner(&self, id: &str) -> Owner {
+    pub(super) fn owner(&self, id: &str) -> Owner {
         match self.table().owners.get(id) {
             None => Owner::Unknown,
             Some(None) => Owner::Unclaimed,

@@ -18,7 +18,7 @@ use crate::policy::Mode;
 use crate::server::Principal;
 
 /// Tokens start with this, so a leaked one is recognisable in a log or a paste.
-pub const TOKEN_PREFIX: &str = "rst_";
+pub(super) const TOKEN_PREFIX: &str = "rst_";
 
 /// The largest token file read (a line is about 100 bytes).
 const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -48,12 +48,12 @@ impl TokenEntry {
 }
 
 /// SHA-256 of a token's text.
-pub fn hash_token(token: &str) -> [u8; 32] {
+pub(super) fn hash_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
 /// A new random token: the prefix and 32 bytes from the OS generator, base64url.
-pub fn generate_token() -> String {
+pub(super) fn generate_token() -> String {
     use base64::Engine;
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
@@ -64,7 +64,7 @@ pub fn generate_token() -> String {
 }
 
 /// Whether `name` may name a token: 1–64 of `A-Z a-z 0-9 . _ -`, not a reserved name.
-pub fn valid_name(name: &str) -> Result<(), String> {
+pub(super) fn valid_name(name: &str) -> Result<(), String> {
     let ok_chars = name
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
@@ -80,7 +80,7 @@ pub fn valid_name(name: &str) -> Result<(), String> {
 }
 
 /// Parse the file's text. Errors name the line; they never quote a hash.
-pub fn parse(text: &str) -> Result<Vec<TokenEntry>, String> {
+pub(super) fn parse(text: &str) -> Result<Vec<TokenEntry>, String> {
     let mut entries: Vec<TokenEntry> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -123,7 +123,7 @@ pub fn parse(text: &str) -> Result<Vec<TokenEntry>, String> {
 }
 
 /// Refuse a token file others could read or replace.
-pub fn check_file(path: &Path, meta: &std::fs::Metadata) -> Result<(), String> {
+pub(super) fn check_file(path: &Path, meta: &std::fs::Metadata) -> Result<(), String> {
     let p = path.display();
     if !meta.is_file() {
         return Err(format!("{p} is not a regular file"));
@@ -148,7 +148,7 @@ pub fn check_file(path: &Path, meta: &std::fs::Metadata) -> Result<(), String> {
 }
 
 /// Read, check and parse the token file, with the stamp of exactly what was read.
-pub fn load(path: &Path) -> Result<(Vec<TokenEntry>, Stamp), String> {
+pub(super) fn load(path: &Path) -> Result<(Vec<TokenEntry>, Stamp), String> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let meta = file
@@ -165,7 +165,7 @@ pub fn load(path: &Path) -> Result<(Vec<TokenEntry>, Stamp), String> {
 
 /// Look a presented token up: hash it, then compare with every entry in constant time, so
 /// the time taken says nothing about which entry (or how much of one) matched.
-pub fn find<'a>(entries: &'a [TokenEntry], presented: &str) -> Option<&'a TokenEntry> {
+pub(super) fn find<'a>(entries: &'a [TokenEntry], presented: &str) -> Option<&'a TokenEntry> {
     let digest = hash_token(presented);
     let mut found = None;
     for e in entries {
@@ -179,7 +179,7 @@ pub fn find<'a>(entries: &'a [TokenEntry], presented: &str) -> Option<&'a TokenE
 /// What identifies one version of the file: a rewrite (new inode), an edit in place (mtime,
 /// ctime, size) or a permission change (ctime) all change it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stamp {
+pub(super) struct Stamp {
     dev: u64,
     ino: u64,
     size: u64,

@@ -26,7 +26,7 @@ use crate::server::Principal;
 const SESSION_HEADER: &str = "mcp-session-id";
 
 /// Shared state of the `/mcp` wire checks.
-pub struct Wire {
+pub(super) struct Wire {
     /// The bounded session manager (also handed to rmcp).
     pub sessions: Arc<McpSessions>,
     /// Largest request body, bytes.
@@ -41,7 +41,7 @@ pub struct Wire {
 }
 
 /// A JSON-RPC error response with a null id.
-pub fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
+pub(super) fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
     let body = serde_json::json!({
         "jsonrpc": "2.0",
         "id": null,
@@ -86,7 +86,7 @@ fn json_content_type(headers: &http::HeaderMap) -> bool {
 }
 
 /// Middleware on `/mcp`.
-pub async fn check(State(w): State<Arc<Wire>>, req: Request, next: Next) -> Response {
+pub(super) async fn check(State(w): State<Arc<Wire>>, req: Request, next: Next) -> Response {
     if w.draining.load(Ordering::Acquire) {
         return jsonrpc_error(
             StatusCode::SERVICE_UNAVAILABLE,
