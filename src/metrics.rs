@@ -35,7 +35,7 @@ pub struct ToolLabel {
 /// Values read live when `/metrics` is scraped (set just before rendering).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Live {
-    /// PTY sessions held by the registry.
+    /// PTY sessions whose program still runs.
     pub pty_sessions: usize,
     /// SSH port forwards open.
     pub forwards: usize,
@@ -119,7 +119,7 @@ impl Metrics {
         let pty_sessions = gauge(
             &mut registry,
             "relay_shell_active_sessions",
-            "PTY sessions held (live, or ended and kept for a final read)",
+            "PTY sessions (local and SSH) whose program is still running",
         );
         let forwards = gauge(
             &mut registry,

@@ -76,10 +76,12 @@ pub fn prepare(settings: &Settings) -> Result<Prepared, ConfigError> {
 fn metrics_response(state: &State, sessions: &McpSessions) -> Response {
     let metrics = state.gate.metrics();
     metrics.set_live(Live {
-        pty_sessions: state.sessions.len(),
+        pty_sessions: state.sessions.live(),
+        ssh_masters: state.ssh.pool().stats().0,
         mcp_sessions: sessions.len(),
         audit_degraded: state.gate.audit().status().degraded,
-        ..Live::default()
+        // No tool opens SSH forwards yet.
+        forwards: 0,
     });
     (
         [(
