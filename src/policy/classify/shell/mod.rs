@@ -388,6 +388,21 @@ fn classify_within(text: &str, depth: usize, interactive: bool, shared: &Shared)
             .reasons
             .push(reason(text, "shell code with no command", Tier::Reversible));
     }
+    if v.unparsed && text.contains('\n') {
+        // The grammar can misread a line a shell reads fine (`{a= A:}` starts no group in
+        // bash) and then take the lines after it with it. A shell runs each line it can: each
+        // line is judged on its own as well, which can only add findings.
+        // (Tests count texts the splitter took apart; these lines are not the text itself.)
+        #[cfg(test)]
+        let split_before = equivalence_tests::SPLIT_TEXTS.with(Cell::get);
+        for line in text.split('\n').filter(|l| !l.trim().is_empty()) {
+            let inner = classify_within(line, depth + 1, false, shared);
+            verdict.commands += inner.commands;
+            verdict.reasons.extend(inner.reasons);
+        }
+        #[cfg(test)]
+        equivalence_tests::SPLIT_TEXTS.with(|n| n.set(split_before));
+    }
     if v.unparsed || v.code_from_pipe {
         if v.unparsed {
             verdict.reasons.push(reason(
