@@ -22,6 +22,7 @@ use tokio::sync::Semaphore;
 use crate::audit::{self, AuditLog, Json, Record, StartRecord, ToolRecord};
 use crate::error::{ErrorKind, ToolError};
 use crate::metrics::Metrics;
+use crate::notices;
 use crate::policy::broker::{Broker, OperationKey};
 use crate::policy::{Policy, PolicyClass, Probe, Tier};
 use crate::redact::{ARG_MAX_CHARS, Redactor};
@@ -91,6 +92,11 @@ pub struct ToolCall {
     pub deadline: Option<Duration>,
     /// The work, built from the judged probe.
     pub work: WorkFn,
+    /// Notices the tool declared (SSH without host-key verification), appended after the
+    /// result of an admitted call when `RELAY_SHELL_UNSAFE_NOTICES` is on.
+    pub notices: Vec<String>,
+    /// The result is one JSON object: notices go in its final `"notices"` key.
+    pub json_notices: bool,
 }
 
 /// A call being described by its tool: named settings instead of positional arguments.
@@ -103,6 +109,8 @@ pub struct Plan {
     budget: usize,
     runs: bool,
     deadline: Option<Duration>,
+    notices: Vec<String>,
+    json_notices: bool,
 }
 
 /// Output budget of a call that does not set one.
@@ -122,7 +130,27 @@ impl Plan {
             budget: DEFAULT_BUDGET,
             runs: false,
             deadline: None,
+            notices: Vec::new(),
+            json_notices: false,
         }
+    }
+
+    /// One more audit argument, after those given to [`Plan::new`].
+    pub fn arg(mut self, name: &'static str, value: serde_json::Value) -> Self {
+        self.args.push((name, value));
+        self
+    }
+
+    /// A notice for the result of this call if it is admitted (see [`crate::notices`]).
+    pub fn notice(mut self, text: impl Into<String>) -> Self {
+        self.notices.push(text.into());
+        self
+    }
+
+    /// The result is one JSON object: notices become its final `"notices"` key.
+    pub fn notices_in_json(mut self) -> Self {
+        self.json_notices = true;
+        self
     }
 
     /// The probe: what will run, as the policy must judge it.
@@ -163,6 +191,8 @@ impl Plan {
             runs: self.runs,
             deadline: self.deadline,
             work: Box::new(move |judged| Box::pin(work(judged))),
+            notices: self.notices,
+            json_notices: self.json_notices,
         }
     }
 
@@ -180,7 +210,7 @@ impl Plan {
 pub struct Caller {
     /// JSON-RPC request id rendered as text.
     pub request_id: String,
-    /// `client_id` from the request's `_meta`, if any.
+    /// The verified OAuth client id, if any (never the request's own `_meta`).
     pub client_id: String,
     /// The authenticated principal (`stdio` on the stdio transport).
     pub principal: String,
@@ -204,6 +234,8 @@ pub enum Outcome {
     Busy,
     /// Tier-3 confirmation required.
     ConfirmRequired,
+    /// The client cancelled the call (or went away, or the server stopped) while it ran.
+    Cancelled,
 }
 
 impl Outcome {
@@ -216,6 +248,7 @@ impl Outcome {
             Outcome::Timeout => "timeout",
             Outcome::Busy => "busy",
             Outcome::ConfirmRequired => "confirm_required",
+            Outcome::Cancelled => "cancelled",
         }
     }
 }
@@ -265,6 +298,30 @@ pub struct GateTimes {
     pub backstop_grace: Duration,
 }
 
+/// What the gate enforces and adds on the operator's behalf (the v0.5 settings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GateOptions {
+    /// `RELAY_SHELL_MAX_INPUT`: most characters of policy text a call may carry.
+    pub max_input: usize,
+    /// `RELAY_SHELL_UNSAFE_NOTICES`: append `[NOTICE …]` lines to risky calls' results.
+    pub notices: bool,
+    /// `RELAY_SHELL_AUDIT_INTENT`: an `intent` record before each admitted call's work.
+    pub intent: bool,
+}
+
+impl Default for GateOptions {
+    fn default() -> Self {
+        Self {
+            max_input: 2_097_152,
+            notices: true,
+            intent: false,
+        }
+    }
+}
+
+/// The `[CANCELLED]` result recorded for a call whose work was interrupted.
+pub const CANCELLED: &str = "[CANCELLED]";
+
 impl Default for GateTimes {
     fn default() -> Self {
         Self {
@@ -285,8 +342,10 @@ struct Finished {
     timed_out: bool,
     truncated: bool,
     output_bytes: usize,
-    /// The record's `action` (`confirm_plan`, `confirm_execute` or empty).
+    /// The record's `action` (`confirm_plan`, `confirm_execute`, `cancelled` or empty).
     action: &'static str,
+    /// Notices for the client, appended after the result (never hashed).
+    notices: Vec<String>,
 }
 
 impl Finished {
@@ -300,14 +359,19 @@ impl Finished {
             truncated: false,
             output_bytes: 0,
             action: "",
+            notices: Vec::new(),
         }
     }
 }
 
 /// The admission step's answer.
 enum Admission {
-    /// The call may run (`action` names a consumed confirmation).
-    Run { action: &'static str },
+    /// The call may run (`action` names a consumed confirmation; `notice` is the tier
+    /// notice its result gets).
+    Run {
+        action: &'static str,
+        notice: Option<String>,
+    },
     /// The call ends here, its work unpolled.
     Stop(Finished),
 }
@@ -322,6 +386,7 @@ pub struct Gate {
     max_concurrent: usize,
     broker: Option<Broker>,
     times: GateTimes,
+    opts: GateOptions,
 }
 
 impl Gate {
@@ -343,7 +408,19 @@ impl Gate {
             max_concurrent: max_concurrent.max(1),
             broker,
             times: GateTimes::default(),
+            opts: GateOptions::default(),
         }
+    }
+
+    /// The same gate with the operator's input limit, notice and intent settings.
+    pub fn with_options(mut self, opts: GateOptions) -> Self {
+        self.opts = opts;
+        self
+    }
+
+    /// The input limit, notice and intent settings in force.
+    pub fn options(&self) -> GateOptions {
+        self.opts
     }
 
     /// The same gate with other waits (tests use short ones on a paused clock).
@@ -427,13 +504,15 @@ impl Gate {
             runs,
             deadline,
             work,
+            notices: declared,
+            json_notices,
         } = call;
         let raw_args = &args;
         let args = self.redact_args(&args);
         let (tier, admission) = self.admit(caller, &probe, raw_args, runs);
         let finished = match admission {
             Admission::Stop(finished) => finished,
-            Admission::Run { action } => {
+            Admission::Run { action, notice } => {
                 let judged = Judged { probe, tier };
                 let mut finished = self
                     .execute(
@@ -443,10 +522,19 @@ impl Gate {
                 if finished.action.is_empty() {
                     finished.action = action;
                 }
+                // Notices go on what ran and came back (an error or a timeout included),
+                // never on a call that was cancelled or found no slot.
+                let ran = matches!(
+                    finished.outcome,
+                    Outcome::Ok | Outcome::Error | Outcome::Timeout
+                );
+                if self.opts.notices && ran {
+                    finished.notices = notice.into_iter().chain(declared).collect();
+                }
                 finished
             }
         };
-        self.record(caller, tool, tier, args, started, finished)
+        self.record(caller, tool, tier, args, started, finished, json_notices)
             .await
     }
 
@@ -460,6 +548,26 @@ impl Gate {
         raw_args: &[(&'static str, serde_json::Value)],
         runs: bool,
     ) -> (Tier, Admission) {
+        // Over RELAY_SHELL_MAX_INPUT: refused before anything reads the text, under the
+        // tool's base tier (0 observers, 2 transfers and forwards, 1 the rest).
+        let chars = probe.text().chars().count();
+        if chars > self.opts.max_input {
+            let base = match probe.class() {
+                PolicyClass::ReadOnly => Tier::ReadOnly,
+                PolicyClass::Stateful => Tier::Stateful,
+                _ => Tier::Reversible,
+            };
+            let body = format!(
+                "[DENIED tier {} ({}): input is {chars} characters, over RELAY_SHELL_MAX_INPUT ({})]",
+                base.as_u8(),
+                base.name(),
+                self.opts.max_input
+            );
+            return (
+                base,
+                Admission::Stop(Finished::plain(body, Outcome::Denied)),
+            );
+        }
         let decision = self.policy.check_capped(probe, caller.mode_ceiling);
         let tier = decision.tier;
         if !decision.admitted {
@@ -515,7 +623,8 @@ impl Gate {
                 Admission::Stop(Finished::plain(self.render_error(&err), Outcome::Error)),
             );
         }
-        (tier, Admission::Run { action })
+        let notice = notices::tier_notice(tier, probe.class(), &decision.classification.reasons);
+        (tier, Admission::Run { action, notice })
     }
 
     /// Execution: a slot (or `Busy`), the start record, the work under its deadline and the
@@ -545,6 +654,33 @@ impl Gate {
             );
             return Finished::plain(self.render_error(&err), Outcome::Busy);
         };
+        // The intent record: the call is admitted and its work is about to run (resource
+        // and prompt reads, named `resource:…`/`prompt:…`, get none).
+        if self.opts.intent && !tool.contains(':') {
+            let intent = Record::Tool(ToolRecord {
+                ts: audit::now_iso(),
+                tool: tool.to_string(),
+                tier: tier.as_u8(),
+                denied: false,
+                args: args.clone(),
+                output_sha256: audit::sha256_hex(b""),
+                output_len: 0,
+                exit_code: None,
+                request_id: caller.request_id.clone(),
+                client_id: caller.client_id.clone(),
+                action: "intent".to_string(),
+                principal: caller.principal.clone(),
+                duration_ms: None,
+            });
+            if let Err(e) = self.audit.append(intent).await {
+                self.metrics.count_audit_failure();
+                tracing::error!(error = %e, "audit intent record not written");
+                if self.audit.admit().is_err() {
+                    let err = ToolError::new(ErrorKind::AuditUnavailable, e.to_string());
+                    return Finished::plain(self.render_error(&err), Outcome::Error);
+                }
+            }
+        }
         if runs {
             let start = Record::Start(StartRecord {
                 ts: audit::now_iso(),
@@ -599,8 +735,13 @@ impl Gate {
                     truncated,
                     output_bytes: produced,
                     action: "",
+                    notices: Vec::new(),
                 }
             }
+            Err(err) if err.kind == ErrorKind::Cancelled => Finished {
+                action: "cancelled",
+                ..Finished::plain(CANCELLED.to_string(), Outcome::Cancelled)
+            },
             Err(err) => {
                 let rendered = self.render_error(&err);
                 let (body, truncated) = text::truncate(&rendered, budget, None);
@@ -623,6 +764,7 @@ impl Gate {
         args: audit::Args,
         started: Instant,
         finished: Finished,
+        json_notices: bool,
     ) -> Reply {
         let Finished {
             mut text,
@@ -632,6 +774,7 @@ impl Gate {
             truncated,
             output_bytes,
             action,
+            notices,
         } = finished;
         let duration_ms = started.elapsed().as_millis() as u64;
         let record = Record::Tool(ToolRecord {
@@ -666,6 +809,8 @@ impl Gate {
                 text = self.render_error(&err);
             }
         }
+        // Notices follow the recorded result: they are not part of its hash or length.
+        let text = notices::place(&text, &notices, json_notices);
         self.metrics.count_call(
             tool,
             tier.as_u8(),

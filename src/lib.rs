@@ -15,6 +15,7 @@ pub mod gate;
 pub mod http;
 pub mod memory;
 pub mod metrics;
+pub mod notices;
 pub mod policy;
 pub mod redact;
 pub mod server;

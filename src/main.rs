@@ -14,7 +14,7 @@ use tracing_subscriber::filter::Targets;
 
 use relay_shell::audit::{AuditConfig, AuditLog};
 use relay_shell::cli::{Cli, Verb};
-use relay_shell::config::{ConfigError, Settings, Transport};
+use relay_shell::config::{ConfigError, DotEnv, Settings, Transport};
 use relay_shell::gate::Gate;
 use relay_shell::metrics::Metrics;
 use relay_shell::policy::Policy;
@@ -66,6 +66,13 @@ fn redactor_for(settings: &Settings) -> Result<Redactor, ConfigError> {
     }
 }
 
+/// A policy regex error, named by its field first like every configuration error.
+fn policy_error(e: relay_shell::policy::PolicyError) -> ConfigError {
+    let relay_shell::policy::PolicyError::BadRegex { name, .. } = &e;
+    let field = name.trim_start_matches("RELAY_SHELL_").to_ascii_lowercase();
+    ConfigError::field(&field, e)
+}
+
 /// Build the shared state: policy, redactor, audit log, gate.
 fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
     let policy = Policy::new(
@@ -73,7 +80,7 @@ fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
         &settings.policy_deny,
         &settings.policy_allow,
     )
-    .map_err(|e| ConfigError(e.to_string()))?;
+    .map_err(policy_error)?;
     let redactor = redactor_for(&settings)?;
     let audit = Arc::new(AuditLog::open(AuditConfig {
         path: settings.audit_path.clone(),
@@ -97,7 +104,12 @@ fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
         metrics,
         settings.max_concurrent,
         broker,
-    );
+    )
+    .with_options(relay_shell::gate::GateOptions {
+        max_input: settings.max_input,
+        notices: settings.unsafe_notices,
+        intent: settings.audit_intent,
+    });
     let sessions = Registry::new(SessionLimits {
         max_sessions: settings.max_sessions,
         buffer_bytes: settings.session_buffer_bytes,
@@ -169,12 +181,22 @@ async fn serve_stdio(state: &Arc<State>) -> ExitCode {
     code
 }
 
-async fn serve(state: Arc<State>, http: Option<relay_shell::http::Prepared>) -> ExitCode {
+async fn serve(
+    state: Arc<State>,
+    http: Option<relay_shell::http::Prepared>,
+    dotenv: &DotEnv,
+) -> ExitCode {
     tracing::info!(
         "relay-shell {} starting ({})",
         env!("CARGO_PKG_VERSION"),
         summary(&state)
     );
+    if let Some(w) = dotenv.warning() {
+        tracing::warn!("{w}");
+    }
+    for w in relay_shell::config::standing_warnings(&state.settings, is_root()) {
+        tracing::warn!("unsafe setting: {w}");
+    }
     relay_shell::exec::detach_controlling_terminal();
     let code = match http {
         Some(prepared) => relay_shell::http::serve(state.clone(), prepared).await,
@@ -215,7 +237,7 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
     };
     let policy = match Policy::new(mode, &settings.policy_deny, &settings.policy_allow) {
         Ok(p) => p,
-        Err(e) => return fail_config(e),
+        Err(e) => return fail_config(policy_error(e)),
     };
     let redactor = match redactor_for(settings) {
         Ok(r) => r,
@@ -246,16 +268,33 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
     }
 }
 
+/// Whether the server runs as root (a standing warning).
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
 fn main() -> ExitCode {
     relay_shell::memory::limit_allocator_arenas();
     let cli = Cli::parse();
-    let settings = match Settings::from_args(&cli.settings) {
+    // Flags and exact-case variables came through clap; differently-cased variables and the
+    // working directory's `.env` fill what they left unset (docs/configuration.md).
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let dotenv = DotEnv::read_cwd();
+    let mut args = cli.settings.clone();
+    relay_shell::config::fill_from_sources(&mut args, &env, &dotenv);
+    let settings = match Settings::from_args(&args) {
         Ok(s) => s,
         Err(e) => return fail_config(e),
     };
     match redactor_for(&settings) {
         Ok(r) => init_logging(r, &settings.log),
         Err(e) => return fail_config(e),
+    }
+    let names = relay_shell::config::candidate_names(&env, &dotenv);
+    for w in relay_shell::config::unknown_setting_warnings(names) {
+        tracing::warn!(target: "relay_shell::config", "{w}");
     }
     match &cli.verb {
         Some(Verb::Explain { tool, mode, text }) => {
@@ -312,11 +351,14 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::from(2);
             }
+            for w in relay_shell::config::standing_warnings(&state.settings, is_root()) {
+                eprintln!("relay-shell: note: {w}");
+            }
             eprintln!("relay-shell: config OK ({})", summary(&state));
             state.ssh.shutdown().await;
             return ExitCode::SUCCESS;
         }
         relay_shell::memory::settle_after_startup();
-        serve(state, http).await
+        serve(state, http, &dotenv).await
     })
 }

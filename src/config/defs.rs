@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use super::value::{Default, Kind, SettingDef, SettingValue, SettingsArgs};
-use super::{ConfigError, KnownHosts, Secret, Transport};
+use super::{ConfigError, KnownHosts, Secret, SessionInput, Transport};
 use crate::audit::{Format, FsyncPolicy, OnFailure};
 use crate::policy::Mode;
 
@@ -116,6 +116,9 @@ settings! {
     max_timeout: u64 = "RELAY_SHELL_MAX_TIMEOUT", "Limits", "SECS",
         default Default::Value("900"), accepts int(1, 86_400),
         "upper clamp of every per-call timeout";
+    max_input: usize = "RELAY_SHELL_MAX_INPUT", "Limits", "CHARS",
+        default Default::Value("2097152"), accepts int(1024, 134_217_728),
+        "longest input a call may carry, in characters of its policy text (command, stdin and `env_json`; an SSH call's hosts; a session's pending line plus the data); a longer call is refused with `[DENIED …]` and recorded";
     max_sessions: usize = "RELAY_SHELL_MAX_SESSIONS", "Limits", "N",
         default Default::Value("64"), accepts int(1, 1024),
         "live PTY sessions";
@@ -150,6 +153,9 @@ settings! {
     confirm_ttl: u64 = "RELAY_SHELL_CONFIRM_TTL", "Policy", "SECS",
         default Default::Value("120"), accepts int(5, 3600),
         "confirmation token lifetime, seconds";
+    unsafe_notices: bool = "RELAY_SHELL_UNSAFE_NOTICES", "Policy", "BOOL",
+        default Default::Value("true"), accepts Kind::Bool,
+        "append `[NOTICE …]` lines to the results of risky calls (tier 2 and 3, SSH without host-key verification)";
 
     audit_path: PathBuf = "RELAY_SHELL_AUDIT_PATH", "Audit", "PATH",
         default Default::Computed {
@@ -177,6 +183,12 @@ settings! {
     audit_start_records: bool = "RELAY_SHELL_AUDIT_START_RECORDS", "Audit", "BOOL",
         default Default::Value("true"), accepts Kind::Bool,
         "a start record before each call's work";
+    audit_session_input: SessionInput = "RELAY_SHELL_AUDIT_SESSION_INPUT", "Audit", "MODE",
+        default Default::Value("redacted"), accepts Kind::Choice(&["redacted", "hash"]),
+        "how `session_send` data is recorded: redacted text, or `data_len` and `data_sha256` (`hash`); input typed at a secret prompt is never recorded";
+    audit_intent: bool = "RELAY_SHELL_AUDIT_INTENT", "Audit", "BOOL",
+        default Default::Value("false"), accepts Kind::Bool,
+        "an `intent` record just before the work of each admitted call";
     redact_key_file: Option<PathBuf> = "RELAY_SHELL_REDACT_KEY_FILE", "Audit", "PATH",
         default Default::Empty, accepts Kind::Text("path"),
         "secrets become `[REDACTED:xxxxxxxx]` (HMAC under this key)";
@@ -224,6 +236,12 @@ settings! {
     auth_state_dir: PathBuf = "RELAY_SHELL_AUTH_STATE_DIR", "HTTP auth", "PATH",
         default Default::Value("/var/lib/relay-shell/oauth"), accepts Kind::Text("path"),
         "OAuth state";
+    auth_resource_url: String = "RELAY_SHELL_AUTH_RESOURCE_URL", "HTTP auth", "URL",
+        default Default::Empty, accepts Kind::Text("URL; empty = `RELAY_SHELL_AUTH_ISSUER`"),
+        "the OAuth protected resource access tokens are bound to";
+    auth_require_approval: bool = "RELAY_SHELL_AUTH_REQUIRE_APPROVAL", "HTTP auth", "BOOL",
+        default Default::Value("true"), accepts Kind::Bool,
+        "a newly registered OAuth client waits for the operator's approval";
     auth_single_client: bool = "RELAY_SHELL_AUTH_SINGLE_CLIENT", "HTTP auth", "BOOL",
         default Default::Value("true"), accepts Kind::Bool,
         "only one OAuth client may register";

@@ -5,7 +5,9 @@
 //! names the variable, the value and what is accepted; `main` prints it as one line and exits 2.
 
 mod defs;
+mod sources;
 mod value;
+mod warnings;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -13,12 +15,54 @@ use std::str::FromStr;
 use crate::audit::Format;
 
 pub use defs::{SETTINGS, Settings};
+pub use sources::{DotEnv, candidate_names, fill_from_sources, unknown_setting_warnings};
 pub use value::{Default, Kind, SettingDef, SettingsArgs, expand_tilde, markdown_table};
+pub use warnings::standing_warnings;
 
 /// A configuration value that cannot be accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(pub String);
+
+impl ConfigError {
+    /// An error about one setting, named first by its field the way the Python relay-shell's
+    /// validation names it (`transport: RELAY_SHELL_TRANSPORT=sse (expected …)`).
+    pub fn field(field: &str, message: impl std::fmt::Display) -> Self {
+        ConfigError(format!("{field}: {message}"))
+    }
+}
+
+/// How `session_send` input is recorded in the audit log (`RELAY_SHELL_AUDIT_SESSION_INPUT`).
+/// Input typed at a secret prompt is never recorded, in either mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionInput {
+    /// The data itself, redacted like any argument.
+    Redacted,
+    /// Only its length in characters and the SHA-256 of its UTF-8 bytes.
+    Hash,
+}
+
+impl SessionInput {
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionInput::Redacted => "redacted",
+            SessionInput::Hash => "hash",
+        }
+    }
+}
+
+impl FromStr for SessionInput {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "redacted" => Ok(SessionInput::Redacted),
+            "hash" => Ok(SessionInput::Hash),
+            // The Python relay-shell's message, word for word.
+            _ => Err("audit_session_input must be one of ['hash', 'redacted']".into()),
+        }
+    }
+}
 
 /// Which transport serves MCP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,8 +184,9 @@ impl Settings {
             s.audit_chain = false;
         }
         if s.audit_chain && s.audit_format != Format::Jsonl {
-            return Err(ConfigError(
-                "RELAY_SHELL_AUDIT_CHAIN=true requires RELAY_SHELL_AUDIT_FORMAT=jsonl".into(),
+            return Err(ConfigError::field(
+                "audit_chain",
+                "RELAY_SHELL_AUDIT_CHAIN=true requires RELAY_SHELL_AUDIT_FORMAT=jsonl",
             ));
         }
         if s.audit_path.as_os_str().is_empty() {
@@ -153,9 +198,12 @@ impl Settings {
                 .or_else(|| o.strip_prefix("https://"));
             !(o.as_str() == "null" || rest.is_some_and(|r| !r.is_empty() && !r.contains('/')))
         }) {
-            return Err(ConfigError(format!(
-                "RELAY_SHELL_HTTP_ALLOWED_ORIGINS={bad} (expected http(s)://host[:port|:*] entries, comma-separated)"
-            )));
+            return Err(ConfigError::field(
+                "http_allowed_origins",
+                format!(
+                    "RELAY_SHELL_HTTP_ALLOWED_ORIGINS={bad} (expected http(s)://host[:port|:*] entries, comma-separated)"
+                ),
+            ));
         }
         Ok(s)
     }
@@ -273,7 +321,7 @@ mod tests {
             )])
             .unwrap_err()
             .0,
-            "RELAY_SHELL_HTTP_ALLOWED_ORIGINS=evil (expected http(s)://host[:port|:*] entries, comma-separated)"
+            "http_allowed_origins: RELAY_SHELL_HTTP_ALLOWED_ORIGINS=evil (expected http(s)://host[:port|:*] entries, comma-separated)"
         );
         let s = with(&[(
             "RELAY_SHELL_HTTP_ALLOWED_HOSTS",
@@ -294,34 +342,49 @@ mod tests {
         let e = with(&[("RELAY_SHELL_MAX_OUTPUT", "12")]).unwrap_err();
         assert_eq!(
             e.0,
-            "RELAY_SHELL_MAX_OUTPUT=12 (expected an integer from 1024 to 16777216)"
+            "max_output: RELAY_SHELL_MAX_OUTPUT=12 (expected an integer from 1024 to 16777216)"
         );
         let e = with(&[("RELAY_SHELL_POLICY_MODE", "strict")]).unwrap_err();
         assert_eq!(
             e.0,
-            "RELAY_SHELL_POLICY_MODE=strict (expected open, guarded or readonly)"
+            "policy_mode: RELAY_SHELL_POLICY_MODE=strict (expected open, guarded or readonly)"
         );
         let e = with(&[("RELAY_SHELL_TRANSPORT", "sse")]).unwrap_err();
-        assert_eq!(e.0, "RELAY_SHELL_TRANSPORT=sse (expected stdio or http)");
+        assert_eq!(
+            e.0,
+            "transport: RELAY_SHELL_TRANSPORT=sse (expected stdio or http)"
+        );
+        let e = with(&[("RELAY_SHELL_AUDIT_SESSION_INPUT", "plain")]).unwrap_err();
+        assert_eq!(
+            e.0,
+            "audit_session_input: RELAY_SHELL_AUDIT_SESSION_INPUT=plain (audit_session_input must be one of ['hash', 'redacted'])"
+        );
+        let s = with(&[("RELAY_SHELL_AUDIT_SESSION_INPUT", " HASH ")]).expect("valid"); // ok: test
+        assert_eq!(s.audit_session_input, SessionInput::Hash);
+        let e = with(&[("RELAY_SHELL_MAX_INPUT", "1023")]).unwrap_err();
+        assert_eq!(
+            e.0,
+            "max_input: RELAY_SHELL_MAX_INPUT=1023 (expected an integer from 1024 to 134217728)"
+        );
         let e = with(&[("RELAY_SHELL_AUDIT_STDERR", "maybe")]).unwrap_err();
         assert_eq!(
             e.0,
-            "RELAY_SHELL_AUDIT_STDERR=maybe (expected true or false; also 1/0, yes/no, on/off)"
+            "audit_stderr: RELAY_SHELL_AUDIT_STDERR=maybe (expected true or false; also 1/0, yes/no, on/off)"
         );
         let e = with(&[("RELAY_SHELL_AUTH_ACCESS_TTL", "5")]).unwrap_err();
         assert_eq!(
             e.0,
-            "RELAY_SHELL_AUTH_ACCESS_TTL=5 (expected an integer of at least 60)"
+            "auth_access_ttl: RELAY_SHELL_AUTH_ACCESS_TTL=5 (expected an integer of at least 60)"
         );
         let e = with(&[("RELAY_SHELL_HTTP_HOST", " ")]).unwrap_err();
         assert_eq!(
             e.0,
-            "RELAY_SHELL_HTTP_HOST=  (expected a host name or address)"
+            "http_host: RELAY_SHELL_HTTP_HOST=  (expected a host name or address)"
         );
         let e = with(&[("RELAY_SHELL_AUTH_ISSUER", "ftp://x")]).unwrap_err();
         assert_eq!(
             e.0,
-            "RELAY_SHELL_AUTH_ISSUER=ftp://x (expected an http(s) URL)"
+            "auth_issuer: RELAY_SHELL_AUTH_ISSUER=ftp://x (expected an http(s) URL)"
         );
     }
 

@@ -86,7 +86,7 @@ impl Policy {
     pub fn check_capped(&self, probe: &Probe, ceiling: Option<Mode>) -> Decision {
         let mode = self.mode.capped(ceiling);
         let classification = classify(probe);
-        let tier = classification.tier;
+        let tier = classification.tier.max(probe.min_tier());
         let probe = format!("{} {}", probe.tool(), probe.text());
         let probe = probe.trim();
         let (admitted, reason) = if self.deny.as_ref().is_some_and(|d| d.is_match(probe)) {

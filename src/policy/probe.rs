@@ -137,6 +137,9 @@ pub struct Probe {
     /// Destination hosts (as given, before resolution), and any other spelling of them the
     /// tool adds (host part, inventory address); each is checked by the raw-text rules.
     pub hosts: Vec<String>,
+    /// The lowest tier the call gets whatever its text (a tool's own rule, e.g. `ssh_check`
+    /// naming a host outside the inventory).
+    min_tier: Tier,
     text: String,
 }
 
@@ -151,8 +154,20 @@ impl Probe {
             env: Vec::new(),
             cwd: None,
             hosts: Vec::new(),
+            min_tier: Tier::ReadOnly,
             text: String::new(),
         }
+    }
+
+    /// The call gets at least `tier`, whatever the classifier finds.
+    pub fn at_least(mut self, tier: Tier) -> Self {
+        self.min_tier = self.min_tier.max(tier);
+        self
+    }
+
+    /// The lowest tier the call gets (see [`Probe::at_least`]).
+    pub fn min_tier(&self) -> Tier {
+        self.min_tier
     }
 
     /// The tool the call is for.

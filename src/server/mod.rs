@@ -253,14 +253,10 @@ impl ServerHandler for RelayServer {
         };
         let caller = Caller {
             request_id: context.id.to_string(),
-            client_id: context
-                .meta
-                .0
-                .0
-                .get("client_id")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string(),
+            // The client id of a verified OAuth access token, as the Python relay-shell v0.5
+            // records it: never taken from the request's own `_meta`, which the client
+            // writes. Empty on stdio and with bearer tokens (omitted from the record).
+            client_id: String::new(),
             principal,
             mode_ceiling,
         };

@@ -13,12 +13,14 @@ use serde_json::json;
 
 use super::params;
 use super::{Context, Tool};
+use crate::config::KnownHosts;
 use crate::error::{ErrorKind, ToolError};
-use crate::gate::{Output, ToolCall};
+use crate::gate::{Output, Plan, ToolCall};
+use crate::notices;
 use crate::policy::{Payload, PolicyClass, Probe};
 use crate::session::{SessionKind, SpawnRequest, TermSize, local_session_env};
 use crate::ssh::inventory::Inventory;
-use crate::ssh::{Target, fanout, validate};
+use crate::ssh::{Ssh, Target, fanout, validate};
 use crate::text;
 
 /// Deadline of an `ssh_spawn` beyond the dial (starting the local client is quick).
@@ -119,28 +121,6 @@ impl Tool for SshExec {
             Some(t) => text::clamp_timeout(t, s.max_timeout),
         };
         let ssh = cx.state.ssh.clone();
-        let plan = cx
-            .plan(vec![
-                ("host", json!(p.host)),
-                ("command", json!(p.command)),
-                ("timeout", json!(timeout)),
-                ("user", json!(p.user)),
-                ("port", json!(p.port)),
-                ("key_path", json!(p.key_path)),
-                ("jump", json!(p.jump)),
-                (
-                    "known_hosts",
-                    json!(ssh.effective_mode_name(&p.host, &p.known_hosts)),
-                ),
-            ])
-            .budget(65536);
-        let (probe, layout) = host_probe(
-            cx.probe().shell(&p.command),
-            &ssh.inventory(),
-            &[&p.host],
-            &p.jump,
-        );
-        let plan = plan.probe(probe);
         let t = target(
             &p.host,
             &p.user,
@@ -149,6 +129,21 @@ impl Tool for SshExec {
             &p.jump,
             &p.known_hosts,
         );
+        let plan = cx
+            .plan(vec![
+                ("host", json!(p.host)),
+                ("command", json!(p.command)),
+                ("timeout", json!(timeout)),
+            ])
+            .budget(65536);
+        let plan = declare_target(plan, &ssh, &t);
+        let (probe, layout) = host_probe(
+            cx.probe().shell(&p.command),
+            &ssh.inventory(),
+            &[&p.host],
+            &p.jump,
+        );
+        let plan = plan.probe(probe);
         if let Err(e) = ssh.prepare(&t) {
             return plan.fail(e);
         }
@@ -208,28 +203,6 @@ impl Tool for SshSpawn {
         } else {
             p.command.as_str()
         };
-        let plan = cx
-            .plan(vec![
-                ("host", json!(p.host)),
-                ("command", json!(shown)),
-                ("size", json!(size.to_string())),
-                ("user", json!(p.user)),
-                ("port", json!(p.port)),
-                ("key_path", json!(p.key_path)),
-                ("jump", json!(p.jump)),
-                (
-                    "known_hosts",
-                    json!(ssh.effective_mode_name(&p.host, &p.known_hosts)),
-                ),
-            ])
-            .budget(4096);
-        let (probe, layout) = host_probe(
-            cx.probe().shell(&p.command),
-            &ssh.inventory(),
-            &[&p.host],
-            &p.jump,
-        );
-        let plan = plan.probe(probe);
         let t = target(
             &p.host,
             &p.user,
@@ -238,6 +211,21 @@ impl Tool for SshSpawn {
             &p.jump,
             &p.known_hosts,
         );
+        let plan = cx
+            .plan(vec![
+                ("host", json!(p.host)),
+                ("command", json!(shown)),
+                ("size", json!(size.to_string())),
+            ])
+            .budget(4096);
+        let plan = declare_target(plan, &ssh, &t);
+        let (probe, layout) = host_probe(
+            cx.probe().shell(&p.command),
+            &ssh.inventory(),
+            &[&p.host],
+            &p.jump,
+        );
+        let plan = plan.probe(probe);
         if let Err(e) = ssh.prepare(&t) {
             return plan.fail(e);
         }
@@ -267,6 +255,28 @@ impl Tool for SshSpawn {
                     t.host
                 )))
             })
+    }
+}
+
+/// Declare the SSH target of a call that connects to one host (`ssh_exec`, `ssh_spawn`, and
+/// the transfer and forward tools): after the tool's own audit arguments come `user`,
+/// `port`, `key_path`, `jump` and `known_hosts` — the *effective* host-key policy (the
+/// per-call value, else the inventory entry's, else the server default) — and when that
+/// policy is `ignore` the result gets the per-call SSH notice (even if the call is then
+/// refused as a downgrade).
+pub(super) fn declare_target(plan: Plan, ssh: &Ssh, t: &Target) -> Plan {
+    let known_hosts = ssh.effective_mode_name(&t.host, &t.known_hosts);
+    let ignore = known_hosts == KnownHosts::Ignore.as_str();
+    let plan = plan
+        .arg("user", json!(t.user))
+        .arg("port", json!(t.port))
+        .arg("key_path", json!(t.key_path))
+        .arg("jump", json!(t.jump))
+        .arg("known_hosts", json!(known_hosts));
+    if ignore {
+        plan.notice(notices::SSH_IGNORE)
+    } else {
+        plan
     }
 }
 
