@@ -346,6 +346,8 @@ struct Finished {
     action: &'static str,
     /// Notices for the client, appended after the result (never hashed).
     notices: Vec<String>,
+    /// The result is one JSON object: notices go in its `"notices"` key.
+    json_notices: bool,
 }
 
 impl Finished {
@@ -360,6 +362,7 @@ impl Finished {
             output_bytes: 0,
             action: "",
             notices: Vec::new(),
+            json_notices: false,
         }
     }
 }
@@ -530,11 +533,12 @@ impl Gate {
                 );
                 if self.opts.notices && ran {
                     finished.notices = notice.into_iter().chain(declared).collect();
+                    finished.json_notices = json_notices;
                 }
                 finished
             }
         };
-        self.record(caller, tool, tier, args, started, finished, json_notices)
+        self.record(caller, tool, tier, args, started, finished)
             .await
     }
 
@@ -736,6 +740,7 @@ impl Gate {
                     output_bytes: produced,
                     action: "",
                     notices: Vec::new(),
+                    json_notices: false,
                 }
             }
             Err(err) if err.kind == ErrorKind::Cancelled => Finished {
@@ -764,7 +769,6 @@ impl Gate {
         args: audit::Args,
         started: Instant,
         finished: Finished,
-        json_notices: bool,
     ) -> Reply {
         let Finished {
             mut text,
@@ -775,6 +779,7 @@ impl Gate {
             output_bytes,
             action,
             notices,
+            json_notices,
         } = finished;
         let duration_ms = started.elapsed().as_millis() as u64;
         let record = Record::Tool(ToolRecord {

@@ -431,10 +431,9 @@ fn last_line(s: &common::Server, tool: &str) -> String {
     std::fs::read_to_string(&s.audit)
         .expect("audit")
         .lines()
-        .filter(|l| {
+        .rfind(|l| {
             !l.contains("\"event\": \"start\"") && l.contains(&format!("\"tool\": \"{tool}\""))
         })
-        .next_back()
         .expect("record")
         .to_string()
 }
