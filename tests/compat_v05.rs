@@ -406,6 +406,14 @@ async fn session_kill_refuses_unknown_signals_and_resize_reports_the_clamped_siz
     let rec = of(&s, "session_resize").pop().expect("record");
     assert_eq!(rec["args"]["cols"], 70000);
     assert_eq!(rec["args"]["rows"], 0);
+    // session_recv records the wait it used, as a float.
+    s.call("session_recv", json!({"session_id": sid, "timeout": -3}))
+        .await;
+    assert!(
+        last_line(&s, "session_recv").contains("\"timeout\": 0.0}"),
+        "{}",
+        last_line(&s, "session_recv")
+    );
     assert_eq!(
         s.call("session_kill", json!({"session_id": sid})).await,
         format!("killed and closed {sid}")

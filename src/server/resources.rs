@@ -175,7 +175,9 @@ with a token: call operation_confirm with it, then send exactly the same call ag
 refused by policy, nothing ran. [TIMEOUT after Ns]: the deadline hit and the command was \
 stopped; over SSH the outcome is unknown, so check the remote state before retrying a \
 change. [ERROR: Kind: message]: a contained failure; the message says what to fix. A \
-trailing [TRUNCATED - N bytes total, M shown] means the output was cut to the budget.
+trailing [TRUNCATED - N bytes total, M shown] means the output was cut to the budget. \
+[NOTICE ...] lines after a result flag a risky call (tier 2 or 3, or SSH without host-key \
+verification): read them before the next step; they are not output of the command.
 ";
 
 #[cfg(test)]

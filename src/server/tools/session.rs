@@ -338,9 +338,10 @@ impl Tool for SessionRecv {
         let read = text::clamp_i64(p.max_bytes, RECV_MIN_BYTES, hard as i64) as usize;
         let read = read.min(budget.saturating_sub(RECV_MARKER_ROOM)).max(1);
         let session = cx.state.sessions.get(&cx.caller.principal, &p.session_id);
+        // The record holds the wait actually used, as a float (v0.5: 100 → 60.0).
         cx.plan(vec![
             ("session_id", json!(p.session_id)),
-            ("timeout", json!(p.timeout)),
+            ("timeout", json!(p.timeout.clamp(0.0, RECV_MAX_WAIT))),
         ])
         .budget(budget)
         .deadline(wait)
