@@ -554,7 +554,7 @@ impl Gate {
     ) -> (Tier, Admission) {
         // Over RELAY_SHELL_MAX_INPUT: refused before anything reads the text, under the
         // tool's base tier (0 observers, 2 transfers and forwards, 1 the rest).
-        let chars = probe.text().chars().count();
+        let chars = probe.input_chars();
         if chars > self.opts.max_input {
             let base = match probe.class() {
                 PolicyClass::ReadOnly => Tier::ReadOnly,

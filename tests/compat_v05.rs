@@ -109,6 +109,20 @@ async fn max_input_counts_a_sessions_pending_line_and_leaves_it_unchanged() {
         )
         .await;
     assert_eq!(out, format!("sent 424 bytes to {sid}"));
+    // Erase keys shorten the line the policy judges, not the input counted: 600 "a" + DEL
+    // pairs are 1200 characters.
+    let out = s.call("shell_spawn", json!({"command": "cat"})).await;
+    let sid = out.split_whitespace().nth(1).expect("id").to_string();
+    let out = s
+        .call(
+            "session_send",
+            json!({"session_id": sid, "data": "a\u{7f}".repeat(600), "enter": false}),
+        )
+        .await;
+    assert_eq!(
+        out,
+        "[DENIED tier 1 (REVERSIBLE): input is 1200 characters, over RELAY_SHELL_MAX_INPUT (1024)]"
+    );
     s.stop().await;
 }
 

@@ -140,6 +140,9 @@ pub struct Probe {
     /// The lowest tier the call gets whatever its text (a tool's own rule, e.g. `ssh_check`
     /// naming a host outside the inventory).
     min_tier: Tier,
+    /// Characters the call carries when that is not the length of [`Probe::text`] (session
+    /// input: the pending line plus the data as typed, before line editing shortens it).
+    input_chars: Option<usize>,
     text: String,
 }
 
@@ -155,6 +158,7 @@ impl Probe {
             cwd: None,
             hosts: Vec::new(),
             min_tier: Tier::ReadOnly,
+            input_chars: None,
             text: String::new(),
         }
     }
@@ -163,6 +167,20 @@ impl Probe {
     pub fn at_least(mut self, tier: Tier) -> Self {
         self.min_tier = self.min_tier.max(tier);
         self
+    }
+
+    /// The call carries `n` characters of input, whatever the length of its regex text (the
+    /// measure `RELAY_SHELL_MAX_INPUT` is checked against).
+    pub fn carrying(mut self, n: usize) -> Self {
+        self.input_chars = Some(n);
+        self
+    }
+
+    /// Characters of input the call carries: [`Probe::carrying`], else the length of
+    /// [`Probe::text`] in characters.
+    pub fn input_chars(&self) -> usize {
+        self.input_chars
+            .unwrap_or_else(|| self.text.chars().count())
     }
 
     /// The lowest tier the call gets (see [`Probe::at_least`]).

@@ -252,7 +252,12 @@ impl Tool for SessionSend {
         if p.enter {
             keys.push('\n');
         }
-        let probe = cx.probe().input(keys, pending.probe(&p.data, p.enter));
+        // The input limit counts the pending line plus the data as typed (erase keys count).
+        let carried = pending.pending().chars().count() + p.data.chars().count();
+        let probe = cx
+            .probe()
+            .input(keys, pending.probe(&p.data, p.enter))
+            .carrying(carried);
         plan.probe(probe)
             .budget(2048)
             .deadline(SEND_DEADLINE)
