@@ -22,6 +22,7 @@ fn request() -> ExecRequest {
         timeout: Duration::from_secs(30),
         capture_limit: 1 << 20,
         merge_stderr: true,
+        confinement: None,
     }
 }
 

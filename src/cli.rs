@@ -59,6 +59,16 @@ pub enum Verb {
         /// The command text, or `-` (or nothing) to read it from stdin.
         text: Option<String>,
     },
+    /// Run one command under a kernel confinement profile, as the server would run it, with
+    /// this terminal's stdin/stdout/stderr. Exits with the command's status.
+    Sandbox {
+        /// read-only, reversible or none.
+        #[arg(long, default_value = "read-only")]
+        profile: String,
+        /// The command and its arguments (after `--`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<String>,
+    },
     /// Scrub secrets from stdin to stdout with the same rules the audit log uses.
     Redact {
         /// Treat stdin as one JSON document: scrub its string values and keys.
@@ -208,6 +218,31 @@ pub struct SettingsArgs {
         help_heading = "Policy"
     )]
     pub policy_allow: Option<String>,
+    /// Kernel confinement of admitted commands: auto (default), require, off or always.
+    #[arg(
+        long,
+        env = "RELAY_SHELL_CONFINE",
+        value_name = "WHEN",
+        help_heading = "Policy"
+    )]
+    pub confine: Option<String>,
+    /// Network of confined commands: any (default) or none (unix and netlink sockets only).
+    #[arg(
+        long,
+        env = "RELAY_SHELL_READONLY_NETWORK",
+        value_name = "NET",
+        help_heading = "Policy"
+    )]
+    pub readonly_network: Option<String>,
+    /// Writable roots of the reversible profile, ':'-separated (default $HOME:/tmp:/var/tmp;
+    /// the call's working directory is always added).
+    #[arg(
+        long,
+        env = "RELAY_SHELL_WRITABLE_ROOTS",
+        value_name = "PATHS",
+        help_heading = "Policy"
+    )]
+    pub writable_roots: Option<String>,
     /// Require a second, confirmed call for tier-3 operations (default false).
     #[arg(
         long,

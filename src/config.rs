@@ -97,6 +97,12 @@ pub struct Settings {
     pub confirm_tier3: bool,
     /// Confirmation token lifetime, seconds.
     pub confirm_ttl: u64,
+    /// Kernel confinement of admitted commands (`RELAY_SHELL_CONFINE`).
+    pub confine: crate::confine::Setting,
+    /// Network of confined commands (`RELAY_SHELL_READONLY_NETWORK`).
+    pub readonly_network: crate::confine::Network,
+    /// Writable roots of the reversible profile (empty: the defaults).
+    pub writable_roots: Vec<PathBuf>,
     /// Effective audit path.
     pub audit_path: PathBuf,
     /// Mirror audit lines to stderr.
@@ -387,6 +393,18 @@ impl Settings {
                 5,
                 3600,
             )?,
+            confine: parsed(
+                "RELAY_SHELL_CONFINE",
+                a.confine.as_deref(),
+                crate::confine::Setting::Auto,
+            )?,
+            readonly_network: parsed(
+                "RELAY_SHELL_READONLY_NETWORK",
+                a.readonly_network.as_deref(),
+                crate::confine::Network::Any,
+            )?,
+            writable_roots: crate::confine::parse_roots(a.writable_roots.as_deref().unwrap_or(""))
+                .map_err(|e| ConfigError(format!("RELAY_SHELL_WRITABLE_ROOTS={e}")))?,
             audit_path: a
                 .audit_path
                 .as_ref()

@@ -19,10 +19,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use crate::audit::{self, AuditLog, Json, Record, StartRecord, ToolRecord};
+use crate::confine::{self, Confinement, Confiner};
 use crate::error::{ErrorKind, ToolError};
 use crate::metrics::Metrics;
 use crate::policy::broker::{Broker, OperationKey};
-use crate::policy::{Policy, Tier};
+use crate::policy::{Decision, Policy, Tier};
 use crate::redact::{ARG_MAX_CHARS, Redactor};
 use crate::text;
 
@@ -74,6 +75,9 @@ pub struct ToolCall {
     pub deadline: Option<Duration>,
     /// The work.
     pub work: Work,
+    /// Where the gate offers the work its kernel profile, for work that starts local
+    /// processes (see [`ToolCall::confined`]).
+    pub confine: Option<confine::Slot>,
 }
 
 impl ToolCall {
@@ -95,7 +99,14 @@ impl ToolCall {
             runs,
             deadline,
             work: Box::pin(work),
+            confine: None,
         }
+    }
+
+    /// This call's work starts local processes: the gate offers it a profile through `slot`.
+    pub fn confined(mut self, slot: confine::Slot) -> Self {
+        self.confine = Some(slot);
+        self
     }
 
     /// A call that fails validation before any work exists: audited, runs nothing.
@@ -112,6 +123,7 @@ impl ToolCall {
             runs: false,
             deadline: None,
             work: Box::pin(async move { Err(err) }),
+            confine: None,
         }
     }
 }
@@ -203,6 +215,7 @@ pub struct Gate {
     slots: Arc<Semaphore>,
     max_concurrent: usize,
     broker: Option<Broker>,
+    confiner: Arc<Confiner>,
 }
 
 impl Gate {
@@ -223,7 +236,41 @@ impl Gate {
             slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
             max_concurrent: max_concurrent.max(1),
             broker,
+            confiner: Arc::new(Confiner::default()),
         }
+    }
+
+    /// Confine the processes of admitted calls with `confiner` (default: off).
+    pub fn with_confiner(mut self, confiner: Arc<Confiner>) -> Self {
+        self.confiner = confiner;
+        self
+    }
+
+    /// The confinement engine.
+    pub fn confiner(&self) -> &Arc<Confiner> {
+        &self.confiner
+    }
+
+    /// The kernel profile for a call (issue 11): chosen from the decision, offered to the
+    /// work's slot, and returned as the label its records carry. A call whose work starts no
+    /// local process runs under nothing: `none`.
+    fn offer_confinement(&self, decision: &Decision, slot: Option<&confine::Slot>) -> String {
+        let Some(slot) = slot else {
+            return confine::Profile::None.as_str().into();
+        };
+        let profile = confine::choose(
+            self.policy.mode(),
+            decision.tier,
+            decision.allowed_by_rule,
+            self.confiner.setting(),
+        );
+        let chosen = Confinement {
+            profile,
+            confiner: self.confiner.clone(),
+        };
+        let label = chosen.label();
+        slot.offer(chosen);
+        label
     }
 
     /// The tier-3 confirmation broker, when `RELAY_SHELL_CONFIRM_TIER3` is on.
@@ -294,9 +341,11 @@ impl Gate {
             runs,
             deadline,
             work,
+            confine,
         } = call;
         let decision = self.policy.check(tool, &probe);
         let tier = decision.tier;
+        let confinement = self.offer_confinement(&decision, confine.as_ref());
         // The confirmation binding covers the raw (unredacted) arguments: a redacted secret
         // must not let a token armed for one value be spent on another.
         let operation = (self.broker.is_some() && tier == Tier::Irreversible).then(|| {
@@ -309,6 +358,8 @@ impl Gate {
         });
         let args = self.redact_args(&args);
         let mut action = "";
+        // A call whose work never ran ran under nothing.
+        let mut worked = false;
         let finish = |text: String, outcome, exit_code, timed_out, truncated, output_bytes| {
             (text, outcome, exit_code, timed_out, truncated, output_bytes)
         };
@@ -382,6 +433,7 @@ impl Gate {
                     principal: caller.principal.clone(),
                     request_id: caller.request_id.clone(),
                     args: args.clone(),
+                    confinement: confinement.clone(),
                 });
                 if let Err(e) = self.audit.append(start).await {
                     self.metrics.count_audit_failure();
@@ -396,6 +448,7 @@ impl Gate {
                     }
                 }
             }
+            worked = true;
             let result = match deadline {
                 Some(d) => match tokio::time::timeout(d + BACKSTOP_GRACE, work).await {
                     Ok(r) => r,
@@ -456,6 +509,11 @@ impl Gate {
             action: action.to_string(),
             principal: caller.principal.clone(),
             duration_ms: Some(duration_ms),
+            confinement: match confine.as_ref().and_then(confine::Slot::reported) {
+                _ if !worked => confine::Profile::None.as_str().into(),
+                Some(reported) => reported,
+                None => confinement,
+            },
         });
         let mut text = text;
         if let Err(e) = self.audit.append(record).await {

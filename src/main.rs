@@ -1,6 +1,6 @@
 //! The `relay-shell` binary: parse the command line, pick a verb, run it.
 //!
-//! Verbs: serve (default), `--check-config`, `--verify-audit`, `explain`, `redact`.
+//! Verbs: serve (default), `--check-config`, `--verify-audit`, `explain`, `sandbox`, `redact`.
 //! Exit codes: 0 ok, 2 refused or invalid configuration (and 1 for `explain` refusals).
 
 use std::process::ExitCode;
@@ -14,6 +14,7 @@ use tracing_subscriber::filter::Targets;
 use relay_shell::audit::{AuditConfig, AuditLog};
 use relay_shell::cli::{Cli, Verb};
 use relay_shell::config::{ConfigError, Settings};
+use relay_shell::confine::{self, Confiner};
 use relay_shell::gate::Gate;
 use relay_shell::metrics::Metrics;
 use relay_shell::policy::Policy;
@@ -65,8 +66,21 @@ fn redactor_for(settings: &Settings) -> Result<Redactor, ConfigError> {
     }
 }
 
+/// The confinement engine for `settings` (probes the kernel unless confinement is off).
+fn confiner_for(settings: &Settings, setting: confine::Setting) -> Confiner {
+    Confiner::new(
+        setting,
+        settings.readonly_network,
+        settings.writable_roots.clone(),
+    )
+}
+
 /// Build the shared state: policy, redactor, audit log, gate.
 fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
+    let confiner = confiner_for(&settings, settings.confine);
+    if let Some(refusal) = confiner.refusal() {
+        return Err(ConfigError(refusal));
+    }
     let policy = Policy::new(
         settings.policy_mode,
         &settings.policy_deny,
@@ -96,7 +110,8 @@ fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
         metrics,
         settings.max_concurrent,
         broker,
-    );
+    )
+    .with_confiner(Arc::new(confiner));
     let sessions = Registry::new(SessionLimits {
         max_sessions: settings.max_sessions,
         buffer_bytes: settings.session_buffer_bytes,
@@ -130,6 +145,9 @@ async fn serve(state: Arc<State>) -> ExitCode {
     if state.settings.transport != relay_shell::config::Transport::Stdio {
         eprintln!("relay-shell: the http transport is not available in this build yet; use stdio");
         return ExitCode::from(2);
+    }
+    if let Some(warning) = state.gate.confiner().warning() {
+        tracing::warn!("{warning}");
     }
     relay_shell::exec::detach_controlling_terminal();
     let server = RelayServer::new(state.clone(), "stdio");
@@ -201,7 +219,13 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
         Ok(r) => r,
         Err(e) => return fail_config(e),
     };
-    let (doc, admitted) = relay_shell::policy::explain::explain_json(&policy, tool, &text);
+    let (mut doc, admitted) = relay_shell::policy::explain::explain_json(&policy, tool, &text);
+    if let Some(fields) = doc.as_object_mut() {
+        fields.insert(
+            "confinement".into(),
+            explain_confinement(settings, &policy, tool, &text, admitted).into(),
+        );
+    }
     let rendered = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
     println!("{}", redactor.redact(&rendered));
     if admitted {
@@ -209,6 +233,48 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
     } else {
         ExitCode::from(1)
     }
+}
+
+/// The profile a call would run under, for `explain`: local process tools get the gate's
+/// choice; `session_send` runs in its session's profile; everything else starts nothing.
+fn explain_confinement(
+    settings: &Settings,
+    policy: &Policy,
+    tool: &str,
+    text: &str,
+    admitted: bool,
+) -> String {
+    match tool {
+        _ if !admitted => "none".into(),
+        "shell_exec" | "shell_script" | "shell_spawn" => {
+            let decision = policy.check(tool, text);
+            let profile = confine::choose(
+                policy.mode(),
+                decision.tier,
+                decision.allowed_by_rule,
+                settings.confine,
+            );
+            confiner_for(settings, settings.confine).label(profile)
+        }
+        "session_send" => "the session's profile (chosen when shell_spawn started it)".into(),
+        _ => "none".into(),
+    }
+}
+
+/// `relay-shell sandbox`: confinement is what the operator asked for, so `off` probes too.
+fn sandbox(settings: &Settings, profile: &str, command: &[String]) -> ExitCode {
+    let profile = match profile.parse::<confine::Profile>() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("relay-shell: sandbox: --profile {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let setting = match settings.confine {
+        confine::Setting::Require => confine::Setting::Require,
+        _ => confine::Setting::Auto,
+    };
+    confine::run_sandbox_cli(&confiner_for(settings, setting), profile, command)
 }
 
 fn main() -> ExitCode {
@@ -225,6 +291,9 @@ fn main() -> ExitCode {
     match &cli.verb {
         Some(Verb::Explain { tool, mode, text }) => {
             return explain(&settings, tool, mode.as_deref(), text.as_deref());
+        }
+        Some(Verb::Sandbox { profile, command }) => {
+            return sandbox(&settings, profile, command);
         }
         Some(Verb::Redact { json }) => {
             return match redactor_for(&settings) {

@@ -20,6 +20,7 @@ fn request(program: Program) -> ExecRequest {
         timeout: Duration::from_secs(30),
         capture_limit: 1 << 20,
         merge_stderr: true,
+        confinement: None,
     }
 }
 

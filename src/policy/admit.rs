@@ -17,6 +17,9 @@ pub struct Decision {
     pub reason: String,
     /// The classifier's findings behind `tier`.
     pub classification: Classification,
+    /// Admitted only because `RELAY_SHELL_POLICY_ALLOW` matched (guarded mode, tier ≥ 2): the
+    /// operator's deliberate choice, which runs unconfined.
+    pub allowed_by_rule: bool,
 }
 
 /// Error building a policy from configuration.
@@ -81,6 +84,7 @@ impl Policy {
         let tier = classification.tier;
         let probe = format!("{tool} {text}");
         let probe = probe.trim();
+        let mut allowed_by_rule = false;
         let (admitted, reason) = if self.deny.as_ref().is_some_and(|d| d.is_match(probe)) {
             (false, "matched RELAY_SHELL_POLICY_DENY".to_string())
         } else if self.mode == Mode::Readonly && tier != Tier::ReadOnly {
@@ -94,6 +98,7 @@ impl Policy {
             )
         } else if self.mode == Mode::Guarded && tier >= Tier::Stateful {
             if self.allow.as_ref().is_some_and(|a| a.is_match(probe)) {
+                allowed_by_rule = true;
                 (
                     true,
                     "guarded: allowed by RELAY_SHELL_POLICY_ALLOW".to_string(),
@@ -116,6 +121,7 @@ impl Policy {
             admitted,
             reason,
             classification,
+            allowed_by_rule,
         }
     }
 }
@@ -187,6 +193,7 @@ mod tests {
         let p = policy(Mode::Guarded, "", "systemctl restart nginx$");
         let d = p.check("shell_exec", "systemctl restart nginx");
         assert!(d.admitted);
+        assert!(d.allowed_by_rule);
         assert_eq!(d.reason, "guarded: allowed by RELAY_SHELL_POLICY_ALLOW");
         assert!(
             !p.check("shell_exec", "systemctl restart nginx; reboot")

@@ -237,6 +237,11 @@ impl Session {
         self.terminal.leader()
     }
 
+    /// The label of the kernel profile the session runs under (`none` when unconfined).
+    pub fn confinement(&self) -> &str {
+        self.terminal.confinement()
+    }
+
     /// When the session started.
     pub fn created(&self) -> Instant {
         self.created

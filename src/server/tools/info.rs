@@ -22,7 +22,7 @@ pub struct NoParams {}
 pub const SERVER_INFO: ToolDef = ToolDef {
     name: "server_info",
     description: "Show this server's version, transport, policy mode, runtime identity, limits, \
-        audit sink health (path, degraded, chain) and SSH defaults, as JSON.",
+        audit sink health (path, degraded, chain), SSH defaults and kernel confinement, as JSON.",
     summary: "show configuration, limits and audit health",
     read_only: true,
     destructive: false,
@@ -142,6 +142,30 @@ pub fn document(state: &State) -> Json {
                 ("idle_timeout", n(st.ssh_idle_timeout)),
             ]),
         ),
+        ("confinement", confinement(&state.gate.confiner().status())),
+    ])
+}
+
+/// Kernel confinement: the setting, what this kernel enforces, and the start-up warning.
+fn confinement(c: &crate::confine::Status) -> Json {
+    let strings = |v: &[&str]| Json::Arr(v.iter().map(|x| s(*x)).collect());
+    obj(vec![
+        ("setting", s(c.setting.as_str())),
+        ("landlock_abi", Json::Int(c.landlock_abi.into())),
+        ("enforced", strings(&c.enforced)),
+        ("missing", strings(&c.missing)),
+        ("warning", s(c.warning.clone())),
+        ("readonly_network", s(c.network.as_str())),
+        (
+            "writable_roots",
+            Json::Arr(
+                c.writable_roots
+                    .iter()
+                    .map(|p| s(p.display().to_string()))
+                    .collect(),
+            ),
+        ),
+        ("capabilities_kept", strings(&c.capabilities_kept)),
     ])
 }
 

@@ -16,6 +16,7 @@ use super::info::NoParams;
 use super::params::{self, defaults};
 use super::{ToolDef, probe, raw_args};
 use crate::audit::Json;
+use crate::confine;
 use crate::error::ToolError;
 use crate::exec;
 use crate::gate::{Caller, Output, ToolCall};
@@ -254,6 +255,7 @@ fn build_spawn(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCal
             env: local_session_env(&overlay),
             size,
             kind: SessionKind::Local,
+            confinement: None,
         })
     })();
     let req = match prepared {
@@ -266,6 +268,8 @@ fn build_spawn(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCal
     };
     let sessions = state.sessions.clone();
     let principal = caller.principal.clone();
+    let slot = confine::Slot::default();
+    let offered = slot.clone();
     ToolCall::new(
         SHELL_SPAWN.name,
         args,
@@ -275,6 +279,8 @@ fn build_spawn(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCal
         true,
         async move {
             let title = req.title.clone();
+            let mut req = req;
+            req.confinement = offered.take();
             let s = sessions.spawn(&principal, req).await?;
             Ok(Output::text(format!(
                 "session {} started ({title}); use session_recv/session_send with this id",
@@ -282,6 +288,7 @@ fn build_spawn(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCal
             )))
         },
     )
+    .confined(slot)
 }
 
 fn build_send(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall {
@@ -302,6 +309,9 @@ fn build_send(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall
         .map(|s| s.pending_line())
         .unwrap_or_default();
     let probe = pending.probe(&p.data, p.enter);
+    // The typed text runs under the session's profile, chosen when it was spawned.
+    let slot = confine::Slot::default();
+    let report = slot.clone();
     ToolCall::new(
         SESSION_SEND.name,
         args,
@@ -310,6 +320,7 @@ fn build_send(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall
         Some(SEND_DEADLINE),
         true,
         async move {
+            report.report(session.as_ref().map_or("none", |s| s.confinement()));
             let s = session?;
             let mut bytes = p.data.into_bytes();
             let data_len = bytes.len();
@@ -333,6 +344,7 @@ fn build_send(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall
             Ok(Output::text(format!("sent {sent} bytes to {}", s.id())))
         },
     )
+    .confined(slot)
 }
 
 fn build_recv(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall {

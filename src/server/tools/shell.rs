@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::params::{self, defaults};
 use super::{ToolDef, probe, raw_args};
+use crate::confine;
 use crate::error::ToolError;
 use crate::exec::{self, ExecOutcome, ExecRequest, Program};
 use crate::gate::{Caller, Output, ToolCall};
@@ -167,6 +168,7 @@ fn build_exec(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCal
             timeout: Duration::from_secs(timeout),
             capture_limit: s.max_output_hard,
             merge_stderr: p.merge_stderr,
+            confinement: None,
         })
     })();
     exec_call(SHELL_EXEC.name, args, probe, budget, timeout, prepared)
@@ -228,6 +230,7 @@ fn build_script(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolC
             timeout: Duration::from_secs(timeout),
             capture_limit: s.max_output_hard,
             merge_stderr: true,
+            confinement: None,
         })
     })();
     exec_call(SHELL_SCRIPT.name, args, probe, 65536, timeout, prepared)
@@ -242,15 +245,24 @@ fn exec_call(
     prepared: Result<ExecRequest, ToolError>,
 ) -> ToolCall {
     match prepared {
-        Ok(req) => ToolCall::new(
-            tool,
-            args,
-            probe,
-            budget,
-            Some(Duration::from_secs(timeout)),
-            true,
-            async move { exec::run(req).await.map(|o| outcome_to_output(o, timeout)) },
-        ),
+        Ok(mut req) => {
+            // The gate offers the profile its decision calls for before the work first runs.
+            let slot = confine::Slot::default();
+            let offered = slot.clone();
+            ToolCall::new(
+                tool,
+                args,
+                probe,
+                budget,
+                Some(Duration::from_secs(timeout)),
+                true,
+                async move {
+                    req.confinement = offered.take();
+                    exec::run(req).await.map(|o| outcome_to_output(o, timeout))
+                },
+            )
+            .confined(slot)
+        }
         Err(e) => ToolCall::new(
             tool,
             args,
