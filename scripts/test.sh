@@ -8,6 +8,11 @@ need=()
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v bash >/dev/null 2>&1 || need+=(bash)
 command -v ps >/dev/null 2>&1 || need+=(procps)
+# The confinement tests (tests/confine_e2e.rs) attack a network namespace with ip, run git
+# hooks, and try `pip config set`.
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v git >/dev/null 2>&1 || need+=(git)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/test.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2

@@ -86,7 +86,8 @@ fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
         &settings.policy_deny,
         &settings.policy_allow,
     )
-    .map_err(|e| ConfigError(e.to_string()))?;
+    .map_err(|e| ConfigError(e.to_string()))?
+    .with_confined_sessions(confiner.enforces());
     let redactor = redactor_for(&settings)?;
     let audit = Arc::new(AuditLog::open(AuditConfig {
         path: settings.audit_path.clone(),
@@ -211,8 +212,9 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
             buf
         }
     };
+    let confiner = confiner_for(settings, settings.confine);
     let policy = match Policy::new(mode, &settings.policy_deny, &settings.policy_allow) {
-        Ok(p) => p,
+        Ok(p) => p.with_confined_sessions(confiner.enforces()),
         Err(e) => return fail_config(e),
     };
     let redactor = match redactor_for(settings) {
@@ -223,7 +225,7 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
     if let Some(fields) = doc.as_object_mut() {
         fields.insert(
             "confinement".into(),
-            explain_confinement(settings, &policy, tool, &text, admitted).into(),
+            explain_confinement(&confiner, &policy, tool, &text, admitted).into(),
         );
     }
     let rendered = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
@@ -238,7 +240,7 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
 /// The profile a call would run under, for `explain`: local process tools get the gate's
 /// choice; `session_send` runs in its session's profile; everything else starts nothing.
 fn explain_confinement(
-    settings: &Settings,
+    confiner: &Confiner,
     policy: &Policy,
     tool: &str,
     text: &str,
@@ -252,9 +254,9 @@ fn explain_confinement(
                 policy.mode(),
                 decision.tier,
                 decision.allowed_by_rule,
-                settings.confine,
+                confiner.setting(),
             );
-            confiner_for(settings, settings.confine).label(profile)
+            confiner.label(profile)
         }
         "session_send" => "the session's profile (chosen when shell_spawn started it)".into(),
         _ => "none".into(),

@@ -262,6 +262,11 @@ impl Confiner {
         &self.support
     }
 
+    /// Whether the profiles are enforced in full (confinement on, nothing missing).
+    pub fn enforces(&self) -> bool {
+        self.setting != Setting::Off && self.support.gaps().is_empty()
+    }
+
     /// Under `require`, why the server must not start (`None`: it may).
     pub fn refusal(&self) -> Option<String> {
         let gaps = self.support.gaps();

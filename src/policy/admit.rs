@@ -41,6 +41,9 @@ pub struct Policy {
     mode: Mode,
     deny: Option<regex::Regex>,
     allow: Option<regex::Regex>,
+    /// The kernel keeps local sessions read-only in `readonly` mode (see
+    /// [`Policy::with_confined_sessions`]).
+    confined_sessions: bool,
 }
 
 fn compile_user_regex(name: &'static str, src: &str) -> Result<Option<regex::Regex>, PolicyError> {
@@ -70,7 +73,26 @@ impl Policy {
             mode,
             deny: compile_user_regex("RELAY_SHELL_POLICY_DENY", deny)?,
             allow: compile_user_regex("RELAY_SHELL_POLICY_ALLOW", allow)?,
+            confined_sessions: false,
         })
+    }
+
+    /// In `readonly` mode, admit `shell_spawn` of a command whose every finding is read-only
+    /// (only the session floor made it tier 1), because the kernel confines the session
+    /// read-only for its whole life. Set when confinement is enforced in full; the input
+    /// typed into the session is still classified and admitted at tier 0 only.
+    pub fn with_confined_sessions(mut self, on: bool) -> Self {
+        self.confined_sessions = on;
+        self
+    }
+
+    /// Whether `readonly` admits this call as a confined read-only session.
+    fn is_confined_session(&self, tool: &str, c: &Classification) -> bool {
+        self.confined_sessions
+            && tool == "shell_spawn"
+            && c.tier == Tier::Reversible
+            && !c.reasons.is_empty()
+            && c.reasons.iter().all(|r| r.tier == Tier::ReadOnly)
     }
 
     /// The configured mode.
@@ -87,7 +109,10 @@ impl Policy {
         let mut allowed_by_rule = false;
         let (admitted, reason) = if self.deny.as_ref().is_some_and(|d| d.is_match(probe)) {
             (false, "matched RELAY_SHELL_POLICY_DENY".to_string())
-        } else if self.mode == Mode::Readonly && tier != Tier::ReadOnly {
+        } else if self.mode == Mode::Readonly
+            && tier != Tier::ReadOnly
+            && !self.is_confined_session(tool, &classification)
+        {
             (
                 false,
                 format!(
@@ -178,6 +203,21 @@ mod tests {
         assert_eq!(d.reason, "readonly mode refuses Tier 1 (REVERSIBLE)");
         let d = p.check("shell_exec", "rm -rf /");
         assert_eq!(d.reason, "readonly mode refuses Tier 3 (IRREVERSIBLE)");
+    }
+
+    #[test]
+    fn readonly_admits_read_only_sessions_only_when_the_kernel_confines_them() {
+        let p = policy(Mode::Readonly, "", "");
+        assert!(!p.check("shell_spawn", "git status").admitted);
+        let p = p.with_confined_sessions(true);
+        let d = p.check("shell_spawn", "git status");
+        assert!(d.admitted, "{}", d.reason);
+        assert_eq!(d.tier, Tier::Reversible);
+        for refused in ["", "bash", "less /etc/hosts", "git status; touch x"] {
+            assert!(!p.check("shell_spawn", refused).admitted, "{refused}");
+        }
+        assert!(!p.check("session_kill", "").admitted);
+        assert!(!p.check("ssh_spawn", "uptime\nhost1").admitted);
     }
 
     #[test]
