@@ -561,4 +561,35 @@ mod tests {
                 .audit_chain
         );
     }
+
+    #[test]
+    fn confinement_settings_are_validated() {
+        let s = Settings::from_args(&SettingsArgs::default()).expect("defaults are valid");
+        assert_eq!(s.confine, crate::confine::Setting::Auto);
+        assert_eq!(s.readonly_network, crate::confine::Network::Any);
+        assert!(s.writable_roots.is_empty(), "empty: the defaults");
+        let bad = |a: SettingsArgs| Settings::from_args(&a).map(|_| ()).unwrap_err().0;
+        assert_eq!(
+            bad(SettingsArgs {
+                confine: Some("sometimes".into()),
+                ..Default::default()
+            }),
+            "RELAY_SHELL_CONFINE=sometimes (expected auto, require, off or always)"
+        );
+        assert_eq!(
+            bad(SettingsArgs {
+                readonly_network: Some("lan".into()),
+                ..Default::default()
+            }),
+            "RELAY_SHELL_READONLY_NETWORK=lan (expected any or none)"
+        );
+        assert_eq!(
+            bad(SettingsArgs {
+                writable_roots: Some("/srv:data".into()),
+                ..Default::default()
+            }),
+            "RELAY_SHELL_WRITABLE_ROOTS=/srv:data (expected absolute paths separated by ':'; \
+             data is relative)"
+        );
+    }
 }

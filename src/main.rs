@@ -185,6 +185,7 @@ async fn serve(state: Arc<State>) -> ExitCode {
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, state.calls.wait()).await;
     // No session outlives the server: every process group is terminated, then killed.
     state.sessions.shutdown().await;
+    state.gate.confiner().shutdown();
     let audit = state.gate.audit().clone();
     let _ = tokio::task::spawn_blocking(move || audit.flush_and_sync()).await;
     tracing::info!("relay-shell stopped");

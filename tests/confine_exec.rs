@@ -5,7 +5,7 @@
 mod confine_support;
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use relay_shell::confine::{Confinement, Confiner, Network, Profile, Setting};
@@ -13,12 +13,10 @@ use relay_shell::exec::{ExecOutcome, ExecRequest, Program, run};
 
 use confine_support::{exists, kernel_enforces};
 
+/// A confiner of its own for each request: dropped with the request, it removes the scratch
+/// directories it kept ready (a static one would leave them behind).
 fn confiner(network: Network) -> Arc<Confiner> {
-    static ANY: OnceLock<Arc<Confiner>> = OnceLock::new();
-    static NONE: OnceLock<Arc<Confiner>> = OnceLock::new();
-    let cell = if network == Network::Any { &ANY } else { &NONE };
-    cell.get_or_init(|| Arc::new(Confiner::new(Setting::Auto, network, Vec::new())))
-        .clone()
+    Arc::new(Confiner::new(Setting::Auto, network, Vec::new()))
 }
 
 /// Children of the shared suite run under the reversible profile.
@@ -79,6 +77,12 @@ async fn read_only_writes_only_its_scratch_directory_which_goes_away() {
     assert!(!exists(&target));
     let scratch = Path::new(lines[4]);
     assert!(scratch.starts_with(std::env::temp_dir()), "{out}");
+    // Removed off the call's path, by the pool's thread, right after the call.
+    let mut waited = 0;
+    while exists(scratch) && waited < 3000 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+    }
     assert!(
         !exists(scratch),
         "the scratch directory is removed after the call"

@@ -8,7 +8,7 @@ use super::caps::{self, CapPlan};
 use super::child::{ChildSteps, Step};
 use super::landlock::{self, Ruleset};
 use super::launch::{self, LaunchError};
-use super::scratch::ScratchDir;
+use super::scratch::{ScratchDir, ScratchPool};
 use super::seccomp::{self, Filter, FilterSpec};
 use super::{Network, Profile, Setting};
 use crate::error::{ErrorKind, ToolError};
@@ -195,8 +195,8 @@ pub struct Confiner {
     caps: CapPlan,
     /// The read-only and reversible filters, when seccomp is available.
     filters: Option<(Filter, Filter)>,
-    /// Where per-call scratch directories are created.
-    scratch_base: PathBuf,
+    /// Per-call scratch directories, made and removed off the call's path.
+    scratch: ScratchPool,
 }
 
 impl Default for Confiner {
@@ -248,7 +248,7 @@ impl Confiner {
             support,
             caps: CapPlan::for_this_process(),
             filters: filters.flatten(),
-            scratch_base: std::env::temp_dir(),
+            scratch: ScratchPool::new(std::env::temp_dir()),
         }
     }
 
@@ -348,7 +348,9 @@ impl Confiner {
         let failed = |what: &str, e: std::io::Error| {
             ToolError::new(ErrorKind::SpawnFailed, format!("confinement: {what}: {e}"))
         };
-        let scratch = ScratchDir::create(&self.scratch_base)
+        let scratch = self
+            .scratch
+            .take()
             .map_err(|e| failed("creating the scratch directory", e))?;
         let ruleset = if self.support.landlock_abi > 0 {
             Some(
@@ -407,6 +409,12 @@ impl Confiner {
             }
         }
         Ok(r)
+    }
+
+    /// Stop making scratch directories and remove the ready ones (at server exit; a
+    /// directory still in use is removed by whoever drops it).
+    pub fn shutdown(&self) {
+        self.scratch.shutdown();
     }
 
     /// Settings and support, for `server_info`.

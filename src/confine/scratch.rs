@@ -1,32 +1,38 @@
 //! The per-call scratch directory: the confined child's `TMPDIR`, the one place a read-only
 //! command may write (`sort` spilling to disk, a tool's lock file). Mode 0700, a random name
 //! created exclusively, removed with everything in it when the call (or session) is over.
+//!
+//! Creating and removing a directory is filesystem metadata work that can take milliseconds
+//! (a journal commit, a discard of the freed block on a `discard` mount), so a [`ScratchPool`]
+//! keeps a few fresh directories ready and removes used ones on a thread of its own: a call
+//! neither waits for the `mkdir` nor for the removal. Each call still gets a new directory
+//! (a new inode, so a process left behind by one call can never reach the next one's).
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
-/// A scratch directory that removes itself when dropped.
+/// Directories kept ready.
+const READY: usize = 2;
+
+/// A scratch directory that removes itself when dropped (through its pool's thread, if any).
 #[derive(Debug)]
 pub struct ScratchDir {
     /// Its absolute path.
     path: PathBuf,
+    /// The pool's worker, which removes it off the caller's path.
+    remover: Option<Sender<Job>>,
 }
 
 impl ScratchDir {
-    /// Create a fresh directory under `base`.
+    /// Create a fresh directory under `base`, now.
     pub fn create(base: &Path) -> io::Result<ScratchDir> {
-        use std::os::unix::fs::DirBuilderExt;
-        let mut last = io::Error::new(io::ErrorKind::AlreadyExists, "no free name");
-        for _ in 0..4 {
-            let name = format!("relay-shell-{:016x}", rand::random::<u64>());
-            let path = base.join(name);
-            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
-                Ok(()) => return Ok(ScratchDir { path }),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last)
+        create_dir(base).map(|path| ScratchDir {
+            path,
+            remover: None,
+        })
     }
 
     /// The directory.
@@ -35,14 +41,170 @@ impl ScratchDir {
     }
 }
 
+fn create_dir(base: &Path) -> io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let mut last = io::Error::new(io::ErrorKind::AlreadyExists, "no free name");
+    for _ in 0..4 {
+        let path = base.join(format!("relay-shell-{:016x}", rand::random::<u64>()));
+        match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
+/// Remove `path` and its content. An empty directory (the usual case) is one `rmdir`; std's
+/// `remove_dir_all` does not follow symbolic links planted inside.
+fn remove(path: &Path) {
+    if std::fs::remove_dir(path).is_ok() {
+        return;
+    }
+    if let Err(e) = std::fs::remove_dir_all(path)
+        && e.kind() != io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), error = %e, "scratch directory not removed");
+    }
+}
+
 impl Drop for ScratchDir {
     fn drop(&mut self) {
-        // std's remove_dir_all does not follow symbolic links planted inside.
-        if let Err(e) = std::fs::remove_dir_all(&self.path)
-            && e.kind() != io::ErrorKind::NotFound
-        {
-            tracing::warn!(path = %self.path.display(), error = %e, "scratch directory not removed");
+        let path = std::mem::take(&mut self.path);
+        match self.remover.take() {
+            Some(tx) => {
+                if let Err(unsent) = tx.send(Job::Remove(path)) {
+                    if let Job::Remove(path) = unsent.0 {
+                        remove(&path);
+                    }
+                }
+            }
+            None => remove(&path),
         }
+    }
+}
+
+/// Work for the pool's thread.
+#[derive(Debug)]
+enum Job {
+    /// Create directories until [`READY`] are ready.
+    Refill,
+    /// Remove a used directory.
+    Remove(PathBuf),
+    /// Finish the jobs queued before this one and stop (directories dropped later are
+    /// removed by whoever drops them).
+    Stop,
+}
+
+/// Fresh scratch directories, made and removed off the caller's path.
+#[derive(Debug)]
+pub struct ScratchPool {
+    /// Where directories are created.
+    base: PathBuf,
+    /// Directories ready to hand out.
+    ready: Arc<Mutex<Vec<PathBuf>>>,
+    /// The worker's queue (`None` once shut down).
+    jobs: Mutex<Option<Sender<Job>>>,
+    /// The worker, joined on drop so no removal is lost at exit.
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl ScratchPool {
+    /// A pool creating directories under `base`; its thread starts on first use.
+    pub fn new(base: PathBuf) -> ScratchPool {
+        ScratchPool {
+            base,
+            ready: Arc::new(Mutex::new(Vec::new())),
+            jobs: Mutex::new(None),
+            worker: Mutex::new(None),
+        }
+    }
+
+    /// A fresh directory: a ready one, or one made now when none is ready.
+    pub fn take(&self) -> io::Result<ScratchDir> {
+        let ready = self.ready.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let tx = self.sender();
+        if let Some(tx) = &tx {
+            let _ = tx.send(Job::Refill);
+        }
+        let path = match ready {
+            Some(path) => path,
+            None => create_dir(&self.base)?,
+        };
+        Ok(ScratchDir { path, remover: tx })
+    }
+
+    /// The worker's queue, starting the worker if needed (`None` if it cannot start).
+    fn sender(&self) -> Option<Sender<Job>> {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = jobs.as_ref() {
+            return Some(tx.clone());
+        }
+        let (tx, rx) = channel::<Job>();
+        let base = self.base.clone();
+        let ready = self.ready.clone();
+        let worker = std::thread::Builder::new()
+            .name("confine-scratch".into())
+            .spawn(move || {
+                for job in rx.iter() {
+                    match job {
+                        Job::Stop => {
+                            // Removals that raced with the stop are still done.
+                            for late in rx.try_iter() {
+                                if let Job::Remove(path) = late {
+                                    remove(&path);
+                                }
+                            }
+                            break;
+                        }
+                        Job::Remove(path) => remove(&path),
+                        Job::Refill => loop {
+                            let count = ready.lock().unwrap_or_else(|p| p.into_inner()).len();
+                            if count >= READY {
+                                break;
+                            }
+                            match create_dir(&base) {
+                                Ok(path) => {
+                                    ready.lock().unwrap_or_else(|p| p.into_inner()).push(path)
+                                }
+                                Err(_) => break,
+                            }
+                        },
+                    }
+                }
+            })
+            .ok()?;
+        *self.worker.lock().unwrap_or_else(|p| p.into_inner()) = Some(worker);
+        *jobs = Some(tx.clone());
+        Some(tx)
+    }
+}
+
+impl ScratchPool {
+    /// Finish queued removals, stop the worker and remove the ready directories. Idempotent;
+    /// directories dropped later are removed by whoever drops them.
+    pub fn shutdown(&self) {
+        // Let the worker finish what it was given, then stop it.
+        if let Some(tx) = self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = tx.send(Job::Stop);
+        }
+        if let Some(worker) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = worker.join();
+        }
+        for path in self
+            .ready
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            remove(&path);
+        }
+    }
+}
+
+impl Drop for ScratchPool {
+    fn drop(&mut self) {
+        self.shutdown();
     }
 }
 
@@ -68,5 +230,26 @@ mod tests {
         };
         assert!(!path.exists());
         assert!(base.path().exists(), "a planted link is not followed");
+    }
+
+    #[test]
+    fn a_pool_hands_out_new_directories_and_leaves_nothing_behind() {
+        let base = tempfile::tempdir().expect("tempdir"); // ok: test
+        let pool = ScratchPool::new(base.path().to_path_buf());
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10 {
+            let s = pool.take().expect("take"); // ok: test
+            assert!(s.path().is_dir());
+            std::fs::write(s.path().join("f"), b"x").expect("write"); // ok: test
+            assert!(
+                seen.insert(s.path().to_path_buf()),
+                "never handed out twice"
+            );
+        }
+        drop(pool);
+        let left: Vec<_> = std::fs::read_dir(base.path())
+            .expect("read_dir") // ok: test
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 }

@@ -25,9 +25,11 @@ pub struct PtyTerminal {
     master: OwnedFd,
     /// The child's pid, which is also its process group and session id.
     leader: i32,
-    /// The kernel profile the session runs under for its whole life (its scratch directory
-    /// is removed with the session).
-    confinement: Option<Prepared>,
+    /// How the kernel profile the session runs under for its whole life is recorded.
+    confinement_label: String,
+    /// The profile's prepared state, whose scratch directory is removed once the session
+    /// has ended ([`PtyTerminal::release_confinement`]).
+    confinement: std::sync::Mutex<Option<Prepared>>,
 }
 
 /// Everything [`spawn`] hands back: the terminal handles, the read half for the output pump
@@ -113,7 +115,10 @@ pub fn spawn(req: &SpawnRequest) -> Result<Spawned, ToolError> {
             writer: Mutex::new(writer),
             master,
             leader,
-            confinement,
+            confinement_label: confinement
+                .as_ref()
+                .map_or_else(|| "none".to_string(), |p| p.label().to_string()),
+            confinement: std::sync::Mutex::new(confinement),
         },
         reader,
         child,
@@ -134,7 +139,18 @@ impl PtyTerminal {
 
     /// The label of the profile the session runs under (`none` when unconfined).
     pub fn confinement(&self) -> &str {
-        self.confinement.as_ref().map_or("none", |p| p.label())
+        &self.confinement_label
+    }
+
+    /// The session has ended: remove its scratch directory now rather than when the session
+    /// is forgotten.
+    pub fn release_confinement(&self) {
+        drop(
+            self.confinement
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
     }
 
     /// Write all of `bytes` to the terminal's input. Waits while the terminal's input queue is

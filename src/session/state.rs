@@ -531,4 +531,5 @@ async fn pump(session: Arc<Session>, mut reader: OwnedReadPty, mut child: tokio:
         }
         session.changed.notify_waiters();
     }
+    session.terminal.release_confinement();
 }
