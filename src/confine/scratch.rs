@@ -73,10 +73,10 @@ impl Drop for ScratchDir {
         let path = std::mem::take(&mut self.path);
         match self.remover.take() {
             Some(tx) => {
-                if let Err(unsent) = tx.send(Job::Remove(path)) {
-                    if let Job::Remove(path) = unsent.0 {
-                        remove(&path);
-                    }
+                if let Err(unsent) = tx.send(Job::Remove(path))
+                    && let Job::Remove(path) = unsent.0
+                {
+                    remove(&path);
                 }
             }
             None => remove(&path),
