@@ -178,7 +178,12 @@ impl Ruleset {
         }
         // SAFETY: `raw` is a descriptor we just opened and own.
         let parent = unsafe { OwnedFd::from_raw_fd(raw) };
-        let is_dir = std::fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false);
+        // SAFETY: fstat fills a zeroed structure we own, on our descriptor.
+        let is_dir = unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            libc::fstat(parent.as_raw_fd(), &mut st) == 0
+                && st.st_mode & libc::S_IFMT == libc::S_IFDIR
+        };
         let mut allowed = access & self.handled_fs;
         if !is_dir {
             allowed &= FILE_RIGHTS;
