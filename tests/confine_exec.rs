@@ -2,6 +2,7 @@
 //! again (`exec_support/cases.rs`) under the reversible profile, whose default writable roots
 //! hold the suite's temporary files, then what the read-only profile promises.
 
+mod common;
 mod confine_support;
 
 use std::path::Path;

@@ -156,7 +156,11 @@ struct Stack {
 
 impl Stack {
     fn new() -> io::Result<Stack> {
-        let page = 4096;
+        // SAFETY: sysconf has no preconditions.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+            .ok()
+            .filter(|p| *p > 0)
+            .unwrap_or(4096);
         let len = STACK_SIZE + page;
         // SAFETY: a fresh private anonymous mapping; nothing else refers to it.
         let base = unsafe {

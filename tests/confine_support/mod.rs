@@ -1,9 +1,16 @@
 //! Shared by the confinement tests: does this kernel enforce the profiles (asked directly,
-//! not through the code under test), and a network namespace with an interface to attack.
+//! not through the code under test), a server started with any prefix and variables, a
+//! repository whose hook runs what a test wants, and a network namespace to attack.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use rmcp::ServiceExt;
+use rmcp::model::ClientConfig;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+
+use crate::common::{self, Server};
 
 /// The Landlock ABI version the kernel reports, asked with a raw system call.
 pub fn landlock_abi() -> Result<i64, std::io::Error> {
@@ -131,4 +138,99 @@ impl Drop for NetNs {
 /// Whether `path` exists (without following a final symlink).
 pub fn exists(path: &Path) -> bool {
     path.symlink_metadata().is_ok()
+}
+
+/// Start the binary (optionally through a prefix such as `ip netns exec NS`) with `envs`.
+pub async fn start(prefix: &[&str], envs: &[(&str, &str)]) -> Server {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = dir.path().join("audit.jsonl");
+    let mut argv: Vec<String> = prefix.iter().map(|s| s.to_string()).collect();
+    argv.push(common::bin().to_string());
+    let envs: Vec<(String, String)> = envs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let audit_s = audit.display().to_string();
+    let cmd = tokio::process::Command::new(&argv[0]).configure(|c| {
+        c.args(&argv[1..])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(
+                "HOME",
+                std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
+            )
+            .env("LANG", "C.UTF-8")
+            .env("RELAY_SHELL_LOG", "warn")
+            .env("RELAY_SHELL_AUDIT_PATH", &audit_s);
+        for (k, v) in &envs {
+            c.env(k, v);
+        }
+    });
+    let transport = TokioChildProcess::new(cmd).expect("spawn relay-shell");
+    let client = ClientConfig::default()
+        .serve(transport)
+        .await
+        .expect("MCP initialize");
+    Server { client, dir, audit }
+}
+
+/// A repository whose `core.fsmonitor` hook runs `<tree>/case.sh` with its output on stderr.
+pub fn hook_repo(tree: &Path) -> PathBuf {
+    let repo = tree.join("repo");
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    let r = repo.display().to_string();
+    sh("git", &["-C", &r, "init", "-q"]);
+    std::fs::write(repo.join("a"), "a\n").expect("write");
+    sh("git", &["-C", &r, "add", "a"]);
+    sh(
+        "git",
+        &[
+            "-C",
+            &r,
+            "-c",
+            "user.email=t@example.invalid",
+            "-c",
+            "user.name=t",
+            "commit",
+            "-qm",
+            "one",
+        ],
+    );
+    let hook = repo.join(".git/hook.sh");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nexec 1>&2\n. {}/case.sh\nexit 1\n",
+            tree.display()
+        ),
+    )
+    .expect("write hook");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    sh(
+        "git",
+        &[
+            "-C",
+            &r,
+            "config",
+            "core.fsmonitor",
+            &hook.display().to_string(),
+        ],
+    );
+    repo
+}
+
+/// Whether `text` shows the kernel's refusal (EACCES or EPERM, as each tool words it).
+pub fn refused(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    t.contains("permission denied") || t.contains("operation not permitted")
+}
+
+/// Whether `program` is on `PATH`.
+pub fn which(program: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }
