@@ -77,6 +77,20 @@ impl ChildSteps {
     /// Async-signal-safe: only system calls on memory the parent prepared; nothing allocates,
     /// locks or panics. Safe to call after `fork` or in a `CLONE_VM` child.
     pub fn apply(&self) -> Result<(), (Step, i32)> {
+        self.apply_privileges()?;
+        self.apply_domain()?;
+        self.apply_filter()
+    }
+
+    /// The part a launcher thread applies to itself once, which every child it starts
+    /// inherits (capabilities, `no_new_privs`, the seccomp filter): see `launcher.rs`.
+    pub fn apply_inherited(&self) -> Result<(), (Step, i32)> {
+        self.apply_privileges()?;
+        self.apply_filter()
+    }
+
+    /// Capabilities, then `no_new_privs`.
+    fn apply_privileges(&self) -> Result<(), (Step, i32)> {
         if let Some(caps) = &self.caps {
             caps.apply().map_err(|e| (Step::Capabilities, e))?;
         }
@@ -84,9 +98,19 @@ impl ChildSteps {
         if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } < 0 {
             return Err((Step::NoNewPrivs, landlock::errno()));
         }
+        Ok(())
+    }
+
+    /// The per-child part: enforce the Landlock ruleset (the caller has `no_new_privs`).
+    pub fn apply_domain(&self) -> Result<(), (Step, i32)> {
         if let Some(ruleset) = &self.ruleset {
             landlock::restrict_self(ruleset.raw_fd()).map_err(|e| (Step::Landlock, e))?;
         }
+        Ok(())
+    }
+
+    /// Install the seccomp filter.
+    fn apply_filter(&self) -> Result<(), (Step, i32)> {
         if let Some(filter) = &self.filter {
             let insns = filter.instructions();
             let program = libc::sock_fprog {
@@ -101,5 +125,14 @@ impl ChildSteps {
     /// Whether there is anything to apply.
     pub fn is_empty(&self) -> bool {
         self.ruleset.is_none() && self.filter.is_none() && self.caps.is_none()
+    }
+
+    /// The steps a launcher thread applies to itself: these, without a ruleset.
+    pub(super) fn inherited_part(&self) -> ChildSteps {
+        ChildSteps {
+            ruleset: None,
+            filter: self.filter.clone(),
+            caps: self.caps,
+        }
     }
 }

@@ -1,13 +1,15 @@
 //! The server's confinement engine: what this kernel enforces (probed once, by confining a
 //! throw-away child), the settings, and the per-call preparation of a profile.
 
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::caps::{self, CapPlan};
 use super::child::{ChildSteps, Step};
 use super::landlock::{self, Ruleset};
-use super::launch::{self, LaunchError};
+use super::launch::{self, Launch, LaunchError, Launched};
+use super::launcher::Launcher;
 use super::scratch::{ScratchDir, ScratchPool};
 use super::seccomp::{self, Filter, FilterSpec};
 use super::{Network, Profile, Setting};
@@ -197,6 +199,8 @@ pub struct Confiner {
     filters: Option<(Filter, Filter)>,
     /// Per-call scratch directories, made and removed off the call's path.
     scratch: ScratchPool,
+    /// The read-only and reversible launcher threads, started on first use.
+    launchers: [std::sync::OnceLock<Result<Launcher, String>>; 2],
 }
 
 impl Default for Confiner {
@@ -249,6 +253,7 @@ impl Confiner {
             caps: CapPlan::for_this_process(),
             filters: filters.flatten(),
             scratch: ScratchPool::new(std::env::temp_dir()),
+            launchers: Default::default(),
         }
     }
 
@@ -365,6 +370,7 @@ impl Confiner {
             _ => rev.clone(),
         });
         Ok(Some(Prepared {
+            profile,
             steps: Arc::new(ChildSteps {
                 ruleset,
                 filter,
@@ -373,6 +379,30 @@ impl Confiner {
             scratch,
             label: self.label(profile),
         }))
+    }
+
+    /// Start `spec` under `prepared` through the profile's launcher thread (started on first
+    /// use), which holds the capability drop, `no_new_privs` and the seccomp filter that
+    /// the child inherits; the child only enforces its Landlock domain. `fds` are the
+    /// descriptors `spec` names, kept open until the start.
+    pub async fn launch(
+        &self,
+        prepared: &Prepared,
+        spec: Launch,
+        fds: Vec<OwnedFd>,
+    ) -> Result<Launched, LaunchError> {
+        let slot = match prepared.profile {
+            Profile::ReadOnly => &self.launchers[0],
+            _ => &self.launchers[1],
+        };
+        let launcher = slot.get_or_init(|| {
+            let name = format!("confine-{}", prepared.profile.as_str());
+            Launcher::start(&name, prepared.steps.inherited_part()).map_err(|e| e.to_string())
+        });
+        match launcher {
+            Ok(l) => l.launch(spec, fds, prepared.steps.clone()).await,
+            Err(e) => Err(LaunchError::Parent(std::io::Error::other(e.clone()))),
+        }
     }
 
     fn ruleset(
@@ -460,6 +490,8 @@ fn default_roots() -> Vec<PathBuf> {
 /// directory, which lives (and is removed) with this value.
 #[derive(Debug)]
 pub struct Prepared {
+    /// The profile.
+    profile: Profile,
     /// What the child applies to itself (shared with a `pre_exec` hook).
     steps: Arc<ChildSteps>,
     /// The child's `TMPDIR`.

@@ -86,6 +86,16 @@ impl std::fmt::Display for LaunchError {
     }
 }
 
+/// Which of its [`ChildSteps`] a child applies itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Apply {
+    /// All of them (a child of an unconfined thread).
+    All,
+    /// Only its Landlock domain: it was started by a launcher thread that holds the rest,
+    /// which it inherits (see `launcher.rs`).
+    DomainOnly,
+}
+
 /// What the child reads: raw pointers into the parent's [`Launch`] and [`ChildSteps`].
 struct Shared<'a> {
     program: *const libc::c_char,
@@ -95,6 +105,8 @@ struct Shared<'a> {
     stdio: [RawFd; 3],
     new_session: bool,
     steps: Option<&'a ChildSteps>,
+    /// Which steps the child applies.
+    apply: Apply,
     /// Stop after set-up and exit 0 (the start-up probe of what the kernel enforces).
     probe_only: bool,
     /// `(step << 32) | errno` of a failed child; 0 while nothing failed.
@@ -103,7 +115,11 @@ struct Shared<'a> {
 
 /// Start `launch` with `steps` applied before exec. Blocks the calling thread until the child
 /// has exec'd or failed (microseconds; a `chdir` into a hung network mount takes longer).
-pub fn launch(launch: &Launch, steps: Option<&ChildSteps>) -> Result<Launched, LaunchError> {
+pub fn launch(
+    launch: &Launch,
+    steps: Option<&ChildSteps>,
+    apply: Apply,
+) -> Result<Launched, LaunchError> {
     let argv = pointers(&launch.argv);
     let envp = pointers(&launch.envp);
     let shared = Shared {
@@ -114,6 +130,7 @@ pub fn launch(launch: &Launch, steps: Option<&ChildSteps>) -> Result<Launched, L
         stdio: launch.stdio.map(|fd| fd.unwrap_or(-1)),
         new_session: launch.new_session,
         steps,
+        apply,
         probe_only: false,
         failure: AtomicU64::new(0),
     };
@@ -131,6 +148,7 @@ pub fn probe(steps: &ChildSteps) -> Result<(), LaunchError> {
         stdio: [-1; 3],
         new_session: false,
         steps: Some(steps),
+        apply: Apply::All,
         probe_only: true,
         failure: AtomicU64::new(0),
     };
@@ -266,7 +284,10 @@ extern "C" fn child_main(arg: *mut c_void) -> libc::c_int {
             fail(shared, Step::Chdir, super::landlock::errno());
         }
         if let Some(steps) = shared.steps
-            && let Err((step, e)) = steps.apply()
+            && let Err((step, e)) = match shared.apply {
+                Apply::All => steps.apply(),
+                Apply::DomainOnly => steps.apply_domain(),
+            }
         {
             fail(shared, step, e);
         }

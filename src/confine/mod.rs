@@ -30,6 +30,7 @@ mod child;
 mod confiner;
 mod landlock;
 pub mod launch;
+mod launcher;
 mod sandbox;
 mod scratch;
 pub mod seccomp;

@@ -74,7 +74,8 @@ pub fn run_sandbox_cli(confiner: &Confiner, profile: Profile, argv: &[String]) -
         name,
         prepared.as_ref().map_or("none", |p| p.label())
     );
-    let child = match launch::launch(&spec, prepared.as_ref().map(|p| p.steps().as_ref())) {
+    let steps = prepared.as_ref().map(|p| p.steps().as_ref());
+    let child = match launch::launch(&spec, steps, launch::Apply::All) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("relay-shell: sandbox: {name}: {e}");

@@ -35,7 +35,7 @@ use tokio::process::Command;
 use tokio::time::Instant;
 
 use crate::confine::launch::{self, Launch, LaunchError};
-use crate::confine::{Confinement, Prepared, Step};
+use crate::confine::{Confinement, Confiner, Prepared, Step};
 use crate::error::{ErrorKind, ToolError};
 use child::{Child, ConfinedChild};
 use drain::{Capture, StdinWriter, drain, feed_stdin};
@@ -116,14 +116,17 @@ pub async fn run(req: ExecRequest) -> Result<ExecOutcome, ToolError> {
     validate_overlay(&req.env)?;
 
     let prepared = match &req.confinement {
-        Some(c) => c.prepare(req.cwd.as_deref(), None)?,
+        Some(c) => c
+            .prepare(req.cwd.as_deref(), None)?
+            .map(|p| (c.confiner.clone(), p)),
         None => None,
     };
     let pipes = OutputPipes::new(req.merge_stderr)
         .map_err(|e| ToolError::new(ErrorKind::SpawnFailed, format!("creating pipes: {e}")))?;
+    let output = (pipes.stdout_writer, pipes.stderr_writer);
     let (mut child, stdin) = match &prepared {
-        None => spawn_std(&req, &argv, pipes.stdout_writer, pipes.stderr_writer)?,
-        Some(p) => spawn_confined(&req, &argv, p, pipes.stdout_writer, pipes.stderr_writer)?,
+        None => spawn_std(&req, &argv, output)?,
+        Some((confiner, p)) => spawn_confined(&req, &argv, confiner, p, output).await?,
     };
     // Declared after `child` so it drops first: the group is killed while the child is unreaped.
     let mut group = child
@@ -207,8 +210,7 @@ impl OutputPipes {
 fn spawn_std(
     req: &ExecRequest,
     argv: &[&str],
-    stdout: OwnedFd,
-    stderr: OwnedFd,
+    (stdout, stderr): (OwnedFd, OwnedFd),
 ) -> Result<(Child, Option<StdinWriter>), ToolError> {
     let mut command = Command::new(argv[0]);
     command
@@ -241,14 +243,15 @@ fn spawn_std(
     Ok((Child::Std(child), stdin))
 }
 
-/// Start the child under `prepared` through `confine::launch`: the leader of a new session,
-/// with `TMPDIR` set to the profile's scratch directory (the one place it may write).
-fn spawn_confined(
+/// Start the child under `prepared` through the profile's launcher (`Confiner::launch`): the
+/// leader of a new session, with `TMPDIR` set to the profile's scratch directory (the one
+/// place it may write).
+async fn spawn_confined(
     req: &ExecRequest,
     argv: &[&str],
+    confiner: &Confiner,
     prepared: &Prepared,
-    stdout: OwnedFd,
-    stderr: OwnedFd,
+    (stdout, stderr): (OwnedFd, OwnedFd),
 ) -> Result<(Child, Option<StdinWriter>), ToolError> {
     let mut env = child_env(&req.env);
     env.retain(|(k, _)| k != "TMPDIR");
@@ -277,10 +280,12 @@ fn spawn_confined(
         req.cwd.as_deref(),
         [&stdin_reader, &stdout, &stderr],
     )?;
-    let launched = launch::launch(&spec, Some(prepared.steps()));
-    // Our copies of the child's ends close here, or EOF never comes.
-    drop((stdin_reader, stdout, stderr));
-    let launched = launched.map_err(|e| launch_error(&e, argv[0], req.cwd.as_deref()))?;
+    // The launcher owns our copies of the child's ends until it has started the child, then
+    // closes them (or EOF never comes).
+    let launched = confiner
+        .launch(prepared, spec, vec![stdin_reader, stdout, stderr])
+        .await
+        .map_err(|e| launch_error(&e, argv[0], req.cwd.as_deref()))?;
     let child = ConfinedChild::new(launched.pid, launched.pidfd)
         .map_err(|e| ToolError::new(ErrorKind::SpawnFailed, format!("watching the child: {e}")))?;
     Ok((Child::Confined(child), stdin_writer))
