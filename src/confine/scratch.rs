@@ -4,7 +4,7 @@
 //!
 //! Creating and removing a directory is filesystem metadata work that can take milliseconds
 //! (a journal commit, a discard of the freed block on a `discard` mount), so a [`ScratchPool`]
-//! keeps a few fresh directories ready and removes used ones on a thread of its own: a call
+//! keeps a few fresh directories ready and removes used ones on threads of its own: a call
 //! neither waits for the `mkdir` nor for the removal. Each call still gets a new directory
 //! (a new inode, so a process left behind by one call can never reach the next one's).
 
@@ -14,8 +14,8 @@ use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-/// Directories kept ready.
-const READY: usize = 2;
+/// Directories kept ready (enough for a burst of concurrent calls).
+const READY: usize = 8;
 
 /// A scratch directory that removes itself when dropped (through its pool's thread, if any).
 #[derive(Debug)]
@@ -103,93 +103,130 @@ pub struct ScratchPool {
     base: PathBuf,
     /// Directories ready to hand out.
     ready: Arc<Mutex<Vec<PathBuf>>>,
-    /// The worker's queue (`None` once shut down).
-    jobs: Mutex<Option<Sender<Job>>>,
-    /// The worker, joined on drop so no removal is lost at exit.
-    worker: Mutex<Option<JoinHandle<()>>>,
+    /// The worker threads (`None` until first use and after shutdown).
+    workers: Mutex<Option<Workers>>,
+}
+
+/// A thread that makes directories and one that removes them: a removal can take far longer
+/// than a creation (it frees the directory's block), and must not hold up the refill.
+#[derive(Debug)]
+struct Workers {
+    /// Queue of the thread that keeps [`READY`] directories ready.
+    maker: Sender<Job>,
+    /// Queue of the thread that removes used directories.
+    remover: Sender<Job>,
+    /// Both threads, joined at shutdown so no removal is lost at exit.
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl ScratchPool {
-    /// A pool creating directories under `base`; its thread starts on first use.
+    /// A pool creating directories under `base`; its threads start on first use.
     pub fn new(base: PathBuf) -> ScratchPool {
         ScratchPool {
             base,
             ready: Arc::new(Mutex::new(Vec::new())),
-            jobs: Mutex::new(None),
-            worker: Mutex::new(None),
+            workers: Mutex::new(None),
         }
     }
 
     /// A fresh directory: a ready one, or one made now when none is ready.
     pub fn take(&self) -> io::Result<ScratchDir> {
         let ready = self.ready.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let tx = self.sender();
-        if let Some(tx) = &tx {
-            let _ = tx.send(Job::Refill);
-        }
+        let remover = self.queues().map(|(maker, remover)| {
+            let _ = maker.send(Job::Refill);
+            remover
+        });
         let path = match ready {
             Some(path) => path,
             None => create_dir(&self.base)?,
         };
-        Ok(ScratchDir { path, remover: tx })
+        Ok(ScratchDir { path, remover })
     }
 
-    /// The worker's queue, starting the worker if needed (`None` if it cannot start).
-    fn sender(&self) -> Option<Sender<Job>> {
-        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(tx) = jobs.as_ref() {
-            return Some(tx.clone());
+    /// The maker's and the remover's queues, starting the threads if needed (`None` if they
+    /// cannot start: directories are then made and removed by the caller).
+    fn queues(&self) -> Option<(Sender<Job>, Sender<Job>)> {
+        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        if workers.is_none() {
+            *workers = self.start_workers();
         }
-        let (tx, rx) = channel::<Job>();
+        workers
+            .as_ref()
+            .map(|w| (w.maker.clone(), w.remover.clone()))
+    }
+
+    fn start_workers(&self) -> Option<Workers> {
+        let (maker, made) = channel::<Job>();
+        let (remover, removed) = channel::<Job>();
         let base = self.base.clone();
         let ready = self.ready.clone();
-        let worker = std::thread::Builder::new()
-            .name("confine-scratch".into())
-            .spawn(move || {
-                for job in rx.iter() {
+        let spawn = |name: &str, body: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(body)
+                .ok()
+        };
+        let make = spawn(
+            "confine-scratch-make",
+            Box::new(move || {
+                for job in made.iter() {
+                    if !matches!(job, Job::Refill) {
+                        break;
+                    }
+                    while ready.lock().unwrap_or_else(|p| p.into_inner()).len() < READY {
+                        match create_dir(&base) {
+                            Ok(path) => ready.lock().unwrap_or_else(|p| p.into_inner()).push(path),
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }),
+        )?;
+        let remove_thread = spawn(
+            "confine-scratch-remove",
+            Box::new(move || {
+                for job in removed.iter() {
                     match job {
-                        Job::Stop => {
+                        Job::Remove(path) => remove(&path),
+                        _ => {
                             // Removals that raced with the stop are still done.
-                            for late in rx.try_iter() {
+                            for late in removed.try_iter() {
                                 if let Job::Remove(path) = late {
                                     remove(&path);
                                 }
                             }
                             break;
                         }
-                        Job::Remove(path) => remove(&path),
-                        Job::Refill => loop {
-                            let count = ready.lock().unwrap_or_else(|p| p.into_inner()).len();
-                            if count >= READY {
-                                break;
-                            }
-                            match create_dir(&base) {
-                                Ok(path) => {
-                                    ready.lock().unwrap_or_else(|p| p.into_inner()).push(path)
-                                }
-                                Err(_) => break,
-                            }
-                        },
                     }
                 }
-            })
-            .ok()?;
-        *self.worker.lock().unwrap_or_else(|p| p.into_inner()) = Some(worker);
-        *jobs = Some(tx.clone());
-        Some(tx)
+            }),
+        );
+        let Some(remove_thread) = remove_thread else {
+            let _ = maker.send(Job::Stop);
+            let _ = make.join();
+            return None;
+        };
+        Some(Workers {
+            maker,
+            remover,
+            threads: vec![make, remove_thread],
+        })
     }
-}
 
-impl ScratchPool {
-    /// Finish queued removals, stop the worker and remove the ready directories. Idempotent;
-    /// directories dropped later are removed by whoever drops them.
+    /// Finish queued removals, stop the threads and remove the ready directories.
+    /// Idempotent; directories dropped later are removed by whoever drops them.
     pub fn shutdown(&self) {
-        // Let the worker finish what it was given, then stop it.
-        if let Some(tx) = self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = tx.send(Job::Stop);
-        }
-        if let Some(worker) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = worker.join();
+        if let Some(w) = self
+            .workers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = w.maker.send(Job::Stop);
+            let _ = w.remover.send(Job::Stop);
+            for thread in w.threads {
+                let _ = thread.join();
+            }
         }
         for path in self
             .ready
