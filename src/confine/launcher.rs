@@ -1,5 +1,5 @@
-//! A long-lived launcher per profile: a thread of the server that confined itself once
-//! (capabilities dropped, `no_new_privs`, the profile's seccomp filter) and starts every
+//! A long-lived launcher per profile: threads of the server that confined themselves once
+//! (capabilities dropped, `no_new_privs`, the profile's seccomp filter) and start every
 //! confined child of that profile. Credentials, `no_new_privs` and seccomp filters belong to a
 //! thread, not to the process, and a child inherits those of the thread that cloned it; so a
 //! child of the launcher only has to enforce its own per-call Landlock domain.
@@ -12,8 +12,8 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::sync::Arc;
-use std::sync::mpsc::{Sender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
@@ -33,10 +33,10 @@ struct Job {
     reply: oneshot::Sender<Result<Launched, LaunchError>>,
 }
 
-/// The launcher thread of one profile.
+/// The launcher threads of one profile.
 #[derive(Debug)]
 pub struct Launcher {
-    /// Its queue.
+    /// Their queue.
     jobs: Sender<Job>,
 }
 
@@ -47,39 +47,45 @@ impl std::fmt::Debug for Job {
 }
 
 impl Launcher {
-    /// Start a launcher thread named `name` that applies `steps` (capabilities,
-    /// `no_new_privs`, seccomp; no ruleset) to itself. Fails, naming the step, if the kernel
-    /// refuses one.
+    /// Start the launcher threads (named `name`), each applying `steps` (capabilities,
+    /// `no_new_privs`, seccomp; no ruleset) to itself. Several threads: a thread is held from
+    /// `clone` until its child has exec'd (like `posix_spawn`), so under load one thread would
+    /// serialise concurrent calls behind each other's scheduling. Fails, naming the step, if
+    /// the kernel refuses one.
     pub fn start(name: &str, steps: ChildSteps) -> io::Result<Launcher> {
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(2, 8);
         let (jobs, queue) = channel::<Job>();
-        let (ready, is_ready) = sync_channel(1);
-        std::thread::Builder::new()
-            .name(name.into())
-            .spawn(move || {
-                let setup = steps.apply_inherited();
-                let ok = setup.is_ok();
-                let _ = ready.send(setup);
-                if !ok {
-                    return;
-                }
-                for job in queue {
-                    let started = launch::launch(&job.spec, Some(&job.steps), Apply::DomainOnly);
-                    drop(job.fds);
-                    if let Err(Ok(orphan)) = job.reply.send(started) {
-                        // The caller went away meanwhile: nobody will wait for this child.
-                        kill_and_reap(&orphan);
+        let queue = Arc::new(Mutex::new(queue));
+        let steps = Arc::new(steps);
+        for _ in 0..threads {
+            let (ready, is_ready) = sync_channel(1);
+            let queue = queue.clone();
+            let steps = steps.clone();
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(move || {
+                    let setup = steps.apply_inherited();
+                    let ok = setup.is_ok();
+                    let _ = ready.send(setup);
+                    if ok {
+                        serve(&queue);
                     }
+                })?;
+            match is_ready.recv() {
+                Ok(Ok(())) => {}
+                Ok(Err((step, errno))) => {
+                    return Err(io::Error::other(format!(
+                        "confined launcher: {}: {}",
+                        step.as_str(),
+                        io::Error::from_raw_os_error(errno)
+                    )));
                 }
-            })?;
-        match is_ready.recv() {
-            Ok(Ok(())) => Ok(Launcher { jobs }),
-            Ok(Err((step, errno))) => Err(io::Error::other(format!(
-                "confined launcher: {}: {}",
-                step.as_str(),
-                io::Error::from_raw_os_error(errno)
-            ))),
-            Err(_) => Err(io::Error::other("confined launcher thread stopped")),
+                Err(_) => return Err(io::Error::other("confined launcher thread stopped")),
+            }
         }
+        Ok(Launcher { jobs })
     }
 
     /// Start `spec` with `steps`' Landlock domain; `fds` are the descriptors it names.
@@ -100,6 +106,23 @@ impl Launcher {
             })
             .map_err(|_| stopped())?;
         started.await.map_err(|_| stopped())?
+    }
+}
+
+/// A launcher thread's loop: take the next job (one thread waits on the queue at a time), start
+/// its child, hand it over. Ends when the launcher is dropped.
+fn serve(queue: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let Ok(job) = job else {
+            return;
+        };
+        let started = launch::launch(&job.spec, Some(&job.steps), Apply::DomainOnly);
+        drop(job.fds);
+        if let Err(Ok(orphan)) = job.reply.send(started) {
+            // The caller went away meanwhile: nobody will wait for this child.
+            kill_and_reap(&orphan);
+        }
     }
 }
 
