@@ -355,7 +355,10 @@ async fn everyday_diagnostics_still_work_read_only() {
     let s = start(&[], &[("RELAY_SHELL_POLICY_MODE", "readonly")]).await;
     let run = |cmd: String| {
         let s = &s;
-        async move { s.call("shell_exec", json!({"command": cmd})).await }
+        async move {
+            s.call("shell_exec", json!({"command": cmd, "max_output": 1 << 20}))
+                .await
+        }
     };
     let r = run("ps aux".into()).await;
     assert!(

@@ -359,7 +359,7 @@ impl Confiner {
             .map_err(|e| failed("creating the scratch directory", e))?;
         let ruleset = if self.support.landlock_abi > 0 {
             Some(
-                self.ruleset(profile, cwd, tty, scratch.path())
+                self.ruleset(profile, cwd, tty, &scratch)
                     .map_err(|e| failed("building the Landlock ruleset", e))?,
             )
         } else {
@@ -410,7 +410,7 @@ impl Confiner {
         profile: Profile,
         cwd: Option<&Path>,
         tty: Option<&Path>,
-        scratch: &Path,
+        scratch: &ScratchDir,
     ) -> std::io::Result<Ruleset> {
         let mut net = landlock::NET_BIND_TCP;
         if self.network == Network::None {
@@ -425,7 +425,7 @@ impl Confiner {
         if let Some(tty) = tty {
             r.allow(tty, landlock::DEVICE_RW)?;
         }
-        r.allow(scratch, !0)?;
+        r.allow_fd(scratch.fd(), !0)?;
         if profile == Profile::Reversible {
             for root in &self.writable_roots {
                 r.allow(root, !0)?;

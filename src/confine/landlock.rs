@@ -8,7 +8,7 @@
 //! [`super::Support`] names what is missing.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -178,7 +178,13 @@ impl Ruleset {
         }
         // SAFETY: `raw` is a descriptor we just opened and own.
         let parent = unsafe { OwnedFd::from_raw_fd(raw) };
-        // SAFETY: fstat fills a zeroed structure we own, on our descriptor.
+        self.allow_fd(parent.as_fd(), access)
+    }
+
+    /// Grant `access` beneath the file or directory `parent` refers to (an `O_PATH`
+    /// descriptor is enough): no path lookup at all.
+    pub fn allow_fd(&mut self, parent: BorrowedFd<'_>, access: u64) -> io::Result<()> {
+        // SAFETY: fstat fills a zeroed structure we own, on a descriptor we borrow.
         let is_dir = unsafe {
             let mut st: libc::stat = std::mem::zeroed();
             libc::fstat(parent.as_raw_fd(), &mut st) == 0

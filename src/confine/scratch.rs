@@ -9,6 +9,7 @@
 //! (a new inode, so a process left behind by one call can never reach the next one's).
 
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,10 @@ const READY: usize = 8;
 pub struct ScratchDir {
     /// Its absolute path.
     path: PathBuf,
+    /// An `O_PATH` descriptor of it, opened when it was made: the Landlock rule is added
+    /// through it, so a call never looks the path up (a lookup in a busy `/tmp` can wait
+    /// behind another directory's removal).
+    fd: OwnedFd,
     /// The pool's worker, which removes it off the caller's path.
     remover: Option<Sender<Job>>,
 }
@@ -29,8 +34,9 @@ pub struct ScratchDir {
 impl ScratchDir {
     /// Create a fresh directory under `base`, now.
     pub fn create(base: &Path) -> io::Result<ScratchDir> {
-        create_dir(base).map(|path| ScratchDir {
+        create_dir(base).map(|(path, fd)| ScratchDir {
             path,
+            fd,
             remover: None,
         })
     }
@@ -39,15 +45,33 @@ impl ScratchDir {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// An `O_PATH` descriptor of the directory.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
 }
 
-fn create_dir(base: &Path) -> io::Result<PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
+/// A new directory under `base` and an `O_PATH` descriptor of it.
+fn create_dir(base: &Path) -> io::Result<(PathBuf, OwnedFd)> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let mut last = io::Error::new(io::ErrorKind::AlreadyExists, "no free name");
     for _ in 0..4 {
         let path = base.join(format!("relay-shell-{:016x}", rand::random::<u64>()));
         match std::fs::DirBuilder::new().mode(0o700).create(&path) {
-            Ok(()) => return Ok(path),
+            Ok(()) => {
+                let opened = std::fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW)
+                    .open(&path);
+                return match opened {
+                    Ok(dir) => Ok((path, OwnedFd::from(dir))),
+                    Err(e) => {
+                        remove(&path);
+                        Err(e)
+                    }
+                };
+            }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
             Err(e) => return Err(e),
         }
@@ -102,7 +126,7 @@ pub struct ScratchPool {
     /// Where directories are created.
     base: PathBuf,
     /// Directories ready to hand out.
-    ready: Arc<Mutex<Vec<PathBuf>>>,
+    ready: Arc<Mutex<Vec<(PathBuf, OwnedFd)>>>,
     /// The worker threads (`None` until first use and after shutdown).
     workers: Mutex<Option<Workers>>,
 }
@@ -136,11 +160,11 @@ impl ScratchPool {
             let _ = maker.send(Job::Refill);
             remover
         });
-        let path = match ready {
-            Some(path) => path,
+        let (path, fd) = match ready {
+            Some(made) => made,
             None => create_dir(&self.base)?,
         };
-        Ok(ScratchDir { path, remover })
+        Ok(ScratchDir { path, fd, remover })
     }
 
     /// The maker's and the remover's queues, starting the threads if needed (`None` if they
@@ -175,7 +199,7 @@ impl ScratchPool {
                     }
                     while ready.lock().unwrap_or_else(|p| p.into_inner()).len() < READY {
                         match create_dir(&base) {
-                            Ok(path) => ready.lock().unwrap_or_else(|p| p.into_inner()).push(path),
+                            Ok(made) => ready.lock().unwrap_or_else(|p| p.into_inner()).push(made),
                             Err(_) => break,
                         }
                     }
@@ -228,7 +252,7 @@ impl ScratchPool {
                 let _ = thread.join();
             }
         }
-        for path in self
+        for (path, _) in self
             .ready
             .lock()
             .unwrap_or_else(|p| p.into_inner())
