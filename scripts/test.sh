@@ -13,6 +13,13 @@ command -v ps >/dev/null 2>&1 || need+=(procps)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v git >/dev/null 2>&1 || need+=(git)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+# The MCP conformance suite (scripts/conformance.sh) runs on npm's own Node 22 package; npm
+# itself comes from the machine.
+command -v npm >/dev/null 2>&1 || need+=(npm)
+# The SSH tests start real OpenSSH daemons on 127.0.0.1.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 && command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/test.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
@@ -30,4 +37,8 @@ if [ "${CI:-}" = "true" ]; then
 fi
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
+# The conformance scenarios run before the test suite so that cargo test's summary is the
+# last thing printed.
+cargo build --locked
+scripts/conformance.sh target/debug/relay-shell
 cargo test --locked

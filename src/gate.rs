@@ -9,7 +9,11 @@
 //! 2. the output body never reaches the audit log — only its SHA-256 and length;
 //! 4. every failure becomes a bounded, audited `[ERROR: …]` string, never a panic or a
 //!    protocol error;
-//! 6. a refused call runs nothing: its `work` future is dropped unpolled.
+//! 3. the work is built from the probe the policy judged, so what runs is what was judged;
+//! 6. a refused call runs nothing: its work is never built;
+//! 7. the kernel profile of the processes a call starts is chosen here, once, from the same
+//!    decision (`confine::choose`), handed to the work in [`Judged::confinement`], and
+//!    recorded in the call's records (`confinement`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,11 +23,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use crate::audit::{self, AuditLog, Json, Record, StartRecord, ToolRecord};
-use crate::confine::{self, Confinement, Confiner};
+use crate::confine::{self, Confinement, Confiner, Profile};
 use crate::error::{ErrorKind, ToolError};
 use crate::metrics::Metrics;
 use crate::policy::broker::{Broker, OperationKey};
-use crate::policy::{Decision, Policy, Tier};
+use crate::policy::{Policy, PolicyClass, Probe, Tier};
 use crate::redact::{ARG_MAX_CHARS, Redactor};
 use crate::text;
 
@@ -59,72 +63,176 @@ impl Output {
     }
 }
 
-/// One tool call, as a table entry produced it: everything the gate needs.
+/// What the work of an admitted call receives: the probe the policy judged — its payload,
+/// standard input and environment are what the executor runs, so nothing reaches a child
+/// that the policy did not see — the verdict, and the kernel profile that verdict calls for.
+#[derive(Debug)]
+pub struct Judged {
+    /// The probe as judged.
+    pub probe: Probe,
+    /// The tier the policy gave it.
+    pub tier: Tier,
+    /// The kernel profile the local processes this work starts must run under (the
+    /// executors apply it before exec). `None` when the plan did not declare local
+    /// processes ([`Plan::confined`]).
+    pub confinement: Option<Confinement>,
+    /// Where the work reports a profile other than the one chosen here (a `session_send`
+    /// runs in its session's profile, chosen when the session was spawned).
+    pub applied: confine::Applied,
+}
+
+/// What processes a tool's work starts, which decides the kernel profile its calls run under
+/// and record (`confinement`). Every tool declares it next to its policy class
+/// (`server::tools::Tool::PROCESSES`), so a new tool cannot start processes unconfined because
+/// a list elsewhere was not updated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Processes {
+    /// None (observers, controls, signals to existing sessions): recorded `none`.
+    None,
+    /// Processes on this host: the gate chooses their profile from its decision
+    /// ([`Plan::confined`]) and the executor applies it.
+    Local,
+    /// Input typed into a session started earlier: it runs in that session's profile, which
+    /// the work reports ([`Judged::applied`]).
+    Session,
+    /// Work on other hosts through the local OpenSSH client (`ssh`, `ssh-keyscan`). A remote
+    /// command cannot be confined from here; the client runs unconfined (it needs the pool's
+    /// control sockets and `known_hosts`), recorded `none`. Readonly over SSH rests on the
+    /// classifier alone.
+    Ssh,
+}
+
+impl Processes {
+    /// How `explain` describes the profile of an admitted call of a tool that does not start
+    /// local processes (`Local` is the gate's choice, named by the caller).
+    pub fn explained(self) -> &'static str {
+        match self {
+            Processes::None => "none",
+            Processes::Local => "chosen by the gate from the decision",
+            Processes::Session => "the session's profile (chosen when shell_spawn started it)",
+            Processes::Ssh => {
+                "none (the local ssh client is not confined; the remote command rests on the \
+                 classifier alone)"
+            }
+        }
+    }
+}
+
+/// Builds a call's work from its judged probe; runs only when the gate admits the call.
+pub type WorkFn = Box<dyn FnOnce(Judged) -> Work + Send>;
+
+/// One tool call, as a table entry produced it: everything the gate needs. Built with
+/// [`Plan`].
 pub struct ToolCall {
     /// Tool name as listed to clients.
     pub tool: &'static str,
     /// Arguments to record, in the tool's documented order (redacted by the gate).
     pub args: Vec<(&'static str, serde_json::Value)>,
-    /// Every byte the executor will see, for classification and the deny/allow regexes.
-    pub probe: String,
+    /// Everything the executor will see, field by field, for classification and the
+    /// deny/allow regexes.
+    pub probe: Probe,
     /// Output budget in bytes for the returned string (already clamped).
     pub budget: usize,
     /// Whether the work runs something (a process, a write): it then gets a start record.
     pub runs: bool,
     /// The call's own deadline, if any; the gate adds a backstop after it.
     pub deadline: Option<Duration>,
-    /// The work.
-    pub work: Work,
-    /// Where the gate offers the work its kernel profile, for work that starts local
-    /// processes (see [`ToolCall::confined`]).
-    pub confine: Option<confine::Slot>,
+    /// The work, built from the judged probe.
+    pub work: WorkFn,
+    /// The work starts local processes: the gate chooses their kernel profile.
+    pub confined: bool,
 }
 
-impl ToolCall {
-    /// Assemble a call from its parts (the work is boxed here).
+/// A call being described by its tool: named settings instead of positional arguments.
+/// Finish it with [`Plan::work`] (the call does something) or [`Plan::fail`] (its arguments
+/// are bad: it is classified and recorded, and runs nothing).
+pub struct Plan {
+    tool: &'static str,
+    args: Vec<(&'static str, serde_json::Value)>,
+    probe: Probe,
+    budget: usize,
+    runs: bool,
+    deadline: Option<Duration>,
+    confined: bool,
+}
+
+/// Output budget of a call that does not set one.
+const DEFAULT_BUDGET: usize = 4096;
+
+impl Plan {
+    /// A plan for `tool` of policy class `class`, recording `args`.
     pub fn new(
         tool: &'static str,
+        class: PolicyClass,
         args: Vec<(&'static str, serde_json::Value)>,
-        probe: String,
-        budget: usize,
-        deadline: Option<Duration>,
-        runs: bool,
-        work: impl Future<Output = Result<Output, ToolError>> + Send + 'static,
     ) -> Self {
         Self {
             tool,
             args,
-            probe,
-            budget,
-            runs,
-            deadline,
-            work: Box::pin(work),
-            confine: None,
+            probe: Probe::new(tool, class),
+            budget: DEFAULT_BUDGET,
+            runs: false,
+            deadline: None,
+            confined: false,
         }
     }
 
-    /// This call's work starts local processes: the gate offers it a profile through `slot`.
-    pub fn confined(mut self, slot: confine::Slot) -> Self {
-        self.confine = Some(slot);
+    /// The probe: what will run, as the policy must judge it.
+    pub fn probe(mut self, probe: Probe) -> Self {
+        self.probe = probe;
         self
     }
 
-    /// A call that fails validation before any work exists: audited, runs nothing.
-    pub fn invalid(
-        tool: &'static str,
-        args: Vec<(&'static str, serde_json::Value)>,
-        err: ToolError,
-    ) -> Self {
-        Self {
-            tool,
-            args,
-            probe: String::new(),
-            budget: 4096,
-            runs: false,
-            deadline: None,
-            work: Box::pin(async move { Err(err) }),
-            confine: None,
+    /// The output budget of the returned string, bytes (already clamped).
+    pub fn budget(mut self, bytes: usize) -> Self {
+        self.budget = bytes;
+        self
+    }
+
+    /// The call's own deadline (the gate adds a backstop after it).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The call runs something (a process, a write, a signal): it gets a start record.
+    pub fn runs(mut self) -> Self {
+        self.runs = true;
+        self
+    }
+
+    /// The work starts processes on this host: the gate chooses their kernel profile from its
+    /// decision and hands it over in [`Judged::confinement`]; the work must apply it.
+    pub fn confined(mut self) -> Self {
+        self.confined = true;
+        self
+    }
+
+    /// Finish with the work, built from the judged probe when the call is admitted.
+    pub fn work<F, Fut>(self, work: F) -> ToolCall
+    where
+        F: FnOnce(Judged) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Output, ToolError>> + Send + 'static,
+    {
+        ToolCall {
+            tool: self.tool,
+            args: self.args,
+            probe: self.probe,
+            budget: self.budget,
+            runs: self.runs,
+            deadline: self.deadline,
+            work: Box::new(move |judged| Box::pin(work(judged))),
+            confined: self.confined,
         }
+    }
+
+    /// Finish with an error found before anything could run (bad arguments): the call is
+    /// still classified, admitted or refused, and recorded; it runs nothing.
+    pub fn fail(mut self, err: ToolError) -> ToolCall {
+        self.runs = false;
+        self.deadline = None;
+        self.confined = false;
+        self.work(move |_| async move { Err(err) })
     }
 }
 
@@ -137,6 +245,9 @@ pub struct Caller {
     pub client_id: String,
     /// The authenticated principal (`stdio` on the stdio transport).
     pub principal: String,
+    /// The principal's mode ceiling (a bearer token's `:mode`): the call is judged under
+    /// the stricter of it and the server's mode.
+    pub mode_ceiling: Option<crate::policy::Mode>,
 }
 
 /// How a call ended, for metrics and structured content.
@@ -206,6 +317,69 @@ impl Reply {
     }
 }
 
+/// Waits the gate imposes, injectable so tests can run them on a paused clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GateTimes {
+    /// How long a call waits for a free slot before it is answered `Busy`.
+    pub queue_wait: Duration,
+    /// Grace added to a call's own deadline before the gate's backstop fires.
+    pub backstop_grace: Duration,
+}
+
+impl Default for GateTimes {
+    fn default() -> Self {
+        Self {
+            queue_wait: QUEUE_WAIT,
+            backstop_grace: BACKSTOP_GRACE,
+        }
+    }
+}
+
+/// How a call ended before its completion record: what the client will read and what the
+/// record and the metrics say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Finished {
+    /// The result string (bounded).
+    text: String,
+    outcome: Outcome,
+    exit_code: Option<i64>,
+    timed_out: bool,
+    truncated: bool,
+    output_bytes: usize,
+    /// The record's `action` (`confirm_plan`, `confirm_execute` or empty).
+    action: &'static str,
+    /// The record's `confinement`: the profile the call's processes ran under (`none` when
+    /// its work never ran).
+    confinement: String,
+}
+
+impl Finished {
+    /// A call that ended with a fixed text and no output of its own.
+    fn plain(text: String, outcome: Outcome) -> Self {
+        Self {
+            text,
+            outcome,
+            exit_code: None,
+            timed_out: false,
+            truncated: false,
+            output_bytes: 0,
+            action: "",
+            confinement: Profile::None.as_str().into(),
+        }
+    }
+}
+
+/// The admission step's answer.
+enum Admission {
+    /// The call may run (`action` names a consumed confirmation) under `profile`.
+    Run {
+        action: &'static str,
+        profile: Profile,
+    },
+    /// The call ends here, its work unpolled.
+    Stop(Finished),
+}
+
 /// The gate and everything it consults.
 pub struct Gate {
     policy: Policy,
@@ -215,6 +389,7 @@ pub struct Gate {
     slots: Arc<Semaphore>,
     max_concurrent: usize,
     broker: Option<Broker>,
+    times: GateTimes,
     confiner: Arc<Confiner>,
 }
 
@@ -236,6 +411,7 @@ impl Gate {
             slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
             max_concurrent: max_concurrent.max(1),
             broker,
+            times: GateTimes::default(),
             confiner: Arc::new(Confiner::default()),
         }
     }
@@ -251,26 +427,10 @@ impl Gate {
         &self.confiner
     }
 
-    /// The kernel profile for a call (issue 11): chosen from the decision, offered to the
-    /// work's slot, and returned as the label its records carry. A call whose work starts no
-    /// local process runs under nothing: `none`.
-    fn offer_confinement(&self, decision: &Decision, slot: Option<&confine::Slot>) -> String {
-        let Some(slot) = slot else {
-            return confine::Profile::None.as_str().into();
-        };
-        let profile = confine::choose(
-            self.policy.mode(),
-            decision.tier,
-            decision.allowed_by_rule,
-            self.confiner.setting(),
-        );
-        let chosen = Confinement {
-            profile,
-            confiner: self.confiner.clone(),
-        };
-        let label = chosen.label();
-        slot.offer(chosen);
-        label
+    /// The same gate with other waits (tests use short ones on a paused clock).
+    pub fn with_times(mut self, times: GateTimes) -> Self {
+        self.times = times;
+        self
     }
 
     /// The tier-3 confirmation broker, when `RELAY_SHELL_CONFIRM_TIER3` is on.
@@ -317,20 +477,27 @@ impl Gate {
         mut call: ToolCall,
         cancel: tokio_util::sync::CancellationToken,
     ) -> Reply {
-        let work = std::mem::replace(&mut call.work, Box::pin(async { Ok(Output::default()) }));
-        call.work = Box::pin(async move {
-            tokio::select! {
-                r = work => r,
-                _ = cancel.cancelled() => Err(ToolError::new(
-                    ErrorKind::Cancelled,
-                    "the client cancelled the request; the work was stopped",
-                )),
-            }
+        let work = std::mem::replace(
+            &mut call.work,
+            Box::new(|_| Box::pin(async { Ok(Output::default()) })),
+        );
+        call.work = Box::new(move |judged| {
+            let work = work(judged);
+            Box::pin(async move {
+                tokio::select! {
+                    r = work => r,
+                    _ = cancel.cancelled() => Err(ToolError::new(
+                        ErrorKind::Cancelled,
+                        "the client cancelled the request; the work was stopped",
+                    )),
+                }
+            })
         });
         self.call(caller, call).await
     }
 
-    /// Run one call through every step and return the bounded reply.
+    /// Run one call through every step and return the bounded reply:
+    /// admit → execute → record.
     pub async fn call(&self, caller: &Caller, call: ToolCall) -> Reply {
         let started = Instant::now();
         let ToolCall {
@@ -341,159 +508,238 @@ impl Gate {
             runs,
             deadline,
             work,
-            confine,
+            confined,
         } = call;
-        let decision = self.policy.check(tool, &probe);
+        let raw_args = &args;
+        let args = self.redact_args(&args);
+        let (tier, admission) = self.admit(caller, &probe, raw_args, runs);
+        let finished = match admission {
+            Admission::Stop(finished) => finished,
+            Admission::Run { action, profile } => {
+                let judged = Judged {
+                    probe,
+                    tier,
+                    confinement: confined.then(|| Confinement {
+                        profile,
+                        confiner: self.confiner.clone(),
+                    }),
+                    applied: confine::Applied::default(),
+                };
+                let mut finished = self
+                    .execute(
+                        caller, tool, tier, &args, budget, runs, deadline, work, judged,
+                    )
+                    .await;
+                if finished.action.is_empty() {
+                    finished.action = action;
+                }
+                finished
+            }
+        };
+        self.record(caller, tool, tier, args, started, finished)
+            .await
+    }
+
+    /// Admission: the policy's decision (under the stricter of the server's mode and the
+    /// caller's ceiling), then the tier-3 confirmation, then whether the audit log can take
+    /// records. Returns the classified tier with the answer; a call stopped here runs nothing.
+    fn admit(
+        &self,
+        caller: &Caller,
+        probe: &Probe,
+        raw_args: &[(&'static str, serde_json::Value)],
+        runs: bool,
+    ) -> (Tier, Admission) {
+        let decision = self.policy.check_capped(probe, caller.mode_ceiling);
         let tier = decision.tier;
-        let confinement = self.offer_confinement(&decision, confine.as_ref());
-        // The confirmation binding covers the raw (unredacted) arguments: a redacted secret
-        // must not let a token armed for one value be spent on another.
-        let operation = (self.broker.is_some() && tier == Tier::Irreversible).then(|| {
+        if !decision.admitted {
+            let body = format!(
+                "[DENIED tier {} ({}): {}]",
+                tier.as_u8(),
+                tier.name(),
+                decision.reason
+            );
+            return (
+                tier,
+                Admission::Stop(Finished::plain(body, Outcome::Denied)),
+            );
+        }
+        let mut action = "";
+        if let (Some(broker), Tier::Irreversible) = (&self.broker, tier) {
+            // The binding covers the raw (unredacted) arguments: a redacted secret must not
+            // let a token armed for one value be spent on another.
             let raw = Json::Obj(
-                args.iter()
+                raw_args
+                    .iter()
                     .map(|(k, v)| ((*k).into(), Json::from_serde(v)))
                     .collect(),
             );
-            OperationKey::new(tool, &caller.principal, &probe, &raw.to_canonical())
-        });
-        let args = self.redact_args(&args);
-        let mut action = "";
-        // A call whose work never ran ran under nothing.
-        let mut worked = false;
-        let finish = |text: String, outcome, exit_code, timed_out, truncated, output_bytes| {
-            (text, outcome, exit_code, timed_out, truncated, output_bytes)
-        };
-        // A call stopped before its work ran: only the rendered error goes back.
-        let stopped =
-            |err: ToolError, outcome| (self.render_error(&err), outcome, None, false, false, 0);
-
-        let (text, outcome, exit_code, timed_out, truncated, output_bytes) = 'run: {
-            if !decision.admitted {
-                drop(work);
+            let op = OperationKey::new(
+                probe.tool(),
+                &caller.principal,
+                probe.text(),
+                &raw.to_canonical(),
+            );
+            if broker.consume(&op) {
+                action = "confirm_execute";
+            } else {
+                let token = broker.plan(&op);
                 let body = format!(
-                    "[DENIED tier {} ({}): {}]",
-                    tier.as_u8(),
-                    tier.name(),
-                    decision.reason
+                    "[CONFIRM REQUIRED tier 3 (IRREVERSIBLE): this irreversible operation \
+                     needs a second step. Call operation_confirm(token=\"{token}\") then \
+                     re-issue this exact call within {}s.]",
+                    broker.ttl().as_secs()
                 );
-                break 'run finish(body, Outcome::Denied, None, false, false, 0);
+                let mut finished = Finished::plain(body, Outcome::ConfirmRequired);
+                finished.action = "confirm_plan";
+                return (tier, Admission::Stop(finished));
             }
-            if let (Some(broker), Some(op)) = (&self.broker, &operation) {
-                if broker.consume(op) {
-                    action = "confirm_execute";
-                } else {
-                    drop(work);
-                    action = "confirm_plan";
-                    let token = broker.plan(op);
-                    let body = format!(
-                        "[CONFIRM REQUIRED tier 3 (IRREVERSIBLE): this irreversible operation \
-                         needs a second step. Call operation_confirm(token=\"{token}\") then \
-                         re-issue this exact call within {}s.]",
-                        broker.ttl().as_secs()
-                    );
-                    break 'run finish(body, Outcome::ConfirmRequired, None, false, false, 0);
+        }
+        let profile = confine::choose(
+            decision.mode,
+            tier,
+            decision.allowed_by_rule,
+            self.confiner.setting(),
+        );
+        // Tier-0 calls that run nothing (server_info, audit_tail, session_recv, …) stay
+        // available while the sink fails, so an operator can see why calls are refused.
+        let observes_only = !runs && tier == Tier::ReadOnly;
+        if !observes_only && let Err(e) = self.audit.admit() {
+            let err = ToolError::new(ErrorKind::AuditUnavailable, e.to_string());
+            return (
+                tier,
+                Admission::Stop(Finished::plain(self.render_error(&err), Outcome::Error)),
+            );
+        }
+        (tier, Admission::Run { action, profile })
+    }
+
+    /// Execution: a slot (or `Busy`), the start record, the work under its deadline and the
+    /// backstop, and the bounded result.
+    #[allow(clippy::too_many_arguments)]
+    async fn execute(
+        &self,
+        caller: &Caller,
+        tool: &'static str,
+        tier: Tier,
+        args: &audit::Args,
+        budget: usize,
+        runs: bool,
+        deadline: Option<Duration>,
+        work: WorkFn,
+        judged: Judged,
+    ) -> Finished {
+        let slot = tokio::time::timeout(self.times.queue_wait, self.slots.clone().acquire_owned());
+        let Ok(Ok(permit)) = slot.await else {
+            let err = ToolError::new(
+                ErrorKind::Busy,
+                format!(
+                    "{} calls already running; none finished within {}s (RELAY_SHELL_MAX_CONCURRENT)",
+                    self.max_concurrent,
+                    self.times.queue_wait.as_secs()
+                ),
+            );
+            return Finished::plain(self.render_error(&err), Outcome::Busy);
+        };
+        // A work that starts no local process runs under nothing.
+        let label = judged
+            .confinement
+            .as_ref()
+            .map_or_else(|| Profile::None.as_str().into(), Confinement::label);
+        let applied = judged.applied.clone();
+        if runs {
+            let start = Record::Start(StartRecord {
+                ts: audit::now_iso(),
+                tool: tool.to_string(),
+                tier: tier.as_u8(),
+                principal: caller.principal.clone(),
+                request_id: caller.request_id.clone(),
+                args: args.clone(),
+                confinement: label.clone(),
+            });
+            if let Err(e) = self.audit.append(start).await {
+                self.metrics.count_audit_failure();
+                tracing::error!(error = %e, "audit start record not written");
+                if self.audit.admit().is_err() {
+                    let err = ToolError::new(ErrorKind::AuditUnavailable, e.to_string());
+                    return Finished::plain(self.render_error(&err), Outcome::Error);
                 }
             }
-            // Tier-0 calls that run nothing (server_info, audit_tail, session_recv, …) stay
-            // available while the sink fails, so an operator can see why calls are refused.
-            let observes_only = !runs && tier == Tier::ReadOnly;
-            if let Err(e) = self
-                .audit
-                .admit()
-                .or_else(|e| if observes_only { Ok(()) } else { Err(e) })
-            {
-                drop(work);
-                break 'run stopped(
-                    ToolError::new(ErrorKind::AuditUnavailable, e.to_string()),
-                    Outcome::Error,
-                );
-            }
-            let permit = match tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned())
-                .await
-            {
-                Ok(Ok(p)) => p,
-                _ => {
-                    drop(work);
-                    let err = ToolError::new(
-                        ErrorKind::Busy,
-                        format!(
-                            "{} calls already running; none finished within {}s (RELAY_SHELL_MAX_CONCURRENT)",
-                            self.max_concurrent,
-                            QUEUE_WAIT.as_secs()
-                        ),
-                    );
-                    break 'run stopped(err, Outcome::Busy);
-                }
-            };
-            if runs {
-                let start = Record::Start(StartRecord {
-                    ts: audit::now_iso(),
-                    tool: tool.to_string(),
-                    tier: tier.as_u8(),
-                    principal: caller.principal.clone(),
-                    request_id: caller.request_id.clone(),
-                    args: args.clone(),
-                    confinement: confinement.clone(),
-                });
-                if let Err(e) = self.audit.append(start).await {
-                    self.metrics.count_audit_failure();
-                    tracing::error!(error = %e, "audit start record not written");
-                    if self.audit.admit().is_err() {
-                        drop(work);
-                        drop(permit);
-                        break 'run stopped(
-                            ToolError::new(ErrorKind::AuditUnavailable, e.to_string()),
-                            Outcome::Error,
-                        );
-                    }
-                }
-            }
-            worked = true;
-            let result = match deadline {
-                Some(d) => match tokio::time::timeout(d + BACKSTOP_GRACE, work).await {
-                    Ok(r) => r,
-                    Err(_) => Ok(Output {
-                        body: format!("[TIMEOUT after {}s]", d.as_secs()),
-                        timed_out: true,
-                        ..Output::default()
-                    }),
-                },
-                None => work.await,
-            };
-            drop(permit);
-            match result {
-                Ok(out) => {
-                    let produced = out
-                        .total_bytes
-                        .unwrap_or(out.body.len())
-                        .max(out.body.len());
-                    let (body, truncated) = text::truncate(&out.body, budget, out.total_bytes);
-                    let text = match out.exit_code {
-                        Some(code) => format!("[exit {code}]\n{body}"),
-                        None => body,
-                    };
-                    let outcome = if out.timed_out {
+        }
+        let work = work(judged);
+        let result = match deadline {
+            Some(d) => match tokio::time::timeout(d + self.times.backstop_grace, work).await {
+                Ok(r) => r,
+                Err(_) => Ok(Output {
+                    body: format!("[TIMEOUT after {}s]", d.as_secs()),
+                    timed_out: true,
+                    ..Output::default()
+                }),
+            },
+            None => work.await,
+        };
+        drop(permit);
+        let confinement = applied.reported().unwrap_or(label);
+        match result {
+            Ok(out) => {
+                let produced = out
+                    .total_bytes
+                    .unwrap_or(out.body.len())
+                    .max(out.body.len());
+                let (body, truncated) = text::truncate(&out.body, budget, out.total_bytes);
+                let text = match out.exit_code {
+                    Some(code) => format!("[exit {code}]\n{body}"),
+                    None => body,
+                };
+                Finished {
+                    text,
+                    outcome: if out.timed_out {
                         Outcome::Timeout
                     } else {
                         Outcome::Ok
-                    };
-                    finish(
-                        text,
-                        outcome,
-                        out.exit_code,
-                        out.timed_out,
-                        truncated,
-                        produced,
-                    )
-                }
-                Err(err) => {
-                    let rendered = self.render_error(&err);
-                    let (body, truncated) = text::truncate(&rendered, budget, None);
-                    finish(body, Outcome::Error, None, false, truncated, rendered.len())
+                    },
+                    exit_code: out.exit_code,
+                    timed_out: out.timed_out,
+                    truncated,
+                    output_bytes: produced,
+                    action: "",
+                    confinement,
                 }
             }
-        };
+            Err(err) => {
+                let rendered = self.render_error(&err);
+                let (body, truncated) = text::truncate(&rendered, budget, None);
+                Finished {
+                    truncated,
+                    output_bytes: rendered.len(),
+                    confinement,
+                    ..Finished::plain(body, Outcome::Error)
+                }
+            }
+        }
+    }
 
+    /// Recording: the completion record (a result is never returned before it is written),
+    /// then the metrics.
+    async fn record(
+        &self,
+        caller: &Caller,
+        tool: &'static str,
+        tier: Tier,
+        args: audit::Args,
+        started: Instant,
+        finished: Finished,
+    ) -> Reply {
+        let Finished {
+            mut text,
+            outcome,
+            exit_code,
+            timed_out,
+            truncated,
+            output_bytes,
+            action,
+            confinement,
+        } = finished;
         let duration_ms = started.elapsed().as_millis() as u64;
         let record = Record::Tool(ToolRecord {
             ts: audit::now_iso(),
@@ -509,19 +755,13 @@ impl Gate {
             action: action.to_string(),
             principal: caller.principal.clone(),
             duration_ms: Some(duration_ms),
-            confinement: match confine.as_ref().and_then(confine::Slot::reported) {
-                _ if !worked => confine::Profile::None.as_str().into(),
-                Some(reported) => reported,
-                None => confinement,
-            },
+            confinement,
         });
-        let mut text = text;
         if let Err(e) = self.audit.append(record).await {
             self.metrics.count_audit_failure();
             tracing::error!(error = %e, tool, "audit completion record not written");
-            // A result is never returned before its completion record is written: under
-            // `refuse` the client learns the call ran but is not yet on record (the record
-            // stays queued and is written first once the sink recovers).
+            // Under `refuse` the client learns the call ran but is not yet on record (the
+            // record stays queued and is written first once the sink recovers).
             if self.audit.admit().is_err() && outcome != Outcome::Denied {
                 let err = ToolError::new(
                     ErrorKind::AuditUnavailable,
@@ -534,8 +774,14 @@ impl Gate {
                 text = self.render_error(&err);
             }
         }
-        self.metrics
-            .count_call(tool, tier.as_u8(), outcome.as_str());
+        self.metrics.count_call(
+            tool,
+            tier.as_u8(),
+            self.policy.mode().capped(caller.mode_ceiling).as_str(),
+            outcome.as_str(),
+            started.elapsed().as_secs_f64(),
+            text.len(),
+        );
         Reply {
             text,
             outcome,
@@ -553,3 +799,7 @@ impl Gate {
         self.redactor.redact(&err.render()).into_owned()
     }
 }
+
+#[cfg(test)]
+#[path = "gate_tests.rs"]
+mod tests;

@@ -1,4 +1,4 @@
-//! Audit records: what one line of `audit.jsonl` says, in the spec's field order (§9.2).
+//! Audit records: what one line of `audit.jsonl` says, in the Python implementation's field order (docs/compatibility.md).
 
 use super::json::{Json, Key};
 
@@ -69,7 +69,7 @@ pub struct ToolRecord {
     /// Wall time of the call in milliseconds, when measured.
     pub duration_ms: Option<u64>,
     /// The kernel profile the call's processes ran under (`none`, `read-only`, …); omitted
-    /// when empty (ADR 0005: added after every other field).
+    /// when empty (ADR 0006: added after every other field).
     pub confinement: String,
 }
 

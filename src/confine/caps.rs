@@ -1,6 +1,6 @@
 //! Capabilities: which ones a confined child keeps, and the system calls that drop the rest.
 //!
-//! Kept (only when the server holds them; see ADR 0005 for the reasoning):
+//! Kept (only when the server holds them; see ADR 0006 for the reasoning):
 //! - `CAP_DAC_READ_SEARCH`: root reads every file whatever its mode, as an operator expects of
 //!   a root diagnostic (`cat` of a service's 0600 configuration). It grants no write, and
 //!   `open_by_handle_at`, the one call through which it could bypass path checks, is refused by
@@ -13,14 +13,14 @@
 use std::io;
 
 /// `CAP_DAC_READ_SEARCH`.
-pub const DAC_READ_SEARCH: u32 = 2;
+pub(crate) const DAC_READ_SEARCH: u32 = 2;
 /// `CAP_SETPCAP`: needed to shrink the bounding set.
-pub const SETPCAP: u32 = 8;
+pub(crate) const SETPCAP: u32 = 8;
 /// `CAP_SYSLOG`.
-pub const SYSLOG: u32 = 34;
+pub(crate) const SYSLOG: u32 = 34;
 
 /// The capabilities a confined child may keep (if the server has them).
-pub const KEEP: u64 = (1 << DAC_READ_SEARCH) | (1 << SYSLOG);
+pub(crate) const KEEP: u64 = (1 << DAC_READ_SEARCH) | (1 << SYSLOG);
 
 const VERSION_3: u32 = 0x2008_0522;
 
@@ -39,7 +39,7 @@ struct Data {
 }
 
 /// The server's own effective and permitted sets.
-pub fn current() -> io::Result<(u64, u64)> {
+pub(crate) fn current() -> io::Result<(u64, u64)> {
     let mut header = Header {
         version: VERSION_3,
         pid: 0,
@@ -58,7 +58,7 @@ pub fn current() -> io::Result<(u64, u64)> {
 }
 
 /// The highest capability number this kernel knows.
-pub fn last_cap() -> u32 {
+pub(crate) fn last_cap() -> u32 {
     std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
@@ -67,7 +67,7 @@ pub fn last_cap() -> u32 {
 
 /// What the child does with its capabilities, decided in the parent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CapPlan {
+pub(crate) struct CapPlan {
     /// The set kept as permitted and effective (a subset of [`KEEP`]).
     pub keep: u64,
     /// Whether the bounding set can be shrunk (the server has `CAP_SETPCAP`).
@@ -78,7 +78,7 @@ pub struct CapPlan {
 
 impl CapPlan {
     /// The plan for this server's own capabilities.
-    pub fn for_this_process() -> CapPlan {
+    pub(crate) fn for_this_process() -> CapPlan {
         let (effective, permitted) = current().unwrap_or((0, 0));
         CapPlan {
             keep: permitted & KEEP,
@@ -89,7 +89,7 @@ impl CapPlan {
 
     /// Drop everything but `keep`. Async-signal-safe: system calls only. Returns the errno of
     /// the first call that failed.
-    pub fn apply(&self) -> Result<(), i32> {
+    pub(crate) fn apply(&self) -> Result<(), i32> {
         if self.drop_bounding {
             for cap in 0..=self.last_cap {
                 if self.keep & (1 << cap) != 0 {
@@ -144,7 +144,7 @@ impl CapPlan {
 }
 
 /// Names of the capabilities in `set` that the profiles keep, for `server_info`.
-pub fn kept_names(set: u64) -> Vec<&'static str> {
+pub(crate) fn kept_names(set: u64) -> Vec<&'static str> {
     let mut names = Vec::new();
     if set & (1 << DAC_READ_SEARCH) != 0 {
         names.push("CAP_DAC_READ_SEARCH");

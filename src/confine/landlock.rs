@@ -1,7 +1,7 @@
 //! Landlock through its three system calls (`landlock_create_ruleset`, `landlock_add_rule`,
 //! `landlock_restrict_self`), called with `libc::syscall` rather than through a crate: the
 //! child only ever makes the last call, on a ruleset descriptor the parent built, so nothing in
-//! the child allocates or reports through a builder (see ADR 0005).
+//! the child allocates or reports through a builder (see ADR 0006).
 //!
 //! Access rights come and go with the ABI version the kernel reports; a ruleset only handles
 //! the rights its ABI knows, so an older kernel gets the strongest ruleset it can enforce and
@@ -18,44 +18,44 @@ const CREATE_RULESET_VERSION: u32 = 1;
 const RULE_PATH_BENEATH: libc::c_int = 1;
 
 /// Execute a file.
-pub const EXECUTE: u64 = 1 << 0;
+pub(crate) const EXECUTE: u64 = 1 << 0;
 /// Open a file with write access.
-pub const WRITE_FILE: u64 = 1 << 1;
+pub(crate) const WRITE_FILE: u64 = 1 << 1;
 /// Open a file with read access.
-pub const READ_FILE: u64 = 1 << 2;
+pub(crate) const READ_FILE: u64 = 1 << 2;
 /// Open a directory or list its content.
-pub const READ_DIR: u64 = 1 << 3;
+pub(crate) const READ_DIR: u64 = 1 << 3;
 // Bits 4 to 12 remove directories and files and make the seven kinds of file (directory,
 // regular, symlink, socket, fifo, character and block device); bit 13 (ABI 2, `REFER`)
 // links or renames across directories. The profiles grant them only as a whole, on the
 // scratch directory and the writable roots.
 /// Truncate a file (`truncate`, `ftruncate`, `O_TRUNC`; ABI 3).
-pub const TRUNCATE: u64 = 1 << 14;
+pub(crate) const TRUNCATE: u64 = 1 << 14;
 /// `ioctl` on a character or block device opened in the domain (ABI 5).
-pub const IOCTL_DEV: u64 = 1 << 15;
+pub(crate) const IOCTL_DEV: u64 = 1 << 15;
 
 /// Bind a TCP socket to a port (ABI 4).
-pub const NET_BIND_TCP: u64 = 1 << 0;
+pub(crate) const NET_BIND_TCP: u64 = 1 << 0;
 /// Connect a TCP socket to a port (ABI 4).
-pub const NET_CONNECT_TCP: u64 = 1 << 1;
+pub(crate) const NET_CONNECT_TCP: u64 = 1 << 1;
 
 /// Refuse connecting to abstract unix sockets created outside the domain (ABI 6).
-pub const SCOPE_ABSTRACT_UNIX_SOCKET: u64 = 1 << 0;
+pub(crate) const SCOPE_ABSTRACT_UNIX_SOCKET: u64 = 1 << 0;
 /// Refuse signalling processes outside the domain (ABI 6).
-pub const SCOPE_SIGNAL: u64 = 1 << 1;
+pub(crate) const SCOPE_SIGNAL: u64 = 1 << 1;
 
 /// Read and execute: what the read-only profile grants on `/`.
-pub const READ: u64 = EXECUTE | READ_FILE | READ_DIR;
+pub(crate) const READ: u64 = EXECUTE | READ_FILE | READ_DIR;
 /// Rights that make sense on a file that is not a directory.
 const FILE_RIGHTS: u64 = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV;
 /// A writable device file (`/dev/null`, a terminal): read, write, truncate on open, ioctl.
-pub const DEVICE_RW: u64 = READ_FILE | WRITE_FILE | TRUNCATE | IOCTL_DEV;
+pub(crate) const DEVICE_RW: u64 = READ_FILE | WRITE_FILE | TRUNCATE | IOCTL_DEV;
 
 /// The first ABI with signal and abstract-socket scopes.
-pub const SCOPES_ABI: u32 = 6;
+pub(crate) const SCOPES_ABI: u32 = 6;
 
 /// Filesystem rights known to `abi`.
-pub fn fs_rights(abi: u32) -> u64 {
+pub(crate) fn fs_rights(abi: u32) -> u64 {
     match abi {
         0 => 0,
         1 => (1 << 13) - 1,
@@ -66,7 +66,7 @@ pub fn fs_rights(abi: u32) -> u64 {
 }
 
 /// Network rights known to `abi`.
-pub fn net_rights(abi: u32) -> u64 {
+pub(crate) fn net_rights(abi: u32) -> u64 {
     if abi >= 4 {
         NET_BIND_TCP | NET_CONNECT_TCP
     } else {
@@ -75,7 +75,7 @@ pub fn net_rights(abi: u32) -> u64 {
 }
 
 /// Scopes known to `abi`.
-pub fn scopes(abi: u32) -> u64 {
+pub(crate) fn scopes(abi: u32) -> u64 {
     if abi >= SCOPES_ABI {
         SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
     } else {
@@ -100,7 +100,7 @@ struct PathBeneathAttr {
 
 /// The Landlock ABI version this kernel offers, or why it offers none (`ENOSYS`: not built
 /// in; `EOPNOTSUPP`: built in but disabled at boot).
-pub fn abi() -> io::Result<u32> {
+pub(crate) fn abi() -> io::Result<u32> {
     // SAFETY: with the VERSION flag the kernel reads no attribute and returns a number.
     let v = unsafe {
         libc::syscall(
@@ -118,7 +118,7 @@ pub fn abi() -> io::Result<u32> {
 
 /// A ruleset being built in the parent; the child only restricts itself with its descriptor.
 #[derive(Debug)]
-pub struct Ruleset {
+pub(crate) struct Ruleset {
     /// The ruleset descriptor (close-on-exec, as the kernel creates it).
     fd: OwnedFd,
     /// Filesystem rights this ruleset handles (everything not granted by a rule is denied).
@@ -128,7 +128,7 @@ pub struct Ruleset {
 impl Ruleset {
     /// A ruleset for `abi` handling every filesystem right the ABI knows, the network rights
     /// in `net` and the scopes in `scoped` (each masked to what the ABI knows).
-    pub fn new(abi: u32, net: u64, scoped: u64) -> io::Result<Ruleset> {
+    pub(crate) fn new(abi: u32, net: u64, scoped: u64) -> io::Result<Ruleset> {
         let attr = RulesetAttr {
             handled_access_fs: fs_rights(abi),
             handled_access_net: net & net_rights(abi),
@@ -163,7 +163,7 @@ impl Ruleset {
     /// Grant `access` beneath `path` (or on the file itself). A path that does not exist is
     /// skipped: there is nothing to grant. Rights the ruleset does not handle are dropped, and
     /// a file that is not a directory only receives the rights that apply to files.
-    pub fn allow(&mut self, path: &Path, access: u64) -> io::Result<()> {
+    pub(crate) fn allow(&mut self, path: &Path, access: u64) -> io::Result<()> {
         let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"));
         };
@@ -183,7 +183,7 @@ impl Ruleset {
 
     /// Grant `access` beneath the file or directory `parent` refers to (an `O_PATH`
     /// descriptor is enough): no path lookup at all.
-    pub fn allow_fd(&mut self, parent: BorrowedFd<'_>, access: u64) -> io::Result<()> {
+    pub(crate) fn allow_fd(&mut self, parent: BorrowedFd<'_>, access: u64) -> io::Result<()> {
         // SAFETY: fstat fills a zeroed structure we own, on a descriptor we borrow.
         let is_dir = unsafe {
             let mut st: libc::stat = std::mem::zeroed();
@@ -218,13 +218,13 @@ impl Ruleset {
     }
 
     /// The descriptor the child passes to `landlock_restrict_self`.
-    pub fn raw_fd(&self) -> i32 {
+    pub(crate) fn raw_fd(&self) -> i32 {
         self.fd.as_raw_fd()
     }
 }
 
 /// Enforce the ruleset on the calling thread. Async-signal-safe: one system call.
-pub fn restrict_self(ruleset_fd: i32) -> Result<(), i32> {
+pub(crate) fn restrict_self(ruleset_fd: i32) -> Result<(), i32> {
     // SAFETY: a plain system call on a descriptor; no memory is passed.
     let r = unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset_fd, 0u32) };
     if r < 0 {

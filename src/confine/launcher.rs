@@ -35,7 +35,7 @@ struct Job {
 
 /// The launcher threads of one profile.
 #[derive(Debug)]
-pub struct Launcher {
+pub(crate) struct Launcher {
     /// Their queue.
     jobs: Sender<Job>,
 }
@@ -52,7 +52,7 @@ impl Launcher {
     /// `clone` until its child has exec'd (like `posix_spawn`), so under load one thread would
     /// serialise concurrent calls behind each other's scheduling. Fails, naming the step, if
     /// the kernel refuses one.
-    pub fn start(name: &str, steps: ChildSteps) -> io::Result<Launcher> {
+    pub(crate) fn start(name: &str, steps: ChildSteps) -> io::Result<Launcher> {
         let threads = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .clamp(2, 8);
@@ -89,7 +89,7 @@ impl Launcher {
     }
 
     /// Start `spec` with `steps`' Landlock domain; `fds` are the descriptors it names.
-    pub async fn launch(
+    pub(crate) async fn launch(
         &self,
         spec: Launch,
         fds: Vec<OwnedFd>,

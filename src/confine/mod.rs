@@ -3,8 +3,8 @@
 //!
 //! Architecture invariant: pure mechanism — profiles and the kernel. No protocol, no audit, no
 //! policy: the gate picks a [`Profile`] from its decision ([`choose`]) and hands it to the work
-//! through a [`Slot`]; `exec/` and `session/` prepare it ([`Confiner::prepare`]) and apply it in
-//! the child before exec.
+//! in the judged call (`gate::Judged::confinement`); `exec/` and `session/` prepare it
+//! ([`Confiner::prepare`]) and apply it in the child before exec.
 //!
 //! Profiles:
 //! - **read-only**: the filesystem is readable and executable everywhere and writable nowhere
@@ -23,7 +23,7 @@
 //! capability sets, the scratch directory); the child makes system calls only
 //! ([`ChildSteps::apply`]). One-shot commands start through [`launch`] (`clone` with
 //! `CLONE_VM | CLONE_VFORK`, as cheap as `posix_spawn`); PTY sessions apply the same steps
-//! in their existing `pre_exec` hook. Decisions: `docs/adr/0005-confine-kernel-profiles.md`.
+//! in their existing `pre_exec` hook. Decisions: `docs/adr/0006-confine-kernel-profiles.md`.
 
 mod caps;
 mod child;
@@ -225,44 +225,27 @@ impl Confinement {
     }
 }
 
-/// Hands the gate's chosen profile to a call's work, and the work's report of what actually
-/// applied back to the gate (a `session_send` runs under its session's profile, chosen when
-/// the session was spawned). The work is built before the gate decides, so it holds a clone
-/// of the slot and reads it when it first runs.
+/// Where a call's work reports the profile that actually applied when it differs from the one
+/// the gate chose (a `session_send` runs in its session's profile, chosen when the session was
+/// spawned). The gate records the report instead of its own choice.
 #[derive(Clone, Debug, Default)]
-pub struct Slot(Arc<Mutex<SlotState>>);
+pub struct Applied(Arc<Mutex<Option<String>>>);
 
-#[derive(Debug, Default)]
-struct SlotState {
-    offered: Option<Confinement>,
-    reported: Option<String>,
-}
-
-impl Slot {
-    fn state(&self) -> std::sync::MutexGuard<'_, SlotState> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// The gate: this call runs under `confinement`.
-    pub fn offer(&self, confinement: Confinement) {
-        self.state().offered = Some(confinement);
-    }
-
-    /// The work: the profile to apply (`None` when the gate offered nothing).
-    pub fn take(&self) -> Option<Confinement> {
-        self.state().offered.clone()
-    }
-
-    /// The work: what applied differs from what was offered; record this label instead.
+impl Applied {
+    /// The work: record this label instead of the gate's choice.
     pub fn report(&self, label: impl Into<String>) {
-        self.state().reported = Some(label.into());
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(label.into());
     }
 
     /// The gate: what the work reported, if anything.
     pub fn reported(&self) -> Option<String> {
-        self.state().reported.clone()
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 }
 
@@ -313,17 +296,10 @@ mod tests {
     }
 
     #[test]
-    fn a_slot_carries_the_offer_and_the_report() {
-        let slot = Slot::default();
-        assert!(slot.take().is_none());
-        let confiner = Arc::new(Confiner::default());
-        slot.clone().offer(Confinement {
-            profile: Profile::ReadOnly,
-            confiner,
-        });
-        assert_eq!(slot.take().map(|c| c.profile), Some(Profile::ReadOnly));
-        assert_eq!(slot.reported(), None);
-        slot.report("reversible");
-        assert_eq!(slot.reported().as_deref(), Some("reversible"));
+    fn a_report_replaces_the_choice() {
+        let applied = Applied::default();
+        assert_eq!(applied.reported(), None);
+        applied.clone().report("reversible");
+        assert_eq!(applied.reported().as_deref(), Some("reversible"));
     }
 }

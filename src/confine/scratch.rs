@@ -122,7 +122,7 @@ enum Job {
 
 /// Fresh scratch directories, made and removed off the caller's path.
 #[derive(Debug)]
-pub struct ScratchPool {
+pub(crate) struct ScratchPool {
     /// Where directories are created.
     base: PathBuf,
     /// Directories ready to hand out.
@@ -145,7 +145,7 @@ struct Workers {
 
 impl ScratchPool {
     /// A pool creating directories under `base`; its threads start on first use.
-    pub fn new(base: PathBuf) -> ScratchPool {
+    pub(crate) fn new(base: PathBuf) -> ScratchPool {
         ScratchPool {
             base,
             ready: Arc::new(Mutex::new(Vec::new())),
@@ -154,7 +154,7 @@ impl ScratchPool {
     }
 
     /// A fresh directory: a ready one, or one made now when none is ready.
-    pub fn take(&self) -> io::Result<ScratchDir> {
+    pub(crate) fn take(&self) -> io::Result<ScratchDir> {
         let ready = self.ready.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let remover = self.queues().map(|(maker, remover)| {
             let _ = maker.send(Job::Refill);
@@ -239,7 +239,7 @@ impl ScratchPool {
 
     /// Finish queued removals, stop the threads and remove the ready directories.
     /// Idempotent; directories dropped later are removed by whoever drops them.
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         if let Some(w) = self
             .workers
             .lock()

@@ -1,7 +1,7 @@
-//! Admission (spec §7.3): deny first in every mode, then the mode; the allow regex only lifts
+//! Admission (docs/compatibility.md): deny first in every mode, then the mode; the allow regex only lifts
 //! a `guarded` refusal. Operator regexes use the linear-time `regex` crate under a size limit.
 
-use super::{Classification, Mode, Tier, classify};
+use super::{Classification, Mode, Probe, Tier, classify};
 
 /// Size limit for operator-supplied deny/allow regexes (compiled program size, bytes).
 pub const USER_REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -13,13 +13,16 @@ pub struct Decision {
     pub tier: Tier,
     /// Whether the call may run.
     pub admitted: bool,
-    /// Why (the spec's reason strings: `permitted`, `matched RELAY_SHELL_POLICY_DENY`, …).
+    /// Why (the Python implementation's reason strings: `permitted`, `matched RELAY_SHELL_POLICY_DENY`, …).
     pub reason: String,
     /// The classifier's findings behind `tier`.
     pub classification: Classification,
     /// Admitted only because `RELAY_SHELL_POLICY_ALLOW` matched (guarded mode, tier ≥ 2): the
     /// operator's deliberate choice, which runs unconfined.
     pub allowed_by_rule: bool,
+    /// The mode the call was judged under (the stricter of the server's and the caller's
+    /// ceiling): the kernel profile is chosen from it.
+    pub mode: Mode,
 }
 
 /// Error building a policy from configuration.
@@ -77,19 +80,19 @@ impl Policy {
         })
     }
 
-    /// In `readonly` mode, admit `shell_spawn` of a command whose every finding is read-only
+    /// In `readonly` mode, admit `shell_spawn` of a program whose every finding is read-only
     /// (only the session floor made it tier 1), because the kernel confines the session
-    /// read-only for its whole life. Set when confinement is enforced in full; the input
-    /// typed into the session is still classified and admitted at tier 0 only.
+    /// read-only for its whole life. Set when confinement is enforced in full; what is typed
+    /// into the session is still classified and admitted at tier 0 only.
     pub fn with_confined_sessions(mut self, on: bool) -> Self {
         self.confined_sessions = on;
         self
     }
 
-    /// Whether `readonly` admits this call as a confined read-only session.
-    fn is_confined_session(&self, tool: &str, c: &Classification) -> bool {
+    /// Whether `readonly` admits this call as a confined read-only local session.
+    fn is_confined_session(&self, probe: &Probe, c: &Classification) -> bool {
         self.confined_sessions
-            && tool == "shell_spawn"
+            && probe.tool() == "shell_spawn"
             && c.tier == Tier::Reversible
             && !c.reasons.is_empty()
             && c.reasons.iter().all(|r| r.tier == Tier::ReadOnly)
@@ -100,19 +103,25 @@ impl Policy {
         self.mode
     }
 
-    /// Classify and admit one call (spec §7.3): deny first in every mode, then the mode.
-    pub fn check(&self, tool: &str, text: &str) -> Decision {
-        let classification = classify(tool, text);
+    /// Classify and admit one call: deny first in every mode, then the mode. The operator's
+    /// regexes see `"<tool> <text>"` trimmed, exactly as the Python implementation built it.
+    pub fn check(&self, probe: &Probe) -> Decision {
+        self.check_capped(probe, None)
+    }
+
+    /// [`Policy::check`] under the stricter of the configured mode and the caller's
+    /// `ceiling` (a bearer token's mode): a `readonly` token never runs tier 1.
+    pub fn check_capped(&self, probe: &Probe, ceiling: Option<Mode>) -> Decision {
+        let mode = self.mode.capped(ceiling);
+        let classification = classify(probe);
         let tier = classification.tier;
-        let probe = format!("{tool} {text}");
+        let confined_session = self.is_confined_session(probe, &classification);
+        let probe = format!("{} {}", probe.tool(), probe.text());
         let probe = probe.trim();
         let mut allowed_by_rule = false;
         let (admitted, reason) = if self.deny.as_ref().is_some_and(|d| d.is_match(probe)) {
             (false, "matched RELAY_SHELL_POLICY_DENY".to_string())
-        } else if self.mode == Mode::Readonly
-            && tier != Tier::ReadOnly
-            && !self.is_confined_session(tool, &classification)
-        {
+        } else if mode == Mode::Readonly && tier != Tier::ReadOnly && !confined_session {
             (
                 false,
                 format!(
@@ -121,7 +130,7 @@ impl Policy {
                     tier.name()
                 ),
             )
-        } else if self.mode == Mode::Guarded && tier >= Tier::Stateful {
+        } else if mode == Mode::Guarded && tier >= Tier::Stateful {
             if self.allow.as_ref().is_some_and(|a| a.is_match(probe)) {
                 allowed_by_rule = true;
                 (
@@ -147,6 +156,7 @@ impl Policy {
             reason,
             classification,
             allowed_by_rule,
+            mode,
         }
     }
 }
@@ -154,7 +164,21 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::Mode;
+    use crate::policy::{Mode, PolicyClass};
+
+    fn check(p: &Policy, tool: &'static str, text: &str) -> Decision {
+        let probe = match tool {
+            "ssh_exec" => {
+                let (cmd, host) = text.split_once('\n').unwrap_or((text, ""));
+                Probe::new(tool, PolicyClass::Shell)
+                    .shell(cmd)
+                    .hosts(vec![host.to_string()], host)
+            }
+            "audit_tail" | "server_info" => Probe::from_text(tool, PolicyClass::ReadOnly, text),
+            _ => Probe::from_text(tool, PolicyClass::Shell, text),
+        };
+        p.check(&probe)
+    }
 
     fn policy(mode: Mode, deny: &str, allow: &str) -> Policy {
         Policy::new(mode, deny, allow).expect("valid policy") // ok: test
@@ -163,7 +187,7 @@ mod tests {
     #[test]
     fn open_admits_everything_not_denied() {
         let p = policy(Mode::Open, "", "");
-        let d = p.check("shell_exec", "rm -rf /");
+        let d = check(&p, "shell_exec", "rm -rf /");
         assert!(d.admitted);
         assert_eq!(d.reason, "permitted");
         assert_eq!(d.tier, Tier::Irreversible);
@@ -173,72 +197,85 @@ mod tests {
     fn deny_applies_first_in_every_mode() {
         for mode in [Mode::Open, Mode::Guarded, Mode::Readonly] {
             let p = policy(mode, "169\\.254\\.169\\.254", ".*");
-            let d = p.check("ssh_exec", "uptime\n169.254.169.254");
+            let d = check(&p, "ssh_exec", "uptime\n169.254.169.254");
             assert!(!d.admitted, "{mode}");
             assert_eq!(d.reason, "matched RELAY_SHELL_POLICY_DENY");
         }
         // Deny refuses even tier-0 tools.
         let p = policy(Mode::Open, "^audit_tail", "");
-        assert!(!p.check("audit_tail", "").admitted);
+        assert!(!check(&p, "audit_tail", "").admitted);
     }
 
     #[test]
     fn probe_starts_with_the_tool_name() {
         let p = policy(Mode::Open, "^rm", "");
         assert!(
-            p.check("shell_exec", "rm -rf /").admitted,
+            check(&p, "shell_exec", "rm -rf /").admitted,
             "^rm never matches: the probe starts with the tool"
         );
         let p = policy(Mode::Open, "^shell_exec rm ", "");
-        assert!(!p.check("shell_exec", "rm -rf /").admitted);
+        assert!(!check(&p, "shell_exec", "rm -rf /").admitted);
     }
 
     #[test]
     fn readonly_admits_only_tier_zero() {
         let p = policy(Mode::Readonly, "", ".*");
-        assert!(p.check("shell_exec", "df -h && free -m").admitted);
-        assert!(p.check("server_info", "").admitted);
-        let d = p.check("shell_exec", "touch x");
+        assert!(check(&p, "shell_exec", "df -h && free -m").admitted);
+        assert!(check(&p, "server_info", "").admitted);
+        let d = check(&p, "shell_exec", "touch x");
         assert!(!d.admitted);
         assert_eq!(d.reason, "readonly mode refuses Tier 1 (REVERSIBLE)");
-        let d = p.check("shell_exec", "rm -rf /");
+        let d = check(&p, "shell_exec", "rm -rf /");
         assert_eq!(d.reason, "readonly mode refuses Tier 3 (IRREVERSIBLE)");
     }
 
     #[test]
     fn readonly_admits_read_only_sessions_only_when_the_kernel_confines_them() {
+        let spawn = |text: &str| {
+            let argv = text.split_whitespace().map(str::to_string).collect();
+            Probe::new("shell_spawn", PolicyClass::Session).argv(argv, text)
+        };
         let p = policy(Mode::Readonly, "", "");
-        assert!(!p.check("shell_spawn", "git status").admitted);
+        assert!(!p.check(&spawn("git status")).admitted);
         let p = p.with_confined_sessions(true);
-        let d = p.check("shell_spawn", "git status");
+        let d = p.check(&spawn("git status"));
         assert!(d.admitted, "{}", d.reason);
         assert_eq!(d.tier, Tier::Reversible);
-        for refused in ["", "bash", "less /etc/hosts", "git status; touch x"] {
-            assert!(!p.check("shell_spawn", refused).admitted, "{refused}");
+        for refused in ["", "bash", "less /etc/hosts", "touch x"] {
+            assert!(!p.check(&spawn(refused)).admitted, "{refused}");
         }
-        assert!(!p.check("session_kill", "").admitted);
-        assert!(!p.check("ssh_spawn", "uptime\nhost1").admitted);
+        let ssh = Probe::new("ssh_spawn", PolicyClass::Session)
+            .argv(vec!["uptime".into()], "uptime")
+            .hosts(vec!["host1".into()], "host1");
+        assert!(!p.check(&ssh).admitted, "a remote session is not confined");
+        // A token's readonly ceiling on an open server admits it the same way.
+        let open = policy(Mode::Open, "", "").with_confined_sessions(true);
+        let d = open.check_capped(&spawn("git status"), Some(Mode::Readonly));
+        assert!(d.admitted);
+        assert_eq!(d.mode, Mode::Readonly);
+        assert!(
+            !open
+                .check_capped(&spawn("bash"), Some(Mode::Readonly))
+                .admitted
+        );
     }
 
     #[test]
     fn guarded_needs_allow_from_tier_two() {
         let p = policy(Mode::Guarded, "", "");
-        assert!(p.check("shell_exec", "touch x").admitted);
-        let d = p.check("shell_exec", "systemctl restart nginx");
+        assert!(check(&p, "shell_exec", "touch x").admitted);
+        let d = check(&p, "shell_exec", "systemctl restart nginx");
         assert!(!d.admitted);
         assert_eq!(
             d.reason,
             "guarded mode refuses Tier 2 (STATEFUL) without an RELAY_SHELL_POLICY_ALLOW match"
         );
         let p = policy(Mode::Guarded, "", "systemctl restart nginx$");
-        let d = p.check("shell_exec", "systemctl restart nginx");
+        let d = check(&p, "shell_exec", "systemctl restart nginx");
         assert!(d.admitted);
         assert!(d.allowed_by_rule);
         assert_eq!(d.reason, "guarded: allowed by RELAY_SHELL_POLICY_ALLOW");
-        assert!(
-            !p.check("shell_exec", "systemctl restart nginx; reboot")
-                .admitted
-        );
+        assert!(!check(&p, "shell_exec", "systemctl restart nginx; reboot").admitted);
     }
 
     #[test]
@@ -257,6 +294,28 @@ mod tests {
         );
         let huge = format!("(?:{}){{1000}}", "a{1000}");
         assert!(Policy::new(Mode::Open, &huge, "").is_err(), "size limit");
+    }
+
+    #[test]
+    fn a_ceiling_only_narrows_the_mode() {
+        use Mode::*;
+        assert_eq!(Open.capped(Some(Readonly)), Readonly);
+        assert_eq!(Readonly.capped(Some(Open)), Readonly);
+        assert_eq!(Guarded.capped(Some(Open)), Guarded);
+        assert_eq!(Open.capped(Some(Guarded)), Guarded);
+        assert_eq!(Guarded.capped(None), Guarded);
+        let p = policy(Open, "", "");
+        let shell = |text: &str| Probe::from_text("shell_exec", PolicyClass::Shell, text);
+        let d = p.check_capped(&shell("touch x"), Some(Readonly));
+        assert!(!d.admitted);
+        assert_eq!(d.reason, "readonly mode refuses Tier 1 (REVERSIBLE)");
+        assert!(p.check_capped(&shell("ls"), Some(Readonly)).admitted);
+        assert!(
+            !p.check_capped(&shell("systemctl restart x"), Some(Guarded))
+                .admitted
+        );
+        let p = policy(Readonly, "", "");
+        assert!(!p.check_capped(&shell("touch x"), Some(Open)).admitted);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Classification: what tier a tool call is, from what will actually run.
 //!
 //! Shell text is parsed ([`shell`]) and every simple command is looked up in the knowledge
-//! table ([`knowledge`]); redirections are judged by their target ([`paths`]); the spec's
+//! table ([`knowledge`]); redirections are judged by their target ([`paths`]); the Python implementation's
 //! raw-text tables ([`floor`]) stay as a floor for text the parser cannot account for. The
 //! highest tier found wins.
 
@@ -18,63 +18,53 @@ pub fn prepare() {
     floor::prepare();
 }
 
-pub use shell::{MAX_BODY_DEPTH, MAX_NODE_DEPTH, MAX_OPERATORS, MAX_PARSE_BYTES, PARSE_BUDGET};
+pub use shell::parse_backstops;
 
-use super::{Classification, READ_ONLY_TOOLS, Reason, STATEFUL_TOOLS, Tier};
+use super::probe::{Interpreter, Payload, PolicyClass, Probe};
+use super::{Classification, Reason, Tier};
 
-/// Tools whose text is shell code and which may be tier 0 when it is proven read-only.
-const SHELL_TOOLS_TIER0: &[&str] = &[
-    "shell_exec",
-    "shell_script",
-    "ssh_exec",
-    "ssh_fanout",
-    "session_send",
-];
-/// Tools whose text is shell code but which never go below tier 1 (they open sessions).
-const SHELL_TOOLS_MIN1: &[&str] = &["shell_spawn", "ssh_spawn"];
-/// Tools whose probe ends with a line of hosts (plus canonical IPs).
-const HOST_TOOLS: &[&str] = &["ssh_exec", "ssh_spawn", "ssh_fanout"];
-
-/// Classify `text` as it would be handed to `tool`. Total: never panics, on any input.
-pub fn classify(tool: &str, text: &str) -> Classification {
-    if READ_ONLY_TOOLS.contains(&tool) {
+/// Classify a call from its probe, each field as what it is. Total: never panics, on any
+/// input.
+pub fn classify(probe: &Probe) -> Classification {
+    let class = probe.class();
+    if class == PolicyClass::ReadOnly {
         return Classification {
             tier: Tier::ReadOnly,
             reasons: vec![],
         };
     }
     let mut reasons = Vec::new();
-    let min = if STATEFUL_TOOLS.contains(&tool) {
-        reasons.push(Reason {
-            subject: tool.to_string(),
-            rule: "moves files or opens tunnels (stateful tool)".into(),
-            tier: Tier::Stateful,
-        });
-        raw_floor(text, &mut reasons);
-        Tier::Stateful
-    } else if SHELL_TOOLS_TIER0.contains(&tool) || SHELL_TOOLS_MIN1.contains(&tool) {
-        shell_probe(tool, text, &mut reasons);
-        if SHELL_TOOLS_MIN1.contains(&tool) {
-            Tier::Reversible
-        } else {
-            Tier::ReadOnly
+    match class {
+        PolicyClass::ReadOnly => {}
+        PolicyClass::Stateful => {
+            reasons.push(Reason {
+                subject: probe.tool().to_string(),
+                rule: "moves files or opens tunnels (stateful tool)".into(),
+                tier: Tier::Stateful,
+            });
+            raw_floor(probe.text(), &mut reasons);
         }
-    } else {
-        raw_floor(text, &mut reasons);
-        Tier::Reversible
-    };
+        PolicyClass::Control => raw_floor(probe.text(), &mut reasons),
+        PolicyClass::Shell | PolicyClass::Session => {
+            payload(probe, class == PolicyClass::Session, &mut reasons);
+        }
+    }
+    environment_overlay(&probe.env, &mut reasons);
+    for host in &probe.hosts {
+        raw_floor(host, &mut reasons);
+    }
     let found = reasons
         .iter()
         .map(|r| r.tier)
         .max()
         .unwrap_or(Tier::ReadOnly);
     Classification {
-        tier: found.max(min),
+        tier: found.max(class.floor()),
         reasons,
     }
 }
 
-/// The raw-text floor alone (tools whose text is not shell code).
+/// The raw-text floor alone (text that is not shell code).
 fn raw_floor(text: &str, reasons: &mut Vec<Reason>) {
     for hit in floor::scan(text, &|_, _| false) {
         reasons.push(Reason {
@@ -85,35 +75,51 @@ fn raw_floor(text: &str, reasons: &mut Vec<Reason>) {
     }
 }
 
-/// A probe built by the gate: the command, then (per tool) a line of hosts or an environment
-/// overlay. Split those off so they are judged as what they are.
-fn shell_probe(tool: &str, text: &str, reasons: &mut Vec<Reason>) {
-    let mut command = text;
-    if let Some((head, last)) = text.rsplit_once('\n') {
-        if HOST_TOOLS.contains(&tool) && is_host_line(last) {
-            command = head;
-            raw_floor(last, reasons);
-        } else if let Some(env) = env_overlay(last) {
-            command = head;
-            reasons.extend(env);
+/// What runs: shell text parsed as shell (with the call's standard input), a program run
+/// without a shell as exactly its words, a script as its interpreter reads it, keystrokes as
+/// the lines they submit.
+fn payload(probe: &Probe, interactive: bool, reasons: &mut Vec<Reason>) {
+    let stdin = probe.stdin.as_deref();
+    match &probe.payload {
+        Payload::Shell(text) | Payload::Input { lines: text, .. } => {
+            shell_text(text, interactive, stdin, reasons);
         }
-    } else if let Some(env) = env_overlay(text).filter(|_| tool == "shell_spawn") {
-        // shell_spawn with only an environment overlay: the command is empty.
-        command = "";
-        reasons.extend(env);
+        Payload::Argv(argv) => shell_text(&quote_argv(argv), interactive, stdin, reasons),
+        Payload::Script(script) if script.interpreter.is_shell() => {
+            shell_text(&script.body, false, None, reasons);
+        }
+        Payload::Script(script) => {
+            // Python is code the classifier cannot read: at least tier 2, and the raw-text
+            // rules over the whole body (a `subprocess.run("rm -rf /")` is still seen).
+            debug_assert_eq!(script.interpreter, Interpreter::Python);
+            reasons.push(Reason {
+                subject: "python3 -".into(),
+                rule: "python3 runs a script the classifier cannot read".into(),
+                tier: Tier::Stateful,
+            });
+            raw_floor(&script.body, reasons);
+        }
+        Payload::None => no_command("", reasons),
     }
-    if command.trim().is_empty() {
-        reasons.push(Reason {
-            subject: String::new(),
-            rule: "no command: an interactive shell, or nothing proven read-only".into(),
-            tier: Tier::Reversible,
-        });
+}
+
+fn no_command(text: &str, reasons: &mut Vec<Reason>) {
+    reasons.push(Reason {
+        subject: text.chars().take(120).collect(),
+        rule: "no command: an interactive shell, or nothing proven read-only".into(),
+        tier: Tier::Reversible,
+    });
+}
+
+fn shell_text(text: &str, interactive: bool, stdin: Option<&str>, reasons: &mut Vec<Reason>) {
+    if text.trim().is_empty() {
+        no_command("", reasons);
         return;
     }
-    let verdict = shell::classify_shell(command, 0, SHELL_TOOLS_MIN1.contains(&tool));
+    let verdict = shell::classify_command(text, 0, interactive, stdin);
     if verdict.commands == 0 && verdict.reasons.is_empty() {
         reasons.push(Reason {
-            subject: command.chars().take(120).collect(),
+            subject: text.chars().take(120).collect(),
             rule: "no command found".into(),
             tier: Tier::Reversible,
         });
@@ -121,33 +127,54 @@ fn shell_probe(tool: &str, text: &str, reasons: &mut Vec<Reason>) {
     reasons.extend(verdict.reasons);
 }
 
-/// A line that can only be host names, addresses and separators.
-fn is_host_line(line: &str) -> bool {
-    line.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "._-[]:@%, ".contains(c))
+/// Words executed without a shell, written as shell text that parses back to exactly those
+/// words (each single-quoted), so the shell classifier judges the command they form and
+/// nothing in them is mistaken for syntax.
+fn quote_argv(argv: &[String]) -> String {
+    let mut out = String::new();
+    for (i, word) in argv.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push('\'');
+        out.push_str(&word.replace('\'', "'\\''"));
+        out.push('\'');
+    }
+    out
 }
 
-/// A line that is a JSON object: an environment overlay. Returns its findings.
-fn env_overlay(line: &str) -> Option<Vec<Reason>> {
-    let trimmed = line.trim();
-    if !trimmed.starts_with('{') {
-        return None;
-    }
-    let serde_json::Value::Object(map) = serde_json::from_str(trimmed).ok()? else {
-        return None;
-    };
-    let mut out = Vec::new();
-    for (key, value) in &map {
+/// Environment changes: judged by name (a name that redirects what programs run is tier 2)
+/// and by value (the raw-text rules).
+fn environment_overlay(env: &[(String, Option<String>)], reasons: &mut Vec<Reason>) {
+    for (key, value) in env {
         if let Some(why) = environment::dangerous(key) {
-            out.push(Reason {
+            reasons.push(Reason {
                 subject: key.clone(),
                 rule: format!("environment overlay {why}"),
                 tier: Tier::Stateful,
             });
         }
-        if let serde_json::Value::String(v) = value {
-            raw_floor(v, &mut out);
+        if let Some(v) = value {
+            raw_floor(v, reasons);
         }
     }
-    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argv_words_are_quoted_back_exactly() {
+        assert_eq!(
+            quote_argv(&["echo".into(), "it's $(x)".into()]),
+            "'echo' 'it'\\''s $(x)'"
+        );
+        let v = shell::classify_shell(
+            &quote_argv(&["echo".into(), "$(rm -rf /)".into()]),
+            0,
+            false,
+        );
+        assert_eq!(v.reasons.iter().map(|r| r.tier).max(), Some(Tier::ReadOnly));
+    }
 }

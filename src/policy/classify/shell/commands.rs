@@ -271,6 +271,17 @@ impl Visitor<'_> {
                 "an interpreter reads code from its input",
                 Tier::Stateful,
             ),
+            // The caller's standard input reaches every command that does not redirect its
+            // own: data for a reader, code for a shell or an interpreter.
+            (StdinCode::Shell, Stdin::Inherited) if self.shared.stdin.is_some() => {
+                let text = self.shared.stdin.unwrap_or_default();
+                self.shell_body(text, true, &subject);
+            }
+            (StdinCode::Other, Stdin::Inherited) if self.shared.stdin.is_some() => self.note(
+                &subject,
+                "an interpreter reads code from the call's standard input",
+                Tier::Stateful,
+            ),
             _ => {}
         }
     }
@@ -284,7 +295,7 @@ impl Visitor<'_> {
                 Tier::Stateful,
             );
         }
-        let inner = classify_within(text, self.depth + 1, false, self.deadline);
+        let inner = classify_within(text, self.depth + 1, false, self.shared);
         self.reasons.extend(inner.reasons);
     }
 }

@@ -3,9 +3,9 @@
 //! heredocs fed to an interpreter, and the code handed to `sh -c`, `eval`, `ssh host …`,
 //! `su -c` (parsed in turn, to a bounded depth). Whatever cannot be resolved fails closed.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
-
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tree_sitter::{Node, ParseOptions, ParseState, Parser, Point, Range, Tree};
@@ -21,11 +21,11 @@ use crate::policy::{Reason, Tier};
 
 /// Text longer than this is not parsed (tree-sitter's error recovery can be slow on huge
 /// pathological input): it is classified as unparseable — tier ≥ 2 plus the raw-text floor.
-pub const MAX_PARSE_BYTES: usize = 64 * 1024;
+pub(super) const MAX_PARSE_BYTES: usize = 64 * 1024;
 /// Syntax nesting deeper than this is not followed: fail closed.
-pub const MAX_NODE_DEPTH: usize = 256;
+pub(super) const MAX_NODE_DEPTH: usize = 256;
 /// Shell code inside shell code (`bash -c "bash -c '…'"`) is parsed this many levels deep.
-pub const MAX_BODY_DEPTH: usize = 6;
+pub(super) const MAX_BODY_DEPTH: usize = 6;
 /// Wrappers around wrappers (`sudo env nice timeout 5 …`) are followed this many hops.
 const MAX_HOPS: usize = 24;
 /// Words bash parses as syntax, not commands.
@@ -47,17 +47,78 @@ thread_local! {
 /// linearly, and its progress checks are too sparse there for [`PARSE_BUDGET`] alone to bound
 /// it. Text the splitter takes apart stage by stage would not need the limit, but it applies to
 /// all text alike so that the verdict never depends on which path parsed it.
-pub const MAX_OPERATORS: usize = 256;
+pub(super) const MAX_OPERATORS: usize = 256;
 
 /// Parsing of one classification (the text and every body nested in it) stops after this
-/// long in total. tree-sitter-bash is super-linear on some pathological
-/// shapes (thousands of pipeline stages, unterminated arrays, stacked here-documents): a text
-/// that exhausts the budget is classified as unparseable (tier ≥ 2 plus the raw-text floor).
-/// Real commands parse in microseconds, far below it.
-pub const PARSE_BUDGET: Duration = Duration::from_millis(25);
+/// much work. One unit is roughly ten microseconds of parsing: starting a parse (of a segment
+/// or a whole text) costs one unit, and each progress report from tree-sitter — one every
+/// hundred parser operations — costs [`UNITS_PER_REPORT`]. tree-sitter-bash is super-linear on
+/// some pathological shapes (thousands of pipeline stages, unterminated arrays, stacked
+/// here-documents): a text that exhausts the budget is classified as unparseable (tier ≥ 2
+/// plus the raw-text floor). Counting work instead of time makes the verdict on a text the
+/// same on an idle and on a loaded machine. A typical command spends one or two units; a
+/// 40 KB maintainer script about 2,000; the list `ls; ` × 4096 about 4,100.
+pub(super) const PARSE_BUDGET: u64 = 10_000;
+
+/// Budget units one tree-sitter progress report (a hundred parser operations) costs.
+pub(super) const UNITS_PER_REPORT: u64 = 10;
+
+/// A wall-clock backstop behind [`PARSE_BUDGET`], for a machine so slow (or a shape so costly
+/// per operation) that the work budget alone would hold a call too long. It should never fire;
+/// when it does the text fails closed and [`parse_backstops`] counts it.
+pub(super) const PARSE_BACKSTOP: Duration = Duration::from_secs(2);
+
+/// How often the wall-clock backstop cut a parse short since the process started.
+static BACKSTOPS: AtomicU64 = AtomicU64::new(0);
+
+/// Parses cut short by [`PARSE_BACKSTOP`] since the process started (a metric: on a healthy
+/// machine it stays 0, and every verdict then depends only on the text).
+pub fn parse_backstops() -> u64 {
+    BACKSTOPS.load(Ordering::Relaxed)
+}
+
+/// The parse work left to one classification, shared by every body nested in it.
+pub(crate) struct Budget {
+    units: Cell<u64>,
+    started: Instant,
+    exhausted: Cell<bool>,
+}
+
+impl Budget {
+    fn new() -> Self {
+        Budget {
+            units: Cell::new(PARSE_BUDGET),
+            started: Instant::now(),
+            exhausted: Cell::new(false),
+        }
+    }
+
+    /// Spend `units`; false once the budget (or the backstop) is used up.
+    fn spend(&self, units: u64) -> bool {
+        if self.exhausted.get() {
+            return false;
+        }
+        let left = self.units.get();
+        if left < units {
+            self.units.set(0);
+            self.exhausted.set(true);
+            return false;
+        }
+        self.units.set(left - units);
+        if self.started.elapsed() > PARSE_BACKSTOP {
+            BACKSTOPS.fetch_add(1, Ordering::Relaxed);
+            self.exhausted.set(true);
+            return false;
+        }
+        true
+    }
+}
 
 /// Parse `text`, or only its bytes `within` (node byte ranges still index into `text`).
-fn parse(text: &str, within: Option<Range>, deadline: Instant) -> Option<Tree> {
+fn parse(text: &str, within: Option<Range>, budget: &Budget) -> Option<Tree> {
+    if !budget.spend(1) {
+        return None;
+    }
     PARSER.with(|cell| {
         let mut slot = cell.try_borrow_mut().ok()?;
         if slot.is_none() {
@@ -68,7 +129,7 @@ fn parse(text: &str, within: Option<Range>, deadline: Instant) -> Option<Tree> {
         let parser = slot.as_mut()?;
         // Every parse sets its ranges: an empty list means the whole text.
         parser.set_included_ranges(within.as_slice()).ok()?;
-        let mut over_budget = |_: &ParseState| Instant::now() > deadline;
+        let mut over_budget = |_: &ParseState| !budget.spend(UNITS_PER_REPORT);
         let options = ParseOptions::new().progress_callback(&mut over_budget);
         let bytes = text.as_bytes();
         let tree = parser.parse_with_options(
@@ -95,24 +156,20 @@ const SEGMENT_KINDS: &[&str] = &[
     "variable_assignments",
 ];
 
-/// Parse each segment on its own, with the same parser and deadline. `None` when a segment
+/// Parse each segment on its own, with the same parser and budget. `None` when a segment
 /// does not parse cleanly as exactly one simple statement: then the whole text is parsed, so
 /// syntax errors and anything the splitter misjudged are handled exactly as without it.
-fn parse_segments(text: &str, segments: &[split::Segment], deadline: Instant) -> Option<Vec<Tree>> {
+fn parse_segments(text: &str, segments: &[split::Segment], budget: &Budget) -> Option<Vec<Tree>> {
     let mut points = PointCursor::default();
     let mut trees = Vec::with_capacity(segments.len());
     for s in segments {
-        // A parse this short may finish before its progress callback ever runs.
-        if Instant::now() > deadline {
-            return None;
-        }
         let range = Range {
             start_byte: s.start,
             end_byte: s.end,
             start_point: points.at(text, s.start),
             end_point: points.at(text, s.end),
         };
-        let tree = parse(text, Some(range), deadline)?;
+        let tree = parse(text, Some(range), budget)?;
         let root = tree.root_node();
         let statement = root.named_child(0)?;
         if root.has_error()
@@ -243,13 +300,38 @@ fn reason(subject: &str, rule: impl Into<String>, tier: Tier) -> Reason {
     }
 }
 
-/// Classify shell `text` at body `depth` (0 = the text the caller gave).
-pub(crate) fn classify_shell(text: &str, depth: usize, interactive: bool) -> ShellVerdict {
-    classify_within(text, depth, interactive, Instant::now() + PARSE_BUDGET)
+/// What every body nested in one classification shares: the parse budget, and the standard
+/// input the caller hands the command (inherited by every command that does not redirect
+/// its own, in nested bodies too).
+pub(crate) struct Shared<'a> {
+    budget: Budget,
+    stdin: Option<&'a str>,
 }
 
-/// [`classify_shell`] sharing one parse deadline with the text it is nested in.
-fn classify_within(text: &str, depth: usize, interactive: bool, deadline: Instant) -> ShellVerdict {
+/// Classify shell `text` at body `depth` (0 = the text the caller gave).
+#[cfg(test)]
+pub(crate) fn classify_shell(text: &str, depth: usize, interactive: bool) -> ShellVerdict {
+    classify_command(text, depth, interactive, None)
+}
+
+/// Classify shell `text` whose standard input is `stdin` (`None`: `/dev/null`, or the
+/// session's terminal when `interactive`). The input is data for programs that read data
+/// and code for shells and interpreters that read code from it.
+pub(crate) fn classify_command(
+    text: &str,
+    depth: usize,
+    interactive: bool,
+    stdin: Option<&str>,
+) -> ShellVerdict {
+    let shared = Shared {
+        budget: Budget::new(),
+        stdin,
+    };
+    classify_within(text, depth, interactive, &shared)
+}
+
+/// [`classify_shell`] sharing one parse budget with the text it is nested in.
+fn classify_within(text: &str, depth: usize, interactive: bool, shared: &Shared) -> ShellVerdict {
     let unparseable = |why: &str| {
         let mut v = ShellVerdict::default();
         v.reasons.push(reason(text, why, Tier::Stateful));
@@ -276,13 +358,13 @@ fn classify_within(text: &str, depth: usize, interactive: bool, deadline: Instan
         // A shell cannot receive a NUL inside a command string; the parser would stop there.
         return unparseable("text contains a NUL byte");
     }
-    let mut v = match visit_segments(text, depth, interactive, deadline) {
+    let mut v = match visit_segments(text, depth, interactive, shared) {
         Some(v) => v,
         None => {
-            let Some(tree) = parse(text, None, deadline) else {
+            let Some(tree) = parse(text, None, &shared.budget) else {
                 return unparseable("text could not be parsed within the parse budget");
             };
-            let mut v = Visitor::new(text, depth, interactive, deadline);
+            let mut v = Visitor::new(text, depth, interactive, shared);
             v.unparsed = tree.root_node().has_error();
             if let Some(at) = joined_line(tree.root_node(), text) {
                 v.note(
@@ -306,6 +388,21 @@ fn classify_within(text: &str, depth: usize, interactive: bool, deadline: Instan
             .reasons
             .push(reason(text, "shell code with no command", Tier::Reversible));
     }
+    if v.unparsed && text.contains('\n') {
+        // The grammar can misread a line a shell reads fine (`{a= A:}` starts no group in
+        // bash) and then take the lines after it with it. A shell runs each line it can: each
+        // line is judged on its own as well, which can only add findings.
+        // (Tests count texts the splitter took apart; these lines are not the text itself.)
+        #[cfg(test)]
+        let split_before = equivalence_tests::SPLIT_TEXTS.with(Cell::get);
+        for line in text.split('\n').filter(|l| !l.trim().is_empty()) {
+            let inner = classify_within(line, depth + 1, false, shared);
+            verdict.commands += inner.commands;
+            verdict.reasons.extend(inner.reasons);
+        }
+        #[cfg(test)]
+        equivalence_tests::SPLIT_TEXTS.with(|n| n.set(split_before));
+    }
     if v.unparsed || v.code_from_pipe {
         if v.unparsed {
             verdict.reasons.push(reason(
@@ -326,18 +423,18 @@ fn classify_within(text: &str, depth: usize, interactive: bool, deadline: Instan
 /// visitor (variables, functions, `cd`, marks and the floor span the whole text). A segment
 /// after `|` or `|&` reads a pipe, as in the `pipeline` arm of [`Visitor::visit`]. `None` when
 /// the text is not split: the caller parses it whole.
-fn visit_segments(
-    text: &str,
+fn visit_segments<'t>(
+    text: &'t str,
     depth: usize,
     interactive: bool,
-    deadline: Instant,
-) -> Option<Visitor<'_>> {
+    shared: &'t Shared<'t>,
+) -> Option<Visitor<'t>> {
     if !splitting_enabled() {
         return None;
     }
     let segments = split::split(text)?;
-    let trees = parse_segments(text, &segments, deadline)?;
-    let mut v = Visitor::new(text, depth, interactive, deadline);
+    let trees = parse_segments(text, &segments, &shared.budget)?;
+    let mut v = Visitor::new(text, depth, interactive, shared);
     // The whole parse nests a segment under at most one `list` node per `&&`/`||` of its
     // statement and one `pipeline` node; where that could reach the depth at which the syntax
     // walk stops, only the whole parse gives the same verdict.
@@ -426,8 +523,8 @@ struct Visitor<'t> {
     deepest: usize,
     /// Backquote substitutions enclosing the current node.
     backquotes: usize,
-    /// When parsing must stop (shared with nested bodies).
-    deadline: Instant,
+    /// The parse budget and the caller's standard input (shared with nested bodies).
+    shared: &'t Shared<'t>,
     /// Literal values assigned to each variable earlier in the text (`S=sudo; $S id`),
     /// including `NAME=value` words handed to `env`/`sudo`: every candidate is judged.
     vars: HashMap<String, Vec<String>>,
@@ -444,7 +541,7 @@ struct Visitor<'t> {
 }
 
 impl<'t> Visitor<'t> {
-    fn new(src: &'t str, depth: usize, interactive: bool, deadline: Instant) -> Self {
+    fn new(src: &'t str, depth: usize, interactive: bool, shared: &'t Shared<'t>) -> Self {
         Visitor {
             src,
             depth,
@@ -455,7 +552,7 @@ impl<'t> Visitor<'t> {
             level: 0,
             deepest: 0,
             backquotes: 0,
-            deadline,
+            shared,
             vars: HashMap::new(),
             defined: HashSet::new(),
             cwd: None,
@@ -587,5 +684,46 @@ impl<'t> Visitor<'t> {
         if values.len() < MAX_CANDIDATES && !values.contains(&value) {
             values.push(value);
         }
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    /// Units a classification of `text` spends, and its highest tier.
+    fn spend(text: &str) -> (u64, Option<Tier>) {
+        let shared = Shared {
+            budget: Budget::new(),
+            stdin: None,
+        };
+        let v = classify_within(text, 0, false, &shared);
+        (
+            PARSE_BUDGET - shared.budget.units.get(),
+            v.reasons.iter().map(|r| r.tier).max(),
+        )
+    }
+
+    #[test]
+    fn the_budget_counts_work_not_time() {
+        // The same text spends the same units every time, so its verdict cannot depend on
+        // how busy the machine is.
+        let list = "ls; ".repeat(4096);
+        let first = spend(&list);
+        assert_eq!(first, spend(&list));
+        assert_eq!(first, (4096, Some(Tier::ReadOnly)));
+        assert_eq!(spend("ls -la"), (1, Some(Tier::ReadOnly)));
+    }
+
+    #[test]
+    fn pathological_shapes_exhaust_the_budget_and_fail_closed() {
+        let unterminated_array = format!("a=({}", "x ".repeat(30_000));
+        let (units, tier) = spend(&unterminated_array);
+        assert_eq!(units, PARSE_BUDGET);
+        assert_eq!(tier, Some(Tier::Stateful));
+        let long_list = "ls; ".repeat(16_384);
+        let (units, tier) = spend(&long_list);
+        assert_eq!(units, PARSE_BUDGET);
+        assert_eq!(tier, Some(Tier::Stateful));
     }
 }
