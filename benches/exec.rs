@@ -54,6 +54,7 @@ fn cpu_time() -> Duration {
     let total = |who| {
         // SAFETY: getrusage fills a zeroed structure we own.
         let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `u` is a valid, writable rusage.
         unsafe { libc::getrusage(who, &mut u) };
         let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
         tv(u.ru_utime) + tv(u.ru_stime)

@@ -246,6 +246,8 @@ fn without_landlock(cmd: &mut tokio::process::Command) {
             ret(libc::SECCOMP_RET_ALLOW),
         ]
     };
+    // SAFETY: the hook runs in the forked child before exec and only makes two prctl calls
+    // on a filter built before the fork.
     unsafe {
         cmd.pre_exec(move || {
             let prog = libc::sock_fprog {

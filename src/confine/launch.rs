@@ -225,6 +225,9 @@ fn start(shared: &Shared<'_>) -> Result<Launched, LaunchError> {
     // child, which shares its memory. The child resets handlers before unblocking.
     // SAFETY: sigset operations on local values; the old mask is restored below.
     let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `child_main` runs on `stack`, which lives until the clone returns (CLONE_VFORK:
+    // the parent waits until the child has exec'd or exited), and reads only `shared`, which
+    // outlives the call; every signal is blocked across the clone and restored after it.
     let pid = unsafe {
         let mut all: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&mut all);
@@ -271,7 +274,7 @@ fn reap(pidfd: &OwnedFd) {
 extern "C" fn child_main(arg: *mut c_void) -> libc::c_int {
     // SAFETY: `arg` is the parent's `Shared`, alive while the parent waits for us (vfork).
     let shared = unsafe { &*(arg as *const Shared<'_>) };
-    // SAFETY (whole block): system calls on our own process and the parent's prepared data.
+    // SAFETY: system calls on our own process and the parent's prepared data.
     unsafe {
         reset_signal_handlers();
         if shared.new_session && libc::setsid() < 0 {
