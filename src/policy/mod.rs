@@ -9,6 +9,7 @@ pub mod classify;
 pub mod explain;
 pub mod hosts;
 pub mod input;
+pub mod options;
 pub mod tier;
 
 pub use admit::{Decision, Policy, PolicyError, USER_REGEX_SIZE_LIMIT};
