@@ -1,5 +1,6 @@
 //! Properties of the classifier over generated input: total (never panics, on any bytes),
-//! deterministic, and monotone under wrappers (`sudo …` and `bash -c '…'` never lower a tier).
+//! deterministic, and monotone under wrappers (`sudo …` and `bash -c '…'` never lower a tier;
+//! `sudo` takes the tier of the command it runs).
 
 use proptest::prelude::*;
 use relay_shell::policy::{Tier, classify};
@@ -181,7 +182,6 @@ proptest! {
         let plain = classify("shell_exec", &text).tier;
         let wrapped = classify("shell_exec", &format!("sudo {text}")).tier;
         prop_assert!(wrapped >= plain, "{:?}: {:?} < {:?}", text, wrapped, plain);
-        prop_assert!(wrapped >= Tier::Stateful);
     }
 
     #[test]

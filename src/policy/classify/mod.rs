@@ -16,6 +16,13 @@ mod words;
 /// this once before serving, so start-up garbage can be handed back at once).
 pub fn prepare() {
     floor::prepare();
+    knowledge::prepare();
+}
+
+/// Every program (and `program subcommand`) the classifier declares, with its option grammar:
+/// what tests, generators and the redactor can enumerate.
+pub fn declared_programs() -> Vec<(&'static str, &'static crate::policy::options::Grammar)> {
+    knowledge::declared()
 }
 
 pub use shell::{MAX_BODY_DEPTH, MAX_NODE_DEPTH, MAX_OPERATORS, MAX_PARSE_BYTES, PARSE_BUDGET};

@@ -59,6 +59,9 @@ pub(super) fn build(text: &'static str) -> Result<Grammar, GrammarError> {
         permute: true,
         abbreviate: true,
         dash: Dash::Bundle,
+        old_style: false,
+        negatable: false,
+        raw: false,
     };
     for entry in text.split_whitespace() {
         if let Some(style) = entry.strip_prefix('@') {
@@ -75,6 +78,9 @@ pub(super) fn build(text: &'static str) -> Result<Grammar, GrammarError> {
                     g.permute = false;
                     g.abbreviate = false;
                 }
+                "old-style" => g.old_style = true,
+                "negatable" => g.negatable = true,
+                "raw" => g.raw = true,
                 "single" => {
                     g.dash = Dash::Single;
                     g.abbreviate = false;

@@ -34,7 +34,10 @@
 //! `@long-only` is `getopt_long_only`; `@first-match` is iproute2 (`-word` is the first declared
 //! option the word is a prefix of; stops at the first operand); `@go` is Go's `flag` package
 //! (`-name` or `--name`, no bundles, stops at the first operand); `@single` is single-dash
-//! long names matched exactly (openssl, find's leading options), permuting.
+//! long names matched exactly (openssl, find's leading options), permuting; `@old-style` reads
+//! the first word the way tar does; `@negatable` accepts `--no-NAME` for every declared
+//! `--NAME` (git's parse-options), reported as [`Item::Negated`]; `@raw` makes every word an
+//! operand, for programs with a grammar of their own (`find`'s expression).
 
 mod dsl;
 mod parse;
@@ -105,6 +108,12 @@ pub struct Grammar {
     permute: bool,
     abbreviate: bool,
     dash: Dash,
+    /// tar's old-style first word (`@old-style`).
+    old_style: bool,
+    /// `--no-NAME` turns a declared `--NAME` off (`@negatable`).
+    negatable: bool,
+    /// Every word is an operand (`@raw`): the program reads its words itself (`find`).
+    raw: bool,
 }
 
 /// Where an option's value is: `args[at][start..]`.
@@ -140,6 +149,14 @@ pub enum Item {
     /// A word that is an operand.
     Operand {
         /// Its index.
+        at: usize,
+    },
+    /// `--no-NAME` for a declared `--NAME` in a `@negatable` grammar (git's parse-options):
+    /// the option turned off.
+    Negated {
+        /// The option.
+        id: OptId,
+        /// The word.
         at: usize,
     },
     /// The `--` that ended the options.
@@ -241,15 +258,19 @@ impl Grammar {
     pub fn find(&self, name: &str) -> Option<OptId> {
         let mut chars = name.chars();
         if let (Some('-'), Some(c), None) = (chars.next(), chars.next(), chars.next()) {
+            if c == '#' {
+                return self.digits.map(|d| d.0);
+            }
             return self.shorts.iter().find(|s| s.0 == c).map(|s| s.1);
         }
         let bare = name.trim_start_matches('-');
         self.longs.iter().find(|l| l.name == bare).map(|l| l.id)
     }
 
-    /// Parse `args` (the words after the program name).
+    /// Parse `args` (the words after the program name). A grammar declared `@old-style` reads
+    /// the first word as tar does (see [`Grammar::parse_old_style`]).
     pub fn parse<S: AsRef<str>>(&self, args: &[S]) -> Parsed {
-        parse::parse(self, args, false)
+        parse::parse(self, args, self.old_style)
     }
 
     /// Parse `args` with tar's old-style first word: when it does not start with `-`, its

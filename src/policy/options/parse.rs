@@ -77,7 +77,7 @@ pub(super) fn parse<S: AsRef<str>>(g: &Grammar, args: &[S], old_style: bool) -> 
         let at = p.i;
         let w = args[at].as_ref();
         p.i += 1;
-        if options_done {
+        if options_done || g.raw {
             p.items.push(Item::Operand { at });
             continue;
         }
@@ -192,7 +192,18 @@ impl<S: AsRef<str>> Parser<'_, '_, S> {
                 self.items.push(Item::Ambiguous { at, candidates });
                 true
             }
-            Long::None => false,
+            Long::None => {
+                let Some(positive) = name.strip_prefix("no-").filter(|_| self.g.negatable) else {
+                    return false;
+                };
+                match self.g.long(positive, self.g.abbreviate) {
+                    Long::Found(id, _) => {
+                        self.items.push(Item::Negated { id, at });
+                        true
+                    }
+                    _ => false,
+                }
+            }
         }
     }
 

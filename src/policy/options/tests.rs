@@ -20,6 +20,12 @@ fn show(grammar: &Grammar, args: &[&str]) -> Vec<String> {
             }
             Item::Operand { at } => format!("op:{}", args[*at]),
             Item::EndOfOptions { .. } => "--".into(),
+            Item::Negated { id, .. } => {
+                format!(
+                    "not:{}",
+                    grammar.info(*id).map(|o| o.names[0]).unwrap_or("?")
+                )
+            }
             Item::Unknown { at, offset } => format!("?{}@{offset}", args[*at]),
             Item::Ambiguous { candidates, .. } => format!("ambiguous:{}", candidates.len()),
             Item::MissingValue { id, .. } => {
@@ -235,4 +241,15 @@ fn names_and_lookup() {
     assert_eq!(gr.find("--output"), Some(OptId(0)));
     assert_eq!(gr.find("-o"), Some(OptId(0)));
     assert_eq!(gr.find("-x"), None);
+}
+
+#[test]
+fn negatable_long_options() {
+    let gr = g("@negatable --ext-diff!x --color=? --no-index");
+    assert_eq!(show(&gr, &["--no-ext-diff"]), ["not:--ext-diff"]);
+    assert_eq!(show(&gr, &["--no-color"]), ["not:--color"]);
+    assert_eq!(show(&gr, &["--no-index"]), ["--no-index"]);
+    assert_eq!(show(&gr, &["--no-ext"]), ["not:--ext-diff"]);
+    let plain = g("--ext-diff");
+    assert_eq!(show(&plain, &["--no-ext-diff"]), ["?--no-ext-diff@2"]);
 }

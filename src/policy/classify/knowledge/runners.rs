@@ -4,6 +4,7 @@
 use super::interpreters::{self, is_posix_shell};
 use super::{Inner, Judgement, StdinCode, any_non_literal, first_operand, has_short};
 use crate::policy::Tier;
+use crate::policy::classify::paths::Dest;
 use crate::policy::classify::words::Word;
 
 /// How a wrapper's own options are laid out.
@@ -51,12 +52,24 @@ fn wrapper_spec(name: &str) -> Option<WrapperSpec> {
                 "--chroot",
             ],
             assignments: true,
-            ..spec(Stateful, "privilege wrapper (sudo)", "CDghpRrTtUu")
+            ..spec(
+                ReadOnly,
+                "runs a command as another user (it takes that command's tier)",
+                "CDghpRrTtUu",
+            )
         },
-        "doas" => spec(Stateful, "privilege wrapper (doas)", "Cu"),
+        "doas" => spec(
+            ReadOnly,
+            "runs a command as another user (it takes that command's tier)",
+            "Cu",
+        ),
         "pkexec" => WrapperSpec {
             long_values: &["--user"],
-            ..spec(Stateful, "privilege wrapper (pkexec)", "")
+            ..spec(
+                ReadOnly,
+                "runs a command as another user (it takes that command's tier)",
+                "",
+            )
         },
         "env" => WrapperSpec {
             long_values: &[
@@ -102,14 +115,103 @@ fn wrapper_spec(name: &str) -> Option<WrapperSpec> {
             leading: 1,
             ..spec(ReadOnly, "runs a command on chosen CPUs", "")
         },
-        "time" => spec(ReadOnly, "times a command", "f"),
+        "time" => spec(ReadOnly, "times a command", "fo"),
         "command" | "builtin" => spec(
             ReadOnly,
             "runs a command bypassing functions and aliases",
             "",
         ),
         "exec" => spec(ReadOnly, "replaces the shell with a command", "a"),
-        "unbuffer" | "catchsegv" => spec(ReadOnly, "runs a command", ""),
+        "unbuffer" | "catchsegv" | "fakeroot" | "fakeroot-ng" | "dbus-run-session"
+        | "dbus-launch" => WrapperSpec {
+            long_values: &[
+                "--config-file",
+                "--dbus-daemon",
+                "--lib",
+                "--faked",
+                "-s",
+                "-i",
+            ],
+            ..spec(ReadOnly, "runs a command", "")
+        },
+        "xvfb-run" => spec(ReadOnly, "runs a command with a virtual display", "nsfepw"),
+        "rlwrap" => WrapperSpec {
+            long_values: &[
+                "--break-chars",
+                "--file",
+                "--history-filename",
+                "--logfile",
+                "--prompt-colour",
+                "--substitute-prompt",
+                "--filter",
+                "--histsize",
+                "--extra-char-after-completion",
+                "--extra-char-before-completion",
+            ],
+            ..spec(
+                ReadOnly,
+                "runs a command with line editing",
+                "abCfHlOopPqSsWz",
+            )
+        },
+        "firejail" | "cgexec" => WrapperSpec {
+            long_values: &["-g"],
+            ..spec(
+                ReadOnly,
+                "runs a command in a sandbox or control group",
+                "g",
+            )
+        },
+        "bwrap" => spec(
+            Stateful,
+            "runs a command in a namespace sandbox (options this table does not follow)",
+            "",
+        ),
+        "setpriv" => WrapperSpec {
+            long_values: &[
+                "--reuid",
+                "--regid",
+                "--ruid",
+                "--euid",
+                "--rgid",
+                "--egid",
+                "--groups",
+                "--inh-caps",
+                "--ambient-caps",
+                "--bounding-set",
+                "--securebits",
+                "--pdeathsig",
+                "--selinux-label",
+                "--apparmor-profile",
+                "--landlock-access",
+                "--landlock-rule",
+                "--seccomp-filter",
+            ],
+            ..spec(ReadOnly, "runs a command with other privileges", "")
+        },
+        "numactl" => WrapperSpec {
+            long_values: &[
+                "--interleave",
+                "--preferred",
+                "--preferred-many",
+                "--membind",
+                "--cpunodebind",
+                "--physcpubind",
+                "--weighted-interleave",
+            ],
+            ..spec(ReadOnly, "runs a command on chosen NUMA nodes", "iNCmpPw")
+        },
+        "faketime" => WrapperSpec {
+            leading: 1,
+            ..spec(ReadOnly, "runs a command with a faked clock", "fmp")
+        },
+        "sshpass" => spec(
+            ReadOnly,
+            "runs a command with a password fed to it",
+            "pfdPe",
+        ),
+        "valgrind" => spec(ReadOnly, "runs a command under a checker", ""),
+        "strace" | "ltrace" => spec(ReadOnly, "traces a command", "abeEIoOpPsSuUXAn"),
         "proxychains" | "proxychains4" | "torsocks" | "torify" => {
             spec(Reversible, "runs a command through a proxy", "f")
         }
@@ -140,20 +242,7 @@ fn wrapper_spec(name: &str) -> Option<WrapperSpec> {
             )
         },
         "unshare" => spec(Stateful, "runs a command in new namespaces", ""),
-        "strace" | "ltrace" => spec(
-            Reversible,
-            "traces a command (can attach to others)",
-            "abeEIoOpPsSuUX",
-        ),
-        "flock" => WrapperSpec {
-            long_values: &["--timeout", "--wait", "--conflict-exit-code"],
-            leading: 1,
-            ..spec(
-                Reversible,
-                "runs a command holding a lock file (creates the file)",
-                "wE",
-            )
-        },
+
         _ => return None,
     })
 }
@@ -224,7 +313,9 @@ pub(crate) fn is_assignment(t: &str) -> bool {
 
 pub(super) fn judge(name: &str, args: &[Word]) -> Option<Judgement> {
     if let Some(spec) = wrapper_spec(name) {
-        return Some(wrapper(name, args, &spec));
+        let mut j = wrapper(name, args, &spec);
+        tracer_effects(name, args, &mut j);
+        return Some(j);
     }
     if is_posix_shell(name) {
         return Some(interpreters::shell(name, args));
@@ -233,7 +324,34 @@ pub(super) fn judge(name: &str, args: &[Word]) -> Option<Judgement> {
         return Some(j);
     }
     Some(match name {
-        "su" | "runuser" => su(args),
+        "su" => su(args),
+        "runuser" => runuser(args),
+        "script" => script(args),
+        "flock" => flock(args),
+        "perf" => perf(args),
+        "capsh" => capsh(args),
+        "sg" => sg(args),
+        "gdb" => gdb(args),
+        "chrt" | "taskset"
+            if args.iter().any(|w| {
+                w.text == "-p"
+                    || w.text == "--pid"
+                    || w.text.starts_with("-p") && w.text.len() > 2 && !w.text.contains('c')
+            }) =>
+        {
+            Judgement::data(Tier::Stateful, format!("{name} -p changes another process"))
+        }
+        "chrt" => {
+            let spec = WrapperSpec {
+                leading: 1,
+                ..spec(
+                    Tier::ReadOnly,
+                    "runs a command with a scheduling policy",
+                    "T",
+                )
+            };
+            wrapper(name, args, &spec)
+        }
         "xargs" => xargs(args),
         "eval" => Judgement::data(Tier::ReadOnly, "eval runs its arguments as shell code")
             .with_inner(Inner::ShellJoin {
@@ -244,12 +362,26 @@ pub(super) fn judge(name: &str, args: &[Word]) -> Option<Judgement> {
         "ssh" => ssh(args),
         "trap" => trap(args),
         "alias" => alias(args),
-        "source" | "." => {
-            let mut j = Judgement::data(Tier::Stateful, "runs shell code from a file");
-            j.opaque_args = (0..args.len()).collect();
-            j
-        }
-        "busybox" => match args.first() {
+        "source" | "." => match args.first() {
+            Some(w)
+                if matches!(
+                    w.text.as_str(),
+                    "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0"
+                ) =>
+            {
+                let mut j = Judgement::data(Tier::ReadOnly, "runs shell code from standard input");
+                j.stdin_code = StdinCode::Shell;
+                j
+            }
+            first => {
+                let mut j = Judgement::data(Tier::Stateful, "runs shell code from a file");
+                j.opaque_args = (0..args.len()).collect();
+                j.code_from_substitution =
+                    first.is_some_and(|w| w.text.starts_with("<(") && !w.literal);
+                j
+            }
+        },
+        "busybox" | "toybox" => match args.first() {
             None => Judgement::data(Tier::ReadOnly, "lists busybox applets"),
             Some(w) if w.text.starts_with('-') => Judgement::data(Tier::ReadOnly, "busybox option"),
             Some(_) => Judgement::data(Tier::ReadOnly, "busybox runs the named applet").with_inner(
@@ -280,15 +412,48 @@ pub(super) fn judge(name: &str, args: &[Word]) -> Option<Judgement> {
 
 fn wrapper(name: &str, args: &[Word], spec: &WrapperSpec) -> Judgement {
     let start = wrapped_start(args, spec);
-    let privileged = spec.floor == Tier::Stateful && matches!(name, "sudo" | "doas" | "pkexec");
+    let privileged = matches!(name, "sudo" | "doas" | "pkexec");
     // The wrapper's own options end where the wrapped command starts.
     let own = &args[..start.unwrap_or(args.len())];
     match (name, start) {
         ("command", _) if has_short(own, 'v') || has_short(own, 'V') => {
-            Judgement::data(Tier::ReadOnly, "command -v looks a name up")
+            // The words are names looked up, not run: data.
+            return Judgement::data(Tier::ReadOnly, "command -v looks a name up");
         }
         ("sudo", _) if own.iter().any(|w| w.text == "-e" || w.text == "--edit") => {
             Judgement::data(Tier::Stateful, "sudo -e edits files as root")
+        }
+        ("sudo" | "doas", None)
+            if own.iter().any(|w| {
+                matches!(
+                    w.text.as_str(),
+                    "-l" | "--list"
+                        | "-ll"
+                        | "-V"
+                        | "--version"
+                        | "-h"
+                        | "--help"
+                        | "-K"
+                        | "--remove-timestamp"
+                        | "-k"
+                        | "--reset-timestamp"
+                )
+            }) =>
+        {
+            Judgement::data(
+                Tier::ReadOnly,
+                format!("{name} lists privileges or prints its version"),
+            )
+        }
+        ("sudo" | "doas", None)
+            if own
+                .iter()
+                .any(|w| matches!(w.text.as_str(), "-v" | "--validate")) =>
+        {
+            Judgement::data(
+                Tier::Reversible,
+                format!("{name} -v refreshes the credential timestamp"),
+            )
         }
         ("env", _)
             if has_short(own, 'S') || own.iter().any(|w| w.text.starts_with("--split-string")) =>
@@ -302,7 +467,7 @@ fn wrapper(name: &str, args: &[Word], spec: &WrapperSpec) -> Judgement {
         }
         (_, None) if privileged => {
             let mut j = Judgement::data(
-                spec.floor,
+                Tier::Stateful,
                 format!("{} with no command opens a root shell", name),
             );
             j.stdin_code = StdinCode::Shell;
@@ -336,6 +501,321 @@ impl Judgement {
         }
         self
     }
+}
+
+/// The word after option `flag` (or attached to it), for wrappers that take a file or code.
+fn option_value<'a>(args: &'a [Word], short: &str, long: &str) -> Option<(usize, &'a Word, usize)> {
+    for (i, w) in args.iter().enumerate() {
+        let t = w.text.as_str();
+        if t == "--" {
+            return None;
+        }
+        if t == short || t == long {
+            return args.get(i + 1).map(|v| (i + 1, v, 0));
+        }
+        if let Some(v) = t.strip_prefix(&format!("{long}=")) {
+            return Some((i, w, t.len() - v.len()));
+        }
+        if short.len() == 2 && t.starts_with(short) && t.len() > 2 && !t.starts_with("--") {
+            return Some((i, w, 2));
+        }
+    }
+    None
+}
+
+/// `strace`/`ltrace`/`valgrind`/`time`: the file they write, and fault injection.
+pub(super) fn tracer_effects(name: &str, args: &[Word], j: &mut Judgement) {
+    let out = match name {
+        "strace" | "ltrace" => option_value(args, "-o", "--output"),
+        "valgrind" => option_value(args, "--log-file", "--log-file")
+            .or_else(|| option_value(args, "--xml-file", "--xml-file")),
+        "time" => option_value(args, "-o", "--output"),
+        _ => None,
+    };
+    if let Some((_, w, start)) = out {
+        let path = w.text.get(start..).unwrap_or("");
+        j.writes.push(Dest::write(path, w.literal));
+        if j.tier < Tier::Reversible {
+            j.tier = Tier::Reversible;
+            j.rule = format!("{name} writes its output file");
+        }
+    }
+    let injects = args.iter().any(|w| {
+        let t = w.text.as_str();
+        t.contains("inject=")
+            || t.contains("fault=")
+            || t.starts_with("--inject")
+            || t.starts_with("--fault")
+            || t.starts_with("--kill-on-exit")
+    });
+    if injects && (name == "strace" || name == "ltrace") {
+        j.tier = Tier::Stateful;
+        j.rule = format!("{name} injects faults into the traced program");
+    }
+}
+
+/// `runuser -u USER [--] CMD…` runs a command; `runuser [-l] USER [-c CODE]` is `su`.
+fn runuser(args: &[Word]) -> Judgement {
+    if args
+        .iter()
+        .any(|w| w.text == "-u" || w.text == "--user" || w.text.starts_with("--user="))
+    {
+        let spec = WrapperSpec {
+            long_values: &[
+                "--user",
+                "--group",
+                "--supp-group",
+                "--shell",
+                "--whitelist-environment",
+            ],
+            ..spec(Tier::ReadOnly, "runs a command as another user", "ugGsw")
+        };
+        return wrapper("runuser", args, &spec);
+    }
+    su(args)
+}
+
+/// `script [opts] [FILE]`: `-c CODE` is shell code; the typescript FILE is written.
+fn script(args: &[Word]) -> Judgement {
+    let mut j = Judgement::data(Tier::Reversible, "script records a session to a file");
+    let code = option_value(args, "-c", "--command").or_else(|| {
+        // `-qc CODE`: a bundle ending in c.
+        args.iter().enumerate().find_map(|(i, w)| {
+            let t = w.text.as_str();
+            (t.starts_with('-') && !t.starts_with("--") && t.ends_with('c') && t.len() > 2)
+                .then(|| args.get(i + 1).map(|v| (i + 1, v, 0)))
+                .flatten()
+        })
+    });
+    let code_at = code.map(|(i, _, _)| i);
+    if let Some((i, w, start)) = code {
+        j.inner.push(Inner::ShellText {
+            index: i,
+            text: w.text.get(start..).unwrap_or("").to_string(),
+        });
+    } else {
+        j.stdin_code = StdinCode::Shell;
+    }
+    let values = [
+        "-c",
+        "--command",
+        "-E",
+        "--echo",
+        "-I",
+        "--log-in",
+        "-O",
+        "--log-out",
+        "-B",
+        "--log-io",
+        "-T",
+        "--log-timing",
+        "-m",
+        "--logging-format",
+        "-o",
+        "--output-limit",
+    ];
+    let mut i = 0;
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        if values.contains(&t) {
+            if matches!(
+                t,
+                "-I" | "--log-in" | "-O" | "--log-out" | "-B" | "--log-io" | "-T" | "--log-timing"
+            ) && let Some(w) = args.get(i + 1)
+            {
+                j.writes.push(Dest::write(&w.text, w.literal));
+            }
+            i += 2;
+            continue;
+        }
+        if !t.starts_with('-') && Some(i) != code_at {
+            j.writes.push(Dest::write(t, args[i].literal));
+        }
+        i += 1;
+    }
+    if j.writes.is_empty() && code_at.is_some() {
+        j.writes.push(Dest::write("typescript", true));
+    }
+    j.opaque_args = (0..args.len()).filter(|i| Some(*i) != code_at).collect();
+    j
+}
+
+/// `flock [opts] LOCKFILE -c CODE` or `flock [opts] LOCKFILE CMD…` (creates the lock file).
+fn flock(args: &[Word]) -> Judgement {
+    if let Some((i, w, start)) = option_value(args, "-c", "--command") {
+        let mut j = Judgement::data(
+            Tier::Reversible,
+            "flock runs shell code holding a lock file (creates the file)",
+        );
+        j.inner.push(Inner::ShellText {
+            index: i,
+            text: w.text.get(start..).unwrap_or("").to_string(),
+        });
+        return j;
+    }
+    let spec = WrapperSpec {
+        long_values: &["--timeout", "--wait", "--conflict-exit-code"],
+        leading: 1,
+        ..spec(
+            Tier::Reversible,
+            "runs a command holding a lock file (creates the file)",
+            "wE",
+        )
+    };
+    wrapper("flock", args, &spec)
+}
+
+/// `perf stat|record|trace|top [opts] [--] CMD…`.
+fn perf(args: &[Word]) -> Judgement {
+    let sub = args.first().map_or("", |w| w.text.as_str());
+    let floor = match sub {
+        "stat" | "trace" | "top" | "report" | "script" | "list" | "annotate" | "bench"
+        | "version" | "help" | "--version" | "--help" => Tier::ReadOnly,
+        "record" | "mem" | "sched" | "lock" | "kmem" | "c2c" | "kvm" => Tier::Reversible,
+        _ => Tier::Stateful,
+    };
+    let rest = args.get(1..).unwrap_or(&[]);
+    let start = rest
+        .iter()
+        .position(|w| w.text == "--")
+        .map(|p| p + 1)
+        .or_else(|| {
+            let values = [
+                "-e",
+                "--event",
+                "-o",
+                "--output",
+                "-p",
+                "--pid",
+                "-t",
+                "--tid",
+                "-C",
+                "--cpu",
+                "-c",
+                "--count",
+                "-F",
+                "--freq",
+                "-G",
+                "--cgroup",
+                "-r",
+                "--repeat",
+                "-I",
+                "--interval-print",
+                "-x",
+                "--field-separator",
+                "-i",
+                "--input",
+                "-m",
+                "--mmap-pages",
+                "--call-graph",
+                "-u",
+                "--uid",
+            ];
+            let mut i = 0;
+            while i < rest.len() {
+                let t = rest[i].text.as_str();
+                if values.contains(&t) {
+                    i += 2;
+                } else if t.starts_with('-') {
+                    i += 1;
+                } else {
+                    return Some(i);
+                }
+            }
+            None
+        });
+    let rule = if floor == Tier::Reversible {
+        "perf writes perf.data"
+    } else {
+        "perf measures a command"
+    };
+    let mut j = Judgement::data(floor, rule);
+    if let Some(s) = start.filter(|s| *s < rest.len()) {
+        j.inner.push(Inner::Argv {
+            start: s + 1,
+            end: args.len(),
+            partial: false,
+        });
+        j.opaque_args = (0..=s).collect();
+    }
+    j
+}
+
+/// `capsh … -- ARGS`: the arguments after `--` go to `/bin/bash`.
+fn capsh(args: &[Word]) -> Judgement {
+    let Some(dd) = args.iter().position(|w| w.text == "--") else {
+        let only_print = args.iter().all(|w| {
+            matches!(
+                w.text.as_str(),
+                "--print" | "--current" | "--help" | "--version" | "--license"
+            ) || w.text.starts_with("--decode")
+                || w.text.starts_with("--supports")
+                || w.text.starts_with("--has-")
+        });
+        let tier = if only_print {
+            Tier::ReadOnly
+        } else {
+            Tier::Stateful
+        };
+        let mut j = Judgement::data(tier, "capsh prints or changes capabilities");
+        j.opaque_args = (0..args.len()).collect();
+        return j;
+    };
+    let mut j = Judgement::data(
+        Tier::ReadOnly,
+        "capsh runs bash with the arguments after --",
+    );
+    match (args.get(dd + 1), args.get(dd + 2)) {
+        (Some(flag), Some(code)) if flag.text == "-c" => j.inner.push(Inner::ShellText {
+            index: dd + 2,
+            text: code.text.clone(),
+        }),
+        (None, _) => j.stdin_code = StdinCode::Shell,
+        _ => {
+            j.tier = Tier::Stateful;
+            j.rule = "capsh runs bash with arguments this table does not follow".into();
+            j.opaque_args = (0..args.len()).collect();
+        }
+    }
+    j
+}
+
+/// `sg GROUP [-c] COMMAND`: the command is shell code.
+fn sg(args: &[Word]) -> Judgement {
+    let mut i = usize::from(args.first().is_some_and(|w| w.text == "-"));
+    i += 1; // the group
+    if args.get(i).is_some_and(|w| w.text == "-c") {
+        i += 1;
+    }
+    let mut j = Judgement::data(Tier::ReadOnly, "sg runs a command with another group");
+    if i < args.len() {
+        j.inner.push(Inner::ShellJoin {
+            start: i,
+            end: args.len(),
+        });
+    } else {
+        j.tier = Tier::Stateful;
+        j.stdin_code = StdinCode::Shell;
+    }
+    j
+}
+
+/// `gdb … --args PROGRAM ARGS`: the program runs under a debugger that can change it.
+fn gdb(args: &[Word]) -> Judgement {
+    let mut j = Judgement::data(
+        Tier::Stateful,
+        "gdb runs or attaches to a program and can change it",
+    );
+    j.opaque_args = (0..args.len()).collect();
+    if let Some(p) = args.iter().position(|w| w.text == "--args") {
+        j.inner.push(Inner::Argv {
+            start: p + 1,
+            end: args.len(),
+            partial: false,
+        });
+        j.opaque_args.retain(|i| *i <= p);
+    }
+    j
 }
 
 fn su(args: &[Word]) -> Judgement {
@@ -423,10 +903,41 @@ fn ssh(args: &[Word]) -> Judgement {
         "-B", "-b", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", "-m", "-O", "-o",
         "-P", "-p", "-Q", "-R", "-S", "-W", "-w",
     ];
+    if args.len() == 1 && matches!(args[0].text.as_str(), "-V" | "-G")
+        || args.iter().any(|w| w.text == "-G")
+    {
+        return Judgement::data(
+            Tier::ReadOnly,
+            "ssh -G/-V prints its configuration or version",
+        );
+    }
     let local_code = args.iter().any(|w| {
         let t = w.text.to_ascii_lowercase();
-        t.contains("proxycommand") || t.contains("localcommand") || t.starts_with("-f")
+        t.contains("proxycommand")
+            || t.contains("localcommand")
+            || t.contains("knownhostscommand")
+            || t.starts_with("-f")
     });
+    let forwards = args.iter().any(|w| {
+        let t = w.text.as_str();
+        t.starts_with('-')
+            && !t.starts_with("--")
+            && t[1..].chars().any(|c| matches!(c, 'L' | 'R' | 'D' | 'w'))
+            && !t[1..]
+                .chars()
+                .next()
+                .is_some_and(|c| "BbcEeFIiJlmOoPpQSW".contains(c))
+            || t.to_ascii_lowercase().contains("forward")
+    });
+    if forwards {
+        let mut j = Judgement::data(
+            Tier::Stateful,
+            "ssh forwards ports or tunnels (it opens listeners)",
+        );
+        j.opaque_args = (0..args.len()).collect();
+        j.sends_stdin = true;
+        return j;
+    }
     if local_code || any_non_literal(args) {
         let mut j = Judgement::data(
             Tier::Stateful,
@@ -435,7 +946,7 @@ fn ssh(args: &[Word]) -> Judgement {
         j.opaque_args = (0..args.len()).collect();
         return j;
     }
-    match first_operand(args, VALUES) {
+    let mut j = match first_operand(args, VALUES) {
         None => Judgement::data(Tier::Reversible, "ssh with no destination"),
         Some((i, _)) if i + 1 >= args.len() => {
             let mut j = Judgement::data(Tier::Reversible, "ssh opens a remote shell");
@@ -448,7 +959,17 @@ fn ssh(args: &[Word]) -> Judgement {
                 end: args.len(),
             },
         ),
+    };
+    j.sends_stdin = true;
+    if let Some((_, w, start)) = option_value(args, "-E", "-E") {
+        j.writes
+            .push(Dest::write(w.text.get(start..).unwrap_or(""), w.literal));
     }
+    if option_value(args, "-F", "-F").is_some() {
+        j.tier = Tier::Stateful;
+        j.rule = "ssh -F reads a configuration that can run commands".into();
+    }
+    j
 }
 
 fn trap(args: &[Word]) -> Judgement {
@@ -509,6 +1030,19 @@ fn parallel(args: &[Word]) -> Judgement {
         )
     };
     match wrapped_start(&args[..end], &spec) {
+        None if end < args.len() => {
+            // No command: each argument after `:::` is a command line.
+            let mut j = Judgement::data(Tier::ReadOnly, "parallel runs each argument as a command");
+            for (index, w) in args.iter().enumerate().skip(end + 1) {
+                if !w.text.starts_with(":::") {
+                    j.inner.push(Inner::ShellText {
+                        index,
+                        text: w.text.clone(),
+                    });
+                }
+            }
+            j
+        }
         None => {
             let mut j = Judgement::data(
                 Tier::Stateful,

@@ -5,8 +5,8 @@ use tree_sitter::Node;
 
 use super::{MAX_HOPS, RESERVED_WORDS, Stdin, Visitor, classify_within, fields};
 use crate::policy::Tier;
-use crate::policy::classify::environment;
 use crate::policy::classify::knowledge::{self, Inner, StdinCode};
+use crate::policy::classify::paths;
 use crate::policy::classify::words::{self, Word};
 
 impl Visitor<'_> {
@@ -14,6 +14,7 @@ impl Visitor<'_> {
         self.commands += 1;
         let mut name = None;
         let mut args = Vec::new();
+        let mut prefix = Vec::new();
         for (field, child) in fields(node) {
             match (field, child.kind()) {
                 (Some("name"), _) => name = Some(child),
@@ -34,9 +35,17 @@ impl Visitor<'_> {
                 }
                 (_, "herestring_redirect") => stdin = self.herestring(child, nd),
                 (_, "heredoc_redirect") => stdin = self.heredoc(child, nd),
-                (_, "variable_assignment") => self.assignment(child, nd),
+                (_, "variable_assignment") => prefix.push(child),
                 _ => {}
             }
+        }
+        // Prefix assignments apply to the command (`IFS= read -r line` only splits a line).
+        let reads = name.is_some_and(|n| {
+            let w = words::resolve(n, self.src);
+            w.literal && matches!(w.text.as_str(), "read" | "mapfile" | "readarray")
+        });
+        for a in prefix {
+            self.assignment(a, nd, reads);
         }
         // Code nested in the words (`$(…)`, backticks, `<(…)`) runs too.
         if let Some(n) = name {
@@ -136,26 +145,23 @@ impl Visitor<'_> {
             return;
         }
         let args = &argv[1..];
-        if cmd == "cd" && hops == 0 {
-            self.cwd = match args.first() {
-                Some(w) if w.literal && w.text.starts_with('/') => Some(w.text.clone()),
-                _ => None,
-            };
+        if matches!(cmd, "cd" | "pushd" | "popd") && hops == 0 {
+            self.change_dir(cmd, args);
         }
         if matches!(
             cmd,
-            "env" | "sudo" | "export" | "declare" | "typeset" | "local" | "readonly"
+            "env" | "sudo" | "doas" | "export" | "declare" | "typeset" | "local" | "readonly"
         ) {
             for w in args.iter().filter(|w| knowledge::is_assignment(&w.text)) {
                 let (var_name, value) = w.text.split_once('=').unwrap_or_default();
-                if let Some(why) = environment::dangerous(var_name) {
-                    self.note(&w.text, why, Tier::Stateful);
-                }
+                let text = w.text.clone();
+                self.set_variable(&text, var_name, value, w.literal, false);
                 if w.literal {
                     self.remember(var_name.to_string(), value.to_string());
                 }
             }
         }
+        self.variable_builtins(cmd, args, &subject);
         let mut j = knowledge::judge(cmd, args);
         if partial
             && j.tier == Tier::ReadOnly
@@ -191,7 +197,42 @@ impl Visitor<'_> {
             j.tier = Tier::ReadOnly;
             j.rule = format!("{cmd} runs the here-document as shell code");
         }
+        if j.stdin_code == StdinCode::No
+            && self.startup_reads_stdin
+            && knowledge::is_posix_shell(cmd)
+        {
+            // BASH_ENV/ENV set to standard input: the shell runs its input at start-up.
+            j.stdin_code = StdinCode::Shell;
+        }
         self.note(&subject, j.rule.clone(), j.tier);
+        for dest in std::mem::take(&mut j.writes) {
+            if let Some((tier, why)) = paths::judge(&dest, &self.cwd) {
+                let shown = format!("{subject} → {}", dest.path);
+                self.note(&shown, format!("{cmd} {why}"), tier);
+            }
+        }
+        if let Stdin::File { path, literal } = stdin
+            && (!literal || paths::secret(path))
+            && (!j.known || j.sends_stdin || j.stdin_code != StdinCode::No)
+        {
+            self.note(
+                &subject,
+                format!("{cmd} is fed a secret (or computed) file on its standard input"),
+                Tier::Stateful,
+            );
+        }
+        if j.sends_stdin && matches!(stdin, Stdin::File { .. } | Stdin::Pipe | Stdin::Doc { .. }) {
+            self.note(
+                &subject,
+                format!(
+                    "{cmd} sends its standard input (a file, pipe or document) over the network"
+                ),
+                Tier::Stateful,
+            );
+        }
+        if j.code_from_substitution {
+            self.code_from_pipe = true;
+        }
         if j.known {
             self.mark(name.span, true);
             for (i, w) in args.iter().enumerate() {
@@ -221,10 +262,14 @@ impl Visitor<'_> {
                         .join(" ");
                     let literal = part.iter().all(|w| w.literal);
                     self.shell_body(&text, literal, &subject);
+                    self.known_code(part, &subject);
                 }
                 Inner::ShellText { index, text } => {
                     let literal = args.get(*index).is_none_or(|w| w.literal);
                     self.shell_body(text, literal, &subject);
+                    if let Some(w) = args.get(*index) {
+                        self.known_code(std::slice::from_ref(w), &subject);
+                    }
                 }
             }
         }
@@ -253,7 +298,7 @@ impl Visitor<'_> {
                     Tier::Stateful,
                 )
             }
-            (StdinCode::Shell, Stdin::File) => self.note(
+            (StdinCode::Shell, Stdin::File { .. }) => self.note(
                 &subject,
                 "a shell reads commands from a file",
                 Tier::Stateful,
@@ -266,12 +311,121 @@ impl Visitor<'_> {
                     Tier::Stateful,
                 )
             }
-            (StdinCode::Other, Stdin::Doc { .. } | Stdin::File) => self.note(
+            (StdinCode::Other, Stdin::Doc { .. } | Stdin::File { .. }) => self.note(
                 &subject,
                 "an interpreter reads code from its input",
                 Tier::Stateful,
             ),
+            (
+                StdinCode::Awk | StdinCode::Sed | StdinCode::Cron,
+                Stdin::Doc {
+                    text,
+                    span,
+                    literal,
+                },
+            ) => {
+                let (text, span, literal) = (text.clone(), *span, *literal);
+                self.program_on_stdin(j.stdin_code, &text, literal, &subject);
+                self.mark(span, true);
+            }
+            (StdinCode::Awk | StdinCode::Sed | StdinCode::Cron, Stdin::Pipe) => {
+                self.code_from_pipe = true;
+                self.note(&subject, "a program is read from a pipe", Tier::Stateful)
+            }
+            (StdinCode::Awk | StdinCode::Sed | StdinCode::Cron, Stdin::File { .. }) => {
+                self.note(&subject, "a program is read from a file", Tier::Stateful)
+            }
             _ => {}
+        }
+    }
+
+    /// Shell code built from a variable whose literal values the text assigned
+    /// (`C='rm -rf /'; eval "$C"`): each value is classified as the code it becomes.
+    fn known_code(&mut self, part: &[Word], subject: &str) {
+        let mut variable = None;
+        for (i, w) in part.iter().enumerate() {
+            if w.literal {
+                continue;
+            }
+            let name = w
+                .text
+                .strip_prefix("${")
+                .and_then(|t| t.strip_suffix('}'))
+                .or_else(|| w.text.strip_prefix('$'))
+                .filter(|n| {
+                    !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                });
+            match (name, variable) {
+                (Some(n), None) => variable = Some((i, n.to_string())),
+                _ => return,
+            }
+        }
+        let Some((at, name)) = variable else {
+            return;
+        };
+        let Some(values) = self.vars.get(&name).cloned() else {
+            return;
+        };
+        for value in values {
+            let text = part
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    if i == at {
+                        value.as_str()
+                    } else {
+                        w.text.as_str()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            self.shell_body(&text, true, subject);
+        }
+    }
+
+    /// A program given on standard input: an awk program, a sed script or a crontab.
+    fn program_on_stdin(&mut self, code: StdinCode, text: &str, literal: bool, subject: &str) {
+        if !literal {
+            self.note(
+                subject,
+                "a program built from non-literal text",
+                Tier::Stateful,
+            );
+            return;
+        }
+        let effects = match code {
+            StdinCode::Awk => knowledge::awk_program(text),
+            StdinCode::Sed => knowledge::sed_script(text),
+            _ => {
+                for command in crontab_commands(text) {
+                    self.shell_body(&command, true, subject);
+                }
+                return;
+            }
+        };
+        for effect in effects {
+            match effect {
+                knowledge::Effect::Writes(Some(file)) => {
+                    let dest = paths::Dest::write(&file, true);
+                    if let Some((tier, why)) = paths::judge(&dest, &self.cwd) {
+                        self.note(subject, format!("the program {why}"), tier);
+                    }
+                }
+                knowledge::Effect::Writes(None) => self.note(
+                    subject,
+                    "the program writes a computed path",
+                    Tier::Stateful,
+                ),
+                knowledge::Effect::Runs(command) => {
+                    self.note(subject, "the program runs commands", Tier::Stateful);
+                    if let Some(command) = command {
+                        self.shell_body(&command, true, subject);
+                    }
+                }
+                knowledge::Effect::Loads => {
+                    self.note(subject, "the program loads code", Tier::Stateful)
+                }
+            }
         }
     }
 
@@ -287,4 +441,43 @@ impl Visitor<'_> {
         let inner = classify_within(text, self.depth + 1, false, self.deadline);
         self.reasons.extend(inner.reasons);
     }
+}
+
+/// The commands of a crontab: each line after its five time fields (or an `@` keyword), up
+/// to the first unescaped `%` (the rest is the command's input). `NAME=value` lines set the
+/// jobs' environment and are returned as the assignment they are.
+fn crontab_commands(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields = if line.starts_with('@') { 1 } else { 5 };
+        let first = line.split_whitespace().next().unwrap_or("");
+        if first.contains('=') && !first.starts_with('@') {
+            out.push(line.to_string());
+            continue;
+        }
+        let mut rest = line;
+        for _ in 0..fields {
+            rest = rest.trim_start();
+            rest = rest.find(char::is_whitespace).map_or("", |i| &rest[i..]);
+        }
+        let mut command = String::new();
+        let mut chars = rest.trim().chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        command.push(n);
+                    }
+                }
+                '%' => break,
+                c => command.push(c),
+            }
+        }
+        out.push(command);
+    }
+    out
 }

@@ -15,8 +15,10 @@ mod commands;
 mod equivalence_tests;
 mod redirects;
 mod split;
+mod state;
 
-use super::{environment, floor, words};
+use super::paths::Cwd;
+use super::{floor, words};
 use crate::policy::{Reason, Tier};
 
 /// Text longer than this is not parsed (tree-sitter's error recovery can be slow on huge
@@ -336,6 +338,20 @@ fn visit_segments(
         return None;
     }
     let segments = split::split(text)?;
+    // Lists nested past the walk's depth take the whole parse: know it before any work.
+    let mut run = 0usize;
+    let mut longest = 0usize;
+    for segment in &segments {
+        match segment.join {
+            split::Join::List => run += 1,
+            split::Join::Statement => run = 0,
+            split::Join::Pipe => {}
+        }
+        longest = longest.max(run);
+    }
+    if longest + 1 > MAX_NODE_DEPTH {
+        return None;
+    }
     let trees = parse_segments(text, &segments, deadline)?;
     let mut v = Visitor::new(text, depth, interactive, deadline);
     // The whole parse nests a segment under at most one `list` node per `&&`/`||` of its
@@ -397,7 +413,10 @@ fn add_floor(v: &mut ShellVerdict, text: &str, inert: Option<&[bool]>) {
 enum Stdin {
     Inherited,
     Pipe,
-    File,
+    File {
+        path: String,
+        literal: bool,
+    },
     Doc {
         text: String,
         span: (usize, usize),
@@ -433,8 +452,13 @@ struct Visitor<'t> {
     vars: HashMap<String, Vec<String>>,
     /// Functions and aliases defined in the text.
     defined: HashSet<String>,
-    /// Working directory established by a literal `cd /abs`.
-    cwd: Option<String>,
+    /// Where relative paths land (`cd`, `pushd`, `popd` move it; a directory that is not a
+    /// literal makes it unknown: the worst case).
+    cwd: Cwd,
+    /// The `pushd` stack.
+    dirs: Vec<Cwd>,
+    /// `BASH_ENV`/`ENV` was set to standard input: a shell started later runs its input.
+    startup_reads_stdin: bool,
     /// Some interpreter reads code from a pipe: data anywhere in the text may become code,
     /// so nothing is exempt from the raw-text floor.
     code_from_pipe: bool,
@@ -458,7 +482,9 @@ impl<'t> Visitor<'t> {
             deadline,
             vars: HashMap::new(),
             defined: HashSet::new(),
-            cwd: None,
+            cwd: Cwd::Start,
+            dirs: Vec::new(),
+            startup_reads_stdin: false,
             code_from_pipe: false,
             interactive: interactive && depth == 0,
         }
@@ -539,7 +565,25 @@ impl<'t> Visitor<'t> {
                 self.defined.insert(name);
                 self.visit_children(node, &Stdin::Inherited, nd);
             }
-            "variable_assignment" => self.assignment(node, nd),
+            "variable_assignment" => self.assignment(node, nd, false),
+            "expansion" => {
+                self.expansion_assignment(node);
+                self.visit_children(node, stdin, nd);
+            }
+            "for_statement" | "select_statement" => {
+                self.loop_variable(node);
+                self.visit_children(node, stdin, nd);
+            }
+            "test_command" => {
+                self.test_strings(node);
+                self.visit_children(node, stdin, nd);
+            }
+            "declaration_command" | "unset_command" => self.declaration(node, stdin, nd),
+            "compound_statement" if node.child(0).is_some_and(|c| c.kind() == "((") => {
+                // `(( … ))`: arithmetic, a builtin that runs nothing but its `$(…)`.
+                self.commands += 1;
+                self.visit_children(node, stdin, nd);
+            }
             "command_substitution" | "process_substitution" => {
                 let backquote = node.child(0).is_some_and(|c| c.kind() == "`");
                 self.level += 1;
@@ -560,24 +604,30 @@ impl<'t> Visitor<'t> {
         }
     }
 
-    fn assignment(&mut self, node: Node, nd: usize) {
+    /// `NAME=value`, standalone or as a prefix of a command; `for_read`: the prefix of a
+    /// `read`-like builtin (where `IFS` only splits the line read).
+    fn assignment(&mut self, node: Node, nd: usize, for_read: bool) {
         let name = node
             .child_by_field_name("name")
             .map(|n| self.text(n).to_string())
             .unwrap_or_default();
-        if let Some(why) = environment::dangerous(&name) {
-            let subject = self.text(node).to_string();
-            self.note(&subject, why, Tier::Stateful);
-        }
+        let subject = self.text(node).to_string();
         match node.child_by_field_name("value") {
             Some(value) => {
                 let w = words::resolve(value, self.src);
+                self.set_variable(&subject, &name, &w.text, w.literal, for_read);
                 if w.literal {
+                    // A value is data until something runs it (`$X` as a command word, `eval`),
+                    // which is judged from the remembered value.
+                    self.mark(w.span, true);
                     self.remember(name, w.text);
                 }
                 self.visit(value, &Stdin::Inherited, nd + 1);
             }
-            None => self.remember(name, String::new()),
+            None => {
+                self.set_variable(&subject, &name, "", true, for_read);
+                self.remember(name, String::new());
+            }
         }
     }
 
