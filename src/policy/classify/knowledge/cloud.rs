@@ -75,6 +75,15 @@ fn gcloud(c: &mut Call<'_>) {
         return;
     }
     verbs::by_worst_verb(c, &["run", "deploy", "alpha", "beta"]);
+    // `gcloud compute ssh VM -- CMD…`: the words after `--` run on the instance.
+    let end = c.parsed.items.iter().find_map(|i| match i {
+        crate::policy::options::Item::EndOfOptions { at } => Some(*at),
+        _ => None,
+    });
+    if let Some(at) = end.filter(|at| at + 1 < c.args().len()) {
+        let (start, stop) = (c.index(at + 1), c.index(c.args().len()));
+        c.j.inner.push(super::Inner::ShellJoin { start, end: stop });
+    }
 }
 
 fn az(c: &mut Call<'_>) {
@@ -530,7 +539,7 @@ pub(super) const DECLS: &[Decl] = &[
     judged(
         &["aws"],
         Api,
-        "@no-abbrev --debug --endpoint-url=!R --no-verify-ssl!R --no-paginate --output= --query= --profile= --region= --version!h --color= --no-sign-request --ca-bundle=!R --cli-read-timeout= --cli-connect-timeout= --cli-binary-format= --no-cli-pager --cli-auto-prompt --no-cli-auto-prompt --cli-input-json= --cli-input-yaml= --generate-cli-skeleton=?",
+        "--debug --endpoint-url=!R --no-verify-ssl!R --no-paginate --output= --query= --profile= --region= --version!h --color= --no-sign-request --ca-bundle=!R --cli-read-timeout= --cli-connect-timeout= --cli-binary-format= --no-cli-pager --cli-auto-prompt --no-cli-auto-prompt --cli-input-json= --cli-input-yaml= --generate-cli-skeleton=?",
         aws,
     ),
     judged(

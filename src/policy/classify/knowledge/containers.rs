@@ -295,6 +295,9 @@ fn helm(c: &mut Call<'_>) {
         "repo" | "plugin" | "dependency" | "dep" if matches!(second.as_str(), "list" | "ls") => {
             c.describe(format!("helm {sub} list reads only"))
         }
+        "uninstall" | "delete" | "del" | "un" if dry_run => {
+            c.describe(format!("helm {sub} --dry-run changes nothing"))
+        }
         "uninstall" | "delete" | "del" | "un" => {
             c.raise(T3, format!("helm {sub} removes a release"))
         }

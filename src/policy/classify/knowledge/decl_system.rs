@@ -336,7 +336,7 @@ pub(super) const DECLS: &[Decl] = &[
     decl(
         &["lsof"],
         Reader,
-        "@single -?!h -h!h -a -b -C -c: -d: -D: -e: -E -f -F:: -g:: -i:: -K:: -k: -l -L:: -m: -M -n -N -o: -O -p: -P -Q -r: -R -s: -S: -t -T:: -u: -U -v!h -V -w -x:: -X -z: -Z::",
+        "-?!h -h!h -a -b -C -c: -d: -D: -e: -E -f -F:: -g:: -i:: -K:: -k: -l -L:: -m: -M -n -N -o:: -O -p: -P -Q -r:: -R -s:: -S:: -t -T:: -u: -U -v!h -V -w -x:: -X -z:: -Z::",
     ),
     decl(
         &["lsmod", "lsusb", "lspci"],
@@ -526,7 +526,7 @@ pub(super) const DECLS: &[Decl] = &[
     decl(
         &["hdparm"],
         Risky,
-        "@single -I -i -t -T -g -C -h!h -V!h -v -z!s -y!s -Y!s -f!s -F!s -W::!s -a::!s -A::!s -B::!s -c::!s -d::!s -D::!s -H::!s -J::!s -k::!s -K::!s -L::!s -m::!s -M::!s -N::!s -p::!s -P::!s -Q::!s -r::!s -R::!s -s::!s -S::!s -u::!s -U::!s -w::!s -x::!s -X::!s -Z!s -b::!s -E::!s -q --security-erase=!d --security-erase-enhanced=!d --trim-sector-ranges=!d --write-sector=!d --repair-sector=!d --make-bad-sector=!d --fwdownload=!d --dco-restore!d --dco-freeze!s --security-set-pass=!s --security-disable=!s --security-unlock=!s --security-freeze!s --user-master= --security-mode= --read-sector= --Istdout --offset= --direct --dco-identify -n::!s",
+        "-I -i -t -T -g -C -h!h -V!h -v -z!s -y!s -Y!s -f!s -F!s -W::!s -a::!s -A::!s -B::!s -c::!s -d::!s -D::!s -H::!s -J::!s -k::!s -K::!s -L::!s -m::!s -M::!s -N::!s -p::!s -P::!s -Q::!s -r::!s -R::!s -s::!s -S::!s -u::!s -U::!s -w::!s -x::!s -X::!s -Z!s -b::!s -E::!s -q --security-erase=!d --security-erase-enhanced=!d --trim-sector-ranges=!d --write-sector=!d --repair-sector=!d --make-bad-sector=!d --fwdownload=!d --dco-restore!d --dco-freeze!s --security-set-pass=!s --security-disable=!s --security-unlock=!s --security-freeze!s --user-master= --security-mode= --read-sector= --Istdout --offset= --direct --dco-identify -n::!s",
     ),
     judged(
         &["mdadm"],

@@ -91,6 +91,9 @@ pub(crate) struct Judgement {
     /// Code comes from another command's output (`bash <(echo …)`): nothing in the text is
     /// proven to be only data.
     pub code_from_substitution: bool,
+    /// The wrapped command runs in this directory (`env -C DIR`, `sudo -D DIR`), with whether
+    /// the word is a literal.
+    pub chdir: Option<(String, bool)>,
 }
 
 impl Judgement {
@@ -106,6 +109,7 @@ impl Judgement {
             writes: Vec::new(),
             sends_stdin: false,
             code_from_substitution: false,
+            chdir: None,
         }
     }
 

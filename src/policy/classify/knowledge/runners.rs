@@ -315,6 +315,13 @@ pub(super) fn judge(name: &str, args: &[Word]) -> Option<Judgement> {
     if let Some(spec) = wrapper_spec(name) {
         let mut j = wrapper(name, args, &spec);
         tracer_effects(name, args, &mut j);
+        let chdir = match name {
+            "env" => option_value(args, "-C", "--chdir"),
+            "sudo" => option_value(args, "-D", "--chdir"),
+            _ => None,
+        };
+        j.chdir =
+            chdir.map(|(_, w, start)| (w.text.get(start..).unwrap_or("").to_string(), w.literal));
         return Some(j);
     }
     if is_posix_shell(name) {
@@ -577,7 +584,7 @@ fn runuser(args: &[Word]) -> Judgement {
 
 /// `script [opts] [FILE]`: `-c CODE` is shell code; the typescript FILE is written.
 fn script(args: &[Word]) -> Judgement {
-    let mut j = Judgement::data(Tier::Reversible, "script records a session to a file");
+    let mut j = Judgement::data(Tier::ReadOnly, "script records a session to a file");
     let code = option_value(args, "-c", "--command").or_else(|| {
         // `-qc CODE`: a bundle ending in c.
         args.iter().enumerate().find_map(|(i, w)| {
@@ -730,6 +737,10 @@ fn perf(args: &[Word]) -> Judgement {
         "perf measures a command"
     };
     let mut j = Judgement::data(floor, rule);
+    if let Some((_, w, start)) = option_value(rest, "-o", "--output") {
+        j.writes
+            .push(Dest::write(w.text.get(start..).unwrap_or(""), w.literal));
+    }
     if let Some(s) = start.filter(|s| *s < rest.len()) {
         j.inner.push(Inner::Argv {
             start: s + 1,

@@ -145,7 +145,7 @@ impl Visitor<'_> {
             return;
         }
         let args = &argv[1..];
-        if matches!(cmd, "cd" | "pushd" | "popd") && hops == 0 {
+        if matches!(cmd, "cd" | "pushd" | "popd") {
             self.change_dir(cmd, args);
         }
         if matches!(
@@ -250,7 +250,22 @@ impl Visitor<'_> {
                     partial,
                 } => {
                     if start < end && *end <= args.len() {
+                        // `env -C DIR cmd`, `sudo -D DIR cmd`: the command runs there.
+                        let outer = j.chdir.as_ref().map(|(dir, literal)| {
+                            let w = Word {
+                                text: dir.clone(),
+                                literal: *literal,
+                                span: (0, 0),
+                                may_be_option: false,
+                                glob_only: false,
+                            };
+                            let moved = self.dir_for(&w);
+                            std::mem::replace(&mut self.cwd, moved)
+                        });
                         self.judge(&args[*start..*end], None, stdin, hops + 1, *partial);
+                        if let Some(cwd) = outer {
+                            self.cwd = cwd;
+                        }
                     }
                 }
                 Inner::ShellJoin { start, end } => {
@@ -277,7 +292,10 @@ impl Visitor<'_> {
         let wraps = j.inner.iter().any(|i| matches!(i, Inner::Argv { .. }));
         match (j.stdin_code, stdin) {
             // Input to a known reader is data; an unknown program may run it.
-            (StdinCode::No, Stdin::Doc { span, .. }) if j.known && !wraps => self.mark(*span, true),
+            // A document sent over the network is input for the other end (maybe code).
+            (StdinCode::No, Stdin::Doc { span, .. }) if j.known && !wraps && !j.sends_stdin => {
+                self.mark(*span, true)
+            }
             (
                 StdinCode::Shell,
                 Stdin::Doc {
@@ -438,7 +456,7 @@ impl Visitor<'_> {
                 Tier::Stateful,
             );
         }
-        let inner = classify_within(text, self.depth + 1, false, self.deadline);
+        let inner = classify_within(text, self.depth + 1, false, self.deadline, &self.cwd);
         self.reasons.extend(inner.reasons);
     }
 }

@@ -247,11 +247,25 @@ fn reason(subject: &str, rule: impl Into<String>, tier: Tier) -> Reason {
 
 /// Classify shell `text` at body `depth` (0 = the text the caller gave).
 pub(crate) fn classify_shell(text: &str, depth: usize, interactive: bool) -> ShellVerdict {
-    classify_within(text, depth, interactive, Instant::now() + PARSE_BUDGET)
+    classify_within(
+        text,
+        depth,
+        interactive,
+        Instant::now() + PARSE_BUDGET,
+        &Cwd::Start,
+    )
 }
 
 /// [`classify_shell`] sharing one parse deadline with the text it is nested in.
-fn classify_within(text: &str, depth: usize, interactive: bool, deadline: Instant) -> ShellVerdict {
+/// [`classify_shell`] for shell code nested in a text: it shares the parse deadline and starts
+/// in the working directory the outer text established (`cd /etc && sh -c '… > passwd'`).
+fn classify_within(
+    text: &str,
+    depth: usize,
+    interactive: bool,
+    deadline: Instant,
+    cwd: &Cwd,
+) -> ShellVerdict {
     let unparseable = |why: &str| {
         let mut v = ShellVerdict::default();
         v.reasons.push(reason(text, why, Tier::Stateful));
@@ -278,13 +292,14 @@ fn classify_within(text: &str, depth: usize, interactive: bool, deadline: Instan
         // A shell cannot receive a NUL inside a command string; the parser would stop there.
         return unparseable("text contains a NUL byte");
     }
-    let mut v = match visit_segments(text, depth, interactive, deadline) {
+    let mut v = match visit_segments(text, depth, interactive, deadline, cwd) {
         Some(v) => v,
         None => {
             let Some(tree) = parse(text, None, deadline) else {
                 return unparseable("text could not be parsed within the parse budget");
             };
             let mut v = Visitor::new(text, depth, interactive, deadline);
+            v.cwd = cwd.clone();
             v.unparsed = tree.root_node().has_error();
             if let Some(at) = joined_line(tree.root_node(), text) {
                 v.note(
@@ -328,12 +343,13 @@ fn classify_within(text: &str, depth: usize, interactive: bool, deadline: Instan
 /// visitor (variables, functions, `cd`, marks and the floor span the whole text). A segment
 /// after `|` or `|&` reads a pipe, as in the `pipeline` arm of [`Visitor::visit`]. `None` when
 /// the text is not split: the caller parses it whole.
-fn visit_segments(
-    text: &str,
+fn visit_segments<'t>(
+    text: &'t str,
     depth: usize,
     interactive: bool,
     deadline: Instant,
-) -> Option<Visitor<'_>> {
+    cwd: &Cwd,
+) -> Option<Visitor<'t>> {
     if !splitting_enabled() {
         return None;
     }
@@ -354,6 +370,7 @@ fn visit_segments(
     }
     let trees = parse_segments(text, &segments, deadline)?;
     let mut v = Visitor::new(text, depth, interactive, deadline);
+    v.cwd = cwd.clone();
     // The whole parse nests a segment under at most one `list` node per `&&`/`||` of its
     // statement and one `pipeline` node; where that could reach the depth at which the syntax
     // walk stops, only the whole parse gives the same verdict.
@@ -575,6 +592,8 @@ impl<'t> Visitor<'t> {
                 self.visit_children(node, stdin, nd);
             }
             "test_command" => {
+                // `[[ … ]]`: a builtin test; it runs nothing but what its words substitute.
+                self.commands += 1;
                 self.test_strings(node);
                 self.visit_children(node, stdin, nd);
             }

@@ -61,6 +61,11 @@ impl Visitor<'_> {
         }
     }
 
+    /// The directory `w` names, from the current one.
+    pub(super) fn dir_for(&self, w: &Word) -> Cwd {
+        self.resolve_dir(Some(w))
+    }
+
     fn resolve_dir(&self, target: Option<&Word>) -> Cwd {
         let Some(w) = target else {
             return Cwd::Known("~".into());
