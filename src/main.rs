@@ -201,9 +201,11 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
         Ok(r) => r,
         Err(e) => return fail_config(e),
     };
-    let (doc, admitted) = relay_shell::policy::explain::explain_json(&policy, tool, &text);
-    let rendered = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
-    println!("{}", redactor.redact(&rendered));
+    let (rendered, admitted) =
+        relay_shell::policy::explain::explain_redacted(&policy, tool, &text, &|s| {
+            redactor.redact(s).into_owned()
+        });
+    println!("{rendered}");
     if admitted {
         ExitCode::SUCCESS
     } else {

@@ -23,8 +23,32 @@ use super::Policy;
 ///
 /// `reasons` lists every command found, the rule that fired and its tier, in the order found;
 /// the decision's `reason` is the exact string the gate would put in a `[DENIED …]` result.
-/// The output is not redacted here: the caller redacts before printing.
+/// The output is not redacted here: see [`explain_redacted`].
 pub fn explain_json(policy: &Policy, tool: &str, text: &str) -> (Value, bool) {
+    explain_with(policy, tool, text, &|s| s.to_string())
+}
+
+/// [`explain_json`] rendered as the pretty JSON `relay-shell explain` prints, with `redact`
+/// applied to every string *value* before serialization. Redacting the serialized text instead
+/// could cut through an escape or a closing quote (a token's pattern does not stop at `"`):
+/// this way the output is always valid JSON, whatever the input and the redaction rules.
+pub fn explain_redacted(
+    policy: &Policy,
+    tool: &str,
+    text: &str,
+    redact: &dyn Fn(&str) -> String,
+) -> (String, bool) {
+    let (value, admitted) = explain_with(policy, tool, text, redact);
+    let rendered = serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".into()); // ok: a Value of strings, numbers and bools always serializes
+    (rendered, admitted)
+}
+
+fn explain_with(
+    policy: &Policy,
+    tool: &str,
+    text: &str,
+    redact: &dyn Fn(&str) -> String,
+) -> (Value, bool) {
     let decision = policy.check(tool, text);
     let reasons: Vec<Value> = decision
         .classification
@@ -32,20 +56,20 @@ pub fn explain_json(policy: &Policy, tool: &str, text: &str) -> (Value, bool) {
         .iter()
         .map(|r| {
             json!({
-                "subject": r.subject,
-                "rule": r.rule,
+                "subject": redact(&r.subject),
+                "rule": redact(&r.rule),
                 "tier": r.tier.as_u8(),
             })
         })
         .collect();
     let value = json!({
-        "tool": tool,
+        "tool": redact(tool),
         "mode": policy.mode().as_str(),
         "tier": decision.tier.as_u8(),
         "tier_name": decision.tier.name(),
         "decision": {
             "admitted": decision.admitted,
-            "reason": decision.reason,
+            "reason": redact(&decision.reason),
         },
         "reasons": reasons,
     });
