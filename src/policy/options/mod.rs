@@ -218,6 +218,20 @@ impl Parsed {
         })
     }
 
+    /// The values of every given option whose tags contain `tag` (for instance the secrets a
+    /// redactor tags `k`: `mysql -pSECRET`, `--password=…`), with the word and offset they are at.
+    pub fn tagged_values(&self, grammar: &Grammar, tag: char) -> Vec<Value> {
+        self.items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Opt {
+                    id, value: Some(v), ..
+                } if grammar.tags(*id).contains(tag) => Some(*v),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether anything was not a declared option or an operand (unknown, ambiguous, or a
     /// value problem): the program would reject the line or do something undeclared.
     pub fn has_problem(&self) -> bool {

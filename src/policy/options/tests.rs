@@ -253,3 +253,28 @@ fn negatable_long_options() {
     let plain = g("--ext-diff");
     assert_eq!(show(&plain, &["--no-ext-diff"]), ["?--no-ext-diff@2"]);
 }
+
+#[test]
+fn secrets_in_command_lines_are_found_by_tag() {
+    // How a redactor would declare mysql's options: -p takes an optional attached password.
+    let mysql = g("-u:,--user= -p::,--password=?!k -h:,--host= -e:,--execute=");
+    let args = ["-uroot", "-pS3cr3t", "-h", "db", "-e", "select 1"];
+    let parsed = mysql.parse(&args);
+    let found: Vec<&str> = parsed
+        .tagged_values(&mysql, 'k')
+        .iter()
+        .map(|v| v.text(&args))
+        .collect();
+    assert_eq!(found, ["S3cr3t"]);
+    let v = parsed.tagged_values(&mysql, 'k')[0];
+    assert_eq!((v.at, v.start), (1, 2));
+    let args = ["--pass=hunter2", "-p", "db"];
+    let parsed = mysql.parse(&args);
+    let found: Vec<&str> = parsed
+        .tagged_values(&mysql, 'k')
+        .iter()
+        .map(|v| v.text(&args))
+        .collect();
+    // `--pass` abbreviates `--password`; a bare `-p` has no attached value (mysql prompts).
+    assert_eq!(found, ["hunter2"]);
+}

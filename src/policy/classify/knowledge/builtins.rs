@@ -191,7 +191,11 @@ fn man(c: &mut Call<'_>) {
     if lookup {
         c.describe("man looks pages up (no pager)");
     } else if let Some(v) = pagers.first().copied() {
-        c.describe("man runs the given pager");
+        // The page is rendered (and cached in /var/cache/man) before the pager runs.
+        c.raise(
+            T1,
+            "man renders a page (writing its cache) for the given pager",
+        );
         c.runs_code(v);
     } else {
         c.raise(T1, "man opens a pager (it can spawn a shell)");

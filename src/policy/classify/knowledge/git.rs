@@ -399,6 +399,9 @@ fn git(c: &mut Call<'_>) {
             if sub == "reflog" {
                 reflog(c);
             }
+            if sub == "help" && c.operands().len() > 1 {
+                c.raise(T1, "git help renders a manual page (man writes its cache)");
+            }
             if c.j.tier == crate::policy::Tier::ReadOnly {
                 c.describe(format!("git {sub} reads only"));
             }

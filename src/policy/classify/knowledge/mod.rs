@@ -13,11 +13,13 @@
 mod builtins;
 mod cloud;
 mod containers;
+mod decl_disk;
 mod decl_net;
 mod decl_system;
 mod decl_text;
 mod decl_write;
 mod git;
+mod infra;
 mod interpreters;
 mod mutators;
 mod net;
@@ -26,6 +28,7 @@ mod runners;
 mod scripts;
 mod services;
 mod verbs;
+mod wrappers;
 
 pub(crate) use interpreters::is_posix_shell;
 pub(crate) use runners::is_assignment;
@@ -146,12 +149,14 @@ impl Judgement {
 const DECLARATIONS: &[&[programs::Decl]] = &[
     decl_text::DECLS,
     decl_system::DECLS,
+    decl_disk::DECLS,
     decl_net::DECLS,
     decl_write::DECLS,
     net::DECLS,
     services::DECLS,
     containers::DECLS,
     cloud::DECLS,
+    infra::DECLS,
     git::DECLS,
     scripts::DECLS,
     builtins::DECLS,

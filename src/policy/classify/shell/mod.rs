@@ -17,8 +17,8 @@ mod redirects;
 mod split;
 mod state;
 
+use super::floor;
 use super::paths::Cwd;
-use super::{floor, words};
 use crate::policy::{Reason, Tier};
 
 /// Text longer than this is not parsed (tree-sitter's error recovery can be slow on huge
@@ -583,26 +583,7 @@ impl<'t> Visitor<'t> {
                 self.visit_children(node, &Stdin::Inherited, nd);
             }
             "variable_assignment" => self.assignment(node, nd, false),
-            "expansion" => {
-                self.expansion_assignment(node);
-                self.visit_children(node, stdin, nd);
-            }
-            "for_statement" | "select_statement" => {
-                self.loop_variable(node);
-                self.visit_children(node, stdin, nd);
-            }
-            "test_command" => {
-                // `[[ … ]]`: a builtin test; it runs nothing but what its words substitute.
-                self.commands += 1;
-                self.test_strings(node);
-                self.visit_children(node, stdin, nd);
-            }
-            "declaration_command" | "unset_command" => self.declaration(node, stdin, nd),
-            "compound_statement" if node.child(0).is_some_and(|c| c.kind() == "((") => {
-                // `(( … ))`: arithmetic, a builtin that runs nothing but its `$(…)`.
-                self.commands += 1;
-                self.visit_children(node, stdin, nd);
-            }
+            _ if self.state_node(node, stdin, nd) => {}
             "command_substitution" | "process_substitution" => {
                 let backquote = node.child(0).is_some_and(|c| c.kind() == "`");
                 self.level += 1;
@@ -620,41 +601,6 @@ impl<'t> Visitor<'t> {
         let mut cursor = node.walk();
         for child in node.children(&mut cursor) {
             self.visit(child, stdin, nd + 1);
-        }
-    }
-
-    /// `NAME=value`, standalone or as a prefix of a command; `for_read`: the prefix of a
-    /// `read`-like builtin (where `IFS` only splits the line read).
-    fn assignment(&mut self, node: Node, nd: usize, for_read: bool) {
-        let name = node
-            .child_by_field_name("name")
-            .map(|n| self.text(n).to_string())
-            .unwrap_or_default();
-        let subject = self.text(node).to_string();
-        match node.child_by_field_name("value") {
-            Some(value) => {
-                let w = words::resolve(value, self.src);
-                self.set_variable(&subject, &name, &w.text, w.literal, for_read);
-                if w.literal {
-                    // A value is data until something runs it (`$X` as a command word, `eval`),
-                    // which is judged from the remembered value.
-                    self.mark(w.span, true);
-                    self.remember(name, w.text);
-                }
-                self.visit(value, &Stdin::Inherited, nd + 1);
-            }
-            None => {
-                self.set_variable(&subject, &name, "", true, for_read);
-                self.remember(name, String::new());
-            }
-        }
-    }
-
-    /// Remember a literal value a variable may hold (bounded per variable).
-    fn remember(&mut self, name: String, value: String) {
-        let values = self.vars.entry(name).or_default();
-        if values.len() < MAX_CANDIDATES && !values.contains(&value) {
-            values.push(value);
         }
     }
 }

@@ -5,11 +5,11 @@
 
 use tree_sitter::Node;
 
-use super::Visitor;
+use super::{MAX_CANDIDATES, Stdin, Visitor};
 use crate::policy::Tier;
 use crate::policy::classify::environment::{self, Setting};
 use crate::policy::classify::paths::Cwd;
-use crate::policy::classify::words::Word;
+use crate::policy::classify::words::{self, Word};
 
 /// Builtins whose words bash may evaluate as arithmetic or as a subscripted name.
 const EVALUATES: &[&str] = &[
@@ -36,6 +36,66 @@ fn evaluated_code(text: &str) -> bool {
 }
 
 impl Visitor<'_> {
+    /// Nodes that set state or evaluate words (`${v:=…}`, `for v in`, `[[ … ]]`,
+    /// `declare`/`unset`, `(( … ))`). True when the node was handled.
+    pub(super) fn state_node(&mut self, node: Node, stdin: &Stdin, nd: usize) -> bool {
+        match node.kind() {
+            "expansion" => self.expansion_assignment(node),
+            "for_statement" | "select_statement" => self.loop_variable(node),
+            "test_command" => {
+                // `[[ … ]]`: a builtin test; it runs nothing but what its words substitute.
+                self.commands += 1;
+                self.test_strings(node);
+            }
+            "declaration_command" | "unset_command" => {
+                self.declaration(node, stdin, nd);
+                return true;
+            }
+            // `(( … ))`: arithmetic, a builtin that runs nothing but its `$(…)`.
+            "compound_statement" if node.child(0).is_some_and(|c| c.kind() == "((") => {
+                self.commands += 1;
+            }
+            _ => return false,
+        }
+        self.visit_children(node, stdin, nd);
+        true
+    }
+
+    /// `NAME=value`, standalone or as a prefix of a command; `for_read`: the prefix of a
+    /// `read`-like builtin (where `IFS` only splits the line read).
+    pub(super) fn assignment(&mut self, node: Node, nd: usize, for_read: bool) {
+        let name = node
+            .child_by_field_name("name")
+            .map(|n| self.text(n).to_string())
+            .unwrap_or_default();
+        let subject = self.text(node).to_string();
+        match node.child_by_field_name("value") {
+            Some(value) => {
+                let w = words::resolve(value, self.src);
+                self.set_variable(&subject, &name, &w.text, w.literal, for_read);
+                if w.literal {
+                    // A value is data until something runs it (`$X` as a command word, `eval`),
+                    // which is judged from the remembered value.
+                    self.mark(w.span, true);
+                    self.remember(name, w.text);
+                }
+                self.visit(value, &Stdin::Inherited, nd + 1);
+            }
+            None => {
+                self.set_variable(&subject, &name, "", true, for_read);
+                self.remember(name, String::new());
+            }
+        }
+    }
+
+    /// Remember a literal value a variable may hold (bounded per variable).
+    pub(super) fn remember(&mut self, name: String, value: String) {
+        let values = self.vars.entry(name).or_default();
+        if values.len() < MAX_CANDIDATES && !values.contains(&value) {
+            values.push(value);
+        }
+    }
+
     /// `cd`, `pushd`, `popd`: where relative paths land from now on.
     pub(super) fn change_dir(&mut self, cmd: &str, args: &[Word]) {
         let target = args.iter().find(|w| {
@@ -232,7 +292,7 @@ impl Visitor<'_> {
     /// `declare`/`typeset`/`local`/`export`/`readonly`/`unset` statements: a builtin that sets
     /// or lists variables; its assignments are visited as assignments, and names set by
     /// reference (`declare -n ref=PATH`) or evaluated as subscripts are judged.
-    pub(super) fn declaration(&mut self, node: Node, stdin: &super::Stdin, nd: usize) {
+    pub(super) fn declaration(&mut self, node: Node, stdin: &Stdin, nd: usize) {
         self.commands += 1;
         let keyword = node
             .child(0)
