@@ -121,6 +121,10 @@ fn parse_segments(text: &str, segments: &[split::Segment], deadline: Instant) ->
             || joined_line(root, text).is_some()
             || root.named_child_count() != 1
             || !SEGMENT_KINDS.contains(&statement.kind())
+            // Redirections with no command: the whole parse may read the next line as their
+            // command (`2>&1⏎ls`), so only it gives the same verdict.
+            || statement.kind() == "redirected_statement"
+                && statement.child_by_field_name("body").is_none()
         {
             return None;
         }
@@ -247,6 +251,8 @@ fn reason(subject: &str, rule: impl Into<String>, tier: Tier) -> Reason {
 
 /// Classify shell `text` at body `depth` (0 = the text the caller gave).
 pub(crate) fn classify_shell(text: &str, depth: usize, interactive: bool) -> ShellVerdict {
+    // The declaration tables are built once, on first use: not on the parse budget's clock.
+    super::knowledge::prepare();
     classify_within(
         text,
         depth,
