@@ -325,3 +325,46 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod judge_tests {
+    use super::*;
+
+    fn tier(path: &str, cwd: &Cwd) -> Option<Tier> {
+        judge(&Dest::write(path, true), cwd).map(|t| t.0)
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_working_directory() {
+        assert_eq!(tier("passwd", &Cwd::Known("/etc".into())), Some(Tier::Stateful));
+        assert_eq!(tier("sda", &Cwd::Known("/dev".into())), Some(Tier::Irreversible));
+        assert_eq!(tier("x", &Cwd::Known("/etc/../tmp".into())), Some(Tier::Reversible));
+        assert_eq!(tier("out", &Cwd::Start), Some(Tier::Reversible));
+        // An unknown directory, or a path climbing out of the start: the worst case.
+        assert_eq!(tier("f", &Cwd::Unknown), Some(Tier::Stateful));
+        assert_eq!(tier("sda", &Cwd::Unknown), Some(Tier::Irreversible));
+        assert_eq!(tier("../../etc/x", &Cwd::Start), Some(Tier::Stateful));
+        assert_eq!(tier(".bashrc", &Cwd::Known("~".into())), Some(Tier::Stateful));
+        assert_eq!(tier("~/../../etc/passwd", &Cwd::Start), Some(Tier::Stateful));
+        assert_eq!(tier("~/notes.txt", &Cwd::Start), Some(Tier::Reversible));
+        assert_eq!(tier("/dev/null", &Cwd::Unknown), None);
+    }
+
+    #[test]
+    fn replacing_a_device_node_is_not_writing_into_it() {
+        let mut d = Dest::write("/dev/null", true);
+        assert_eq!(judge(&d, &Cwd::Start), None);
+        d.replaces = true;
+        assert_eq!(judge(&d, &Cwd::Start).map(|t| t.0), Some(Tier::Stateful));
+    }
+
+    #[test]
+    fn a_base_directory_moves_relative_paths() {
+        let d = Dest {
+            base: Some("/etc".into()),
+            ..Dest::write(".", true)
+        };
+        assert_eq!(judge(&d, &Cwd::Start).map(|t| t.0), Some(Tier::Stateful));
+        assert!(secret("/etc/shadow") && secret("/root/.ssh/id_ed25519") && !secret("key.pub"));
+    }
+}

@@ -514,3 +514,42 @@ fn option_effects(call: &mut Call<'_>, id: OptId, at: usize, value: Option<Value
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_declaration_builds_and_names_are_unique() {
+        let mut seen = HashSet::new();
+        for table in super::super::DECLARATIONS {
+            for decl in *table {
+                if let Err(e) = Grammar::new(decl.grammar) {
+                    panic!("{:?}: {e}", decl.names); // ok: test
+                }
+                for name in decl.names {
+                    assert!(seen.insert(*name), "{name} is declared twice");
+                }
+            }
+        }
+        assert!(seen.len() > 250, "{} declared names", seen.len());
+    }
+
+    #[test]
+    fn tags_are_known() {
+        const TAGS: &str = "hwtWixXcrsdnRlp1eCkm";
+        for table in super::super::DECLARATIONS {
+            for decl in *table {
+                let Ok(g) = Grammar::new(decl.grammar) else {
+                    continue;
+                };
+                for o in g.options() {
+                    for t in o.tags.chars() {
+                        assert!(TAGS.contains(t), "{:?} {:?}: tag {t:?}", decl.names, o.names);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -167,7 +167,7 @@ pub(super) const DECLS: &[Decl] = &[
     judged(
         &["systemctl"],
         Risky,
-        "-h,--help!h --version!h --system --user --capsule= -H:,--host= -M:,--machine= -t:,--type= --state= --failed -p:,--property= -P: -a,--all -l,--full -r,--recursive --reverse --after --before --with-dependencies --job-mode= -T,--show-transaction --show-types --value --check-inhibitors= -i --kill-whom= --kill-value= -s:,--signal= --what= --now --dry-run -q,--quiet --no-warn --wait --no-block --no-wall --no-reload --legend= --no-pager --no-ask-password --global --runtime -f,--force --preset-mode= --root= --image= --image-policy= -n:,--lines= -o:,--output= --firmware-setup --boot-loader-menu= --boot-loader-entry= --reboot-argument= --plain --timestamp= --read-only --mkdir --marked --drop-in= --when=",
+        "-h,--help!h --version!h --system --user --capsule= -H:,--host= -M:,--machine= -t:,--type= --state= --failed -p:,--property= -P: -a,--all -l,--full -r,--recursive --reverse --after --before --with-dependencies --job-mode= -T,--show-transaction --show-types --value --check-inhibitors= -i --kill-whom= --kill-value= -s:,--signal= --what= --now --dry-run -q,--quiet --no-warn --wait --no-block --no-wall --no-reload --legend= --no-legend --no-pager --no-ask-password --global --runtime -f,--force --preset-mode= --root= --image= --image-policy= -n:,--lines= -o:,--output= --firmware-setup --boot-loader-menu= --boot-loader-entry= --reboot-argument= --plain --timestamp= --read-only --mkdir --marked --drop-in= --when=",
         systemctl,
     ),
     judged(

@@ -559,7 +559,8 @@ impl<'t> Visitor<'t> {
         if node.is_error() || node.is_missing() {
             self.unparsed = true;
         }
-        match node.kind() {
+        let kind = node.kind();
+        match kind {
             "comment" => {}
             "command" => self.command(node, stdin.clone(), nd),
             "redirected_statement" => self.redirected(node, stdin, nd),
@@ -589,7 +590,7 @@ impl<'t> Visitor<'t> {
                 self.visit_children(node, &Stdin::Inherited, nd);
             }
             "variable_assignment" => self.assignment(node, nd, false),
-            _ if self.state_node(node, stdin, nd) => {}
+            _ if self.state_node(kind, node, stdin, nd) => {}
             "command_substitution" | "process_substitution" => {
                 let backquote = node.child(0).is_some_and(|c| c.kind() == "`");
                 self.level += 1;

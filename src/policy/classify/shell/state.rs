@@ -38,8 +38,8 @@ fn evaluated_code(text: &str) -> bool {
 impl Visitor<'_> {
     /// Nodes that set state or evaluate words (`${v:=…}`, `for v in`, `[[ … ]]`,
     /// `declare`/`unset`, `(( … ))`). True when the node was handled.
-    pub(super) fn state_node(&mut self, node: Node, stdin: &Stdin, nd: usize) -> bool {
-        match node.kind() {
+    pub(super) fn state_node(&mut self, kind: &str, node: Node, stdin: &Stdin, nd: usize) -> bool {
+        match kind {
             "expansion" => self.expansion_assignment(node),
             "for_statement" | "select_statement" => self.loop_variable(node),
             "test_command" => {
