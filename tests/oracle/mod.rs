@@ -22,7 +22,7 @@ const NEEDED: &[&str] = &[
 ];
 
 /// Longest one command's sandbox run may take (the command itself is killed after 2 s).
-const RUN_LIMIT: Duration = Duration::from_secs(40);
+const RUN_LIMIT: Duration = Duration::from_secs(120);
 
 /// A prepared oracle: the sandbox script, a fixture directory and work directories.
 pub struct Oracle {

@@ -336,16 +336,31 @@ mod judge_tests {
 
     #[test]
     fn relative_paths_resolve_against_the_working_directory() {
-        assert_eq!(tier("passwd", &Cwd::Known("/etc".into())), Some(Tier::Stateful));
-        assert_eq!(tier("sda", &Cwd::Known("/dev".into())), Some(Tier::Irreversible));
-        assert_eq!(tier("x", &Cwd::Known("/etc/../tmp".into())), Some(Tier::Reversible));
+        assert_eq!(
+            tier("passwd", &Cwd::Known("/etc".into())),
+            Some(Tier::Stateful)
+        );
+        assert_eq!(
+            tier("sda", &Cwd::Known("/dev".into())),
+            Some(Tier::Irreversible)
+        );
+        assert_eq!(
+            tier("x", &Cwd::Known("/etc/../tmp".into())),
+            Some(Tier::Reversible)
+        );
         assert_eq!(tier("out", &Cwd::Start), Some(Tier::Reversible));
         // An unknown directory, or a path climbing out of the start: the worst case.
         assert_eq!(tier("f", &Cwd::Unknown), Some(Tier::Stateful));
         assert_eq!(tier("sda", &Cwd::Unknown), Some(Tier::Irreversible));
         assert_eq!(tier("../../etc/x", &Cwd::Start), Some(Tier::Stateful));
-        assert_eq!(tier(".bashrc", &Cwd::Known("~".into())), Some(Tier::Stateful));
-        assert_eq!(tier("~/../../etc/passwd", &Cwd::Start), Some(Tier::Stateful));
+        assert_eq!(
+            tier(".bashrc", &Cwd::Known("~".into())),
+            Some(Tier::Stateful)
+        );
+        assert_eq!(
+            tier("~/../../etc/passwd", &Cwd::Start),
+            Some(Tier::Stateful)
+        );
         assert_eq!(tier("~/notes.txt", &Cwd::Start), Some(Tier::Reversible));
         assert_eq!(tier("/dev/null", &Cwd::Unknown), None);
     }

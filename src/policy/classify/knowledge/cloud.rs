@@ -33,10 +33,19 @@ fn aws(c: &mut Call<'_>) {
         // Streaming operations write their output to a file named last.
         (
             _,
-            "get-object" | "get-object-torrent" | "get-media" | "get-media-for-fragment-list"
-            | "get-job-output" | "get-snapshot-block" | "get-clip" | "get-images",
+            "get-object"
+            | "get-object-torrent"
+            | "get-media"
+            | "get-media-for-fragment-list"
+            | "get-job-output"
+            | "get-snapshot-block"
+            | "get-clip"
+            | "get-images",
         ) => {
-            c.raise(T1, format!("aws {service} {op} writes its output to a file"));
+            c.raise(
+                T1,
+                format!("aws {service} {op} writes its output to a file"),
+            );
             if let Some(&out) = c.operands().last().filter(|_| c.operands().len() > 2) {
                 c.write_operand(out, false);
             }

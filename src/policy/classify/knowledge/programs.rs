@@ -546,7 +546,12 @@ mod tests {
                 };
                 for o in g.options() {
                     for t in o.tags.chars() {
-                        assert!(TAGS.contains(t), "{:?} {:?}: tag {t:?}", decl.names, o.names);
+                        assert!(
+                            TAGS.contains(t),
+                            "{:?} {:?}: tag {t:?}",
+                            decl.names,
+                            o.names
+                        );
                     }
                 }
             }
