@@ -34,8 +34,6 @@ const DATA: &[&str] = &[
     "break",
     "continue",
     "caller",
-    "compgen",
-    "complete",
     "compopt",
     "disown",
     "logout",
@@ -71,6 +69,23 @@ pub(super) fn judge(name: &str, args: &[Word]) -> Option<Judgement> {
     }
     Some(match name {
         "history" => history(args),
+        // `compgen -C CMD` runs CMD to produce completions; `-F FUNC` calls a function.
+        "compgen" | "complete" if args.iter().any(|w| w.text == "-C" || w.text == "-F") => {
+            let mut j = Judgement::data(T0, format!("{name} -C/-F runs a command or function"));
+            if let Some(i) = args.iter().position(|w| w.text == "-C")
+                && let Some(code) = args.get(i + 1)
+            {
+                j.inner.push(Inner::ShellText {
+                    index: i + 1,
+                    text: code.text.clone(),
+                });
+            }
+            if args.iter().any(|w| w.text == "-F") {
+                j.tier = T2;
+                j.opaque_args = (0..args.len()).collect();
+            }
+            j
+        }
         "bind"
             if args.iter().any(|w| {
                 w.text.starts_with("-x") || w.text.contains('x') && w.text.starts_with('-')
@@ -79,6 +94,7 @@ pub(super) fn judge(name: &str, args: &[Word]) -> Option<Judgement> {
             opaque(T2, "bind -x installs shell code on a key", args)
         }
         "bind" => Judgement::data(T0, "bind lists or sets key bindings"),
+        "compgen" | "complete" => Judgement::data(T0, format!("{name} lists or sets completions")),
         "hash" if !args.iter().any(|w| w.text.starts_with("-p")) => {
             Judgement::data(T0, "hash lists or resets remembered paths")
         }

@@ -445,6 +445,14 @@ fn generic(call: &mut Call<'_>) {
                 T2,
                 format!("{name}: a host, URL or payload computed at run time (it sends data)"),
             ),
+            // A cloud CLI's command path computed at run time (`aws $S ls` may be
+            // `aws s3 rm … ls`): not its verb's tier.
+            Class::Api if w.may_be_option && i < end_of_options && !values.contains(&i) => {
+                call.raise(
+                    T2,
+                    format!("{name} has a word computed at run time where it reads its command"),
+                );
+            }
             Class::Reader | Class::Risky
                 if w.may_be_option
                     && i < end_of_options

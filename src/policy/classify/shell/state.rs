@@ -181,6 +181,17 @@ impl Visitor<'_> {
             self.evaluated(subject, name);
         }
         let bare = name.split('[').next().unwrap_or(name);
+        let plain = !bare.is_empty()
+            && !bare.starts_with(|c: char| c.is_ascii_digit())
+            && bare.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !plain {
+            self.note(
+                subject,
+                format!("{how} sets a variable whose name is computed at run time"),
+                Tier::Stateful,
+            );
+            return;
+        }
         if let Some(why) = environment::dangerous(bare) {
             self.note(subject, format!("{how} {why}"), Tier::Stateful);
         }
@@ -301,6 +312,11 @@ impl Visitor<'_> {
         let mut args: Vec<Word> = Vec::new();
         let mut cursor = node.walk();
         for child in node.named_children(&mut cursor) {
+            if child.kind() == "variable_name" {
+                let span = (child.start_byte(), child.end_byte());
+                args.push(Word::synthetic(self.text(child), span));
+                continue;
+            }
             let mut w = crate::policy::classify::words::resolve(child, self.src);
             if child.kind() == "variable_assignment" {
                 // `name=value` as the builtin sees it.
@@ -321,6 +337,20 @@ impl Visitor<'_> {
         }
         for w in args.iter().filter(|w| !w.text.contains('=')) {
             self.mark(w.span, true);
+        }
+        // `export $(cat .env)`, `declare "$n=$v"`: names chosen at run time (PATH among them).
+        if keyword != "unset" && args.iter().any(|w| !w.literal && !w.text.starts_with('-')) {
+            let computed = node.named_children(&mut node.walk()).any(|c| {
+                !matches!(c.kind(), "variable_assignment" | "variable_name")
+                    && !crate::policy::classify::words::resolve(c, self.src).literal
+            });
+            if computed {
+                self.note(
+                    &subject,
+                    format!("{keyword} sets variables whose names are computed at run time"),
+                    Tier::Stateful,
+                );
+            }
         }
         self.variable_builtins(&keyword, &args, &subject);
         self.visit_children(node, stdin, nd);
