@@ -5,7 +5,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use relay_shell::policy::classify;
+use relay_shell::policy::probe::test_probe;
+use relay_shell::policy::{Probe, classify};
 
 /// Median time of `runs` calls.
 fn median(runs: usize, mut f: impl FnMut()) -> Duration {
@@ -22,7 +23,7 @@ fn median(runs: usize, mut f: impl FnMut()) -> Duration {
 
 fn main() {
     // Warm up: the rule tables compile once per process; the parser is created once per thread.
-    classify("shell_exec", "ls");
+    classify(&test_probe("shell_exec", "ls"));
 
     println!("typical commands (median of 2000 runs)");
     let typical = [
@@ -65,8 +66,9 @@ fn main() {
         ("git log --oneline --graph -n 20 -- src", "shell_exec"),
     ];
     for (text, tool) in typical {
+        let probe: Probe = test_probe(tool, text);
         let d = median(2000, || {
-            black_box(classify(tool, black_box(text)));
+            black_box(classify(black_box(&probe)));
         });
         println!("  {:>8.1} µs  {tool:<10} {:?}", d.as_secs_f64() * 1e6, text);
     }
@@ -75,7 +77,7 @@ fn main() {
         // Only the typical commands, repeated (for profiling).
         for _ in 0..50 {
             for (text, tool) in typical {
-                black_box(classify(tool, black_box(text)));
+                black_box(classify(&test_probe(tool, black_box(text))));
             }
         }
         return;
@@ -100,8 +102,9 @@ fn main() {
         ),
     ];
     for (name, text) in &cases {
+        let probe = test_probe("shell_exec", text);
         let d = median(5, || {
-            black_box(classify("shell_exec", black_box(text)));
+            black_box(classify(black_box(&probe)));
         });
         println!(
             "  {:>8.1} ms  {name} ({} bytes)",
@@ -114,8 +117,9 @@ fn main() {
     for unit in ["ls; ", "a|", "$("] {
         for n in [256usize, 1024, 4096, 16384] {
             let text = unit.repeat(n);
+            let probe = test_probe("shell_exec", &text);
             let d = median(5, || {
-                black_box(classify("shell_exec", black_box(&text)));
+                black_box(classify(black_box(&probe)));
             });
             println!(
                 "  {:>8.2} ms  {unit:?} * {n} ({} bytes)",
@@ -129,8 +133,9 @@ fn main() {
     for (name, sep, cmd) in [("\"a | \"", " | ", "a"), ("\"ls; \"", "; ", "ls")] {
         for n in [4usize, 16, 64, 256] {
             let text = vec![cmd; n].join(sep);
+            let probe = test_probe("shell_exec", &text);
             let d = median(101, || {
-                black_box(classify("shell_exec", black_box(&text)));
+                black_box(classify(black_box(&probe)));
             });
             println!(
                 "  {:>8.3} ms  {name} joining {n} commands ({} bytes)",

@@ -8,6 +8,13 @@ need=()
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v bash >/dev/null 2>&1 || need+=(bash)
 command -v ps >/dev/null 2>&1 || need+=(procps)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+# The MCP conformance suite (scripts/conformance.sh) runs on npm's own Node 22 package; npm
+# itself comes from the machine.
+command -v npm >/dev/null 2>&1 || need+=(npm)
+# The SSH tests start real OpenSSH daemons on 127.0.0.1.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 && command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)
 # The policy oracle (tests/policy_oracle.rs) runs commands in namespaces under strace.
 command -v strace >/dev/null 2>&1 || need+=(strace)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
@@ -31,4 +38,8 @@ if [ "${CI:-}" = "true" ]; then
 fi
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
+# The conformance scenarios run before the test suite so that cargo test's summary is the
+# last thing printed.
+cargo build --locked
+scripts/conformance.sh target/debug/relay-shell
 cargo test --locked

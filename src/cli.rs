@@ -1,11 +1,12 @@
 //! Command-line definitions. Every setting is a `--flag` and a `RELAY_SHELL_*` variable.
 //!
-//! Values arrive as strings and are validated in one place, [`crate::config::Settings`], so
-//! every invalid value produces the same one-line message and exit code 2.
+//! The settings' flags are generated from their declarations (`config/defs.rs`); values arrive
+//! as strings and are validated in one place, [`crate::config::Settings`], so every invalid
+//! value produces the same one-line message and exit code 2.
 
-use std::path::PathBuf;
+use clap::{Parser, Subcommand};
 
-use clap::{Args, Parser, Subcommand};
+pub use crate::config::SettingsArgs;
 
 /// relay-shell: a tiered-authority, audited shell for AI agents (an MCP server).
 ///
@@ -59,6 +60,12 @@ pub enum Verb {
         /// The command text, or `-` (or nothing) to read it from stdin.
         text: Option<String>,
     },
+    /// Manage the HTTP transport's bearer tokens (RELAY_SHELL_AUTH_TOKENS_FILE).
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Scrub secrets from stdin to stdout with the same rules the audit log uses.
     Redact {
         /// Treat stdin as one JSON document: scrub its string values and keys.
@@ -67,350 +74,22 @@ pub enum Verb {
     },
 }
 
-/// Server settings: flags with `RELAY_SHELL_*` environment fallbacks.
-#[derive(Debug, Args, Default)]
-pub struct SettingsArgs {
-    /// Transport: stdio (default) or http.
-    #[arg(
-        long,
-        env = "RELAY_SHELL_TRANSPORT",
-        value_name = "T",
-        help_heading = "Server"
-    )]
-    pub transport: Option<String>,
-    /// Address the HTTP transport binds (default 127.0.0.1).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_HTTP_HOST",
-        value_name = "HOST",
-        help_heading = "Server"
-    )]
-    pub http_host: Option<String>,
-    /// Port the HTTP transport binds (default 8080).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_HTTP_PORT",
-        value_name = "PORT",
-        help_heading = "Server"
-    )]
-    pub http_port: Option<String>,
-    /// Calls that may run at once (default 32, 1..=1024); more wait briefly, then get Busy.
-    #[arg(
-        long,
-        env = "RELAY_SHELL_MAX_CONCURRENT",
-        value_name = "N",
-        help_heading = "Server"
-    )]
-    pub max_concurrent: Option<String>,
-
-    /// Output budget for aggregate tools and resources, bytes (default 65536).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_MAX_OUTPUT",
-        value_name = "BYTES",
-        help_heading = "Limits"
-    )]
-    pub max_output: Option<String>,
-    /// Ceiling for any per-call output and for buffered child output, bytes (default 1048576).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_MAX_OUTPUT_HARD",
-        value_name = "BYTES",
-        help_heading = "Limits"
-    )]
-    pub max_output_hard: Option<String>,
-    /// Default per-call timeout in seconds (default 60).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_DEFAULT_TIMEOUT",
-        value_name = "SECS",
-        help_heading = "Limits"
-    )]
-    pub default_timeout: Option<String>,
-    /// Upper clamp for per-call timeouts in seconds (default 900).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_MAX_TIMEOUT",
-        value_name = "SECS",
-        help_heading = "Limits"
-    )]
-    pub max_timeout: Option<String>,
-    /// Live PTY sessions (default 64).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_MAX_SESSIONS",
-        value_name = "N",
-        help_heading = "Limits"
-    )]
-    pub max_sessions: Option<String>,
-    /// Live SSH port forwards (default 64).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_MAX_FORWARDS",
-        value_name = "N",
-        help_heading = "Limits"
-    )]
-    pub max_forwards: Option<String>,
-    /// Cached SSH connections (default 256).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_MAX_CONNS",
-        value_name = "N",
-        help_heading = "Limits"
-    )]
-    pub max_conns: Option<String>,
-    /// Seconds without input or output before a session is reaped (default 1800).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_SESSION_IDLE_TIMEOUT",
-        value_name = "SECS",
-        help_heading = "Limits"
-    )]
-    pub session_idle_timeout: Option<String>,
-    /// Longest a session may live, in seconds (default 28800).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_SESSION_MAX_LIFETIME",
-        value_name = "SECS",
-        help_heading = "Limits"
-    )]
-    pub session_max_lifetime: Option<String>,
-    /// Per-session output ring buffer, bytes (default 262144).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_SESSION_BUFFER_BYTES",
-        value_name = "BYTES",
-        help_heading = "Limits"
-    )]
-    pub session_buffer_bytes: Option<String>,
-
-    /// Admission mode: open (default), guarded or readonly.
-    #[arg(
-        long,
-        env = "RELAY_SHELL_POLICY_MODE",
-        value_name = "MODE",
-        help_heading = "Policy"
-    )]
-    pub policy_mode: Option<String>,
-    /// Regex (Rust syntax) over "tool text"; a match refuses the call in every mode.
-    #[arg(
-        long,
-        env = "RELAY_SHELL_POLICY_DENY",
-        value_name = "REGEX",
-        help_heading = "Policy"
-    )]
-    pub policy_deny: Option<String>,
-    /// Regex over "tool text" that lets guarded mode admit tier 2 and 3.
-    #[arg(
-        long,
-        env = "RELAY_SHELL_POLICY_ALLOW",
-        value_name = "REGEX",
-        help_heading = "Policy"
-    )]
-    pub policy_allow: Option<String>,
-    /// Require a second, confirmed call for tier-3 operations (default false).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_CONFIRM_TIER3",
-        value_name = "BOOL",
-        help_heading = "Policy"
-    )]
-    pub confirm_tier3: Option<String>,
-    /// Lifetime of a confirmation token in seconds (default 120).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_CONFIRM_TTL",
-        value_name = "SECS",
-        help_heading = "Policy"
-    )]
-    pub confirm_ttl: Option<String>,
-
-    /// Audit log path (default /var/log/relay-shell/audit.jsonl when writable, else under
-    /// $XDG_STATE_HOME or ~/.local/state).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_AUDIT_PATH",
-        value_name = "PATH",
-        help_heading = "Audit"
-    )]
-    pub audit_path: Option<PathBuf>,
-    /// Mirror audit lines to stderr prefixed with "AUDIT " (default false).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_AUDIT_STDERR",
-        value_name = "BOOL",
-        help_heading = "Audit"
-    )]
-    pub audit_stderr: Option<String>,
-    /// Line format: jsonl (default), cef or leef.
-    #[arg(
-        long,
-        env = "RELAY_SHELL_AUDIT_FORMAT",
-        value_name = "FMT",
-        help_heading = "Audit"
-    )]
-    pub audit_format: Option<String>,
-    /// Hash-chain the records (default true; jsonl only).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_AUDIT_CHAIN",
-        value_name = "BOOL",
-        help_heading = "Audit"
-    )]
-    pub audit_chain: Option<String>,
-    /// When to fsync: always, interval (default, 100 ms) or never.
-    #[arg(
-        long,
-        env = "RELAY_SHELL_AUDIT_FSYNC",
-        value_name = "WHEN",
-        help_heading = "Audit"
-    )]
-    pub audit_fsync: Option<String>,
-    /// When records cannot be written: refuse (default) new calls, or continue degraded.
-    #[arg(
-        long,
-        env = "RELAY_SHELL_AUDIT_ON_FAILURE",
-        value_name = "WHAT",
-        help_heading = "Audit"
-    )]
-    pub audit_on_failure: Option<String>,
-    /// Write a start record before the work of each call (default true).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_AUDIT_START_RECORDS",
-        value_name = "BOOL",
-        help_heading = "Audit"
-    )]
-    pub audit_start_records: Option<String>,
-    /// Key file for correlatable redaction placeholders ([REDACTED:xxxxxxxx]).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_REDACT_KEY_FILE",
-        value_name = "PATH",
-        help_heading = "Audit"
-    )]
-    pub redact_key_file: Option<PathBuf>,
-
-    /// Syscall audit channel (accepted for compatibility; not supported by this build).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_SECCOMP_NOTIFY",
-        value_name = "BOOL",
-        help_heading = "Audit"
-    )]
-    pub seccomp_notify: Option<String>,
-    /// Events per spawned child for the syscall channel (default 256).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_SECCOMP_NOTIFY_CAP",
-        value_name = "N",
-        help_heading = "Audit"
-    )]
-    pub seccomp_notify_cap: Option<String>,
-
-    /// ssh_config file (default ~/.ssh/config).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_SSH_CONFIG",
-        value_name = "PATH",
-        help_heading = "SSH"
-    )]
-    pub ssh_config: Option<String>,
-    /// JSON inventory of extra hosts.
-    #[arg(
-        long,
-        env = "RELAY_SHELL_INVENTORY",
-        value_name = "PATH",
-        help_heading = "SSH"
-    )]
-    pub inventory: Option<String>,
-    /// Host-key policy: strict, accept-new (default) or ignore.
-    #[arg(
-        long,
-        env = "RELAY_SHELL_SSH_KNOWN_HOSTS",
-        value_name = "POLICY",
-        help_heading = "SSH"
-    )]
-    pub ssh_known_hosts: Option<String>,
-    /// SSH dial timeout in seconds (default 10).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_SSH_CONNECT_TIMEOUT",
-        value_name = "SECS",
-        help_heading = "SSH"
-    )]
-    pub ssh_connect_timeout: Option<String>,
-    /// SSH keepalive interval in seconds, 0 = off (default 30).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_SSH_KEEPALIVE",
-        value_name = "SECS",
-        help_heading = "SSH"
-    )]
-    pub ssh_keepalive: Option<String>,
-    /// Idle eviction of cached SSH connections in seconds, 0 = off (default 1800).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_SSH_IDLE_TIMEOUT",
-        value_name = "SECS",
-        help_heading = "SSH"
-    )]
-    pub ssh_idle_timeout: Option<String>,
-
-    /// OAuth on the HTTP transport (default false).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_AUTH_ENABLED",
-        value_name = "BOOL",
-        help_heading = "HTTP auth"
-    )]
-    pub auth_enabled: Option<String>,
-    /// OAuth issuer URL (default https://localhost:8080).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_AUTH_ISSUER",
-        value_name = "URL",
-        help_heading = "HTTP auth"
-    )]
-    pub auth_issuer: Option<String>,
-    /// OAuth state directory (default /var/lib/relay-shell/oauth).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_AUTH_STATE_DIR",
-        value_name = "PATH",
-        help_heading = "HTTP auth"
-    )]
-    pub auth_state_dir: Option<String>,
-    /// Allow only one registered OAuth client (default true).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_AUTH_SINGLE_CLIENT",
-        value_name = "BOOL",
-        help_heading = "HTTP auth"
-    )]
-    pub auth_single_client: Option<String>,
-    /// Access token lifetime in seconds (default 3600, ≥ 60).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_AUTH_ACCESS_TTL",
-        value_name = "SECS",
-        help_heading = "HTTP auth"
-    )]
-    pub auth_access_ttl: Option<String>,
-    /// Refresh token lifetime in seconds (default 2592000, ≥ 300).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_AUTH_REFRESH_TTL",
-        value_name = "SECS",
-        help_heading = "HTTP auth"
-    )]
-    pub auth_refresh_ttl: Option<String>,
-    /// Authorization code lifetime in seconds (default 300, ≥ 30).
-    #[arg(
-        long,
-        env = "RELAY_SHELL_AUTH_CODE_TTL",
-        value_name = "SECS",
-        help_heading = "HTTP auth"
-    )]
-    pub auth_code_ttl: Option<String>,
+/// `relay-shell token …`: the file keeps only hashes; a token is shown once, when created.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create a random token for NAME, print it once on stdout, append its hash to the file.
+    New {
+        /// The principal the token authenticates (letters, digits, `.`, `_`, `-`).
+        name: String,
+        /// A mode ceiling for this token: open, guarded or readonly.
+        #[arg(long)]
+        mode: Option<String>,
+    },
+    /// List token names and modes.
+    List,
+    /// Remove NAME's token; running servers refuse it from their next request on.
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
 }

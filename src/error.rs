@@ -28,6 +28,12 @@ pub enum ErrorKind {
     Io,
     /// The client cancelled the request; the work was stopped.
     Cancelled,
+    /// SSH: the server's host key is unknown under `strict`, or differs from the recorded one.
+    HostKeyNotVerifiable,
+    /// SSH: the server accepted none of the offered credentials (no prompt is ever shown).
+    AuthenticationFailed,
+    /// SSH: the host could not be reached (refused, timed out, unknown name, lost connection).
+    ConnectionFailed,
     /// Something that should not happen; the message says what.
     Internal,
 }
@@ -45,6 +51,9 @@ impl ErrorKind {
             ErrorKind::AuditUnavailable => "AuditUnavailable",
             ErrorKind::Io => "Io",
             ErrorKind::Cancelled => "Cancelled",
+            ErrorKind::HostKeyNotVerifiable => "HostKeyNotVerifiable",
+            ErrorKind::AuthenticationFailed => "AuthenticationFailed",
+            ErrorKind::ConnectionFailed => "ConnectionFailed",
             ErrorKind::Internal => "Internal",
         }
     }

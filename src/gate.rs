@@ -9,7 +9,8 @@
 //! 2. the output body never reaches the audit log — only its SHA-256 and length;
 //! 4. every failure becomes a bounded, audited `[ERROR: …]` string, never a panic or a
 //!    protocol error;
-//! 6. a refused call runs nothing: its `work` future is dropped unpolled.
+//! 3. the work is built from the probe the policy judged, so what runs is what was judged;
+//! 6. a refused call runs nothing: its work is never built.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,7 +23,7 @@ use crate::audit::{self, AuditLog, Json, Record, StartRecord, ToolRecord};
 use crate::error::{ErrorKind, ToolError};
 use crate::metrics::Metrics;
 use crate::policy::broker::{Broker, OperationKey};
-use crate::policy::{Policy, Tier};
+use crate::policy::{Policy, PolicyClass, Probe, Tier};
 use crate::redact::{ARG_MAX_CHARS, Redactor};
 use crate::text;
 
@@ -58,61 +59,119 @@ impl Output {
     }
 }
 
-/// One tool call, as a table entry produced it: everything the gate needs.
+/// What the work of an admitted call receives: the probe the policy judged — its payload,
+/// standard input and environment are what the executor runs, so nothing reaches a child
+/// that the policy did not see — and the verdict.
+#[derive(Debug)]
+pub struct Judged {
+    /// The probe as judged.
+    pub probe: Probe,
+    /// The tier the policy gave it.
+    pub tier: Tier,
+}
+
+/// Builds a call's work from its judged probe; runs only when the gate admits the call.
+pub type WorkFn = Box<dyn FnOnce(Judged) -> Work + Send>;
+
+/// One tool call, as a table entry produced it: everything the gate needs. Built with
+/// [`Plan`].
 pub struct ToolCall {
     /// Tool name as listed to clients.
     pub tool: &'static str,
     /// Arguments to record, in the tool's documented order (redacted by the gate).
     pub args: Vec<(&'static str, serde_json::Value)>,
-    /// Every byte the executor will see, for classification and the deny/allow regexes.
-    pub probe: String,
+    /// Everything the executor will see, field by field, for classification and the
+    /// deny/allow regexes.
+    pub probe: Probe,
     /// Output budget in bytes for the returned string (already clamped).
     pub budget: usize,
     /// Whether the work runs something (a process, a write): it then gets a start record.
     pub runs: bool,
     /// The call's own deadline, if any; the gate adds a backstop after it.
     pub deadline: Option<Duration>,
-    /// The work.
-    pub work: Work,
+    /// The work, built from the judged probe.
+    pub work: WorkFn,
 }
 
-impl ToolCall {
-    /// Assemble a call from its parts (the work is boxed here).
+/// A call being described by its tool: named settings instead of positional arguments.
+/// Finish it with [`Plan::work`] (the call does something) or [`Plan::fail`] (its arguments
+/// are bad: it is classified and recorded, and runs nothing).
+pub struct Plan {
+    tool: &'static str,
+    args: Vec<(&'static str, serde_json::Value)>,
+    probe: Probe,
+    budget: usize,
+    runs: bool,
+    deadline: Option<Duration>,
+}
+
+/// Output budget of a call that does not set one.
+const DEFAULT_BUDGET: usize = 4096;
+
+impl Plan {
+    /// A plan for `tool` of policy class `class`, recording `args`.
     pub fn new(
         tool: &'static str,
+        class: PolicyClass,
         args: Vec<(&'static str, serde_json::Value)>,
-        probe: String,
-        budget: usize,
-        deadline: Option<Duration>,
-        runs: bool,
-        work: impl Future<Output = Result<Output, ToolError>> + Send + 'static,
     ) -> Self {
         Self {
             tool,
             args,
-            probe,
-            budget,
-            runs,
-            deadline,
-            work: Box::pin(work),
+            probe: Probe::new(tool, class),
+            budget: DEFAULT_BUDGET,
+            runs: false,
+            deadline: None,
         }
     }
 
-    /// A call that fails validation before any work exists: audited, runs nothing.
-    pub fn invalid(
-        tool: &'static str,
-        args: Vec<(&'static str, serde_json::Value)>,
-        err: ToolError,
-    ) -> Self {
-        Self {
-            tool,
-            args,
-            probe: String::new(),
-            budget: 4096,
-            runs: false,
-            deadline: None,
-            work: Box::pin(async move { Err(err) }),
+    /// The probe: what will run, as the policy must judge it.
+    pub fn probe(mut self, probe: Probe) -> Self {
+        self.probe = probe;
+        self
+    }
+
+    /// The output budget of the returned string, bytes (already clamped).
+    pub fn budget(mut self, bytes: usize) -> Self {
+        self.budget = bytes;
+        self
+    }
+
+    /// The call's own deadline (the gate adds a backstop after it).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The call runs something (a process, a write, a signal): it gets a start record.
+    pub fn runs(mut self) -> Self {
+        self.runs = true;
+        self
+    }
+
+    /// Finish with the work, built from the judged probe when the call is admitted.
+    pub fn work<F, Fut>(self, work: F) -> ToolCall
+    where
+        F: FnOnce(Judged) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Output, ToolError>> + Send + 'static,
+    {
+        ToolCall {
+            tool: self.tool,
+            args: self.args,
+            probe: self.probe,
+            budget: self.budget,
+            runs: self.runs,
+            deadline: self.deadline,
+            work: Box::new(move |judged| Box::pin(work(judged))),
         }
+    }
+
+    /// Finish with an error found before anything could run (bad arguments): the call is
+    /// still classified, admitted or refused, and recorded; it runs nothing.
+    pub fn fail(mut self, err: ToolError) -> ToolCall {
+        self.runs = false;
+        self.deadline = None;
+        self.work(move |_| async move { Err(err) })
     }
 }
 
@@ -125,6 +184,9 @@ pub struct Caller {
     pub client_id: String,
     /// The authenticated principal (`stdio` on the stdio transport).
     pub principal: String,
+    /// The principal's mode ceiling (a bearer token's `:mode`): the call is judged under
+    /// the stricter of it and the server's mode.
+    pub mode_ceiling: Option<crate::policy::Mode>,
 }
 
 /// How a call ended, for metrics and structured content.
@@ -194,6 +256,62 @@ impl Reply {
     }
 }
 
+/// Waits the gate imposes, injectable so tests can run them on a paused clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GateTimes {
+    /// How long a call waits for a free slot before it is answered `Busy`.
+    pub queue_wait: Duration,
+    /// Grace added to a call's own deadline before the gate's backstop fires.
+    pub backstop_grace: Duration,
+}
+
+impl Default for GateTimes {
+    fn default() -> Self {
+        Self {
+            queue_wait: QUEUE_WAIT,
+            backstop_grace: BACKSTOP_GRACE,
+        }
+    }
+}
+
+/// How a call ended before its completion record: what the client will read and what the
+/// record and the metrics say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Finished {
+    /// The result string (bounded).
+    text: String,
+    outcome: Outcome,
+    exit_code: Option<i64>,
+    timed_out: bool,
+    truncated: bool,
+    output_bytes: usize,
+    /// The record's `action` (`confirm_plan`, `confirm_execute` or empty).
+    action: &'static str,
+}
+
+impl Finished {
+    /// A call that ended with a fixed text and no output of its own.
+    fn plain(text: String, outcome: Outcome) -> Self {
+        Self {
+            text,
+            outcome,
+            exit_code: None,
+            timed_out: false,
+            truncated: false,
+            output_bytes: 0,
+            action: "",
+        }
+    }
+}
+
+/// The admission step's answer.
+enum Admission {
+    /// The call may run (`action` names a consumed confirmation).
+    Run { action: &'static str },
+    /// The call ends here, its work unpolled.
+    Stop(Finished),
+}
+
 /// The gate and everything it consults.
 pub struct Gate {
     policy: Policy,
@@ -203,6 +321,7 @@ pub struct Gate {
     slots: Arc<Semaphore>,
     max_concurrent: usize,
     broker: Option<Broker>,
+    times: GateTimes,
 }
 
 impl Gate {
@@ -223,7 +342,14 @@ impl Gate {
             slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
             max_concurrent: max_concurrent.max(1),
             broker,
+            times: GateTimes::default(),
         }
+    }
+
+    /// The same gate with other waits (tests use short ones on a paused clock).
+    pub fn with_times(mut self, times: GateTimes) -> Self {
+        self.times = times;
+        self
     }
 
     /// The tier-3 confirmation broker, when `RELAY_SHELL_CONFIRM_TIER3` is on.
@@ -270,20 +396,27 @@ impl Gate {
         mut call: ToolCall,
         cancel: tokio_util::sync::CancellationToken,
     ) -> Reply {
-        let work = std::mem::replace(&mut call.work, Box::pin(async { Ok(Output::default()) }));
-        call.work = Box::pin(async move {
-            tokio::select! {
-                r = work => r,
-                _ = cancel.cancelled() => Err(ToolError::new(
-                    ErrorKind::Cancelled,
-                    "the client cancelled the request; the work was stopped",
-                )),
-            }
+        let work = std::mem::replace(
+            &mut call.work,
+            Box::new(|_| Box::pin(async { Ok(Output::default()) })),
+        );
+        call.work = Box::new(move |judged| {
+            let work = work(judged);
+            Box::pin(async move {
+                tokio::select! {
+                    r = work => r,
+                    _ = cancel.cancelled() => Err(ToolError::new(
+                        ErrorKind::Cancelled,
+                        "the client cancelled the request; the work was stopped",
+                    )),
+                }
+            })
         });
         self.call(caller, call).await
     }
 
-    /// Run one call through every step and return the bounded reply.
+    /// Run one call through every step and return the bounded reply:
+    /// admit → execute → record.
     pub async fn call(&self, caller: &Caller, call: ToolCall) -> Reply {
         let started = Instant::now();
         let ToolCall {
@@ -295,152 +428,211 @@ impl Gate {
             deadline,
             work,
         } = call;
-        let decision = self.policy.check(tool, &probe);
+        let raw_args = &args;
+        let args = self.redact_args(&args);
+        let (tier, admission) = self.admit(caller, &probe, raw_args, runs);
+        let finished = match admission {
+            Admission::Stop(finished) => finished,
+            Admission::Run { action } => {
+                let judged = Judged { probe, tier };
+                let mut finished = self
+                    .execute(
+                        caller, tool, tier, &args, budget, runs, deadline, work, judged,
+                    )
+                    .await;
+                if finished.action.is_empty() {
+                    finished.action = action;
+                }
+                finished
+            }
+        };
+        self.record(caller, tool, tier, args, started, finished)
+            .await
+    }
+
+    /// Admission: the policy's decision (under the stricter of the server's mode and the
+    /// caller's ceiling), then the tier-3 confirmation, then whether the audit log can take
+    /// records. Returns the classified tier with the answer; a call stopped here runs nothing.
+    fn admit(
+        &self,
+        caller: &Caller,
+        probe: &Probe,
+        raw_args: &[(&'static str, serde_json::Value)],
+        runs: bool,
+    ) -> (Tier, Admission) {
+        let decision = self.policy.check_capped(probe, caller.mode_ceiling);
         let tier = decision.tier;
-        // The confirmation binding covers the raw (unredacted) arguments: a redacted secret
-        // must not let a token armed for one value be spent on another.
-        let operation = (self.broker.is_some() && tier == Tier::Irreversible).then(|| {
+        if !decision.admitted {
+            let body = format!(
+                "[DENIED tier {} ({}): {}]",
+                tier.as_u8(),
+                tier.name(),
+                decision.reason
+            );
+            return (
+                tier,
+                Admission::Stop(Finished::plain(body, Outcome::Denied)),
+            );
+        }
+        let mut action = "";
+        if let (Some(broker), Tier::Irreversible) = (&self.broker, tier) {
+            // The binding covers the raw (unredacted) arguments: a redacted secret must not
+            // let a token armed for one value be spent on another.
             let raw = Json::Obj(
-                args.iter()
+                raw_args
+                    .iter()
                     .map(|(k, v)| ((*k).into(), Json::from_serde(v)))
                     .collect(),
             );
-            OperationKey::new(tool, &caller.principal, &probe, &raw.to_canonical())
-        });
-        let args = self.redact_args(&args);
-        let mut action = "";
-        let finish = |text: String, outcome, exit_code, timed_out, truncated, output_bytes| {
-            (text, outcome, exit_code, timed_out, truncated, output_bytes)
-        };
-        // A call stopped before its work ran: only the rendered error goes back.
-        let stopped =
-            |err: ToolError, outcome| (self.render_error(&err), outcome, None, false, false, 0);
-
-        let (text, outcome, exit_code, timed_out, truncated, output_bytes) = 'run: {
-            if !decision.admitted {
-                drop(work);
+            let op = OperationKey::new(
+                probe.tool(),
+                &caller.principal,
+                probe.text(),
+                &raw.to_canonical(),
+            );
+            if broker.consume(&op) {
+                action = "confirm_execute";
+            } else {
+                let token = broker.plan(&op);
                 let body = format!(
-                    "[DENIED tier {} ({}): {}]",
-                    tier.as_u8(),
-                    tier.name(),
-                    decision.reason
+                    "[CONFIRM REQUIRED tier 3 (IRREVERSIBLE): this irreversible operation \
+                     needs a second step. Call operation_confirm(token=\"{token}\") then \
+                     re-issue this exact call within {}s.]",
+                    broker.ttl().as_secs()
                 );
-                break 'run finish(body, Outcome::Denied, None, false, false, 0);
+                let mut finished = Finished::plain(body, Outcome::ConfirmRequired);
+                finished.action = "confirm_plan";
+                return (tier, Admission::Stop(finished));
             }
-            if let (Some(broker), Some(op)) = (&self.broker, &operation) {
-                if broker.consume(op) {
-                    action = "confirm_execute";
-                } else {
-                    drop(work);
-                    action = "confirm_plan";
-                    let token = broker.plan(op);
-                    let body = format!(
-                        "[CONFIRM REQUIRED tier 3 (IRREVERSIBLE): this irreversible operation \
-                         needs a second step. Call operation_confirm(token=\"{token}\") then \
-                         re-issue this exact call within {}s.]",
-                        broker.ttl().as_secs()
-                    );
-                    break 'run finish(body, Outcome::ConfirmRequired, None, false, false, 0);
+        }
+        // Tier-0 calls that run nothing (server_info, audit_tail, session_recv, …) stay
+        // available while the sink fails, so an operator can see why calls are refused.
+        let observes_only = !runs && tier == Tier::ReadOnly;
+        if !observes_only && let Err(e) = self.audit.admit() {
+            let err = ToolError::new(ErrorKind::AuditUnavailable, e.to_string());
+            return (
+                tier,
+                Admission::Stop(Finished::plain(self.render_error(&err), Outcome::Error)),
+            );
+        }
+        (tier, Admission::Run { action })
+    }
+
+    /// Execution: a slot (or `Busy`), the start record, the work under its deadline and the
+    /// backstop, and the bounded result.
+    #[allow(clippy::too_many_arguments)]
+    async fn execute(
+        &self,
+        caller: &Caller,
+        tool: &'static str,
+        tier: Tier,
+        args: &audit::Args,
+        budget: usize,
+        runs: bool,
+        deadline: Option<Duration>,
+        work: WorkFn,
+        judged: Judged,
+    ) -> Finished {
+        let slot = tokio::time::timeout(self.times.queue_wait, self.slots.clone().acquire_owned());
+        let Ok(Ok(permit)) = slot.await else {
+            let err = ToolError::new(
+                ErrorKind::Busy,
+                format!(
+                    "{} calls already running; none finished within {}s (RELAY_SHELL_MAX_CONCURRENT)",
+                    self.max_concurrent,
+                    self.times.queue_wait.as_secs()
+                ),
+            );
+            return Finished::plain(self.render_error(&err), Outcome::Busy);
+        };
+        if runs {
+            let start = Record::Start(StartRecord {
+                ts: audit::now_iso(),
+                tool: tool.to_string(),
+                tier: tier.as_u8(),
+                principal: caller.principal.clone(),
+                request_id: caller.request_id.clone(),
+                args: args.clone(),
+            });
+            if let Err(e) = self.audit.append(start).await {
+                self.metrics.count_audit_failure();
+                tracing::error!(error = %e, "audit start record not written");
+                if self.audit.admit().is_err() {
+                    let err = ToolError::new(ErrorKind::AuditUnavailable, e.to_string());
+                    return Finished::plain(self.render_error(&err), Outcome::Error);
                 }
             }
-            // Tier-0 calls that run nothing (server_info, audit_tail, session_recv, …) stay
-            // available while the sink fails, so an operator can see why calls are refused.
-            let observes_only = !runs && tier == Tier::ReadOnly;
-            if let Err(e) = self
-                .audit
-                .admit()
-                .or_else(|e| if observes_only { Ok(()) } else { Err(e) })
-            {
-                drop(work);
-                break 'run stopped(
-                    ToolError::new(ErrorKind::AuditUnavailable, e.to_string()),
-                    Outcome::Error,
-                );
-            }
-            let permit = match tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned())
-                .await
-            {
-                Ok(Ok(p)) => p,
-                _ => {
-                    drop(work);
-                    let err = ToolError::new(
-                        ErrorKind::Busy,
-                        format!(
-                            "{} calls already running; none finished within {}s (RELAY_SHELL_MAX_CONCURRENT)",
-                            self.max_concurrent,
-                            QUEUE_WAIT.as_secs()
-                        ),
-                    );
-                    break 'run stopped(err, Outcome::Busy);
-                }
-            };
-            if runs {
-                let start = Record::Start(StartRecord {
-                    ts: audit::now_iso(),
-                    tool: tool.to_string(),
-                    tier: tier.as_u8(),
-                    principal: caller.principal.clone(),
-                    request_id: caller.request_id.clone(),
-                    args: args.clone(),
-                });
-                if let Err(e) = self.audit.append(start).await {
-                    self.metrics.count_audit_failure();
-                    tracing::error!(error = %e, "audit start record not written");
-                    if self.audit.admit().is_err() {
-                        drop(work);
-                        drop(permit);
-                        break 'run stopped(
-                            ToolError::new(ErrorKind::AuditUnavailable, e.to_string()),
-                            Outcome::Error,
-                        );
-                    }
-                }
-            }
-            let result = match deadline {
-                Some(d) => match tokio::time::timeout(d + BACKSTOP_GRACE, work).await {
-                    Ok(r) => r,
-                    Err(_) => Ok(Output {
-                        body: format!("[TIMEOUT after {}s]", d.as_secs()),
-                        timed_out: true,
-                        ..Output::default()
-                    }),
-                },
-                None => work.await,
-            };
-            drop(permit);
-            match result {
-                Ok(out) => {
-                    let produced = out
-                        .total_bytes
-                        .unwrap_or(out.body.len())
-                        .max(out.body.len());
-                    let (body, truncated) = text::truncate(&out.body, budget, out.total_bytes);
-                    let text = match out.exit_code {
-                        Some(code) => format!("[exit {code}]\n{body}"),
-                        None => body,
-                    };
-                    let outcome = if out.timed_out {
+        }
+        let work = work(judged);
+        let result = match deadline {
+            Some(d) => match tokio::time::timeout(d + self.times.backstop_grace, work).await {
+                Ok(r) => r,
+                Err(_) => Ok(Output {
+                    body: format!("[TIMEOUT after {}s]", d.as_secs()),
+                    timed_out: true,
+                    ..Output::default()
+                }),
+            },
+            None => work.await,
+        };
+        drop(permit);
+        match result {
+            Ok(out) => {
+                let produced = out
+                    .total_bytes
+                    .unwrap_or(out.body.len())
+                    .max(out.body.len());
+                let (body, truncated) = text::truncate(&out.body, budget, out.total_bytes);
+                let text = match out.exit_code {
+                    Some(code) => format!("[exit {code}]\n{body}"),
+                    None => body,
+                };
+                Finished {
+                    text,
+                    outcome: if out.timed_out {
                         Outcome::Timeout
                     } else {
                         Outcome::Ok
-                    };
-                    finish(
-                        text,
-                        outcome,
-                        out.exit_code,
-                        out.timed_out,
-                        truncated,
-                        produced,
-                    )
-                }
-                Err(err) => {
-                    let rendered = self.render_error(&err);
-                    let (body, truncated) = text::truncate(&rendered, budget, None);
-                    finish(body, Outcome::Error, None, false, truncated, rendered.len())
+                    },
+                    exit_code: out.exit_code,
+                    timed_out: out.timed_out,
+                    truncated,
+                    output_bytes: produced,
+                    action: "",
                 }
             }
-        };
+            Err(err) => {
+                let rendered = self.render_error(&err);
+                let (body, truncated) = text::truncate(&rendered, budget, None);
+                Finished {
+                    truncated,
+                    output_bytes: rendered.len(),
+                    ..Finished::plain(body, Outcome::Error)
+                }
+            }
+        }
+    }
 
+    /// Recording: the completion record (a result is never returned before it is written),
+    /// then the metrics.
+    async fn record(
+        &self,
+        caller: &Caller,
+        tool: &'static str,
+        tier: Tier,
+        args: audit::Args,
+        started: Instant,
+        finished: Finished,
+    ) -> Reply {
+        let Finished {
+            mut text,
+            outcome,
+            exit_code,
+            timed_out,
+            truncated,
+            output_bytes,
+            action,
+        } = finished;
         let duration_ms = started.elapsed().as_millis() as u64;
         let record = Record::Tool(ToolRecord {
             ts: audit::now_iso(),
@@ -457,13 +649,11 @@ impl Gate {
             principal: caller.principal.clone(),
             duration_ms: Some(duration_ms),
         });
-        let mut text = text;
         if let Err(e) = self.audit.append(record).await {
             self.metrics.count_audit_failure();
             tracing::error!(error = %e, tool, "audit completion record not written");
-            // A result is never returned before its completion record is written: under
-            // `refuse` the client learns the call ran but is not yet on record (the record
-            // stays queued and is written first once the sink recovers).
+            // Under `refuse` the client learns the call ran but is not yet on record (the
+            // record stays queued and is written first once the sink recovers).
             if self.audit.admit().is_err() && outcome != Outcome::Denied {
                 let err = ToolError::new(
                     ErrorKind::AuditUnavailable,
@@ -476,8 +666,14 @@ impl Gate {
                 text = self.render_error(&err);
             }
         }
-        self.metrics
-            .count_call(tool, tier.as_u8(), outcome.as_str());
+        self.metrics.count_call(
+            tool,
+            tier.as_u8(),
+            self.policy.mode().capped(caller.mode_ceiling).as_str(),
+            outcome.as_str(),
+            started.elapsed().as_secs_f64(),
+            text.len(),
+        );
         Reply {
             text,
             outcome,
@@ -495,3 +691,7 @@ impl Gate {
         self.redactor.redact(&err.render()).into_owned()
     }
 }
+
+#[cfg(test)]
+#[path = "gate_tests.rs"]
+mod tests;

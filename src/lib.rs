@@ -4,16 +4,20 @@
 //! Every tool call passes one gate ([`gate`]): classify → admit → run with a deadline → bound
 //! → audit. See `docs/architecture.md` for the module map and the invariants each module keeps.
 
+#![warn(unreachable_pub)]
+
 pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod exec;
 pub mod gate;
+pub mod http;
 pub mod memory;
 pub mod metrics;
 pub mod policy;
 pub mod redact;
 pub mod server;
 pub mod session;
-pub mod text;
+pub mod ssh;
+pub(crate) mod text;

@@ -1,6 +1,7 @@
 //! The `relay-shell` binary: parse the command line, pick a verb, run it.
 //!
-//! Verbs: serve (default), `--check-config`, `--verify-audit`, `explain`, `redact`.
+//! Verbs: serve (default; stdio or HTTP), `--check-config`, `--verify-audit`, `explain`,
+//! `redact`, `token`.
 //! Exit codes: 0 ok, 2 refused or invalid configuration (and 1 for `explain` refusals).
 
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use tracing_subscriber::filter::Targets;
 
 use relay_shell::audit::{AuditConfig, AuditLog};
 use relay_shell::cli::{Cli, Verb};
-use relay_shell::config::{ConfigError, Settings};
+use relay_shell::config::{ConfigError, Settings, Transport};
 use relay_shell::gate::Gate;
 use relay_shell::metrics::Metrics;
 use relay_shell::policy::Policy;
@@ -35,12 +36,12 @@ const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
 /// Logs go to stderr (stdout is the MCP channel on stdio), scrubbed by the same redactor as
 /// the audit log: a failed command's text can carry a secret. `RELAY_SHELL_LOG` is a list of
 /// `level` and `target=level` directives (`debug`, `info,relay_shell::exec=trace`).
-fn init_logging(redactor: Redactor) {
+fn init_logging(redactor: Redactor, directives: &str) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let filter = std::env::var("RELAY_SHELL_LOG")
+    let filter = directives
+        .parse::<Targets>()
         .ok()
-        .and_then(|v| v.parse::<Targets>().ok())
         .or_else(|| DEFAULT_LOG_FILTER.parse().ok())
         .unwrap_or_default();
     let _ = tracing_subscriber::registry()
@@ -103,7 +104,19 @@ fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
         idle_timeout: Duration::from_secs(settings.session_idle_timeout),
         max_lifetime: Duration::from_secs(settings.session_max_lifetime),
     });
+    let ssh = relay_shell::ssh::Ssh::new(relay_shell::ssh::SshSettings {
+        ssh_config: settings.ssh_config.clone(),
+        inventory: settings.inventory.clone(),
+        default_mode: settings.ssh_known_hosts,
+        allow_weaker: settings.ssh_allow_weaker_known_hosts,
+        connect_timeout: settings.ssh_connect_timeout,
+        keepalive: settings.ssh_keepalive,
+        idle_timeout: settings.ssh_idle_timeout,
+        max_conns: settings.max_conns,
+    })
+    .map_err(|e| ConfigError(format!("cannot create the SSH runtime directory: {e}")))?;
     Ok(Arc::new(State {
+        ssh: Arc::new(ssh),
         settings: Arc::new(settings),
         gate,
         calls: tokio_util::task::TaskTracker::new(),
@@ -121,17 +134,8 @@ fn summary(state: &State) -> String {
     )
 }
 
-async fn serve(state: Arc<State>) -> ExitCode {
-    tracing::info!(
-        "relay-shell {} starting ({})",
-        env!("CARGO_PKG_VERSION"),
-        summary(&state)
-    );
-    if state.settings.transport != relay_shell::config::Transport::Stdio {
-        eprintln!("relay-shell: the http transport is not available in this build yet; use stdio");
-        return ExitCode::from(2);
-    }
-    relay_shell::exec::detach_controlling_terminal();
+/// Serve MCP on stdio until stdin closes or a signal arrives.
+async fn serve_stdio(state: &Arc<State>) -> ExitCode {
     let server = RelayServer::new(state.clone(), "stdio");
     let running = match server.serve(rmcp::transport::stdio()).await {
         Ok(r) => r,
@@ -162,10 +166,26 @@ async fn serve(state: Arc<State>) -> ExitCode {
         }
     };
     signals.abort();
+    code
+}
+
+async fn serve(state: Arc<State>, http: Option<relay_shell::http::Prepared>) -> ExitCode {
+    tracing::info!(
+        "relay-shell {} starting ({})",
+        env!("CARGO_PKG_VERSION"),
+        summary(&state)
+    );
+    relay_shell::exec::detach_controlling_terminal();
+    let code = match http {
+        Some(prepared) => relay_shell::http::serve(state.clone(), prepared).await,
+        None => serve_stdio(&state).await,
+    };
     state.calls.close();
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, state.calls.wait()).await;
     // No session outlives the server: every process group is terminated, then killed.
     state.sessions.shutdown().await;
+    // Every OpenSSH master is stopped and the control sockets removed.
+    state.ssh.shutdown().await;
     let audit = state.gate.audit().clone();
     let _ = tokio::task::spawn_blocking(move || audit.flush_and_sync()).await;
     tracing::info!("relay-shell stopped");
@@ -201,10 +221,23 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
         Ok(r) => r,
         Err(e) => return fail_config(e),
     };
-    let (rendered, admitted) =
-        relay_shell::policy::explain::explain_redacted(&policy, tool, &text, &|s| {
-            redactor.redact(s).into_owned()
-        });
+    let Some(def) = relay_shell::server::tools::find(tool) else {
+        let known: Vec<&str> = relay_shell::server::tools::table()
+            .iter()
+            .map(|t| t.name)
+            .collect();
+        eprintln!(
+            "relay-shell: explain: unknown tool {tool:?} (expected one of: {})",
+            known.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let probe = relay_shell::policy::Probe::from_text(def.name, def.class, &text);
+    let (doc, admitted) = relay_shell::policy::explain::explain_json(&policy, &probe);
+    // Values are redacted before serialisation: redacting the serialised text could cut
+    // through a closing quote and print invalid JSON.
+    let doc = redactor.scrub_document(&doc);
+    let rendered = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
     println!("{rendered}");
     if admitted {
         ExitCode::SUCCESS
@@ -221,12 +254,15 @@ fn main() -> ExitCode {
         Err(e) => return fail_config(e),
     };
     match redactor_for(&settings) {
-        Ok(r) => init_logging(r),
+        Ok(r) => init_logging(r, &settings.log),
         Err(e) => return fail_config(e),
     }
     match &cli.verb {
         Some(Verb::Explain { tool, mode, text }) => {
             return explain(&settings, tool, mode.as_deref(), text.as_deref());
+        }
+        Some(Verb::Token { action }) => {
+            return relay_shell::http::token_cli::run(settings.auth_tokens_file.as_deref(), action);
         }
         Some(Verb::Redact { json }) => {
             return match redactor_for(&settings) {
@@ -251,6 +287,18 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        // What serving would refuse, --check-config refuses too: one check for both (the
+        // settings, then the HTTP transport's token file).
+        if let Err(e) = settings.servable() {
+            return fail_config(e);
+        }
+        let http = match settings.transport {
+            Transport::Http => match relay_shell::http::prepare(&settings) {
+                Ok(p) => Some(p),
+                Err(e) => return fail_config(e),
+            },
+            Transport::Stdio => None,
+        };
         let state = match build_state(settings) {
             Ok(s) => s,
             Err(e) => return fail_config(e),
@@ -265,9 +313,10 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             eprintln!("relay-shell: config OK ({})", summary(&state));
+            state.ssh.shutdown().await;
             return ExitCode::SUCCESS;
         }
         relay_shell::memory::settle_after_startup();
-        serve(state).await
+        serve(state, http).await
     })
 }

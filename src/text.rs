@@ -1,33 +1,33 @@
-//! Bounding text: the one truncation function and the clamps every tool uses (spec §3.1, §4.1).
+//! Bounding text: the one truncation function and the clamps every tool uses (docs/configuration.md).
 
-/// `clamp(v, lo, hi)` as the spec defines it: swaps the bounds if they are reversed.
-pub fn clamp_i64(v: i64, lo: i64, hi: i64) -> i64 {
+/// `clamp(v, lo, hi)` as the Python implementation defines it: swaps the bounds if they are reversed.
+pub(crate) fn clamp_i64(v: i64, lo: i64, hi: i64) -> i64 {
     let (lo, hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
     v.max(lo).min(hi)
 }
 
 /// Clamp a per-call timeout in seconds to `[1, max_timeout]`.
-pub fn clamp_timeout(t: i64, max_timeout: u64) -> u64 {
+pub(crate) fn clamp_timeout(t: i64, max_timeout: u64) -> u64 {
     clamp_i64(t, 1, max_timeout as i64) as u64
 }
 
 /// Clamp a per-call output budget in bytes to `[1024, max_output_hard]`.
-pub fn clamp_output(n: i64, max_output_hard: usize) -> usize {
+pub(crate) fn clamp_output(n: i64, max_output_hard: usize) -> usize {
     clamp_i64(n, 1024, max_output_hard as i64) as usize
 }
 
 /// Decode bytes as UTF-8, replacing invalid sequences with U+FFFD.
-pub fn lossy(bytes: &[u8]) -> String {
+pub(crate) fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Truncate `text` to `limit` UTF-8 bytes with the spec's marker.
+/// Truncate `text` to `limit` UTF-8 bytes with the Python implementation's marker.
 ///
 /// Returns the text unchanged when it fits. Otherwise keeps the first `limit` bytes (a split
 /// multi-byte character becomes U+FFFD) and appends
 /// `\n\n[TRUNCATED - <total> bytes total, <limit> shown]`, where `total` is `total_bytes` when
 /// the caller knows the true size of the output before any capping, else the length of `text`.
-pub fn truncate(text: &str, limit: usize, total_bytes: Option<usize>) -> (String, bool) {
+pub(crate) fn truncate(text: &str, limit: usize, total_bytes: Option<usize>) -> (String, bool) {
     let total = total_bytes.unwrap_or(text.len()).max(text.len());
     if text.len() <= limit && total <= text.len() {
         return (text.to_string(), false);

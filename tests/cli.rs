@@ -25,13 +25,23 @@ fn each_invalid_value_exits_2_with_one_line() {
         ),
         (
             "RELAY_SHELL_HTTP_PORT",
-            "0",
-            "RELAY_SHELL_HTTP_PORT=0 (expected an integer from 1 to 65535)",
+            "65536",
+            "RELAY_SHELL_HTTP_PORT=65536 (expected an integer from 0 to 65535)",
         ),
         (
             "RELAY_SHELL_HTTP_PORT",
             "eighty",
-            "RELAY_SHELL_HTTP_PORT=eighty (expected an integer from 1 to 65535)",
+            "RELAY_SHELL_HTTP_PORT=eighty (expected an integer from 0 to 65535)",
+        ),
+        (
+            "RELAY_SHELL_HTTP_MAX_SESSIONS",
+            "0",
+            "RELAY_SHELL_HTTP_MAX_SESSIONS=0 (expected an integer from 1 to 4096)",
+        ),
+        (
+            "RELAY_SHELL_HTTP_ALLOWED_ORIGINS",
+            "evil",
+            "RELAY_SHELL_HTTP_ALLOWED_ORIGINS=evil (expected http(s)://host[:port|:*] entries, comma-separated)",
         ),
         (
             "RELAY_SHELL_MAX_OUTPUT",
@@ -171,12 +181,12 @@ fn each_invalid_value_exits_2_with_one_line() {
         (
             "RELAY_SHELL_AUTH_ACCESS_TTL",
             "59",
-            "RELAY_SHELL_AUTH_ACCESS_TTL=59 (expected an integer from 60 to 18446744073709551615)",
+            "RELAY_SHELL_AUTH_ACCESS_TTL=59 (expected an integer of at least 60)",
         ),
         (
             "RELAY_SHELL_AUTH_CODE_TTL",
             "1",
-            "RELAY_SHELL_AUTH_CODE_TTL=1 (expected an integer from 30 to 18446744073709551615)",
+            "RELAY_SHELL_AUTH_CODE_TTL=1 (expected an integer of at least 30)",
         ),
     ];
     for (var, value, message) in cases {
@@ -259,6 +269,121 @@ fn flags_work_like_variables() {
         stderr,
         "relay-shell: invalid configuration: RELAY_SHELL_POLICY_MODE=paranoid (expected open, guarded or readonly)\n"
     );
+}
+
+/// Serve with `envs`, which must be refused before anything listens: the exit code and
+/// stderr. A server that does not refuse is killed (after a minute) and fails the test
+/// instead of hanging it.
+fn serve_refused(envs: &[(&str, &str)]) -> (i32, String) {
+    use std::io::Read;
+    let mut child = command(envs)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn relay-shell");
+    let mut status = None;
+    for _ in 0..600 {
+        if let Some(s) = child.try_wait().expect("wait") {
+            status = Some(s);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("relay-shell served with {envs:?} instead of refusing");
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    (status.code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn check_config_refuses_what_serving_refuses() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = dir.path().join("audit.jsonl").display().to_string();
+    let public_tokens = dir.path().join("tokens-0644");
+    std::fs::write(&public_tokens, format!("ops:{}\n", "ab".repeat(32))).expect("write");
+    let open = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o644);
+    std::fs::set_permissions(&public_tokens, open).expect("chmod");
+    let public_tokens = public_tokens.display().to_string();
+    let missing_tokens = dir.path().join("no-such-file").display().to_string();
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("RELAY_SHELL_HTTP_HOST", "0.0.0.0")],
+            "relay-shell: invalid configuration: refusing to serve HTTP on 0.0.0.0 without \
+             authentication: set RELAY_SHELL_AUTH_TOKENS_FILE, bind a loopback address, or set \
+             RELAY_SHELL_ALLOW_UNAUTH_NETWORK=true if an authenticating proxy is the only way to \
+             reach the port\n",
+        ),
+        (
+            &[("RELAY_SHELL_HTTP_HOST", "::")],
+            "relay-shell: invalid configuration: refusing to serve HTTP on :: without",
+        ),
+        (
+            &[("RELAY_SHELL_AUTH_ENABLED", "true")],
+            "relay-shell: invalid configuration: RELAY_SHELL_AUTH_ENABLED=true: OAuth is not \
+             available in this build; use RELAY_SHELL_AUTH_TOKENS_FILE for bearer tokens\n",
+        ),
+        (
+            &[("RELAY_SHELL_AUTH_TOKENS_FILE", &public_tokens)],
+            "relay-shell: invalid configuration: RELAY_SHELL_AUTH_TOKENS_FILE: ",
+        ),
+        (
+            &[("RELAY_SHELL_AUTH_TOKENS_FILE", &missing_tokens)],
+            "relay-shell: invalid configuration: RELAY_SHELL_AUTH_TOKENS_FILE: ",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let mut envs = vec![
+            ("RELAY_SHELL_AUDIT_PATH", audit.as_str()),
+            ("RELAY_SHELL_TRANSPORT", "http"),
+            ("RELAY_SHELL_HTTP_PORT", "0"),
+        ];
+        envs.extend_from_slice(extra);
+        let (check, _, check_err) = run(&["--check-config"], &envs);
+        let (serve, serve_err) = serve_refused(&envs);
+        assert_eq!(
+            (check, serve),
+            (2, 2),
+            "{extra:?}: {check_err} / {serve_err}"
+        );
+        assert_eq!(check_err, serve_err, "{extra:?}");
+        assert!(check_err.starts_with(expected), "{extra:?}: {check_err}");
+        assert_eq!(check_err.lines().count(), 1, "{check_err}");
+    }
+    // What is refused without authentication is accepted with it, or on loopback.
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, format!("ops:{}\n", "ab".repeat(32))).expect("write");
+    let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600);
+    std::fs::set_permissions(&tokens, private).expect("chmod");
+    let tokens = tokens.display().to_string();
+    for extra in [
+        &[
+            ("RELAY_SHELL_HTTP_HOST", "0.0.0.0"),
+            ("RELAY_SHELL_AUTH_TOKENS_FILE", &tokens),
+        ][..],
+        &[("RELAY_SHELL_HTTP_HOST", "localhost")][..],
+    ] {
+        let mut envs = vec![
+            ("RELAY_SHELL_AUDIT_PATH", audit.as_str()),
+            ("RELAY_SHELL_TRANSPORT", "http"),
+        ];
+        envs.extend_from_slice(extra);
+        let (code, _, stderr) = run(&["--check-config"], &envs);
+        assert_eq!(code, 0, "{extra:?}: {stderr}");
+        assert_eq!(
+            stderr,
+            format!("relay-shell: config OK (transport=http, policy=open, audit={audit})\n")
+        );
+    }
 }
 
 #[test]

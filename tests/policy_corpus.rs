@@ -3,7 +3,10 @@
 //! dangerous commands, stateful changes, read-only diagnostics (tier 0), readers with side
 //! effects (never 0), the spec's PowerShell/cmd examples, and false-positive traps.
 
-use relay_shell::policy::classify;
+/// A case stated as (tool, text), classified from its typed probe.
+fn classify(tool: &str, text: &str) -> relay_shell::policy::Classification {
+    relay_shell::policy::classify(&relay_shell::policy::probe::test_probe(tool, text))
+}
 
 fn unescape(s: &str) -> String {
     let mut out = String::new();

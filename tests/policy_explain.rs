@@ -1,10 +1,12 @@
 //! `relay-shell explain` output is valid JSON for any input: string values are redacted before
-//! serialization, never the serialized text (a secret's pattern does not stop at a closing
-//! quote or an escape). Tried on generated text full of secret shapes, quotes and escapes, and
-//! on the operator's example from the issue through the built binary.
+//! serialization (`Redactor::scrub_document`), never the serialized text (a secret's pattern
+//! does not stop at a closing quote or an escape). Tried on generated text full of secret
+//! shapes, quotes and escapes, and on the operator's example from the issue through the built
+//! binary.
 
 use proptest::prelude::*;
-use relay_shell::policy::explain::explain_redacted;
+use relay_shell::policy::explain::explain_json;
+use relay_shell::policy::probe::test_probe;
 use relay_shell::policy::{Mode, Policy};
 use relay_shell::redact::Redactor;
 
@@ -64,7 +66,9 @@ fn secretish() -> impl Strategy<Value = String> {
 fn render(tool: &str, text: &str) -> String {
     let policy = Policy::new(Mode::Guarded, "", "").expect("policy"); // ok: test
     let redactor = Redactor::new();
-    explain_redacted(&policy, tool, text, &|s| redactor.redact(s).into_owned()).0
+    // As `relay-shell explain` does: values redacted, then serialised.
+    let (doc, _) = explain_json(&policy, &test_probe(tool, text));
+    serde_json::to_string_pretty(&redactor.scrub_document(&doc)).expect("serialise") // ok: test
 }
 
 /// Every string in the document, recursively.

@@ -11,11 +11,16 @@ mod oracle;
 
 use std::collections::HashMap;
 
-use relay_shell::policy::classify::declared_programs;
+use relay_shell::policy::Tier;
+use relay_shell::policy::declared_programs;
 use relay_shell::policy::options::{Arity, Grammar};
-use relay_shell::policy::{Tier, classify};
 
 use oracle::{Observation, Oracle};
+
+/// A case stated as (tool, text), classified from its typed probe.
+fn classify(tool: &str, text: &str) -> relay_shell::policy::Classification {
+    relay_shell::policy::classify(&relay_shell::policy::probe::test_probe(tool, text))
+}
 
 fn oracle_or_skip() -> Option<Oracle> {
     let why = match oracle::unavailable() {

@@ -5,7 +5,10 @@
 //! the mismatches split into false admits (tier 0 for a command that is not read-only),
 //! under-tiers and over-strict verdicts.
 
-use relay_shell::policy::classify;
+/// A case stated as (tool, text), classified from its typed probe.
+fn classify(tool: &str, text: &str) -> relay_shell::policy::Classification {
+    relay_shell::policy::classify(&relay_shell::policy::probe::test_probe(tool, text))
+}
 
 fn unescape(s: &str) -> String {
     let mut out = String::new();

@@ -97,3 +97,87 @@ fn rejects_what_python_rejects() {
     assert_eq!(c.record("[1]", &mut out), Err(NotARecord::NotAnObject));
     assert_eq!(c.record(" 3 ", &mut out), Err(NotARecord::NotAnObject));
 }
+
+mod against_the_value_renderer {
+    //! The verifier's tokenizer (which canonicalises a line as found on disk) and the writer's
+    //! renderer (`Json::to_canonical`, which seals a record) are two implementations of one
+    //! preimage: for any record, both must give the same bytes, or a chain we write would not
+    //! verify.
+
+    use proptest::prelude::*;
+
+    use super::super::Canonicalizer;
+    use crate::audit::Json;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[ -~]{0,12}",
+            "\\PC{0,8}",
+            prop::collection::vec(any::<char>(), 0..6).prop_map(|v| v.into_iter().collect()),
+            Just("\u{1}\u{1f}\"\\\n\t/é😀".to_string()),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Json> {
+        let leaf = prop_oneof![
+            Just(Json::Null),
+            any::<bool>().prop_map(Json::Bool),
+            any::<i64>().prop_map(Json::Int),
+            prop_oneof![
+                any::<f64>().prop_filter("finite", |f| f.is_finite()),
+                Just(0.1),
+                Just(1e16),
+                Just(-0.0),
+                Just(1.5e-7),
+            ]
+            .prop_map(Json::Float),
+            text().prop_map(Json::Str),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Json::Arr),
+                // Keys are unique, as in any object a record can hold.
+                prop::collection::btree_map(text(), inner, 0..5)
+                    .prop_map(|kv| Json::Obj(kv.into_iter().map(|(k, v)| (k.into(), v)).collect())),
+            ]
+        })
+    }
+
+    /// A record-shaped object: unique keys (a JSON object on disk has no duplicates), maybe a
+    /// `chain` field the preimage leaves out.
+    fn record() -> impl Strategy<Value = (Json, Json)> {
+        (
+            prop::collection::btree_map(text(), value(), 0..8),
+            prop::option::of("[0-9a-f]{64}"),
+        )
+            .prop_map(|(fields, chain)| {
+                let fields: Vec<(String, Json)> =
+                    fields.into_iter().filter(|(k, _)| k != "chain").collect();
+                let without = Json::Obj(
+                    fields
+                        .iter()
+                        .map(|(k, v)| (k.clone().into(), v.clone()))
+                        .collect(),
+                );
+                let mut with = fields;
+                if let Some(c) = chain {
+                    with.push(("chain".into(), Json::Str(c)));
+                }
+                let with = Json::Obj(with.into_iter().map(|(k, v)| (k.into(), v)).collect());
+                (with, without)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn both_canonical_forms_agree((with_chain, without) in record()) {
+            let line = with_chain.to_line();
+            let mut out = Vec::new();
+            let mut c = Canonicalizer::new();
+            let parsed = c.record(&line, &mut out);
+            prop_assert!(parsed.is_ok(), "{line}");
+            let tokenized = String::from_utf8(out).unwrap_or_default();
+            prop_assert_eq!(tokenized, without.to_canonical(), "line: {}", line);
+        }
+    }
+}

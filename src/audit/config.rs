@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// On-disk line format (spec §9.3).
+/// On-disk line format (docs/compatibility.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// One JSON object per line (the default; the only format that can be chained).

@@ -1,4 +1,4 @@
-//! Rendering a record as one line of the configured format (spec §9.3).
+//! Rendering a record as one line of the configured format (docs/compatibility.md).
 //!
 //! jsonl is Python's `json.dumps(ensure_ascii=False)` spacing in insertion order. CEF and
 //! LEEF sort the top-level keys and render scalars as JSON spells them — `true`, `false`,

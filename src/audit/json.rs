@@ -163,6 +163,17 @@ impl Json {
         })
     }
 
+    /// One line, non-ASCII escaped: Python's `json.dumps(v)` (separators `", "`, `": "`).
+    pub fn to_python(&self) -> String {
+        self.render(Style {
+            item_sep: ", ",
+            key_sep: ": ",
+            sorted: false,
+            indent: None,
+            ascii: true,
+        })
+    }
+
     /// Two-space indented with non-ASCII escaped: Python's `json.dumps(v, indent=2)`.
     pub fn to_pretty(&self) -> String {
         self.render(Style {

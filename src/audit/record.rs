@@ -1,4 +1,4 @@
-//! Audit records: what one line of `audit.jsonl` says, in the spec's field order (§9.2).
+//! Audit records: what one line of `audit.jsonl` says, in the Python implementation's field order (docs/compatibility.md).
 
 use super::json::{Json, Key};
 

@@ -1,4 +1,4 @@
-//! `--verify-audit`: the fail-closed verdict (spec §2.4) over a file or a directory of
+//! `--verify-audit`: the fail-closed verdict (docs/architecture.md) over a file or a directory of
 //! segments, and its human and `--json` renderings.
 
 use std::io::Write;
@@ -190,7 +190,7 @@ fn opt_u64(v: Option<u64>) -> Json {
 }
 
 impl Verdict {
-    /// The `--json` document: the spec's keys in the spec's order, then ours.
+    /// The `--json` document: the Python implementation's keys in the Python implementation's order, then ours.
     pub fn to_json(&self) -> Json {
         let mut f: Vec<(Key, Json)> = vec![
             ("ok".into(), Json::Bool(self.ok)),

@@ -30,9 +30,9 @@ pub const IDENTITY_CHECK_EVERY: Duration = Duration::from_millis(1);
 pub const LOCK_HOLD: Duration = Duration::from_millis(2);
 
 /// Most records held while writes fail; beyond this new records are dropped (and counted).
-pub const MAX_QUEUED_RECORDS: usize = 10_000;
+pub(super) const MAX_QUEUED_RECORDS: usize = 10_000;
 /// Most bytes (rendered jsonl) held while writes fail.
-pub const MAX_QUEUED_BYTES: usize = 16 * 1024 * 1024;
+pub(super) const MAX_QUEUED_BYTES: usize = 16 * 1024 * 1024;
 
 /// The open log file and everything that must change together with it.
 #[derive(Debug)]
@@ -86,7 +86,7 @@ pub(crate) struct Sink {
 }
 
 /// Expand a leading `~/` with `$HOME`.
-pub fn expand_home(p: &Path) -> PathBuf {
+pub(super) fn expand_home(p: &Path) -> PathBuf {
     if let Ok(rest) = p.strip_prefix("~")
         && let Some(home) = std::env::var_os("HOME")
     {
@@ -96,7 +96,7 @@ pub fn expand_home(p: &Path) -> PathBuf {
 }
 
 /// Open `path` for appending: parent directories created 0700, file created 0600.
-pub fn open_append(path: &Path) -> std::io::Result<File> {
+pub(super) fn open_append(path: &Path) -> std::io::Result<File> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
         && !parent.exists()
     {
@@ -146,7 +146,7 @@ fn write_line(file: &File, buf: &[u8]) -> Result<(), (bool, std::io::Error)> {
 
 impl Sink {
     /// Open the sink for `cfg`, resuming the chain. Never fails: problems are recorded.
-    pub fn open(cfg: &AuditConfig) -> Sink {
+    pub(super) fn open(cfg: &AuditConfig) -> Sink {
         let path = expand_home(&cfg.path);
         let chained = cfg.chained();
         let state = if chained {
@@ -311,24 +311,24 @@ impl Sink {
     }
 
     /// When the advisory lock we hold is due to be released.
-    pub fn lock_release_due(&self) -> Option<Instant> {
+    pub(super) fn lock_release_due(&self) -> Option<Instant> {
         self.locked_at.map(|t| t + LOCK_HOLD)
     }
 
     /// Whether the lock was taken since the last call (and forget that it was).
-    pub fn take_lock_news(&mut self) -> bool {
+    pub(super) fn take_lock_news(&mut self) -> bool {
         std::mem::take(&mut self.lock_taken)
     }
 
     /// Release the advisory lock if it has been held for [`LOCK_HOLD`].
-    pub fn release_lock_if_due(&mut self, now: Instant) {
+    pub(super) fn release_lock_if_due(&mut self, now: Instant) {
         if self.lock_release_due().is_some_and(|due| now >= due) {
             self.release_lock();
         }
     }
 
     /// Release the advisory lock now, if we hold it.
-    pub fn release_lock(&mut self) {
+    pub(super) fn release_lock(&mut self) {
         if self.locked_at.take().is_some()
             && let Some(f) = &self.file
         {
@@ -346,7 +346,11 @@ impl Sink {
 
     /// Write queued records, oldest first, stopping at the first failure (which leaves the
     /// failed record at the front). Returns the lines written when `keep`.
-    pub fn drain(&mut self, cfg: &AuditConfig, keep: bool) -> Result<Vec<String>, std::io::Error> {
+    pub(super) fn drain(
+        &mut self,
+        cfg: &AuditConfig,
+        keep: bool,
+    ) -> Result<Vec<String>, std::io::Error> {
         let mut lines = Vec::new();
         while let Some(body) = self.queue.pop_front() {
             let size = body.to_line().len();
@@ -367,7 +371,7 @@ impl Sink {
     /// Append a body: queued records first, then this one. On failure the body is queued
     /// (or dropped when the queue is full) and the error returned. The lines written are
     /// returned when `keep` (for the stderr mirror).
-    pub fn append(
+    pub(super) fn append(
         &mut self,
         cfg: &AuditConfig,
         body: Json,
@@ -396,7 +400,7 @@ impl Sink {
     }
 
     /// Try to get out of the failing state: reopen if needed and write the queue.
-    pub fn recover(&mut self, cfg: &AuditConfig) -> Result<(), std::io::Error> {
+    pub(super) fn recover(&mut self, cfg: &AuditConfig) -> Result<(), std::io::Error> {
         if let Err(e) = self
             .ensure_current(cfg.fsync)
             .and_then(|_| self.drain(cfg, false).map(|_| ()))
@@ -456,7 +460,7 @@ impl Sink {
     }
 
     /// Record the outcome of an `fsync`.
-    pub fn note_sync(&mut self, res: &std::io::Result<()>) {
+    pub(super) fn note_sync(&mut self, res: &std::io::Result<()>) {
         match res {
             Ok(()) => {
                 if self.sync_error.take().is_some() {

@@ -71,7 +71,7 @@ fn count_nonempty_complete(buf: &[u8], at_start: bool) -> usize {
         .count()
 }
 
-/// `audit_tail` (spec §5.22): the last `lines` (clamped to 1..=1000) non-empty lines of the
+/// `audit_tail` (docs/tools.md): the last `lines` (clamped to 1..=1000) non-empty lines of the
 /// audit file, oldest first, joined by `\n`, filtered as the module documentation says.
 /// Missing, empty or unreadable files, and no match, give `""`.
 pub fn audit_tail(

@@ -1,4 +1,4 @@
-//! The chain verifier for one segment (spec §9.5), streamed and parallel.
+//! The chain verifier for one segment (docs/compatibility.md), streamed and parallel.
 //!
 //! The file is read in 4 MiB windows. Each record verifies on its own given the `prev` it
 //! states, so the lines of a window are canonicalised and hashed on all cores; a
@@ -57,7 +57,7 @@ pub struct TornLine {
     pub tail: bool,
 }
 
-/// What the verifier found in one file (spec §9.5 `verify_chain`, plus seam data).
+/// What the verifier found in one file (docs/compatibility.md `verify_chain`, plus seam data).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SegmentReport {
     /// The file as named.
@@ -474,7 +474,7 @@ pub fn verify_reader<R: Read>(mut reader: R, label: &str) -> SegmentReport {
     walk.finish(label, last_had_newline)
 }
 
-/// Verify one file: plain, or gzip when its name ends in `.gz` (spec §9.5 semantics).
+/// Verify one file: plain, or gzip when its name ends in `.gz` (docs/compatibility.md semantics).
 pub fn verify_file(path: &Path) -> SegmentReport {
     let label = path.display().to_string();
     match std::fs::metadata(path) {

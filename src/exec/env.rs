@@ -1,4 +1,4 @@
-//! The environment a child process gets (spec §5.1.1, with DESIGN.md §6 item 11).
+//! The environment a child process gets (docs/architecture.md, `exec/`: the environment rule).
 //!
 //! Rule, in order:
 //! 1. Start from the server's environment, minus what belongs to the server alone:

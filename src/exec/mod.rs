@@ -73,7 +73,7 @@ pub struct ExecRequest {
     pub cwd: Option<PathBuf>,
     /// Bytes fed to stdin concurrently with reading output; `None` = empty stdin.
     pub stdin: Option<Vec<u8>>,
-    /// Caller's environment overlay, applied after the base environment (spec §5.1.1).
+    /// Caller's environment overlay, applied after the base environment (docs/tools.md).
     pub env: EnvOverlay,
     /// Wall-clock limit; at the deadline the whole process group is killed.
     pub timeout: Duration,

@@ -1,7 +1,7 @@
-//! Admission (spec §7.3): deny first in every mode, then the mode; the allow regex only lifts
+//! Admission (docs/compatibility.md): deny first in every mode, then the mode; the allow regex only lifts
 //! a `guarded` refusal. Operator regexes use the linear-time `regex` crate under a size limit.
 
-use super::{Classification, Mode, Tier, classify};
+use super::{Classification, Mode, Probe, Tier, classify};
 
 /// Size limit for operator-supplied deny/allow regexes (compiled program size, bytes).
 pub const USER_REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -13,7 +13,7 @@ pub struct Decision {
     pub tier: Tier,
     /// Whether the call may run.
     pub admitted: bool,
-    /// Why (the spec's reason strings: `permitted`, `matched RELAY_SHELL_POLICY_DENY`, …).
+    /// Why (the Python implementation's reason strings: `permitted`, `matched RELAY_SHELL_POLICY_DENY`, …).
     pub reason: String,
     /// The classifier's findings behind `tier`.
     pub classification: Classification,
@@ -75,15 +75,23 @@ impl Policy {
         self.mode
     }
 
-    /// Classify and admit one call (spec §7.3): deny first in every mode, then the mode.
-    pub fn check(&self, tool: &str, text: &str) -> Decision {
-        let classification = classify(tool, text);
+    /// Classify and admit one call: deny first in every mode, then the mode. The operator's
+    /// regexes see `"<tool> <text>"` trimmed, exactly as the Python implementation built it.
+    pub fn check(&self, probe: &Probe) -> Decision {
+        self.check_capped(probe, None)
+    }
+
+    /// [`Policy::check`] under the stricter of the configured mode and the caller's
+    /// `ceiling` (a bearer token's mode): a `readonly` token never runs tier 1.
+    pub fn check_capped(&self, probe: &Probe, ceiling: Option<Mode>) -> Decision {
+        let mode = self.mode.capped(ceiling);
+        let classification = classify(probe);
         let tier = classification.tier;
-        let probe = format!("{tool} {text}");
+        let probe = format!("{} {}", probe.tool(), probe.text());
         let probe = probe.trim();
         let (admitted, reason) = if self.deny.as_ref().is_some_and(|d| d.is_match(probe)) {
             (false, "matched RELAY_SHELL_POLICY_DENY".to_string())
-        } else if self.mode == Mode::Readonly && tier != Tier::ReadOnly {
+        } else if mode == Mode::Readonly && tier != Tier::ReadOnly {
             (
                 false,
                 format!(
@@ -92,7 +100,7 @@ impl Policy {
                     tier.name()
                 ),
             )
-        } else if self.mode == Mode::Guarded && tier >= Tier::Stateful {
+        } else if mode == Mode::Guarded && tier >= Tier::Stateful {
             if self.allow.as_ref().is_some_and(|a| a.is_match(probe)) {
                 (
                     true,
@@ -123,7 +131,21 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::Mode;
+    use crate::policy::{Mode, PolicyClass};
+
+    fn check(p: &Policy, tool: &'static str, text: &str) -> Decision {
+        let probe = match tool {
+            "ssh_exec" => {
+                let (cmd, host) = text.split_once('\n').unwrap_or((text, ""));
+                Probe::new(tool, PolicyClass::Shell)
+                    .shell(cmd)
+                    .hosts(vec![host.to_string()], host)
+            }
+            "audit_tail" | "server_info" => Probe::from_text(tool, PolicyClass::ReadOnly, text),
+            _ => Probe::from_text(tool, PolicyClass::Shell, text),
+        };
+        p.check(&probe)
+    }
 
     fn policy(mode: Mode, deny: &str, allow: &str) -> Policy {
         Policy::new(mode, deny, allow).expect("valid policy") // ok: test
@@ -132,7 +154,7 @@ mod tests {
     #[test]
     fn open_admits_everything_not_denied() {
         let p = policy(Mode::Open, "", "");
-        let d = p.check("shell_exec", "rm -rf /");
+        let d = check(&p, "shell_exec", "rm -rf /");
         assert!(d.admitted);
         assert_eq!(d.reason, "permitted");
         assert_eq!(d.tier, Tier::Irreversible);
@@ -142,56 +164,53 @@ mod tests {
     fn deny_applies_first_in_every_mode() {
         for mode in [Mode::Open, Mode::Guarded, Mode::Readonly] {
             let p = policy(mode, "169\\.254\\.169\\.254", ".*");
-            let d = p.check("ssh_exec", "uptime\n169.254.169.254");
+            let d = check(&p, "ssh_exec", "uptime\n169.254.169.254");
             assert!(!d.admitted, "{mode}");
             assert_eq!(d.reason, "matched RELAY_SHELL_POLICY_DENY");
         }
         // Deny refuses even tier-0 tools.
         let p = policy(Mode::Open, "^audit_tail", "");
-        assert!(!p.check("audit_tail", "").admitted);
+        assert!(!check(&p, "audit_tail", "").admitted);
     }
 
     #[test]
     fn probe_starts_with_the_tool_name() {
         let p = policy(Mode::Open, "^rm", "");
         assert!(
-            p.check("shell_exec", "rm -rf /").admitted,
+            check(&p, "shell_exec", "rm -rf /").admitted,
             "^rm never matches: the probe starts with the tool"
         );
         let p = policy(Mode::Open, "^shell_exec rm ", "");
-        assert!(!p.check("shell_exec", "rm -rf /").admitted);
+        assert!(!check(&p, "shell_exec", "rm -rf /").admitted);
     }
 
     #[test]
     fn readonly_admits_only_tier_zero() {
         let p = policy(Mode::Readonly, "", ".*");
-        assert!(p.check("shell_exec", "df -h && free -m").admitted);
-        assert!(p.check("server_info", "").admitted);
-        let d = p.check("shell_exec", "touch x");
+        assert!(check(&p, "shell_exec", "df -h && free -m").admitted);
+        assert!(check(&p, "server_info", "").admitted);
+        let d = check(&p, "shell_exec", "touch x");
         assert!(!d.admitted);
         assert_eq!(d.reason, "readonly mode refuses Tier 1 (REVERSIBLE)");
-        let d = p.check("shell_exec", "rm -rf /");
+        let d = check(&p, "shell_exec", "rm -rf /");
         assert_eq!(d.reason, "readonly mode refuses Tier 3 (IRREVERSIBLE)");
     }
 
     #[test]
     fn guarded_needs_allow_from_tier_two() {
         let p = policy(Mode::Guarded, "", "");
-        assert!(p.check("shell_exec", "touch x").admitted);
-        let d = p.check("shell_exec", "systemctl restart nginx");
+        assert!(check(&p, "shell_exec", "touch x").admitted);
+        let d = check(&p, "shell_exec", "systemctl restart nginx");
         assert!(!d.admitted);
         assert_eq!(
             d.reason,
             "guarded mode refuses Tier 2 (STATEFUL) without an RELAY_SHELL_POLICY_ALLOW match"
         );
         let p = policy(Mode::Guarded, "", "systemctl restart nginx$");
-        let d = p.check("shell_exec", "systemctl restart nginx");
+        let d = check(&p, "shell_exec", "systemctl restart nginx");
         assert!(d.admitted);
         assert_eq!(d.reason, "guarded: allowed by RELAY_SHELL_POLICY_ALLOW");
-        assert!(
-            !p.check("shell_exec", "systemctl restart nginx; reboot")
-                .admitted
-        );
+        assert!(!check(&p, "shell_exec", "systemctl restart nginx; reboot").admitted);
     }
 
     #[test]
@@ -210,6 +229,28 @@ mod tests {
         );
         let huge = format!("(?:{}){{1000}}", "a{1000}");
         assert!(Policy::new(Mode::Open, &huge, "").is_err(), "size limit");
+    }
+
+    #[test]
+    fn a_ceiling_only_narrows_the_mode() {
+        use Mode::*;
+        assert_eq!(Open.capped(Some(Readonly)), Readonly);
+        assert_eq!(Readonly.capped(Some(Open)), Readonly);
+        assert_eq!(Guarded.capped(Some(Open)), Guarded);
+        assert_eq!(Open.capped(Some(Guarded)), Guarded);
+        assert_eq!(Guarded.capped(None), Guarded);
+        let p = policy(Open, "", "");
+        let shell = |text: &str| Probe::from_text("shell_exec", PolicyClass::Shell, text);
+        let d = p.check_capped(&shell("touch x"), Some(Readonly));
+        assert!(!d.admitted);
+        assert_eq!(d.reason, "readonly mode refuses Tier 1 (REVERSIBLE)");
+        assert!(p.check_capped(&shell("ls"), Some(Readonly)).admitted);
+        assert!(
+            !p.check_capped(&shell("systemctl restart x"), Some(Guarded))
+                .admitted
+        );
+        let p = policy(Readonly, "", "");
+        assert!(!p.check_capped(&shell("touch x"), Some(Open)).admitted);
     }
 
     #[test]

@@ -1,9 +1,9 @@
-//! Tier-3 confirmation broker (spec §12.1), with the spec's weaknesses fixed:
+//! Tier-3 confirmation broker (docs/tools.md), with the Python implementation's weaknesses fixed:
 //!
 //! - The binding covers the full identity of the call: tool, principal, policy probe and the
-//!   canonical raw arguments (§18.3 #10). A token armed for one target, credential or caller
+//!   canonical raw arguments. A token armed for one target, credential or caller
 //!   cannot be consumed by another.
-//! - A flood of plans cannot evict an armed token (§18.3 #11): the store cap evicts only
+//! - A flood of plans cannot evict an armed token: the store cap evicts only
 //!   unarmed plans (soonest-expiring first), and each principal may hold at most
 //!   [`MAX_UNARMED_PER_PRINCIPAL`] unarmed plans (its own oldest go first).
 //! - Tokens are held only as SHA-256 digests; for logs use [`token_digest`] (12 hex chars).

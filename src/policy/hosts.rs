@@ -1,9 +1,9 @@
-//! Canonical-IP widening of host-bearing probes (spec §7.4): append the canonical spelling of
+//! Canonical-IP widening of host-bearing probes (docs/compatibility.md): append the canonical spelling of
 //! every literal IP host so an operator's deny regex on `169.254.169.254` or `127.0.0.1` also
 //! catches `2130706433`, `0x7f000001`, `0177.0.0.1`, `127.1` and `[::ffff:7f00:1]`. No DNS.
 //!
-//! One deliberate difference from the spec: a `user@` prefix is stripped before the check, so
-//! `root@2130706433` is widened too (spec §18.3 #9).
+//! One deliberate difference from the Python implementation: a `user@` prefix is stripped before the check, so
+//! `root@2130706433` is widened too (docs/compatibility.md #9).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 

@@ -1,6 +1,6 @@
 //! Interactive input: `session_send` text is classified as the command line it completes,
 //! not as a fragment. `rm -rf` sent now and ` /` + Enter sent later is classified as
-//! `rm -rf /` on the second send (spec §18.2: split payloads evaded the Python classifier).
+//! `rm -rf /` on the second send (docs/compatibility.md: split payloads evaded the Python classifier).
 //!
 //! The model is a line editor's: printable text appends, `\x7f`/`\x08` erase a character,
 //! `^W` erases a word, `^U` kills the line, `^C` clears it, `\r` or `\n` submits. It cannot
@@ -8,11 +8,11 @@
 //! are kept in the text as typed.
 
 /// Most bytes of unsubmitted input remembered per session.
-pub const MAX_PENDING_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_PENDING_BYTES: usize = 64 * 1024;
 
 /// A line that makes the probe fail closed (tier ≥ 2: its command word is not a literal) when
 /// the pending input overflowed [`MAX_PENDING_BYTES`] and its start was forgotten.
-pub const TRUNCATION_MARKER: &str = "${RELAY_SHELL_PENDING_INPUT_TRUNCATED}";
+pub(crate) const TRUNCATION_MARKER: &str = "${RELAY_SHELL_PENDING_INPUT_TRUNCATED}";
 
 /// The unsubmitted line of one session.
 #[derive(Clone, Debug, Default)]
@@ -117,10 +117,10 @@ fn mark(line: String, truncated: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Tier, classify};
+    use crate::policy::{PolicyClass, Probe, Tier, classify};
 
     fn tier(text: &str) -> Tier {
-        classify("session_send", text).tier
+        classify(&Probe::new("session_send", PolicyClass::Shell).input(text, text)).tier
     }
 
     #[test]

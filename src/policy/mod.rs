@@ -3,24 +3,27 @@
 //! Architecture invariant: nothing in this module performs I/O, spawns processes or writes
 //! audit records. The gate asks [`Policy::check`] and acts on the [`Decision`].
 
-pub mod admit;
+mod admit;
 pub mod broker;
-pub mod classify;
+mod classify;
 pub mod explain;
-pub mod hosts;
-pub mod input;
+mod hosts;
+pub(crate) mod input;
+// Public: the oracle (tests/policy_oracle.rs) generates option combinations from the grammars.
 pub mod options;
-pub mod tier;
+pub mod probe;
+mod tier;
 
 pub use admit::{Decision, Policy, PolicyError, USER_REGEX_SIZE_LIMIT};
-pub use classify::{classify, prepare};
+pub use classify::{classify, declared_programs, parse_backstops, prepare};
 pub use hosts::widen_hosts;
+pub use probe::{Interpreter, Payload, PolicyClass, Probe, Script};
 pub use tier::Tier;
 
 use std::fmt;
 use std::str::FromStr;
 
-/// Admission mode (spec §7.3).
+/// Admission mode (docs/compatibility.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Everything not denied is admitted; tiers are advisory.
@@ -32,6 +35,20 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The stricter of `self` and an optional ceiling (open < guarded < readonly): a
+    /// principal's mode caps the server's, never widens it.
+    pub fn capped(self, ceiling: Option<Mode>) -> Mode {
+        let rank = |m: Mode| match m {
+            Mode::Open => 0,
+            Mode::Guarded => 1,
+            Mode::Readonly => 2,
+        };
+        match ceiling {
+            Some(c) if rank(c) > rank(self) => c,
+            _ => self,
+        }
+    }
+
     /// The configuration spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -79,18 +96,3 @@ pub struct Classification {
     /// Each finding, in the order found.
     pub reasons: Vec<Reason>,
 }
-
-/// Tools whose tier is fixed at 0 whatever the text (spec §7.1 step 1).
-pub const READ_ONLY_TOOLS: &[&str] = &[
-    "server_info",
-    "ssh_hosts",
-    "ssh_check",
-    "session_list",
-    "session_recv",
-    "ssh_forward_list",
-    "audit_tail",
-    "operation_confirm",
-];
-
-/// Tools that are at least tier 2 whatever the text (spec §7.1 step 5).
-pub const STATEFUL_TOOLS: &[&str] = &["ssh_upload", "ssh_download", "ssh_forward"];

@@ -21,7 +21,7 @@ impl Tier {
         self as u8
     }
 
-    /// The spec's upper-case name (`READ_ONLY`, `REVERSIBLE`, `STATEFUL`, `IRREVERSIBLE`).
+    /// The Python implementation's upper-case name (`READ_ONLY`, `REVERSIBLE`, `STATEFUL`, `IRREVERSIBLE`).
     pub fn name(self) -> &'static str {
         match self {
             Tier::ReadOnly => "READ_ONLY",

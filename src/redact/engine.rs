@@ -11,7 +11,7 @@ use super::scan::{Rule, ScanState, next_char_boundary};
 use super::{PLACEHOLDER, extra, provider, rules};
 
 /// A pass is repeated until it changes nothing, at most this many times. One pass is the
-/// spec's pipeline; a second is needed only when a late rule uncovers an earlier rule's shape
+/// Python implementation's pipeline; a second is needed only when a late rule uncovers an earlier rule's shape
 /// (for example a Slack webhook inside URL credentials). Redacted text converges in two or
 /// three passes; the bound keeps the worst case linear.
 const MAX_PASSES: usize = 6;

@@ -1,6 +1,6 @@
-//! Rules beyond spec §8 for secrets the spec lists as known gaps: compound secret flags
+//! Rules beyond docs/compatibility.md for secrets the Python implementation lists as known gaps: compound secret flags
 //! (`--db-password`, `--jwt`), `sshpass -p`, `.netrc` lines, `.pgpass` lines and GitLab
-//! session cookies. They run after the spec's rules, so they can only redact more.
+//! session cookies. They run after the Python implementation's rules, so they can only redact more.
 
 use super::rules::{CliFlagRule, PatternRule};
 use super::scan::{

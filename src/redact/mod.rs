@@ -1,13 +1,13 @@
 //! Redaction: the one scrubber for every egress (audit args, error strings, logs, explain,
 //! `server_info`, session input records, `relay-shell redact`).
 //!
-//! The rules are those of spec §8.2, in the same order and with the same placeholder, plus
-//! provider shapes and CLI forms the spec lacks (see `docs/compatibility.md`, "Redaction").
+//! The rules are those of docs/compatibility.md, in the same order and with the same placeholder, plus
+//! provider shapes and CLI forms the Python implementation lacks (see `docs/compatibility.md`, "Redaction").
 //!
 //! Architecture invariant: pure text in, text out; linear time by construction (the `regex`
 //! crate only, look-arounds as explicit checks, memoised scans); never panics; idempotent.
 //!
-//! Known over-scrubs kept on purpose (spec §8 end, §18.3 #29): prose such as
+//! Known over-scrubs kept on purpose (docs/compatibility.md, "Redaction"): prose such as
 //! `the bearer of news` loses `of`, `/etc/passwd: no such file` loses `no`, and `-pNNN` is
 //! redacted anywhere in a text that names a MySQL client. Each keeps a rule that catches real
 //! secrets (`Bearer TOKEN`, `passwd: VALUE`, `mysql -pSECRET`); a false positive costs a word
@@ -37,10 +37,10 @@ use engine::{Engine, Substitution};
 /// Placeholder that replaces a secret.
 pub const PLACEHOLDER: &str = "[REDACTED]";
 
-/// Default cap on an audited string argument, in characters (spec §8.1).
+/// Default cap on an audited string argument, in characters (docs/compatibility.md).
 pub const ARG_MAX_CHARS: usize = 500;
 
-/// Characters scanned beyond `max_len` by [`Redactor::scrub_str`] (spec §8.1), so a secret
+/// Characters scanned beyond `max_len` by [`Redactor::scrub_str`] (docs/compatibility.md), so a secret
 /// that straddles the cut is still recognised.
 pub const SCAN_MARGIN_CHARS: usize = 16384;
 
@@ -121,7 +121,7 @@ impl Redactor {
         }
     }
 
-    /// Redact, then bound to `max_len` characters with the spec's `...(+N)` suffix (§8.1).
+    /// Redact, then bound to `max_len` characters with the Python implementation's `...(+N)` suffix (docs/compatibility.md).
     ///
     /// Only the first `max_len + 16384` characters are scanned; N counts the characters cut
     /// from the redacted window plus every character beyond it.
@@ -149,7 +149,7 @@ impl Redactor {
     }
 
     /// Scrub a JSON value recursively: strings and object keys with [`Self::scrub_str`],
-    /// array items in order; numbers, booleans and null unchanged (spec §8.1).
+    /// array items in order; numbers, booleans and null unchanged (docs/compatibility.md).
     pub fn scrub_value(&self, value: &serde_json::Value, max_len: usize) -> serde_json::Value {
         self.map_value(value, &|s| self.scrub_str(s, max_len))
     }
@@ -160,7 +160,7 @@ impl Redactor {
         self.map_value(value, &|s| self.redact(s).into_owned())
     }
 
-    /// Scrub bytes (spec §8.1: decoded as UTF-8 with replacement, then treated as text).
+    /// Scrub bytes (docs/compatibility.md: decoded as UTF-8 with replacement, then treated as text).
     pub fn scrub_bytes(&self, bytes: &[u8], max_len: usize) -> String {
         self.scrub_str(&String::from_utf8_lossy(bytes), max_len)
     }

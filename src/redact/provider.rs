@@ -1,6 +1,6 @@
-//! Whole-match provider tokens (spec §8.2 step 3) plus the provider shapes the spec lacks.
+//! Whole-match provider tokens (docs/compatibility.md) plus the provider shapes the Python implementation lacks.
 //!
-//! The spec's seventeen patterns come first, in the spec's order; our additions follow so
+//! The Python implementation's seventeen patterns come first, in the Python implementation's order; our additions follow so
 //! they can only redact more. Every pattern starts with a literal that is also one of its
 //! hints, so skipping a rule whose hints are absent never changes the result.
 
@@ -9,14 +9,14 @@ use std::ops::Range;
 use super::rules::PatternRule;
 use super::scan::{Hit, LazyRegex, Rule, ScanState, compile, next_char_boundary};
 
-/// Largest PEM body the spec's pattern accepts between header and footer, in characters.
+/// Largest PEM body the Python implementation's pattern accepts between header and footer, in characters.
 const PEM_BODY_MAX_CHARS: usize = 8192;
 
 /// Shortest key-material run after a header that counts as an unterminated key block. Below
 /// this a lone header (a `grep` pattern, a log message) is left alone.
 const PEM_ORPHAN_MIN_BYTES: usize = 64;
 
-/// Private-key blocks: spec rule 1, and (our addition) a header whose footer is missing or
+/// Private-key blocks: the Python implementation's first rule, and (our addition) a header whose footer is missing or
 /// more than 8 KiB away, followed by a line break (real or JSON-escaped) and at least
 /// [`PEM_ORPHAN_MIN_BYTES`] of key material — a truncated key must not leak either.
 struct PrivateKeyRule {
@@ -103,7 +103,7 @@ pub(crate) fn provider_rules() -> Vec<Box<dyn Rule>> {
     let w = PatternRule::whole;
     let mut rules: Vec<Box<dyn Rule>> = vec![Box::new(PrivateKeyRule::new())];
     let table: Vec<PatternRule> = vec![
-        // --- spec §8.2 step 3, rules 2–17, in order ---
+        // --- docs/compatibility.md, rules 2–17, in order ---
         w(r"(?-u:\b)gith(?:ub)?_pat_[A-Za-z0-9_]+", &["_pat_"]),
         w(
             r"(?-u:\b)gh[pousr]_[A-Za-z0-9]{20,}",
@@ -134,12 +134,12 @@ pub(crate) fn provider_rules() -> Vec<Box<dyn Rule>> {
             r"(?-u:\b)pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{16,}",
             &["pypi-"],
         ),
-        // JWT: every token has `.ey` (the payload), a sharper hint than the spec's `ey`.
+        // JWT: every token has `.ey` (the payload), a sharper hint than the Python implementation's `ey`.
         w(
             r"(?-u:\b)ey[A-Za-z0-9_\-]{17,}\.ey[A-Za-z0-9_\-]{8,}(?:\.[A-Za-z0-9_\-]{8,})?",
             &[".ey"],
         ),
-        // --- additions from the gitleaks rule list (research/ecosystem.md §4.2) ---
+        // --- additions from the gitleaks rule list ---
         // AWS temporary (ASIA), other principal ids, and Bedrock API keys.
         w(
             r"(?-u:\b)(?:A3T[A-Z0-9]|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?-u:\b)",

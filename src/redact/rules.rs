@@ -1,4 +1,4 @@
-//! The structure-preserving rules of spec §8.2 (steps 1, 2 and 4), in the spec's order.
+//! The structure-preserving rules of docs/compatibility.md (steps 1, 2 and 4), in the Python implementation's order.
 //!
 //! Each rule keeps its prefix (`password=`, `://`, `-p`) and replaces only the value. Rules
 //! whose Python pattern has no look-around are a single `regex` pattern: the `regex` crate's
@@ -144,7 +144,7 @@ const KEYWORD_HINTS: &[&str] = &[
     "credential",
 ];
 
-/// Spec §8.2 rule (a): `Authorization:` / `Proxy-Authorization:` header values.
+/// The Python implementation's rule (a) (docs/compatibility.md, "Redaction"): `Authorization:` / `Proxy-Authorization:` header values.
 ///
 /// Value: a run of non-quote, non-newline characters that is followed by a quote; otherwise
 /// the shortest such run that ends before ` && `, ` || `, ` | `, a line break or the end.
@@ -248,7 +248,7 @@ impl Rule for AuthorizationRule {
     }
 }
 
-/// Spec §8.2 rule (g): `--password VALUE`, `-Secret VALUE`, … and our extension for
+/// The Python implementation's rule (g): `--password VALUE`, `-Secret VALUE`, … and our extension for
 /// compound flag names (`--db-password`, `--client-secret`, `--jwt`).
 pub(crate) struct CliFlagRule {
     /// The flag itself (`--?` plus the secret word), without the separator.
@@ -260,7 +260,7 @@ pub(crate) struct CliFlagRule {
 }
 
 impl CliFlagRule {
-    /// The spec's rule: no ASCII letter right before the dash (`Get-Credential` is safe).
+    /// The Python implementation's rule: no ASCII letter right before the dash (`Get-Credential` is safe).
     fn spec() -> Self {
         Self {
             prefix: compile(r"(?i)--?(?:password|passwd|pwd|secret|token|api[_-]?key|credential)"),
@@ -269,7 +269,7 @@ impl CliFlagRule {
         }
     }
 
-    /// Compound and extra flag names the spec misses (spec §8 "known gaps").
+    /// Compound and extra flag names the Python implementation misses (docs/compatibility.md).
     pub(crate) fn compound() -> Self {
         Self {
             prefix: compile(
@@ -338,7 +338,7 @@ impl Rule for CliFlagRule {
     }
 }
 
-/// Spec §8.2 rule (h): the plaintext operand of `ConvertTo-SecureString`, after up to eight
+/// The Python implementation's rule (h): the plaintext operand of `ConvertTo-SecureString`, after up to eight
 /// leading switches (`-AsPlainText -Force`). A `$variable` operand is not a secret.
 struct SecureStringRule {
     /// The cmdlet name.
@@ -419,7 +419,7 @@ impl Rule for SecureStringRule {
     }
 }
 
-/// Steps 1 and 2 of spec §8.2, in order.
+/// Steps 1 and 2 of docs/compatibility.md, in order.
 pub(crate) fn structure_rules() -> Vec<Box<dyn Rule>> {
     vec![
         // 1. URL credentials: user and password both go.
@@ -463,7 +463,7 @@ pub(crate) fn structure_rules() -> Vec<Box<dyn Rule>> {
     ]
 }
 
-/// Step 4 of spec §8.2: `-pSECRET` when a MySQL client is named anywhere in the text.
+/// Step 4 of docs/compatibility.md: `-pSECRET` when a MySQL client is named anywhere in the text.
 pub(crate) fn mysql_rule() -> Box<dyn Rule> {
     Box::new(
         PatternRule::valued(

@@ -1,6 +1,6 @@
 //! Shared scanning primitives for the redaction rules.
 //!
-//! The rules of spec §8 were written for a backtracking engine with look-arounds. Here every
+//! The rules of docs/compatibility.md were written for a backtracking engine with look-arounds. Here every
 //! look-around is an explicit check in code, and every scan that could be repeated from many
 //! starting points keeps a small memo ([`ScanState`]) so that one rule pass over a text reads
 //! each byte a bounded number of times. That is what makes redaction linear by construction.
@@ -132,7 +132,7 @@ pub(crate) fn line_end(text: &str, at: usize) -> usize {
         .map_or(text.len(), |p| at + p)
 }
 
-/// The value of a CLI secret flag (spec §8.2 rule g) starting at `at`, if one starts there:
+/// The value of a CLI secret flag (docs/compatibility.md) starting at `at`, if one starts there:
 /// a double- or single-quoted escape-aware string, an unterminated quote running to the end
 /// of the line, or a bare token (`\\.` or a non-space) that does not begin with `--`.
 /// Returns the end offset of the value.

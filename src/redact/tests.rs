@@ -1,4 +1,4 @@
-//! The conformance vectors of spec §8.2, exact.
+//! The conformance vectors of docs/compatibility.md, exact.
 
 use super::*;
 
@@ -84,7 +84,7 @@ fn mysql_compact_password_gate() {
     );
     assert_eq!(r("ssh -p22 user@host"), "ssh -p22 user@host");
     assert_eq!(r("nmap -p1-1000 host"), "nmap -p1-1000 host");
-    // The gate is whole-text (kept from the spec, documented over-scrub).
+    // The gate is whole-text (kept from the Python implementation, documented over-scrub).
     assert_eq!(
         r("mysql -e 'x'; ssh -p22 h"),
         "mysql -e 'x'; ssh -p[REDACTED] h"

@@ -4,13 +4,17 @@
 //! a [`crate::gate::ToolCall`] and run by the gate on its own task, so a client that goes away
 //! mid-call cannot cut off the completion record.
 
+mod resources;
 pub mod tools;
 
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    Prompt, PromptMessage, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    ResourceContents, Role, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -30,6 +34,19 @@ pub struct State {
     pub calls: TaskTracker,
     /// Interactive PTY sessions of every principal; shut down when the server stops.
     pub sessions: Registry,
+    /// Inventory and the pool of OpenSSH masters; shut down when the server stops.
+    pub ssh: Arc<crate::ssh::Ssh>,
+}
+
+/// The identity the HTTP transport proved for a request (a bearer token's name and mode),
+/// attached to the request's `http::request::Parts` extensions by its authentication layer.
+/// Over stdio there is none and the handler's own principal applies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// Recorded in every audit record; owns sessions.
+    pub name: String,
+    /// The token's mode: a ceiling on the server's mode.
+    pub mode_ceiling: Option<crate::policy::Mode>,
 }
 
 /// The rmcp handler. Cheap to clone (one per HTTP session or request).
@@ -47,7 +64,9 @@ pub fn instructions() -> String {
          statements or a python3 script, shell_spawn for anything interactive (a REPL, a \
          prompt, a long job; then session_send, session_recv, session_kill), server_info to \
          see the configuration, limits and audit health, and audit_tail to read recent audit records (filter by tool, tier or \
-         denied). Every call is classified into a tier (0 read-only, 1 reversible, 2 \
+         denied). On remote hosts: ssh_exec runs one command, ssh_spawn starts an interactive \
+         remote program driven by the same session_* tools; before fleet work use ssh_hosts \
+         and ssh_check, then ssh_fanout; ssh_keyscan fetches host keys to verify and record. Every call is classified into a tier (0 read-only, 1 reversible, 2 \
          stateful, 3 irreversible), admitted or refused by the operator's policy, bounded in \
          time and output, and recorded in a hash-chained audit log that stores a hash of the \
          output, never the output. Results read `[exit N]` + output, `[DENIED …]`, \
@@ -70,16 +89,58 @@ impl RelayServer {
             principal: principal.into(),
         }
     }
+
+    /// Who makes this request: the [`Principal`] the HTTP transport proved for it, else this
+    /// handler's own principal (stdio) with no ceiling.
+    fn who(&self, context: &RequestContext<RoleServer>) -> (String, Option<crate::policy::Mode>) {
+        let proven = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Principal>());
+        match proven {
+            Some(p) => (p.name.clone(), p.mode_ceiling),
+            None => (self.principal.clone(), None),
+        }
+    }
+
+    /// Run a resource or prompt read through the gate on a tracked task; its bounded text.
+    async fn gate_read(
+        &self,
+        call: crate::gate::ToolCall,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<String, McpError> {
+        let (principal, mode_ceiling) = self.who(context);
+        let caller = Caller {
+            request_id: context.id.to_string(),
+            client_id: String::new(),
+            principal,
+            mode_ceiling,
+        };
+        let state = self.state.clone();
+        let task = self
+            .state
+            .calls
+            .spawn(async move { state.gate.call(&caller, call).await });
+        task.await
+            .map(|r| r.text)
+            .map_err(|e| McpError::internal_error(format!("read task failed: {e}"), None))
+    }
 }
 
 impl ServerHandler for RelayServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new(
-                "relay-shell",
-                env!("CARGO_PKG_VERSION"),
-            ))
-            .with_instructions(instructions())
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_prompts()
+                .build(),
+        )
+        .with_server_info(Implementation::new(
+            "relay-shell",
+            env!("CARGO_PKG_VERSION"),
+        ))
+        .with_instructions(instructions())
     }
 
     async fn list_tools(
@@ -92,12 +153,99 @@ impl ServerHandler for RelayServer {
         ))
     }
 
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(ListResourcesResult::with_all_items(resources::list()))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            resources::templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let Some(call) = resources::read_call(&self.state, &request.uri) else {
+            return Err(McpError::resource_not_found(
+                format!("no such resource: {}", request.uri),
+                None,
+            ));
+        };
+        let text = self.gate_read(call, &context).await?;
+        let contents = match ResourceContents::text(text, request.uri.clone()) {
+            ResourceContents::TextResourceContents {
+                uri, text, meta, ..
+            } => ResourceContents::TextResourceContents {
+                uri,
+                mime_type: Some("application/json".into()),
+                text,
+                meta,
+            },
+            other => other,
+        };
+        Ok(ReadResourceResult::new(vec![contents]).into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let mut p = Prompt::new(
+            resources::GUIDE_NAME,
+            Some("How to use relay-shell's tools, sessions and fleet tools, and read results"),
+            None,
+        );
+        p.title = Some("relay-shell operating guide".into());
+        Ok(ListPromptsResult::with_all_items(vec![p]))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        if request.name != resources::GUIDE_NAME {
+            return Err(McpError::invalid_params(
+                format!("no such prompt: {}", request.name),
+                None,
+            ));
+        }
+        let text = self
+            .gate_read(resources::guide_call(&self.state), &context)
+            .await?;
+        Ok(
+            GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+                .with_description("relay-shell operating guide")
+                .into(),
+        )
+    }
+
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        let (principal, mode_ceiling) = self.who(&context);
         let Some(def) = tools::find(&request.name) else {
+            // Not a tool call: nothing is classified or run, so there is no audit record; MCP
+            // answers an unknown tool with a protocol error. The attempt is logged.
+            tracing::warn!(
+                tool = %self.state.gate.redactor().scrub_str(&request.name, 120),
+                principal = %principal,
+                "call to an unknown tool refused"
+            );
             return Err(McpError::invalid_params(
                 format!("unknown tool: {}", request.name),
                 None,
@@ -113,7 +261,8 @@ impl ServerHandler for RelayServer {
                 .and_then(|v| v.as_str())
                 .unwrap_or_default()
                 .to_string(),
-            principal: self.principal.clone(),
+            principal,
+            mode_ceiling,
         };
         let args = request.arguments.unwrap_or_default();
         let call = (def.build)(&self.state, &caller, &args);

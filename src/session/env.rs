@@ -5,10 +5,10 @@ use std::ffi::OsString;
 use crate::exec::{EnvOverlay, child_env};
 
 /// The terminal type a local session gets unless the caller's overlay names `TERM`.
-pub const DEFAULT_TERM: &str = "xterm-256color";
+pub(super) const DEFAULT_TERM: &str = "xterm-256color";
 
-/// The complete environment for a local PTY session: the shared child environment (spec
-/// §5.1.1) with `TERM=xterm-256color` unless the caller's overlay sets or removes `TERM`.
+/// The complete environment for a local PTY session: the shared child environment
+/// (docs/architecture.md, `exec/`) with `TERM=xterm-256color` unless the caller's overlay sets or removes `TERM`.
 ///
 /// The reference implementation sets no `TERM`, so full-screen programs see whatever the
 /// server inherited (usually nothing); a PTY session is a terminal, so we say which one.

@@ -120,7 +120,7 @@ impl TermSize {
 }
 
 impl fmt::Display for TermSize {
-    /// `<cols>x<rows>`, the spec's spelling.
+    /// `<cols>x<rows>`, the Python implementation's spelling.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}x{}", self.cols, self.rows)
     }

@@ -16,7 +16,7 @@ use crate::error::{ErrorKind, ToolError};
 
 /// The parent's side of a running PTY child: where input goes, how to resize, whom to signal.
 #[derive(Debug)]
-pub struct PtyTerminal {
+pub(super) struct PtyTerminal {
     /// Write half of the master. A mutex serialises concurrent senders so one caller's bytes
     /// are never interleaved with another's.
     writer: Mutex<OwnedWritePty>,
@@ -28,7 +28,7 @@ pub struct PtyTerminal {
 
 /// Everything [`spawn`] hands back: the terminal handles, the read half for the output pump
 /// and the child for reaping.
-pub struct Spawned {
+pub(super) struct Spawned {
     /// Input, resize and signal handles.
     pub terminal: PtyTerminal,
     /// Read half of the master, drained by the session's output pump.
@@ -48,7 +48,7 @@ fn pty_error(what: &str, err: pty_process::Error) -> ToolError {
 ///
 /// Must run inside a tokio runtime. Nothing is left behind on failure: the PTY is closed and
 /// no child exists.
-pub fn spawn(req: &SpawnRequest) -> Result<Spawned, ToolError> {
+pub(super) fn spawn(req: &SpawnRequest) -> Result<Spawned, ToolError> {
     let Some((program, args)) = req.argv.split_first() else {
         return Err(ToolError::invalid("empty command"));
     };
@@ -95,13 +95,13 @@ pub fn spawn(req: &SpawnRequest) -> Result<Spawned, ToolError> {
 
 impl PtyTerminal {
     /// The child's pid = process group = session id.
-    pub fn leader(&self) -> i32 {
+    pub(super) fn leader(&self) -> i32 {
         self.leader
     }
 
     /// Write all of `bytes` to the terminal's input. Waits while the terminal's input queue is
     /// full (the caller's deadline bounds that).
-    pub async fn write_all(&self, bytes: &[u8]) -> Result<(), ToolError> {
+    pub(super) async fn write_all(&self, bytes: &[u8]) -> Result<(), ToolError> {
         let mut w = self.writer.lock().await;
         w.write_all(bytes)
             .await
@@ -112,14 +112,14 @@ impl PtyTerminal {
     }
 
     /// Set the window size; the kernel sends `SIGWINCH` to the foreground process group.
-    pub async fn resize(&self, size: TermSize) -> Result<(), ToolError> {
+    pub(super) async fn resize(&self, size: TermSize) -> Result<(), ToolError> {
         let w = self.writer.lock().await;
         w.resize(size.to_pty())
             .map_err(|e| pty_error("resize session", e))
     }
 
     /// The terminal's foreground process group, when the kernel will say.
-    pub fn foreground_group(&self) -> Option<i32> {
+    pub(super) fn foreground_group(&self) -> Option<i32> {
         nix::unistd::tcgetpgrp(self.master.as_fd())
             .ok()
             .map(|p| p.as_raw())
@@ -128,7 +128,7 @@ impl PtyTerminal {
     /// Send `sig` to the leader's process group (only while the leader is unreaped, so its id
     /// cannot have been reused) and, when a job runs in the foreground under a job-control
     /// shell, to that job's group too.
-    pub fn signal(&self, sig: Signal, leader_unreaped: bool) {
+    pub(super) fn signal(&self, sig: Signal, leader_unreaped: bool) {
         if leader_unreaped {
             super::signal::signal_group(self.leader, sig);
         }

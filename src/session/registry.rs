@@ -252,6 +252,17 @@ impl Registry {
         self.inner.lock().sessions.len()
     }
 
+    /// Number of sessions whose program is still running, all principals (the metrics'
+    /// gauge; ended sessions kept for a final read do not count).
+    pub fn live(&self) -> usize {
+        self.inner
+            .lock()
+            .sessions
+            .values()
+            .filter(|s| !s.has_ended())
+            .count()
+    }
+
     /// Whether no session is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

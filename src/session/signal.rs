@@ -55,7 +55,7 @@ impl ProcStat {
 
 /// Parse the text of `/proc/<pid>/stat`. The command name may contain spaces and
 /// parentheses, so fields are counted from the last `)`.
-pub fn parse_stat(text: &str) -> Option<ProcStat> {
+pub(super) fn parse_stat(text: &str) -> Option<ProcStat> {
     let pid = text.split_whitespace().next()?.parse().ok()?;
     let rest = &text[text.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace();
@@ -112,7 +112,7 @@ pub fn session_alive(sid: i32) -> bool {
 /// Groups are taken from `/proc` at the moment of sending, so an id whose processes are all
 /// gone (and which the kernel may have reused) is not signalled. Without `/proc`, only the
 /// leader's group is reachable.
-pub fn signal_session(sid: i32, sig: Signal) {
+pub(super) fn signal_session(sid: i32, sig: Signal) {
     if !std::path::Path::new("/proc/self/stat").exists() {
         signal_group(sid, sig);
         return;
@@ -129,7 +129,7 @@ pub fn signal_session(sid: i32, sig: Signal) {
 }
 
 /// Send `sig` to process group `pgid`, ignoring a group that no longer exists.
-pub fn signal_group(pgid: i32, sig: Signal) {
+pub(super) fn signal_group(pgid: i32, sig: Signal) {
     if pgid <= 1 {
         return; // never signal "every process" or init's group by accident
     }

@@ -120,7 +120,7 @@ impl Received {
     }
 }
 
-/// A snapshot of one session for `session_list` (spec §5.10 fields).
+/// A snapshot of one session for `session_list` (docs/tools.md fields).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionSummary {
     /// Session id.

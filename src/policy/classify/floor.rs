@@ -1,11 +1,11 @@
-//! The raw-text floor: the spec's tier tables (§7.2, PowerShell and cmd rules included), kept
+//! The raw-text floor: the Python implementation's tier tables (docs/compatibility.md, "Policy"; PowerShell and cmd rules included), kept
 //! for text the parser cannot account for — unknown commands, interpreter code, unparseable
 //! input. Matches the parser proves to be inert data (an argument of `echo`, `grep`, `man`, a
 //! string never executed) are skipped by the caller's `inert` test.
 //!
-//! The spec's look-behind `(?<![\w])` is an explicit check in code (the `regex` crate has no
+//! The Python implementation's look-behind `(?<![\w])` is an explicit check in code (the `regex` crate has no
 //! look-around; it is linear time). Word ends are checked the same way, which fixes the
-//! spec's prefix false positives (`halting`, `rebooted`, `shredder`, `reboot-test-01`).
+//! Python implementation's prefix false positives (`halting`, `rebooted`, `shredder`, `reboot-test-01`).
 
 use std::sync::{LazyLock, OnceLock};
 

@@ -1,23 +1,19 @@
-//! `audit_tail`: the last records of the audit log, optionally filtered (spec §5.22).
+//! `audit_tail`: the last records of the audit log, optionally filtered (docs/tools.md).
 
-use std::sync::Arc;
-
-use rmcp::handler::server::common::schema_for_type;
-use rmcp::model::JsonObject;
 use rmcp::schemars::{self, JsonSchema};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ToolDef, params, raw_args};
+use super::{Context, Tool, params};
 use crate::error::{ErrorKind, ToolError};
-use crate::gate::{Caller, Output, ToolCall};
-use crate::server::State;
+use crate::gate::{Output, ToolCall};
+use crate::policy::PolicyClass;
 use crate::text;
 
 /// Parameters of `audit_tail`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AuditTailParams {
+pub(super) struct AuditTailParams {
     /// How many of the newest lines to scan (default 50, clamped to 1..1000).
     #[serde(default = "default_lines", deserialize_with = "params::int")]
     pub lines: i64,
@@ -41,51 +37,38 @@ fn any_tier() -> i64 {
 }
 
 /// `audit_tail`: read the newest audit records.
-pub const AUDIT_TAIL: ToolDef = ToolDef {
-    name: "audit_tail",
-    description: "Show the newest audit records (oldest first), optionally filtered by tool, \
-        tier or denied. Records hold redacted arguments and a hash of each output, never the \
-        output itself.",
-    summary: "read recent audit records (filters: tool, tier, denied)",
-    read_only: true,
-    destructive: false,
-    schema: schema_for_type::<AuditTailParams>,
-    build,
-};
+pub(super) struct AuditTail;
 
-fn build(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
-    let p: AuditTailParams = match params::parse(AUDIT_TAIL.name, raw) {
-        Ok(p) => p,
-        Err(e) => return ToolCall::invalid(AUDIT_TAIL.name, raw_args(raw), e),
-    };
-    let lines = text::clamp_i64(p.lines, 1, 1000) as usize;
-    let mut args = vec![("lines", json!(lines))];
-    let tool = (!p.tool.is_empty()).then(|| p.tool.clone());
-    let tier = u8::try_from(p.tier).ok().filter(|t| *t <= 3);
-    if let Some(t) = &tool {
-        args.push(("tool_filter", json!(t)));
-    }
-    if p.tier >= 0 {
-        args.push(("tier_filter", json!(p.tier)));
-    }
-    if let Some(d) = p.denied {
-        args.push(("denied_filter", json!(d)));
-    }
-    let path = state.settings.audit_path.clone();
-    let budget = text::clamp_output(
-        state.settings.max_output as i64,
-        state.settings.max_output_hard,
-    );
-    let tier_given = p.tier >= 0;
-    let denied = p.denied;
-    ToolCall::new(
-        AUDIT_TAIL.name,
-        args,
-        String::new(),
-        budget,
-        None,
-        false,
-        async move {
+impl Tool for AuditTail {
+    type Params = AuditTailParams;
+    const NAME: &'static str = "audit_tail";
+    const DESCRIPTION: &'static str = "Show the newest audit records (oldest first), optionally \
+        filtered by tool, tier or denied. Records hold redacted arguments and a hash of each \
+        output, never the output itself.";
+    const SUMMARY: &'static str = "read recent audit records (filters: tool, tier, denied)";
+    const CLASS: PolicyClass = PolicyClass::ReadOnly;
+    const DESTRUCTIVE: bool = false;
+
+    fn call(cx: &Context<'_>, p: AuditTailParams) -> ToolCall {
+        let lines = text::clamp_i64(p.lines, 1, 1000) as usize;
+        let mut args = vec![("lines", json!(lines))];
+        let tool = (!p.tool.is_empty()).then(|| p.tool.clone());
+        let tier = u8::try_from(p.tier).ok().filter(|t| *t <= 3);
+        if let Some(t) = &tool {
+            args.push(("tool_filter", json!(t)));
+        }
+        if p.tier >= 0 {
+            args.push(("tier_filter", json!(p.tier)));
+        }
+        if let Some(d) = p.denied {
+            args.push(("denied_filter", json!(d)));
+        }
+        let settings = &cx.state.settings;
+        let path = settings.audit_path.clone();
+        let budget = text::clamp_output(settings.max_output as i64, settings.max_output_hard);
+        let tier_given = p.tier >= 0;
+        let denied = p.denied;
+        cx.plan(args).budget(budget).work(move |_| async move {
             if tier_given && tier.is_none() {
                 // A tier that cannot exist matches nothing.
                 return Ok(Output::text(""));
@@ -101,6 +84,6 @@ fn build(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
                 )
             })?;
             Ok(Output::text(out))
-        },
-    )
+        })
+    }
 }

@@ -1,34 +1,44 @@
 //! `server_info`: what this server is, how it is configured, and the audit sink's health
-//! (spec §5.20, extended with our own limits and audit fields).
+//! (docs/tools.md, extended with our own limits and audit fields).
 
-use std::sync::Arc;
-
-use rmcp::handler::server::common::schema_for_type;
-use rmcp::model::JsonObject;
 use rmcp::schemars::{self, JsonSchema};
 use serde::Deserialize;
 
-use super::{ToolDef, params, raw_args};
+use super::{Context, Tool};
 use crate::audit::Json;
 use crate::gate::{Caller, Output, ToolCall};
+use crate::policy::PolicyClass;
 use crate::server::State;
 
 /// `server_info` takes no parameters.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NoParams {}
+pub(super) struct NoParams {}
 
 /// `server_info`: configuration and health as JSON.
-pub const SERVER_INFO: ToolDef = ToolDef {
-    name: "server_info",
-    description: "Show this server's version, transport, policy mode, runtime identity, limits, \
-        audit sink health (path, degraded, chain) and SSH defaults, as JSON.",
-    summary: "show configuration, limits and audit health",
-    read_only: true,
-    destructive: false,
-    schema: schema_for_type::<NoParams>,
-    build,
-};
+pub(super) struct ServerInfo;
+
+impl Tool for ServerInfo {
+    type Params = NoParams;
+    const NAME: &'static str = "server_info";
+    const DESCRIPTION: &'static str = "Show this server's version, transport, policy mode, \
+        runtime identity, limits, audit sink health (path, degraded, chain) and SSH defaults, as \
+        JSON.";
+    const SUMMARY: &'static str = "show configuration, limits and audit health";
+    const CLASS: PolicyClass = PolicyClass::ReadOnly;
+    const DESTRUCTIVE: bool = false;
+
+    fn call(cx: &Context<'_>, _: NoParams) -> ToolCall {
+        let state = cx.state.clone();
+        let caller = cx.caller.clone();
+        cx.plan(vec![]).work(move |_| async move {
+            let text = document(&state, &caller).to_pretty();
+            Ok(Output::text(
+                state.gate.redactor().redact(&text).into_owned(),
+            ))
+        })
+    }
+}
 
 fn s(v: impl Into<String>) -> Json {
     Json::Str(v.into())
@@ -46,8 +56,8 @@ fn user_name(uid: u32) -> String {
         .unwrap_or_default()
 }
 
-/// Build the `server_info` document.
-pub fn document(state: &State) -> Json {
+/// Build the `server_info` document as `caller` sees it (its principal and effective mode).
+pub(super) fn document(state: &State, caller: &Caller) -> Json {
     let st = &state.settings;
     let uid = nix::unistd::getuid().as_raw();
     let euid = nix::unistd::geteuid().as_raw();
@@ -62,6 +72,11 @@ pub fn document(state: &State) -> Json {
         ("version", s(env!("CARGO_PKG_VERSION"))),
         ("transport", s(st.transport.as_str())),
         ("policy_mode", s(st.policy_mode.as_str())),
+        ("principal", s(caller.principal.clone())),
+        (
+            "principal_mode",
+            s(st.policy_mode.capped(caller.mode_ceiling).as_str()),
+        ),
         (
             "runtime",
             obj(vec![
@@ -128,7 +143,11 @@ pub fn document(state: &State) -> Json {
             "ssh",
             obj(vec![
                 ("known_hosts_default", s(st.ssh_known_hosts.as_str())),
-                ("inventory_hosts", n(0)),
+                (
+                    "allow_weaker_known_hosts",
+                    Json::Bool(st.ssh_allow_weaker_known_hosts),
+                ),
+                ("inventory_hosts", n(state.ssh.inventory().len() as u64)),
                 (
                     "ssh_config",
                     if st.ssh_config.is_file() {
@@ -143,25 +162,4 @@ pub fn document(state: &State) -> Json {
             ]),
         ),
     ])
-}
-
-fn build(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
-    if let Err(e) = params::parse::<NoParams>(SERVER_INFO.name, raw) {
-        return ToolCall::invalid(SERVER_INFO.name, raw_args(raw), e);
-    }
-    let state = state.clone();
-    ToolCall::new(
-        SERVER_INFO.name,
-        vec![],
-        String::new(),
-        4096,
-        None,
-        false,
-        async move {
-            let text = document(&state).to_pretty();
-            Ok(Output::text(
-                state.gate.redactor().redact(&text).into_owned(),
-            ))
-        },
-    )
 }

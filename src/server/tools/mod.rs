@@ -1,66 +1,157 @@
-//! The tool table. A tool is a table entry — name, description, parameter schema, and a
-//! `build` function that turns raw arguments into a [`ToolCall`] for the gate (audit args,
-//! policy probe, budget, work). Adding a tool touches one family file and one line here.
+//! The tool table. A tool is declared once, in its family's file, by implementing [`Tool`]:
+//! its name, description, parameters (a struct whose doc comments become the JSON Schema),
+//! MCP annotations and policy class, and `call`, which turns parsed parameters into a
+//! [`ToolCall`] for the gate. The table below lists each tool once; everything else — the MCP
+//! tool list, the `readOnlyHint` annotation, the tier floor the policy applies, argument
+//! parsing and the audited `InvalidArgument` for malformed arguments — is derived from the
+//! declaration. Adding a tool touches its family file and one line of [`table`].
 
-pub mod audit_tail;
-pub mod confirm;
-pub mod info;
-pub mod params;
-pub mod session;
-pub mod shell;
+mod audit_tail;
+mod confirm;
+mod fleet;
+mod info;
+mod params;
+mod session;
+mod shell;
+mod ssh;
 
 use std::sync::Arc;
 
-use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use rmcp::handler::server::common::schema_for_type;
+use rmcp::model::{JsonObject, Tool as McpTool, ToolAnnotations};
+use rmcp::schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 
-use crate::gate::{Caller, ToolCall};
+use crate::gate::{Caller, Plan, ToolCall};
+use crate::policy::{PolicyClass, Probe};
 use crate::server::State;
 
-/// One row of the tool table.
+/// A tool's declaration. Implemented by a unit type per tool in its family's file.
+pub trait Tool {
+    /// The parameters, parsed strictly (unknown fields and wrong types are an
+    /// `InvalidArgument`); their doc comments are the schema clients see.
+    type Params: DeserializeOwned + JsonSchema + 'static;
+    /// Name clients call.
+    const NAME: &'static str;
+    /// What the tool does and when to use it (shown to the model).
+    const DESCRIPTION: &'static str;
+    /// One line for the server instructions.
+    const SUMMARY: &'static str;
+    /// How the policy treats the tool; also decides the `readOnlyHint` annotation.
+    const CLASS: PolicyClass;
+    /// Annotation hint: may destroy data.
+    const DESTRUCTIVE: bool;
+    /// Parsed parameters (and who is calling: sessions belong to a principal) → a call for
+    /// the gate. Never fails: a bad argument found here becomes [`Plan::fail`], so it is
+    /// classified and audited like everything else.
+    fn call(cx: &Context<'_>, params: Self::Params) -> ToolCall;
+
+    /// What the audit record holds when the arguments do not parse: by default all of them
+    /// (redacted by the gate like any argument).
+    fn unparsed_args(raw: &JsonObject) -> Vec<(&'static str, serde_json::Value)> {
+        vec![("arguments", serde_json::Value::Object(raw.clone()))]
+    }
+}
+
+/// What a tool's `call` may use.
+pub struct Context<'a> {
+    /// Settings, the gate and the session registry.
+    pub state: &'a Arc<State>,
+    /// Who is calling.
+    pub caller: &'a Caller,
+    tool: &'static str,
+    class: PolicyClass,
+}
+
+impl Context<'_> {
+    /// A plan for this tool recording `args` (the tool's documented audit arguments, in
+    /// order).
+    pub fn plan(&self, args: Vec<(&'static str, serde_json::Value)>) -> Plan {
+        Plan::new(self.tool, self.class, args)
+    }
+
+    /// An empty probe for this tool.
+    pub fn probe(&self) -> Probe {
+        Probe::new(self.tool, self.class)
+    }
+}
+
+/// One row of the tool table, derived from a [`Tool`] by [`def`].
 pub struct ToolDef {
     /// Name clients call.
     pub name: &'static str,
-    /// What the tool does and when to use it (shown to the model).
+    /// What the tool does and when to use it.
     pub description: &'static str,
     /// One line for the server instructions.
     pub summary: &'static str,
-    /// Annotation hint: never changes anything.
-    pub read_only: bool,
+    /// How the policy treats the tool.
+    pub class: PolicyClass,
     /// Annotation hint: may destroy data.
     pub destructive: bool,
     /// JSON Schema of the parameters.
     pub schema: fn() -> Arc<JsonObject>,
-    /// Raw arguments (and who is calling: sessions belong to a principal) → a call for the
-    /// gate. Never fails: bad arguments become a call whose work is an `InvalidArgument`
-    /// error, so they are audited like everything else.
+    /// Raw arguments → a call for the gate (never fails; see [`Tool::call`]).
     pub build: fn(&Arc<State>, &Caller, &JsonObject) -> ToolCall,
 }
 
 impl ToolDef {
     /// The MCP tool description.
-    pub fn to_tool(&self) -> Tool {
-        Tool::new(self.name, self.description, (self.schema)()).with_annotations(
+    pub fn to_tool(&self) -> McpTool {
+        McpTool::new(self.name, self.description, (self.schema)()).with_annotations(
             ToolAnnotations::new()
-                .read_only(self.read_only)
+                .read_only(self.class.read_only())
                 .destructive(self.destructive),
         )
+    }
+}
+
+/// The table row of tool `T`.
+pub const fn def<T: Tool>() -> ToolDef {
+    ToolDef {
+        name: T::NAME,
+        description: T::DESCRIPTION,
+        summary: T::SUMMARY,
+        class: T::CLASS,
+        destructive: T::DESTRUCTIVE,
+        schema: schema_for_type::<T::Params>,
+        build: build::<T>,
+    }
+}
+
+/// The one argument-parsing prologue: parse, or record the raw arguments with the error.
+fn build<T: Tool>(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> ToolCall {
+    let cx = Context {
+        state,
+        caller,
+        tool: T::NAME,
+        class: T::CLASS,
+    };
+    match params::parse::<T::Params>(T::NAME, raw) {
+        Ok(p) => T::call(&cx, p),
+        Err(e) => cx.plan(T::unparsed_args(raw)).fail(e),
     }
 }
 
 /// Every tool, in the order they are listed.
 pub fn table() -> &'static [ToolDef] {
     static TABLE: &[ToolDef] = &[
-        shell::SHELL_EXEC,
-        shell::SHELL_SCRIPT,
-        session::SHELL_SPAWN,
-        session::SESSION_SEND,
-        session::SESSION_RECV,
-        session::SESSION_RESIZE,
-        session::SESSION_KILL,
-        session::SESSION_LIST,
-        info::SERVER_INFO,
-        audit_tail::AUDIT_TAIL,
-        confirm::OPERATION_CONFIRM,
+        def::<shell::ShellExec>(),
+        def::<shell::ShellScript>(),
+        def::<session::ShellSpawn>(),
+        def::<session::SessionSend>(),
+        def::<session::SessionRecv>(),
+        def::<session::SessionResize>(),
+        def::<session::SessionKill>(),
+        def::<session::SessionList>(),
+        def::<ssh::SshExec>(),
+        def::<ssh::SshSpawn>(),
+        def::<fleet::SshHosts>(),
+        def::<fleet::SshCheck>(),
+        def::<fleet::SshFanout>(),
+        def::<fleet::SshKeyscan>(),
+        def::<info::ServerInfo>(),
+        def::<audit_tail::AuditTail>(),
+        def::<confirm::OperationConfirm>(),
     ];
     TABLE
 }
@@ -68,20 +159,4 @@ pub fn table() -> &'static [ToolDef] {
 /// Look a tool up by name.
 pub fn find(name: &str) -> Option<&'static ToolDef> {
     table().iter().find(|t| t.name == name)
-}
-
-/// Record the raw arguments of a call whose arguments did not parse (redacted by the gate).
-pub fn raw_args(args: &JsonObject) -> Vec<(&'static str, serde_json::Value)> {
-    vec![("arguments", serde_json::Value::Object(args.clone()))]
-}
-
-/// Join the non-empty parts of a policy probe with newlines (spec §5: every byte the
-/// executor will see).
-pub fn probe(parts: &[&str]) -> String {
-    parts
-        .iter()
-        .filter(|p| !p.is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join("\n")
 }

@@ -6,7 +6,7 @@ use serde::de::{self, DeserializeOwned, Deserializer};
 use crate::error::ToolError;
 
 /// Parse a tool's raw JSON arguments into its parameter struct.
-pub fn parse<P: DeserializeOwned>(
+pub(super) fn parse<P: DeserializeOwned>(
     tool: &str,
     args: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<P, ToolError> {
@@ -15,7 +15,7 @@ pub fn parse<P: DeserializeOwned>(
 }
 
 /// An integer given as a JSON number or a numeric string (`"60"` → 60).
-pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+pub(super) fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     match serde_json::Value::deserialize(d)? {
         serde_json::Value::Number(n) => n
             .as_i64()
@@ -32,7 +32,7 @@ pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
 }
 
 /// A number given as a JSON number or a numeric string.
-pub fn float<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+pub(super) fn float<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     match serde_json::Value::deserialize(d)? {
         serde_json::Value::Number(n) => n
             .as_f64()
@@ -48,7 +48,7 @@ pub fn float<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
 }
 
 /// A boolean given as JSON `true`/`false` or the usual spellings in a string.
-pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+pub(super) fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     match serde_json::Value::deserialize(d)? {
         serde_json::Value::Bool(b) => Ok(b),
         serde_json::Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
@@ -63,7 +63,7 @@ pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 }
 
 /// An optional boolean (`null` = not set).
-pub fn opt_boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+pub(super) fn opt_boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     match serde_json::Value::deserialize(d)? {
         serde_json::Value::Null => Ok(None),
         v => boolean(v).map(Some).map_err(de::Error::custom),
@@ -73,9 +73,9 @@ pub fn opt_boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::E
 use serde::Deserialize as _;
 
 /// Default value helpers for `#[serde(default = "…")]`.
-pub mod defaults {
+pub(super) mod defaults {
     /// `true`.
-    pub fn yes() -> bool {
+    pub(crate) fn yes() -> bool {
         true
     }
 }

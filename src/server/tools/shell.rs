@@ -1,27 +1,24 @@
-//! `shell_exec` and `shell_script`: one-shot local commands (spec §5.1, §5.2).
+//! `shell_exec` and `shell_script`: one-shot local commands (docs/tools.md).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use rmcp::handler::server::common::schema_for_type;
-use rmcp::model::JsonObject;
 use rmcp::schemars::{self, JsonSchema};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::params::{self, defaults};
-use super::{ToolDef, probe, raw_args};
+use super::{Context, Tool};
 use crate::error::ToolError;
 use crate::exec::{self, ExecOutcome, ExecRequest, Program};
-use crate::gate::{Caller, Output, ToolCall};
-use crate::server::State;
+use crate::gate::{Output, ToolCall};
+use crate::policy::{Interpreter, Payload, PolicyClass, Probe};
 use crate::text;
 
 /// Parameters of `shell_exec`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ShellExecParams {
+pub(super) struct ShellExecParams {
     /// The command line. Run by `/bin/sh -c` unless `use_shell` is false.
     pub command: String,
     /// Seconds before the process group is killed (default RELAY_SHELL_DEFAULT_TIMEOUT,
@@ -54,7 +51,7 @@ pub struct ShellExecParams {
 /// Parameters of `shell_script`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ShellScriptParams {
+pub(super) struct ShellScriptParams {
     /// The script, fed to the interpreter on stdin.
     pub script: String,
     /// `bash` (default), `sh`, or `python` / `python3` / `py` (python3 from PATH).
@@ -83,30 +80,194 @@ fn opt_int<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Err
 }
 
 /// `shell_exec`: one non-interactive local command.
-pub const SHELL_EXEC: ToolDef = ToolDef {
-    name: "shell_exec",
-    description: "Run one non-interactive command on this host and return `[exit N]` plus its \
-        output. Use for commands that finish by themselves; use shell_spawn for anything that \
-        needs a terminal. Output is bounded and the call is classified, admitted and audited.",
-    summary: "run one command that exits by itself",
-    read_only: false,
-    destructive: true,
-    schema: schema_for_type::<ShellExecParams>,
-    build: build_exec,
-};
+pub(super) struct ShellExec;
+
+impl Tool for ShellExec {
+    type Params = ShellExecParams;
+    const NAME: &'static str = "shell_exec";
+    const DESCRIPTION: &'static str = "Run one non-interactive command on this host and return \
+        `[exit N]` plus its output. Use for commands that finish by themselves; use shell_spawn \
+        for anything that needs a terminal. Output is bounded and the call is classified, \
+        admitted and audited.";
+    const SUMMARY: &'static str = "run one command that exits by itself";
+    const CLASS: PolicyClass = PolicyClass::Shell;
+    const DESTRUCTIVE: bool = true;
+
+    fn call(cx: &Context<'_>, p: ShellExecParams) -> ToolCall {
+        let s = &cx.state.settings;
+        let timeout =
+            text::clamp_timeout(p.timeout.unwrap_or(s.default_timeout as i64), s.max_timeout);
+        let budget = text::clamp_output(
+            p.max_output.unwrap_or(s.max_output as i64),
+            s.max_output_hard,
+        );
+        let plan = cx.plan(vec![
+            ("command", json!(p.command)),
+            ("timeout", json!(timeout)),
+            ("cwd", json!(p.cwd)),
+            ("use_shell", json!(p.use_shell)),
+            ("stdin", json!(p.stdin)),
+            ("env_json", json!(p.env_json)),
+        ]);
+        let probe = cx.probe();
+        let (probe, program_err) = if p.use_shell {
+            (probe.shell(&p.command), None)
+        } else {
+            match exec::split_words(&p.command) {
+                Ok(argv) if !argv.is_empty() => (probe.argv(argv, &p.command), None),
+                Ok(_) => (
+                    probe.unprepared(&p.command),
+                    Some(ToolError::invalid("empty command")),
+                ),
+                Err(e) => (probe.unprepared(&p.command), Some(e)),
+            }
+        };
+        let (probe, env_err) = with_env(probe.stdin(&p.stdin), &p.env_json);
+        let plan = plan.probe(probe.cwd(&p.cwd)).budget(budget);
+        if let Some(e) = program_err.or(env_err) {
+            return plan.fail(e);
+        }
+        let capture_limit = s.max_output_hard;
+        let merge_stderr = p.merge_stderr;
+        plan.deadline(Duration::from_secs(timeout))
+            .runs()
+            .work(move |judged| async move {
+                let req = exec_request(judged.probe, false, timeout, capture_limit, merge_stderr)?;
+                exec::run(req).await.map(|o| outcome_to_output(o, timeout))
+            })
+    }
+}
 
 /// `shell_script`: a multi-line script on an interpreter's stdin.
-pub const SHELL_SCRIPT: ToolDef = ToolDef {
-    name: "shell_script",
-    description: "Run a multi-line script with bash (default), sh or python3, fed on stdin. \
-        Shell scripts run with `set -euo pipefail` (sh: `set -eu`) unless strict is false. \
-        stderr is merged into the output.",
-    summary: "run several statements, or a python3 script",
-    read_only: false,
-    destructive: true,
-    schema: schema_for_type::<ShellScriptParams>,
-    build: build_script,
-};
+pub(super) struct ShellScript;
+
+impl Tool for ShellScript {
+    type Params = ShellScriptParams;
+    const NAME: &'static str = "shell_script";
+    const DESCRIPTION: &'static str = "Run a multi-line script with bash (default), sh or \
+        python3, fed on stdin. Shell scripts run with `set -euo pipefail` (sh: `set -eu`) unless \
+        strict is false. stderr is merged into the output.";
+    const SUMMARY: &'static str = "run several statements, or a python3 script";
+    const CLASS: PolicyClass = PolicyClass::Shell;
+    const DESTRUCTIVE: bool = true;
+
+    fn call(cx: &Context<'_>, p: ShellScriptParams) -> ToolCall {
+        let s = &cx.state.settings;
+        let timeout = text::clamp_timeout(
+            p.timeout.unwrap_or(2 * s.default_timeout as i64),
+            s.max_timeout,
+        );
+        let plan = cx
+            .plan(vec![
+                ("interpreter", json!(p.interpreter)),
+                ("strict", json!(p.strict)),
+                ("script", json!(p.script)),
+                ("timeout", json!(timeout)),
+                ("cwd", json!(p.cwd)),
+                ("env_json", json!(p.env_json)),
+            ])
+            .budget(SCRIPT_BUDGET);
+        let interpreter = Interpreter::parse(&p.interpreter);
+        let probe = match interpreter {
+            Some(i) => cx.probe().script(i, &p.script),
+            None => cx.probe().unprepared(&p.script),
+        };
+        let (probe, env_err) = with_env(probe, &p.env_json);
+        let plan = plan.probe(probe.cwd(&p.cwd));
+        if interpreter.is_none() {
+            return plan.fail(ToolError::invalid(format!(
+                "unsupported interpreter: {} (expected bash, sh or python3)",
+                p.interpreter
+            )));
+        }
+        if let Some(e) = env_err {
+            return plan.fail(e);
+        }
+        let capture_limit = s.max_output_hard;
+        let strict = p.strict;
+        plan.deadline(Duration::from_secs(timeout))
+            .runs()
+            .work(move |judged| async move {
+                let req = exec_request(judged.probe, strict, timeout, capture_limit, true)?;
+                exec::run(req).await.map(|o| outcome_to_output(o, timeout))
+            })
+    }
+}
+
+/// Output budget of `shell_script` (the Python implementation's fixed 64 KiB).
+const SCRIPT_BUDGET: usize = 65536;
+
+/// The `set` line a strict shell script starts with.
+fn prelude(interpreter: Interpreter) -> &'static str {
+    match interpreter {
+        Interpreter::Bash => "set -euo pipefail\n",
+        Interpreter::Sh => "set -eu\n",
+        Interpreter::Python => "",
+    }
+}
+
+/// Add the environment overlay to a probe; the error is the call's when it does not parse.
+fn with_env(probe: Probe, env_json: &str) -> (Probe, Option<ToolError>) {
+    match exec::parse_env_json(env_json) {
+        Ok(env) => (probe.env(env_json, env), None),
+        Err(e) => (probe.env(env_json, Vec::new()), Some(e)),
+    }
+}
+
+/// The process to run, taken from the judged probe: the executor sees exactly the payload,
+/// standard input and environment the policy judged (a strict script also gets its `set -e…`
+/// line, which can only stop it earlier).
+fn exec_request(
+    probe: Probe,
+    strict: bool,
+    timeout: u64,
+    capture_limit: usize,
+    merge_stderr: bool,
+) -> Result<ExecRequest, ToolError> {
+    let Probe {
+        payload,
+        stdin,
+        env,
+        cwd,
+        ..
+    } = probe;
+    let (program, stdin) = match payload {
+        Payload::Shell(text) => (Program::Shell(text), stdin.map(String::into_bytes)),
+        Payload::Argv(argv) => (Program::Argv(argv), stdin.map(String::into_bytes)),
+        Payload::Script(script) => {
+            let argv: &[&str] = match script.interpreter {
+                Interpreter::Bash => &["/bin/bash", "-s"],
+                Interpreter::Sh => &["/bin/sh", "-s"],
+                Interpreter::Python => &["python3", "-"],
+            };
+            let mut body = if strict {
+                prelude(script.interpreter).to_string()
+            } else {
+                String::new()
+            };
+            body.push_str(&script.body);
+            (
+                Program::Argv(argv.iter().map(|a| a.to_string()).collect()),
+                Some(body.into_bytes()),
+            )
+        }
+        Payload::None | Payload::Input { .. } => {
+            return Err(ToolError::new(
+                crate::error::ErrorKind::Internal,
+                "a one-shot command was planned without a program",
+            ));
+        }
+    };
+    Ok(ExecRequest {
+        program,
+        cwd: cwd.map(PathBuf::from),
+        stdin,
+        env,
+        timeout: Duration::from_secs(timeout),
+        capture_limit,
+        merge_stderr,
+    })
+}
 
 /// Turn a finished process into the gate's output.
 fn outcome_to_output(o: ExecOutcome, timeout: u64) -> Output {
@@ -122,143 +283,5 @@ fn outcome_to_output(o: ExecOutcome, timeout: u64) -> Output {
         exit_code: o.exit_code.map(i64::from),
         timed_out: false,
         total_bytes: Some(o.total_bytes as usize),
-    }
-}
-
-fn cwd_of(cwd: &str) -> Option<PathBuf> {
-    (!cwd.is_empty()).then(|| PathBuf::from(cwd))
-}
-
-fn build_exec(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
-    let p: ShellExecParams = match params::parse(SHELL_EXEC.name, raw) {
-        Ok(p) => p,
-        Err(e) => return ToolCall::invalid(SHELL_EXEC.name, raw_args(raw), e),
-    };
-    let s = &state.settings;
-    let timeout = text::clamp_timeout(p.timeout.unwrap_or(s.default_timeout as i64), s.max_timeout);
-    let budget = text::clamp_output(
-        p.max_output.unwrap_or(s.max_output as i64),
-        s.max_output_hard,
-    );
-    let args = vec![
-        ("command", json!(p.command)),
-        ("timeout", json!(timeout)),
-        ("cwd", json!(p.cwd)),
-        ("use_shell", json!(p.use_shell)),
-        ("stdin", json!(p.stdin)),
-        ("env_json", json!(p.env_json)),
-    ];
-    let probe = probe(&[&p.command, &p.stdin, &p.env_json]);
-    let prepared = (|| -> Result<ExecRequest, ToolError> {
-        let program = if p.use_shell {
-            Program::Shell(p.command.clone())
-        } else {
-            let argv = exec::split_words(&p.command)?;
-            if argv.is_empty() {
-                return Err(ToolError::invalid("empty command"));
-            }
-            Program::Argv(argv)
-        };
-        Ok(ExecRequest {
-            program,
-            cwd: cwd_of(&p.cwd),
-            stdin: (!p.stdin.is_empty()).then(|| p.stdin.clone().into_bytes()),
-            env: exec::parse_env_json(&p.env_json)?,
-            timeout: Duration::from_secs(timeout),
-            capture_limit: s.max_output_hard,
-            merge_stderr: p.merge_stderr,
-        })
-    })();
-    exec_call(SHELL_EXEC.name, args, probe, budget, timeout, prepared)
-}
-
-fn build_script(state: &Arc<State>, _caller: &Caller, raw: &JsonObject) -> ToolCall {
-    let p: ShellScriptParams = match params::parse(SHELL_SCRIPT.name, raw) {
-        Ok(p) => p,
-        Err(e) => return ToolCall::invalid(SHELL_SCRIPT.name, raw_args(raw), e),
-    };
-    let s = &state.settings;
-    let timeout = text::clamp_timeout(
-        p.timeout.unwrap_or(2 * s.default_timeout as i64),
-        s.max_timeout,
-    );
-    let args = vec![
-        ("interpreter", json!(p.interpreter)),
-        ("strict", json!(p.strict)),
-        ("script", json!(p.script)),
-        ("timeout", json!(timeout)),
-        ("cwd", json!(p.cwd)),
-        ("env_json", json!(p.env_json)),
-    ];
-    let interpreter = p.interpreter.trim().to_ascii_lowercase();
-    // A python script is code handed to an interpreter: say so in the probe, so the policy
-    // sees what will run rather than mistaking Python for shell text.
-    let probe = match interpreter.as_str() {
-        "python" | "python3" | "py" => {
-            let body = format!(
-                "python3 - <<'RELAY_SHELL_SCRIPT'\n{}\nRELAY_SHELL_SCRIPT",
-                p.script
-            );
-            super::probe(&[&body, &p.env_json])
-        }
-        _ => super::probe(&[&p.script, &p.env_json]),
-    };
-    let prepared = (|| -> Result<ExecRequest, ToolError> {
-        let (argv, prelude): (Vec<&str>, &str) = match interpreter.as_str() {
-            "bash" => (vec!["/bin/bash", "-s"], "set -euo pipefail\n"),
-            "sh" => (vec!["/bin/sh", "-s"], "set -eu\n"),
-            "python" | "python3" | "py" => (vec!["python3", "-"], ""),
-            _ => {
-                return Err(ToolError::invalid(format!(
-                    "unsupported interpreter: {} (expected bash, sh or python3)",
-                    p.interpreter
-                )));
-            }
-        };
-        let mut stdin = String::new();
-        if p.strict {
-            stdin.push_str(prelude);
-        }
-        stdin.push_str(&p.script);
-        Ok(ExecRequest {
-            program: Program::Argv(argv.into_iter().map(String::from).collect()),
-            cwd: cwd_of(&p.cwd),
-            stdin: Some(stdin.into_bytes()),
-            env: exec::parse_env_json(&p.env_json)?,
-            timeout: Duration::from_secs(timeout),
-            capture_limit: s.max_output_hard,
-            merge_stderr: true,
-        })
-    })();
-    exec_call(SHELL_SCRIPT.name, args, probe, 65536, timeout, prepared)
-}
-
-fn exec_call(
-    tool: &'static str,
-    args: Vec<(&'static str, serde_json::Value)>,
-    probe: String,
-    budget: usize,
-    timeout: u64,
-    prepared: Result<ExecRequest, ToolError>,
-) -> ToolCall {
-    match prepared {
-        Ok(req) => ToolCall::new(
-            tool,
-            args,
-            probe,
-            budget,
-            Some(Duration::from_secs(timeout)),
-            true,
-            async move { exec::run(req).await.map(|o| outcome_to_output(o, timeout)) },
-        ),
-        Err(e) => ToolCall::new(
-            tool,
-            args,
-            probe,
-            budget,
-            None,
-            false,
-            async move { Err(e) },
-        ),
     }
 }

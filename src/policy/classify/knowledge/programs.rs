@@ -182,12 +182,12 @@ pub(crate) struct Call<'a> {
 
 impl<'a> Call<'a> {
     /// This call's words.
-    pub fn args(&self) -> &'a [Word] {
+    pub(super) fn args(&self) -> &'a [Word] {
         self.all.get(self.offset..).unwrap_or(&[])
     }
 
     /// Raise the verdict to `tier` for `rule` (the first rule at the highest tier is kept).
-    pub fn raise(&mut self, tier: Tier, rule: impl Into<String>) {
+    pub(super) fn raise(&mut self, tier: Tier, rule: impl Into<String>) {
         if tier > self.j.tier {
             self.j.tier = tier;
             self.j.rule = rule.into();
@@ -195,12 +195,12 @@ impl<'a> Call<'a> {
     }
 
     /// Set the verdict's rule without changing its tier (a subcommand's own reading).
-    pub fn describe(&mut self, rule: impl Into<String>) {
+    pub(super) fn describe(&mut self, rule: impl Into<String>) {
         self.j.rule = rule.into();
     }
 
     /// The text of an option value.
-    pub fn value_text(&self, v: Value) -> &'a str {
+    pub(super) fn value_text(&self, v: Value) -> &'a str {
         self.args()
             .get(v.at)
             .and_then(|w| w.text.get(v.start..))
@@ -208,17 +208,17 @@ impl<'a> Call<'a> {
     }
 
     /// Whether the word holding a value is a literal.
-    pub fn value_literal(&self, v: Value) -> bool {
+    pub(super) fn value_literal(&self, v: Value) -> bool {
         self.args().get(v.at).is_some_and(|w| w.literal)
     }
 
     /// Index in `all` of this call's word `at`.
-    pub fn index(&self, at: usize) -> usize {
+    pub(super) fn index(&self, at: usize) -> usize {
         self.offset + at
     }
 
     /// Keep word `at` (of this call) under the raw-text floor.
-    pub fn opaque(&mut self, at: usize) {
+    pub(super) fn opaque(&mut self, at: usize) {
         let i = self.index(at);
         if !self.j.opaque_args.contains(&i) {
             self.j.opaque_args.push(i);
@@ -226,12 +226,12 @@ impl<'a> Call<'a> {
     }
 
     /// Operand indices (of this call's words).
-    pub fn operands(&self) -> Vec<usize> {
+    pub(super) fn operands(&self) -> Vec<usize> {
         self.parsed.operands().collect()
     }
 
     /// Operand texts.
-    pub fn operand_texts(&self) -> Vec<&'a str> {
+    pub(super) fn operand_texts(&self) -> Vec<&'a str> {
         let args = self.args();
         self.parsed
             .operands()
@@ -240,14 +240,14 @@ impl<'a> Call<'a> {
     }
 
     /// Whether an option named `name` (any of its names) was given.
-    pub fn has(&self, name: &str) -> bool {
+    pub(super) fn has(&self, name: &str) -> bool {
         self.grammar
             .find(name)
             .is_some_and(|id| self.parsed.occurrences(id).next().is_some())
     }
 
     /// The values of option `name`, in order.
-    pub fn values(&self, name: &str) -> Vec<Value> {
+    pub(super) fn values(&self, name: &str) -> Vec<Value> {
         let Some(id) = self.grammar.find(name) else {
             return Vec::new();
         };
@@ -255,7 +255,7 @@ impl<'a> Call<'a> {
     }
 
     /// Whether any given option carries tag `tag`.
-    pub fn has_tag(&self, tag: char) -> bool {
+    pub(super) fn has_tag(&self, tag: char) -> bool {
         self.parsed.items.iter().any(|i| match i {
             Item::Opt { id, .. } => self.grammar.tags(*id).contains(tag),
             _ => false,
@@ -263,7 +263,7 @@ impl<'a> Call<'a> {
     }
 
     /// Record a write to the path in word `at` from byte `start` (an option value or operand).
-    pub fn write_to(&mut self, v: Value, replaces: bool) {
+    pub(super) fn write_to(&mut self, v: Value, replaces: bool) {
         let text = self.value_text(v);
         if text == "-" {
             return;
@@ -277,12 +277,12 @@ impl<'a> Call<'a> {
     }
 
     /// Record a write to operand word `at`.
-    pub fn write_operand(&mut self, at: usize, replaces: bool) {
+    pub(super) fn write_operand(&mut self, at: usize, replaces: bool) {
         self.write_to(Value { at, start: 0 }, replaces);
     }
 
     /// The words from this call's word `at` on are a command line the program runs.
-    pub fn runs_argv(&mut self, at: usize) {
+    pub(super) fn runs_argv(&mut self, at: usize) {
         let start = self.index(at);
         if start < self.all.len() {
             self.j.inner.push(Inner::Argv {
@@ -294,7 +294,7 @@ impl<'a> Call<'a> {
     }
 
     /// The value `v` is shell code the program runs.
-    pub fn runs_code(&mut self, v: Value) {
+    pub(super) fn runs_code(&mut self, v: Value) {
         let index = self.index(v.at);
         let text = self.value_text(v).to_string();
         self.j.inner.push(Inner::ShellText { index, text });
@@ -302,7 +302,7 @@ impl<'a> Call<'a> {
 
     /// Judge the rest of the words, from this call's word `at`, with the grammar declared as
     /// `name` (a subcommand). `false` when `name` is not declared.
-    pub fn continue_as(&mut self, name: &'a str, at: usize) -> bool {
+    pub(super) fn continue_as(&mut self, name: &'a str, at: usize) -> bool {
         let Some(entry) = lookup(name) else {
             return false;
         };

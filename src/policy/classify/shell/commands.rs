@@ -3,7 +3,7 @@
 
 use tree_sitter::Node;
 
-use super::{MAX_HOPS, RESERVED_WORDS, Stdin, Visitor, classify_within, fields};
+use super::{Input, MAX_HOPS, RESERVED_WORDS, Stdin, Visitor, classify_within, fields};
 use crate::policy::Tier;
 use crate::policy::classify::knowledge::{self, Inner, StdinCode};
 use crate::policy::classify::paths;
@@ -80,6 +80,22 @@ impl Visitor<'_> {
     ) {
         let Some(name) = argv.first() else {
             return;
+        };
+        // In code nested in a command that does not read the call's input, an input that is
+        // not redirected is that command's: a document the classifier has, or a pipe or file
+        // it does not follow.
+        let nested;
+        let stdin = match (stdin, &self.input) {
+            (Stdin::Inherited, Input::Known { text, literal }) => {
+                nested = Stdin::Doc {
+                    text: text.clone(),
+                    span: (0, 0),
+                    literal: *literal,
+                };
+                &nested
+            }
+            (Stdin::Inherited, Input::Unknown) => &Stdin::Outer,
+            (other, _) => other,
         };
         let subject = argv
             .iter()
@@ -189,13 +205,20 @@ impl Visitor<'_> {
             );
             j.stdin_code = StdinCode::No;
         }
+        // A shell reading a text the classifier has (a here-document, or the call's own
+        // standard input) takes the tier of that text, judged below.
+        let known_input = match stdin {
+            Stdin::Doc { .. } => Some("the here-document"),
+            Stdin::Inherited if self.shared.stdin.is_some() => Some("the call's standard input"),
+            _ => None,
+        };
         if j.stdin_code == StdinCode::Shell
-            && matches!(stdin, Stdin::Doc { .. })
             && j.tier == Tier::Stateful
             && knowledge::is_posix_shell(cmd)
+            && let Some(input) = known_input
         {
             j.tier = Tier::ReadOnly;
-            j.rule = format!("{cmd} runs the here-document as shell code");
+            j.rule = format!("{cmd} runs {input} as shell code");
         }
         if j.stdin_code == StdinCode::No
             && self.startup_reads_stdin
@@ -221,7 +244,12 @@ impl Visitor<'_> {
                 Tier::Stateful,
             );
         }
-        if j.sends_stdin && matches!(stdin, Stdin::File { .. } | Stdin::Pipe | Stdin::Doc { .. }) {
+        if j.sends_stdin
+            && matches!(
+                stdin,
+                Stdin::File { .. } | Stdin::Pipe | Stdin::Doc { .. } | Stdin::Outer
+            )
+        {
             self.note(
                 &subject,
                 format!(
@@ -276,23 +304,24 @@ impl Visitor<'_> {
                         .collect::<Vec<_>>()
                         .join(" ");
                     let literal = part.iter().all(|w| w.literal);
-                    self.shell_body(&text, literal, &subject);
+                    self.shell_body_reading(&text, literal, &subject, stdin);
                     self.known_code(part, &subject);
                 }
                 Inner::ShellText { index, text } => {
                     let literal = args.get(*index).is_none_or(|w| w.literal);
-                    self.shell_body(text, literal, &subject);
+                    self.shell_body_reading(text, literal, &subject, stdin);
                     if let Some(w) = args.get(*index) {
                         self.known_code(std::slice::from_ref(w), &subject);
                     }
                 }
             }
         }
-        // A wrapper's standard input belongs to the command it runs (judged above).
         let wraps = j.inner.iter().any(|i| matches!(i, Inner::Argv { .. }));
         match (j.stdin_code, stdin) {
-            // Input to a known reader is data; an unknown program may run it.
-            // A document sent over the network is input for the other end (maybe code).
+            // Input to a known reader is data; an unknown program may run it. A wrapper's
+            // standard input belongs to the command it runs (judged above); shell code the
+            // command runs (`sh -c 'sh' <<EOF`) was judged reading it. A document sent over
+            // the network is input for the other end (maybe code).
             (StdinCode::No, Stdin::Doc { span, .. }) if j.known && !wraps && !j.sends_stdin => {
                 self.mark(*span, true)
             }
@@ -353,6 +382,39 @@ impl Visitor<'_> {
             (StdinCode::Awk | StdinCode::Sed | StdinCode::Cron, Stdin::File { .. }) => {
                 self.note(&subject, "a program is read from a file", Tier::Stateful)
             }
+            // The caller's standard input reaches every command that does not redirect its
+            // own: data for a reader, code for a shell or an interpreter.
+            (StdinCode::Shell, Stdin::Inherited) if self.shared.stdin.is_some() => {
+                let text = self.shared.stdin.unwrap_or_default();
+                self.shell_body(text, true, &subject);
+            }
+            (StdinCode::Other, Stdin::Inherited) if self.shared.stdin.is_some() => self.note(
+                &subject,
+                "an interpreter reads code from the call's standard input",
+                Tier::Stateful,
+            ),
+            (StdinCode::Awk | StdinCode::Sed | StdinCode::Cron, Stdin::Inherited)
+                if self.shared.stdin.is_some() =>
+            {
+                let text = self.shared.stdin.unwrap_or_default();
+                self.program_on_stdin(j.stdin_code, text, true, &subject);
+            }
+            // Nested code reading the pipe or file of the command that runs it: not followed.
+            (StdinCode::Shell, Stdin::Outer) => self.note(
+                &subject,
+                "a shell reads commands from the input of the command that runs it",
+                Tier::Stateful,
+            ),
+            (StdinCode::Other, Stdin::Outer) => self.note(
+                &subject,
+                "an interpreter reads code from the input of the command that runs it",
+                Tier::Stateful,
+            ),
+            (StdinCode::Awk | StdinCode::Sed | StdinCode::Cron, Stdin::Outer) => self.note(
+                &subject,
+                "a program is read from the input of the command that runs it",
+                Tier::Stateful,
+            ),
             _ => {}
         }
     }
@@ -447,8 +509,15 @@ impl Visitor<'_> {
         }
     }
 
-    /// Classify shell code carried in an argument or a here-document.
+    /// Classify shell code carried in an argument or a here-document. What its commands read
+    /// is not followed ([`Input::Unknown`]): that only fails closed.
     pub(super) fn shell_body(&mut self, text: &str, literal: bool, subject: &str) {
+        self.shell_body_reading(text, literal, subject, &Stdin::Outer);
+    }
+
+    /// [`Self::shell_body`] for code run by a command whose input is `stdin`: the commands in
+    /// `text` read it too (the call's input, a document, or something not followed).
+    fn shell_body_reading(&mut self, text: &str, literal: bool, subject: &str, stdin: &Stdin) {
         if !literal {
             self.note(
                 subject,
@@ -456,7 +525,15 @@ impl Visitor<'_> {
                 Tier::Stateful,
             );
         }
-        let inner = classify_within(text, self.depth + 1, false, self.deadline, &self.cwd);
+        let input = match stdin {
+            Stdin::Inherited => Input::Call,
+            Stdin::Doc { text, literal, .. } => Input::Known {
+                text: text.clone(),
+                literal: *literal,
+            },
+            Stdin::Outer | Stdin::Pipe | Stdin::File { .. } => Input::Unknown,
+        };
+        let inner = classify_within(text, self.depth + 1, false, self.shared, &self.cwd, &input);
         self.reasons.extend(inner.reasons);
     }
 }

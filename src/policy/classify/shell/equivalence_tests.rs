@@ -5,6 +5,7 @@ use std::cell::Cell;
 
 use proptest::prelude::*;
 
+use crate::policy::probe::test_probe;
 use crate::policy::{Classification, classify};
 
 thread_local! {
@@ -18,10 +19,11 @@ thread_local! {
 /// split on the way.
 fn both(tool: &str, text: &str) -> (Classification, Classification, bool) {
     let before = SPLIT_TEXTS.with(Cell::get);
-    let split = classify(tool, text);
+    let probe = test_probe(tool, text);
+    let split = classify(&probe);
     let used = SPLIT_TEXTS.with(Cell::get) > before;
     WHOLE_PARSE_ONLY.with(|w| w.set(true));
-    let whole = classify(tool, text);
+    let whole = classify(&probe);
     WHOLE_PARSE_ONLY.with(|w| w.set(false));
     (split, whole, used)
 }

@@ -3,13 +3,14 @@
 //! heredocs fed to an interpreter, and the code handed to `sh -c`, `eval`, `ssh host …`,
 //! `su -c` (parsed in turn, to a bounded depth). Whatever cannot be resolved fails closed.
 
+#[cfg(test)]
+use std::cell::Cell;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
-use std::time::{Duration, Instant};
-
 use tree_sitter::{Node, ParseOptions, ParseState, Parser, Point, Range, Tree};
 
+mod budget;
 mod commands;
 #[cfg(test)]
 mod equivalence_tests;
@@ -17,17 +18,20 @@ mod redirects;
 mod split;
 mod state;
 
+pub use budget::parse_backstops;
+use budget::{Budget, UNITS_PER_REPORT};
+
 use super::floor;
 use super::paths::Cwd;
 use crate::policy::{Reason, Tier};
 
 /// Text longer than this is not parsed (tree-sitter's error recovery can be slow on huge
 /// pathological input): it is classified as unparseable — tier ≥ 2 plus the raw-text floor.
-pub const MAX_PARSE_BYTES: usize = 64 * 1024;
+pub(super) const MAX_PARSE_BYTES: usize = 64 * 1024;
 /// Syntax nesting deeper than this is not followed: fail closed.
-pub const MAX_NODE_DEPTH: usize = 256;
+pub(super) const MAX_NODE_DEPTH: usize = 256;
 /// Shell code inside shell code (`bash -c "bash -c '…'"`) is parsed this many levels deep.
-pub const MAX_BODY_DEPTH: usize = 6;
+pub(super) const MAX_BODY_DEPTH: usize = 6;
 /// Wrappers around wrappers (`sudo env nice timeout 5 …`) are followed this many hops.
 const MAX_HOPS: usize = 24;
 /// Words bash parses as syntax, not commands.
@@ -46,20 +50,16 @@ thread_local! {
 
 /// Text with more `|`, `<` and `(` bytes than this is not parsed: parsed whole,
 /// tree-sitter-bash's cost on long pipelines and stacked here-documents grows faster than
-/// linearly, and its progress checks are too sparse there for [`PARSE_BUDGET`] alone to bound
-/// it. Text the splitter takes apart stage by stage would not need the limit, but it applies to
-/// all text alike so that the verdict never depends on which path parsed it.
-pub const MAX_OPERATORS: usize = 256;
-
-/// Parsing of one classification (the text and every body nested in it) stops after this
-/// long in total. tree-sitter-bash is super-linear on some pathological
-/// shapes (thousands of pipeline stages, unterminated arrays, stacked here-documents): a text
-/// that exhausts the budget is classified as unparseable (tier ≥ 2 plus the raw-text floor).
-/// Real commands parse in microseconds, far below it.
-pub const PARSE_BUDGET: Duration = Duration::from_millis(25);
+/// linearly, and its progress checks are too sparse there for [`budget::PARSE_BUDGET`] alone
+/// to bound it. Text the splitter takes apart stage by stage would not need the limit, but it
+/// applies to all text alike so that the verdict never depends on which path parsed it.
+pub(super) const MAX_OPERATORS: usize = 256;
 
 /// Parse `text`, or only its bytes `within` (node byte ranges still index into `text`).
-fn parse(text: &str, within: Option<Range>, deadline: Instant) -> Option<Tree> {
+fn parse(text: &str, within: Option<Range>, budget: &Budget) -> Option<Tree> {
+    if !budget.spend(1) {
+        return None;
+    }
     PARSER.with(|cell| {
         let mut slot = cell.try_borrow_mut().ok()?;
         if slot.is_none() {
@@ -70,7 +70,7 @@ fn parse(text: &str, within: Option<Range>, deadline: Instant) -> Option<Tree> {
         let parser = slot.as_mut()?;
         // Every parse sets its ranges: an empty list means the whole text.
         parser.set_included_ranges(within.as_slice()).ok()?;
-        let mut over_budget = |_: &ParseState| Instant::now() > deadline;
+        let mut over_budget = |_: &ParseState| !budget.spend(UNITS_PER_REPORT);
         let options = ParseOptions::new().progress_callback(&mut over_budget);
         let bytes = text.as_bytes();
         let tree = parser.parse_with_options(
@@ -97,24 +97,20 @@ const SEGMENT_KINDS: &[&str] = &[
     "variable_assignments",
 ];
 
-/// Parse each segment on its own, with the same parser and deadline. `None` when a segment
+/// Parse each segment on its own, with the same parser and budget. `None` when a segment
 /// does not parse cleanly as exactly one simple statement: then the whole text is parsed, so
 /// syntax errors and anything the splitter misjudged are handled exactly as without it.
-fn parse_segments(text: &str, segments: &[split::Segment], deadline: Instant) -> Option<Vec<Tree>> {
+fn parse_segments(text: &str, segments: &[split::Segment], budget: &Budget) -> Option<Vec<Tree>> {
     let mut points = PointCursor::default();
     let mut trees = Vec::with_capacity(segments.len());
     for s in segments {
-        // A parse this short may finish before its progress callback ever runs.
-        if Instant::now() > deadline {
-            return None;
-        }
         let range = Range {
             start_byte: s.start,
             end_byte: s.end,
             start_point: points.at(text, s.start),
             end_point: points.at(text, s.end),
         };
-        let tree = parse(text, Some(range), deadline)?;
+        let tree = parse(text, Some(range), budget)?;
         let root = tree.root_node();
         let statement = root.named_child(0)?;
         if root.has_error()
@@ -249,28 +245,62 @@ fn reason(subject: &str, rule: impl Into<String>, tier: Tier) -> Reason {
     }
 }
 
-/// Classify shell `text` at body `depth` (0 = the text the caller gave).
-pub(crate) fn classify_shell(text: &str, depth: usize, interactive: bool) -> ShellVerdict {
-    // The declaration tables are built once, on first use: not on the parse budget's clock.
-    super::knowledge::prepare();
-    classify_within(
-        text,
-        depth,
-        interactive,
-        Instant::now() + PARSE_BUDGET,
-        &Cwd::Start,
-    )
+/// What every body nested in one classification shares: the parse budget, and the standard
+/// input the caller hands the command (inherited by every command that does not redirect
+/// its own, in nested bodies too).
+pub(crate) struct Shared<'a> {
+    budget: Budget,
+    stdin: Option<&'a str>,
 }
 
-/// [`classify_shell`] sharing one parse deadline with the text it is nested in.
-/// [`classify_shell`] for shell code nested in a text: it shares the parse deadline and starts
-/// in the working directory the outer text established (`cd /etc && sh -c '… > passwd'`).
+/// Classify shell `text` at body `depth` (0 = the text the caller gave).
+#[cfg(test)]
+pub(crate) fn classify_shell(text: &str, depth: usize, interactive: bool) -> ShellVerdict {
+    classify_command(text, depth, interactive, None)
+}
+
+/// Classify shell `text` whose standard input is `stdin` (`None`: `/dev/null`, or the
+/// session's terminal when `interactive`). The input is data for programs that read data
+/// and code for shells and interpreters that read code from it.
+pub(crate) fn classify_command(
+    text: &str,
+    depth: usize,
+    interactive: bool,
+    stdin: Option<&str>,
+) -> ShellVerdict {
+    // The declaration tables are built once, on first use: before the budget (and its
+    // wall-clock backstop) starts.
+    super::knowledge::prepare();
+    let shared = Shared {
+        budget: Budget::new(),
+        stdin,
+    };
+    classify_within(text, depth, interactive, &shared, &Cwd::Start, &Input::Call)
+}
+
+/// What a command in a text reads when it does not redirect its standard input.
+#[derive(Clone, Debug)]
+enum Input {
+    /// The call's standard input: the caller's text, and code run by a command that reads it.
+    Call,
+    /// A document the classifier has: code run by a command fed a here-document or
+    /// here-string (`sh -c 'sh' <<EOF`).
+    Known { text: String, literal: bool },
+    /// Something not followed here (a pipe, a file): code run by a command that reads it.
+    Unknown,
+}
+
+/// [`classify_command`] for shell code nested in a text: it shares the parse budget and the
+/// call's standard input, and starts in the working directory the outer text established
+/// (`cd /etc && sh -c '… > passwd'`). A command in `text` that does not redirect its input
+/// reads `input`: whatever the command that runs `text` was given.
 fn classify_within(
     text: &str,
     depth: usize,
     interactive: bool,
-    deadline: Instant,
+    shared: &Shared,
     cwd: &Cwd,
+    input: &Input,
 ) -> ShellVerdict {
     let unparseable = |why: &str| {
         let mut v = ShellVerdict::default();
@@ -298,14 +328,15 @@ fn classify_within(
         // A shell cannot receive a NUL inside a command string; the parser would stop there.
         return unparseable("text contains a NUL byte");
     }
-    let mut v = match visit_segments(text, depth, interactive, deadline, cwd) {
+    let mut v = match visit_segments(text, depth, interactive, shared, cwd, input) {
         Some(v) => v,
         None => {
-            let Some(tree) = parse(text, None, deadline) else {
+            let Some(tree) = parse(text, None, &shared.budget) else {
                 return unparseable("text could not be parsed within the parse budget");
             };
-            let mut v = Visitor::new(text, depth, interactive, deadline);
+            let mut v = Visitor::new(text, depth, interactive, shared);
             v.cwd = cwd.clone();
+            v.input = input.clone();
             v.unparsed = tree.root_node().has_error();
             if let Some(at) = joined_line(tree.root_node(), text) {
                 v.note(
@@ -328,6 +359,21 @@ fn classify_within(
         verdict
             .reasons
             .push(reason(text, "shell code with no command", Tier::Reversible));
+    }
+    if v.unparsed && text.contains('\n') {
+        // The grammar can misread a line a shell reads fine (`{a= A:}` starts no group in
+        // bash) and then take the lines after it with it. A shell runs each line it can: each
+        // line is judged on its own as well, which can only add findings.
+        // (Tests count texts the splitter took apart; these lines are not the text itself.)
+        #[cfg(test)]
+        let split_before = equivalence_tests::SPLIT_TEXTS.with(Cell::get);
+        for line in text.split('\n').filter(|l| !l.trim().is_empty()) {
+            let inner = classify_within(line, depth + 1, false, shared, cwd, input);
+            verdict.commands += inner.commands;
+            verdict.reasons.extend(inner.reasons);
+        }
+        #[cfg(test)]
+        equivalence_tests::SPLIT_TEXTS.with(|n| n.set(split_before));
     }
     if v.unparsed || v.code_from_pipe {
         if v.unparsed {
@@ -353,8 +399,9 @@ fn visit_segments<'t>(
     text: &'t str,
     depth: usize,
     interactive: bool,
-    deadline: Instant,
+    shared: &'t Shared<'t>,
     cwd: &Cwd,
+    input: &Input,
 ) -> Option<Visitor<'t>> {
     if !splitting_enabled() {
         return None;
@@ -374,9 +421,10 @@ fn visit_segments<'t>(
     if longest + 1 > MAX_NODE_DEPTH {
         return None;
     }
-    let trees = parse_segments(text, &segments, deadline)?;
-    let mut v = Visitor::new(text, depth, interactive, deadline);
+    let trees = parse_segments(text, &segments, &shared.budget)?;
+    let mut v = Visitor::new(text, depth, interactive, shared);
     v.cwd = cwd.clone();
+    v.input = input.clone();
     // The whole parse nests a segment under at most one `list` node per `&&`/`||` of its
     // statement and one `pipeline` node; where that could reach the depth at which the syntax
     // walk stops, only the whole parse gives the same verdict.
@@ -434,7 +482,12 @@ fn add_floor(v: &mut ShellVerdict, text: &str, inert: Option<&[bool]>) {
 /// Where a command's standard input comes from.
 #[derive(Clone, Debug)]
 enum Stdin {
+    /// Not redirected: the call's standard input, or in nested code what the command that
+    /// runs it reads ([`Visitor::input`]).
     Inherited,
+    /// Not redirected, in code nested in a command whose input is a pipe or a file: not
+    /// followed here.
+    Outer,
     Pipe,
     File {
         path: String,
@@ -468,8 +521,8 @@ struct Visitor<'t> {
     deepest: usize,
     /// Backquote substitutions enclosing the current node.
     backquotes: usize,
-    /// When parsing must stop (shared with nested bodies).
-    deadline: Instant,
+    /// The parse budget and the caller's standard input (shared with nested bodies).
+    shared: &'t Shared<'t>,
     /// Literal values assigned to each variable earlier in the text (`S=sudo; $S id`),
     /// including `NAME=value` words handed to `env`/`sudo`: every candidate is judged.
     vars: HashMap<String, Vec<String>>,
@@ -480,6 +533,8 @@ struct Visitor<'t> {
     cwd: Cwd,
     /// The `pushd` stack.
     dirs: Vec<Cwd>,
+    /// What a command here reads when it does not redirect its standard input.
+    input: Input,
     /// `BASH_ENV`/`ENV` was set to standard input: a shell started later runs its input.
     startup_reads_stdin: bool,
     /// Some interpreter reads code from a pipe: data anywhere in the text may become code,
@@ -491,7 +546,7 @@ struct Visitor<'t> {
 }
 
 impl<'t> Visitor<'t> {
-    fn new(src: &'t str, depth: usize, interactive: bool, deadline: Instant) -> Self {
+    fn new(src: &'t str, depth: usize, interactive: bool, shared: &'t Shared<'t>) -> Self {
         Visitor {
             src,
             depth,
@@ -502,11 +557,12 @@ impl<'t> Visitor<'t> {
             level: 0,
             deepest: 0,
             backquotes: 0,
-            deadline,
+            shared,
             vars: HashMap::new(),
             defined: HashSet::new(),
             cwd: Cwd::Start,
             dirs: Vec::new(),
+            input: Input::Call,
             startup_reads_stdin: false,
             code_from_pipe: false,
             interactive: interactive && depth == 0,

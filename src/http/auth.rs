@@ -1,0 +1,128 @@
+//! Authentication on `/mcp` and `/metrics`: bearer tokens from the token file become the
+//! request's [`Principal`]; without a token file every request is the `anonymous` principal
+//! (allowed only on loopback, or with `RELAY_SHELL_ALLOW_UNAUTH_NETWORK=true`).
+//!
+//! A missing or wrong token gets 401 with `WWW-Authenticate: Bearer` (RFC 6750), the same
+//! answer for both, and nothing about which tokens exist.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::tokens::TokenStore;
+use crate::server::Principal;
+
+/// The principal of every request when no token file is configured.
+pub(super) const ANONYMOUS: &str = "anonymous";
+
+/// The credentials token in an `Authorization: Bearer …` header (scheme case-insensitive).
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// A 401 with a `WWW-Authenticate: Bearer` challenge.
+pub(super) fn unauthorized(realm: &'static str, presented: bool) -> Response {
+    let challenge = if presented {
+        format!("Bearer realm=\"{realm}\", error=\"invalid_token\"")
+    } else {
+        format!("Bearer realm=\"{realm}\"")
+    };
+    let mut resp = (
+        StatusCode::UNAUTHORIZED,
+        "Unauthorized: a valid bearer token is required",
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    resp
+}
+
+/// Middleware on `/mcp`: attach the request's principal, or refuse it.
+pub(super) async fn require(
+    State(store): State<Option<Arc<TokenStore>>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let principal = match &store {
+        None => Principal {
+            name: ANONYMOUS.to_string(),
+            mode_ceiling: None,
+        },
+        Some(store) => {
+            let presented = bearer(req.headers());
+            match presented.and_then(|t| store.authenticate(t)) {
+                Some(p) => p,
+                None => {
+                    tracing::warn!(
+                        token_presented = presented.is_some(),
+                        "relay-shell refused an unauthenticated request"
+                    );
+                    return unauthorized("relay-shell", presented.is_some());
+                }
+            }
+        }
+    };
+    req.extensions_mut().insert(principal);
+    next.run(req).await
+}
+
+/// The `RELAY_SHELL_METRICS_TOKEN` check: both sides hashed, then compared in constant time
+/// (so neither the content nor the length of the expected token shows in the timing).
+pub(super) fn metrics_token_ok(expected: Option<&[u8; 32]>, headers: &HeaderMap) -> bool {
+    let Some(expected) = expected else {
+        return true;
+    };
+    let presented: [u8; 32] = Sha256::digest(bearer(headers).unwrap_or_default().as_bytes()).into();
+    bool::from(presented.ct_eq(expected))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(auth: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, auth.parse().expect("header"));
+        h
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(bearer(&headers("Bearer abc")), Some("abc"));
+        assert_eq!(bearer(&headers("bearer   abc ")), Some("abc"));
+        assert_eq!(bearer(&headers("Basic abc")), None);
+        assert_eq!(bearer(&headers("Bearer ")), None);
+        assert_eq!(bearer(&headers("Bearerabc")), None);
+        assert_eq!(bearer(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn metrics_token() {
+        let want: [u8; 32] = Sha256::digest(b"m3").into();
+        assert!(metrics_token_ok(None, &HeaderMap::new()));
+        assert!(metrics_token_ok(Some(&want), &headers("Bearer m3")));
+        assert!(!metrics_token_ok(Some(&want), &headers("Bearer m4")));
+        assert!(!metrics_token_ok(Some(&want), &HeaderMap::new()));
+    }
+
+    #[test]
+    fn challenge_names_the_scheme() {
+        let r = unauthorized("relay-shell", true);
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            r.headers()
+                .get(header::WWW_AUTHENTICATE)
+                .map(|v| v.to_str().unwrap_or_default()),
+            Some("Bearer realm=\"relay-shell\", error=\"invalid_token\"")
+        );
+    }
+}
