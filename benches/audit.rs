@@ -38,6 +38,7 @@ fn record(i: u64) -> Record {
         action: String::new(),
         principal: "stdio".into(),
         duration_ms: Some(12),
+        confinement: String::new(),
     })
 }
 

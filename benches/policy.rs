@@ -46,6 +46,24 @@ fn main() {
             "shell_exec",
         ),
         ("Remove-Item -Recurse -Force C:\\data\nwin01", "ssh_exec"),
+        (
+            "kubectl get pods -n prod -o wide --sort-by=.status.startTime",
+            "shell_exec",
+        ),
+        (
+            "aws ec2 describe-instances --region us-east-1 --output json",
+            "shell_exec",
+        ),
+        ("ip -br -c a && ss -tlnp", "shell_exec"),
+        (
+            "sed -n '1,10p' f | awk -F: '{print $1 > \"/dev/stderr\"}'",
+            "shell_exec",
+        ),
+        (
+            "cd /etc && tar -xzf /tmp/a.tgz --strip-components=1",
+            "shell_exec",
+        ),
+        ("git log --oneline --graph -n 20 -- src", "shell_exec"),
     ];
     for (text, tool) in typical {
         let probe: Probe = test_probe(tool, text);

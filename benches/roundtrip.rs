@@ -102,5 +102,61 @@ async fn main() -> anyhow::Result<()> {
         rss_kib(pid)
     );
     client.cancel().await?;
+    confined_comparison(dir.path()).await
+}
+
+/// `shell_exec("true")` through an `open` server (unconfined child) and a `readonly` server
+/// (the child confined read-only), in alternating batches so both see the same machine.
+async fn confined_comparison(dir: &std::path::Path) -> anyhow::Result<()> {
+    let server = |mode: &str, name: &str| {
+        let audit = dir.join(name);
+        let mode = mode.to_string();
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_relay-shell")).configure(move |c| {
+            c.env("RELAY_SHELL_AUDIT_PATH", &audit)
+                .env("RELAY_SHELL_LOG", "error")
+                .env("RELAY_SHELL_POLICY_MODE", &mode);
+        })
+    };
+    let open = ClientConfig::default()
+        .serve(TokioChildProcess::new(server("open", "open.jsonl"))?)
+        .await?;
+    let readonly = ClientConfig::default()
+        .serve(TokioChildProcess::new(server(
+            "readonly",
+            "readonly.jsonl",
+        ))?)
+        .await?;
+    let args = serde_json::json!({"command": "true"});
+    let (mut lat_open, mut lat_ro) = (Vec::new(), Vec::new());
+    for round in 0..12 {
+        for (client, lat) in [(&open, &mut lat_open), (&readonly, &mut lat_ro)] {
+            for _ in 0..100 {
+                let t = Instant::now();
+                client.call_tool(params("shell_exec", args.clone())).await?;
+                // the first two batches of each server are warm-up
+                if round >= 2 {
+                    lat.push(t.elapsed());
+                }
+            }
+        }
+    }
+    for (name, lat) in [
+        ("open (unconfined)", &mut lat_open),
+        ("readonly (confined)", &mut lat_ro),
+    ] {
+        lat.sort();
+        println!(
+            "shell_exec(\"true\") {name:20} p50 {:.3} ms, p99 {:.3} ms ({} calls)",
+            pct(lat, 0.5),
+            pct(lat, 0.99),
+            lat.len()
+        );
+    }
+    println!(
+        "confined minus unconfined at p50: {:+.3} ms",
+        pct(&lat_ro, 0.5) - pct(&lat_open, 0.5)
+    );
+    open.cancel().await?;
+    readonly.cancel().await?;
     Ok(())
 }

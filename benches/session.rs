@@ -30,6 +30,7 @@ fn bash() -> SpawnRequest {
             rows: 40,
         },
         kind: SessionKind::Local,
+        confinement: None,
     }
 }
 

@@ -8,6 +8,11 @@ need=()
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v bash >/dev/null 2>&1 || need+=(bash)
 command -v ps >/dev/null 2>&1 || need+=(procps)
+# The confinement tests (tests/confine_e2e.rs) attack a network namespace with ip, run git
+# hooks, and try `pip config set`.
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v git >/dev/null 2>&1 || need+=(git)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 # The MCP conformance suite (scripts/conformance.sh) runs on npm's own Node 22 package; npm
 # itself comes from the machine.
@@ -15,6 +20,12 @@ command -v npm >/dev/null 2>&1 || need+=(npm)
 # The SSH tests start real OpenSSH daemons on 127.0.0.1.
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null 2>&1 && command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)
+# The policy oracle (tests/policy_oracle.rs) runs commands in namespaces under strace.
+command -v strace >/dev/null 2>&1 || need+=(strace)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v diff >/dev/null 2>&1 || need+=(diffutils)
+command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+command -v git >/dev/null 2>&1 || need+=(git)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/test.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2

@@ -60,6 +60,16 @@ pub enum Verb {
         /// The command text, or `-` (or nothing) to read it from stdin.
         text: Option<String>,
     },
+    /// Run one command under a kernel confinement profile, as the server would run it, with
+    /// this terminal's stdin/stdout/stderr. Exits with the command's status.
+    Sandbox {
+        /// read-only, reversible or none.
+        #[arg(long, default_value = "read-only")]
+        profile: String,
+        /// The command and its arguments (after `--`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<String>,
+    },
     /// Manage the HTTP transport's bearer tokens (RELAY_SHELL_AUTH_TOKENS_FILE).
     Token {
         /// What to do.

@@ -10,7 +10,10 @@
 //! 4. every failure becomes a bounded, audited `[ERROR: …]` string, never a panic or a
 //!    protocol error;
 //! 3. the work is built from the probe the policy judged, so what runs is what was judged;
-//! 6. a refused call runs nothing: its work is never built.
+//! 6. a refused call runs nothing: its work is never built;
+//! 7. the kernel profile of the processes a call starts is chosen here, once, from the same
+//!    decision (`confine::choose`), handed to the work in [`Judged::confinement`], and
+//!    recorded in the call's records (`confinement`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,6 +23,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use crate::audit::{self, AuditLog, Json, Record, StartRecord, ToolRecord};
+use crate::confine::{self, Confinement, Confiner, Profile};
 use crate::error::{ErrorKind, ToolError};
 use crate::metrics::Metrics;
 use crate::notices;
@@ -62,13 +66,57 @@ impl Output {
 
 /// What the work of an admitted call receives: the probe the policy judged — its payload,
 /// standard input and environment are what the executor runs, so nothing reaches a child
-/// that the policy did not see — and the verdict.
+/// that the policy did not see — the verdict, and the kernel profile that verdict calls for.
 #[derive(Debug)]
 pub struct Judged {
     /// The probe as judged.
     pub probe: Probe,
     /// The tier the policy gave it.
     pub tier: Tier,
+    /// The kernel profile the local processes this work starts must run under (the
+    /// executors apply it before exec). `None` when the plan did not declare local
+    /// processes ([`Plan::confined`]).
+    pub confinement: Option<Confinement>,
+    /// Where the work reports a profile other than the one chosen here (a `session_send`
+    /// runs in its session's profile, chosen when the session was spawned).
+    pub applied: confine::Applied,
+}
+
+/// What processes a tool's work starts, which decides the kernel profile its calls run under
+/// and record (`confinement`). Every tool declares it next to its policy class
+/// (`server::tools::Tool::PROCESSES`), so a new tool cannot start processes unconfined because
+/// a list elsewhere was not updated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Processes {
+    /// None (observers, controls, signals to existing sessions): recorded `none`.
+    None,
+    /// Processes on this host: the gate chooses their profile from its decision
+    /// ([`Plan::confined`]) and the executor applies it.
+    Local,
+    /// Input typed into a session started earlier: it runs in that session's profile, which
+    /// the work reports ([`Judged::applied`]).
+    Session,
+    /// Work on other hosts through the local OpenSSH client (`ssh`, `ssh-keyscan`). A remote
+    /// command cannot be confined from here; the client runs unconfined (it needs the pool's
+    /// control sockets and `known_hosts`), recorded `none`. Readonly over SSH rests on the
+    /// classifier alone.
+    Ssh,
+}
+
+impl Processes {
+    /// How `explain` describes the profile of an admitted call of a tool that does not start
+    /// local processes (`Local` is the gate's choice, named by the caller).
+    pub fn explained(self) -> &'static str {
+        match self {
+            Processes::None => "none",
+            Processes::Local => "chosen by the gate from the decision",
+            Processes::Session => "the session's profile (chosen when shell_spawn started it)",
+            Processes::Ssh => {
+                "none (the local ssh client is not confined; the remote command rests on the \
+                 classifier alone)"
+            }
+        }
+    }
 }
 
 /// Builds a call's work from its judged probe; runs only when the gate admits the call.
@@ -97,6 +145,8 @@ pub struct ToolCall {
     pub notices: Vec<String>,
     /// The result is one JSON object: notices go in its final `"notices"` key.
     pub json_notices: bool,
+    /// The work starts local processes: the gate chooses their kernel profile.
+    pub confined: bool,
 }
 
 /// A call being described by its tool: named settings instead of positional arguments.
@@ -111,6 +161,7 @@ pub struct Plan {
     deadline: Option<Duration>,
     notices: Vec<String>,
     json_notices: bool,
+    confined: bool,
 }
 
 /// Output budget of a call that does not set one.
@@ -132,6 +183,7 @@ impl Plan {
             deadline: None,
             notices: Vec::new(),
             json_notices: false,
+            confined: false,
         }
     }
 
@@ -177,6 +229,13 @@ impl Plan {
         self
     }
 
+    /// The work starts processes on this host: the gate chooses their kernel profile from its
+    /// decision and hands it over in [`Judged::confinement`]; the work must apply it.
+    pub fn confined(mut self) -> Self {
+        self.confined = true;
+        self
+    }
+
     /// Finish with the work, built from the judged probe when the call is admitted.
     pub fn work<F, Fut>(self, work: F) -> ToolCall
     where
@@ -193,6 +252,7 @@ impl Plan {
             work: Box::new(move |judged| Box::pin(work(judged))),
             notices: self.notices,
             json_notices: self.json_notices,
+            confined: self.confined,
         }
     }
 
@@ -201,6 +261,7 @@ impl Plan {
     pub fn fail(mut self, err: ToolError) -> ToolCall {
         self.runs = false;
         self.deadline = None;
+        self.confined = false;
         self.work(move |_| async move { Err(err) })
     }
 }
@@ -348,6 +409,9 @@ struct Finished {
     notices: Vec<String>,
     /// The result is one JSON object: notices go in its `"notices"` key.
     json_notices: bool,
+    /// The record's `confinement`: the profile the call's processes ran under (`none` when
+    /// its work never ran).
+    confinement: String,
 }
 
 impl Finished {
@@ -363,17 +427,19 @@ impl Finished {
             action: "",
             notices: Vec::new(),
             json_notices: false,
+            confinement: Profile::None.as_str().into(),
         }
     }
 }
 
 /// The admission step's answer.
 enum Admission {
-    /// The call may run (`action` names a consumed confirmation; `notice` is the tier
-    /// notice its result gets).
+    /// The call may run (`action` names a consumed confirmation) under `profile`;
+    /// `notice` is the tier notice its result gets.
     Run {
         action: &'static str,
         notice: Option<String>,
+        profile: Profile,
     },
     /// The call ends here, its work unpolled.
     Stop(Finished),
@@ -390,6 +456,7 @@ pub struct Gate {
     broker: Option<Broker>,
     times: GateTimes,
     opts: GateOptions,
+    confiner: Arc<Confiner>,
 }
 
 impl Gate {
@@ -412,6 +479,7 @@ impl Gate {
             broker,
             times: GateTimes::default(),
             opts: GateOptions::default(),
+            confiner: Arc::new(Confiner::default()),
         }
     }
 
@@ -424,6 +492,17 @@ impl Gate {
     /// The input limit, notice and intent settings in force.
     pub fn options(&self) -> GateOptions {
         self.opts
+    }
+
+    /// Confine the processes of admitted calls with `confiner` (default: off).
+    pub fn with_confiner(mut self, confiner: Arc<Confiner>) -> Self {
+        self.confiner = confiner;
+        self
+    }
+
+    /// The confinement engine.
+    pub fn confiner(&self) -> &Arc<Confiner> {
+        &self.confiner
     }
 
     /// The same gate with other waits (tests use short ones on a paused clock).
@@ -509,14 +588,27 @@ impl Gate {
             work,
             notices: declared,
             json_notices,
+            confined,
         } = call;
         let raw_args = &args;
         let args = self.redact_args(&args);
         let (tier, admission) = self.admit(caller, &probe, raw_args, runs);
         let finished = match admission {
             Admission::Stop(finished) => finished,
-            Admission::Run { action, notice } => {
-                let judged = Judged { probe, tier };
+            Admission::Run {
+                action,
+                notice,
+                profile,
+            } => {
+                let judged = Judged {
+                    probe,
+                    tier,
+                    confinement: confined.then(|| Confinement {
+                        profile,
+                        confiner: self.confiner.clone(),
+                    }),
+                    applied: confine::Applied::default(),
+                };
                 let mut finished = self
                     .execute(
                         caller, tool, tier, &args, budget, runs, deadline, work, judged,
@@ -617,6 +709,12 @@ impl Gate {
                 return (tier, Admission::Stop(finished));
             }
         }
+        let profile = confine::choose(
+            decision.mode,
+            tier,
+            decision.allowed_by_rule,
+            self.confiner.setting(),
+        );
         // Tier-0 calls that run nothing (server_info, audit_tail, session_recv, …) stay
         // available while the sink fails, so an operator can see why calls are refused.
         let observes_only = !runs && tier == Tier::ReadOnly;
@@ -628,7 +726,14 @@ impl Gate {
             );
         }
         let notice = notices::tier_notice(tier, probe.class(), &decision.classification.reasons);
-        (tier, Admission::Run { action, notice })
+        (
+            tier,
+            Admission::Run {
+                action,
+                notice,
+                profile,
+            },
+        )
     }
 
     /// Execution: a slot (or `Busy`), the start record, the work under its deadline and the
@@ -658,6 +763,12 @@ impl Gate {
             );
             return Finished::plain(self.render_error(&err), Outcome::Busy);
         };
+        // A work that starts no local process runs under nothing.
+        let label = judged
+            .confinement
+            .as_ref()
+            .map_or_else(|| Profile::None.as_str().into(), Confinement::label);
+        let applied = judged.applied.clone();
         // The intent record: the call is admitted and its work is about to run (resource
         // and prompt reads, named `resource:…`/`prompt:…`, get none).
         if self.opts.intent && !tool.contains(':') {
@@ -675,6 +786,7 @@ impl Gate {
                 action: "intent".to_string(),
                 principal: caller.principal.clone(),
                 duration_ms: None,
+                confinement: label.clone(),
             });
             if let Err(e) = self.audit.append(intent).await {
                 self.metrics.count_audit_failure();
@@ -693,6 +805,7 @@ impl Gate {
                 principal: caller.principal.clone(),
                 request_id: caller.request_id.clone(),
                 args: args.clone(),
+                confinement: label.clone(),
             });
             if let Err(e) = self.audit.append(start).await {
                 self.metrics.count_audit_failure();
@@ -716,6 +829,7 @@ impl Gate {
             None => work.await,
         };
         drop(permit);
+        let confinement = applied.reported().unwrap_or(label);
         match result {
             Ok(out) => {
                 let produced = out
@@ -741,10 +855,12 @@ impl Gate {
                     action: "",
                     notices: Vec::new(),
                     json_notices: false,
+                    confinement,
                 }
             }
             Err(err) if err.kind == ErrorKind::Cancelled => Finished {
                 action: "cancelled",
+                confinement,
                 ..Finished::plain(CANCELLED.to_string(), Outcome::Cancelled)
             },
             Err(err) => {
@@ -753,6 +869,7 @@ impl Gate {
                 Finished {
                     truncated,
                     output_bytes: rendered.len(),
+                    confinement,
                     ..Finished::plain(body, Outcome::Error)
                 }
             }
@@ -780,6 +897,7 @@ impl Gate {
             action,
             notices,
             json_notices,
+            confinement,
         } = finished;
         let duration_ms = started.elapsed().as_millis() as u64;
         let record = Record::Tool(ToolRecord {
@@ -796,6 +914,7 @@ impl Gate {
             action: action.to_string(),
             principal: caller.principal.clone(),
             duration_ms: Some(duration_ms),
+            confinement,
         });
         if let Err(e) = self.audit.append(record).await {
             self.metrics.count_audit_failure();

@@ -221,3 +221,108 @@ async fn a_refused_call_never_builds_its_work() {
     assert_eq!(recs.len(), 1, "only the completion record: {recs:?}");
     assert_eq!(recs[0]["denied"], true);
 }
+
+/// A gate whose confiner applies the profiles on a kernel that supports none of them (the
+/// choice and the records are the gate's; nothing is launched).
+fn confining_gate(dir: &std::path::Path, mode: Mode) -> Gate {
+    let policy = Policy::new(mode, "", "").expect("valid policy"); // ok: test
+    let audit = Arc::new(AuditLog::open(AuditConfig::new(dir.join("audit.jsonl"))));
+    let confiner = Confiner::with_support(
+        confine::Setting::Auto,
+        confine::Network::Any,
+        vec![],
+        confine::Support::default(),
+    );
+    Gate::new(
+        policy,
+        Redactor::new(),
+        audit,
+        Arc::new(Metrics::new()),
+        4,
+        None,
+    )
+    .with_confiner(Arc::new(confiner))
+}
+
+/// The profile the work was handed, as its output.
+fn profile_of(plan: Plan) -> ToolCall {
+    plan.runs().work(|judged| async move {
+        Ok(Output::text(
+            judged
+                .confinement
+                .map_or("no profile", |c| c.profile.as_str()),
+        ))
+    })
+}
+
+#[tokio::test]
+async fn the_gate_chooses_the_profile_from_the_decision_under_the_callers_ceiling() {
+    let dir = tempfile::tempdir().expect("tmp"); // ok: test
+    let gate = confining_gate(dir.path(), Mode::Open);
+    let readonly_token = Caller {
+        mode_ceiling: Some(Mode::Readonly),
+        ..caller()
+    };
+    let guarded_token = Caller {
+        mode_ceiling: Some(Mode::Guarded),
+        ..caller()
+    };
+    let run = |who: &Caller, plan| {
+        let gate = &gate;
+        let who = who.clone();
+        async move { gate.call(&who, profile_of(plan)).await.text }
+    };
+    // Open mode runs unconfined; a token's ceiling narrows the mode and so the profile.
+    assert_eq!(run(&caller(), shell_call("ls").confined()).await, "none");
+    assert_eq!(
+        run(&readonly_token, shell_call("ls").confined()).await,
+        "read-only"
+    );
+    assert_eq!(
+        run(&guarded_token, shell_call("touch x").confined()).await,
+        "reversible"
+    );
+    // A plan that starts no local process is handed nothing, whatever the mode.
+    assert_eq!(run(&readonly_token, shell_call("ls")).await, "no profile");
+    // Refused: nothing ran, so nothing was confined.
+    let denied = run(&readonly_token, shell_call("touch x").confined()).await;
+    assert!(denied.starts_with("[DENIED"), "{denied}");
+    let completions: Vec<String> = records(dir.path())
+        .iter()
+        .filter(|r| r["event"].is_null())
+        .map(|r| r["confinement"].as_str().unwrap_or("missing").to_string())
+        .collect();
+    // The label says this kernel enforces nothing.
+    assert_eq!(
+        completions,
+        vec![
+            "none",
+            "read-only (unenforced)",
+            "reversible (unenforced)",
+            "none",
+            "none"
+        ]
+    );
+    let starts: Vec<serde_json::Value> = records(dir.path())
+        .into_iter()
+        .filter(|r| r["event"] == "start")
+        .map(|r| r["confinement"].clone())
+        .collect();
+    assert_eq!(starts.len(), 4, "a start record for each call that ran");
+    assert_eq!(starts[1], "read-only (unenforced)");
+}
+
+#[tokio::test]
+async fn a_work_reports_the_profile_that_applied() {
+    let dir = tempfile::tempdir().expect("tmp"); // ok: test
+    let gate = confining_gate(dir.path(), Mode::Readonly);
+    let call = shell_call("ls").runs().work(|judged| async move {
+        judged.applied.report("read-only (the session's)");
+        Err(ToolError::invalid("the session is gone"))
+    });
+    let reply = gate.call(&caller(), call).await;
+    assert_eq!(reply.outcome, Outcome::Error);
+    let recs = records(dir.path());
+    let last = recs.last().expect("a completion record"); // ok: test
+    assert_eq!(last["confinement"], "read-only (the session's)");
+}

@@ -1,7 +1,7 @@
 //! The `relay-shell` binary: parse the command line, pick a verb, run it.
 //!
 //! Verbs: serve (default; stdio or HTTP), `--check-config`, `--verify-audit`, `explain`,
-//! `redact`, `token`.
+//! `sandbox`, `redact`, `token`.
 //! Exit codes: 0 ok, 2 refused or invalid configuration (and 1 for `explain` refusals).
 
 use std::process::ExitCode;
@@ -15,6 +15,7 @@ use tracing_subscriber::filter::Targets;
 use relay_shell::audit::{AuditConfig, AuditLog};
 use relay_shell::cli::{Cli, Verb};
 use relay_shell::config::{ConfigError, DotEnv, Settings, Transport};
+use relay_shell::confine::{self, Confiner};
 use relay_shell::gate::Gate;
 use relay_shell::metrics::Metrics;
 use relay_shell::policy::Policy;
@@ -73,14 +74,30 @@ fn policy_error(e: relay_shell::policy::PolicyError) -> ConfigError {
     ConfigError::field(&field, e)
 }
 
+/// The confinement engine for `settings` (probes the kernel unless confinement is off).
+fn confiner_for(settings: &Settings, setting: confine::Setting) -> Confiner {
+    Confiner::new(
+        setting,
+        settings.readonly_network,
+        settings.writable_roots.clone(),
+    )
+}
+
 /// Build the shared state: policy, redactor, audit log, gate.
 fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
+    // `require` on a kernel that cannot enforce every part of the profiles refuses to start
+    // (and so does --check-config, which builds the same state).
+    let confiner = confiner_for(&settings, settings.confine);
+    if let Some(refusal) = confiner.refusal() {
+        return Err(ConfigError(refusal));
+    }
     let policy = Policy::new(
         settings.policy_mode,
         &settings.policy_deny,
         &settings.policy_allow,
     )
-    .map_err(policy_error)?;
+    .map_err(policy_error)?
+    .with_confined_sessions(confiner.enforces());
     let redactor = redactor_for(&settings)?;
     let audit = Arc::new(AuditLog::open(AuditConfig {
         path: settings.audit_path.clone(),
@@ -109,7 +126,8 @@ fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
         max_input: settings.max_input,
         notices: settings.unsafe_notices,
         intent: settings.audit_intent,
-    });
+    })
+    .with_confiner(Arc::new(confiner));
     let sessions = Registry::new(SessionLimits {
         max_sessions: settings.max_sessions,
         buffer_bytes: settings.session_buffer_bytes,
@@ -197,6 +215,9 @@ async fn serve(
     for w in relay_shell::config::standing_warnings(&state.settings, is_root()) {
         tracing::warn!("unsafe setting: {w}");
     }
+    if let Some(warning) = state.gate.confiner().warning() {
+        tracing::warn!("{warning}");
+    }
     relay_shell::exec::detach_controlling_terminal();
     let code = match http {
         Some(prepared) => relay_shell::http::serve(state.clone(), prepared).await,
@@ -208,6 +229,8 @@ async fn serve(
     state.sessions.shutdown().await;
     // Every OpenSSH master is stopped and the control sockets removed.
     state.ssh.shutdown().await;
+    // The launchers and the scratch pool stop; leftover scratch directories are removed.
+    state.gate.confiner().shutdown();
     let audit = state.gate.audit().clone();
     let _ = tokio::task::spawn_blocking(move || audit.flush_and_sync()).await;
     tracing::info!("relay-shell stopped");
@@ -235,8 +258,9 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
             buf
         }
     };
+    let confiner = confiner_for(settings, settings.confine);
     let policy = match Policy::new(mode, &settings.policy_deny, &settings.policy_allow) {
-        Ok(p) => p,
+        Ok(p) => p.with_confined_sessions(confiner.enforces()),
         Err(e) => return fail_config(policy_error(e)),
     };
     let redactor = match redactor_for(settings) {
@@ -255,7 +279,13 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
         return ExitCode::from(2);
     };
     let probe = relay_shell::policy::Probe::from_text(def.name, def.class, &text);
-    let (doc, admitted) = relay_shell::policy::explain::explain_json(&policy, &probe);
+    let (mut doc, admitted) = relay_shell::policy::explain::explain_json(&policy, &probe);
+    if let Some(fields) = doc.as_object_mut() {
+        fields.insert(
+            "confinement".into(),
+            explain_confinement(&confiner, &policy, def.processes, &probe, admitted).into(),
+        );
+    }
     // Values are redacted before serialisation: redacting the serialised text could cut
     // through a closing quote and print invalid JSON.
     let doc = redactor.scrub_document(&doc);
@@ -271,6 +301,48 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
 /// Whether the server runs as root (a standing warning).
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
+}
+
+/// The profile a call would run under, for `explain`: the gate's choice (`confine::choose`
+/// on the same decision) for tools that start local processes; what the tool's processes get
+/// otherwise; `none` when refused.
+fn explain_confinement(
+    confiner: &Confiner,
+    policy: &Policy,
+    processes: relay_shell::gate::Processes,
+    probe: &relay_shell::policy::Probe,
+    admitted: bool,
+) -> String {
+    match processes {
+        _ if !admitted => confine::Profile::None.as_str().into(),
+        relay_shell::gate::Processes::Local => {
+            let decision = policy.check(probe);
+            let profile = confine::choose(
+                decision.mode,
+                decision.tier,
+                decision.allowed_by_rule,
+                confiner.setting(),
+            );
+            confiner.label(profile)
+        }
+        other => other.explained().into(),
+    }
+}
+
+/// `relay-shell sandbox`: confinement is what the operator asked for, so `off` probes too.
+fn sandbox(settings: &Settings, profile: &str, command: &[String]) -> ExitCode {
+    let profile = match profile.parse::<confine::Profile>() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("relay-shell: sandbox: --profile {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let setting = match settings.confine {
+        confine::Setting::Require => confine::Setting::Require,
+        _ => confine::Setting::Auto,
+    };
+    confine::run_sandbox_cli(&confiner_for(settings, setting), profile, command)
 }
 
 fn main() -> ExitCode {
@@ -299,6 +371,9 @@ fn main() -> ExitCode {
     match &cli.verb {
         Some(Verb::Explain { tool, mode, text }) => {
             return explain(&settings, tool, mode.as_deref(), text.as_deref());
+        }
+        Some(Verb::Sandbox { profile, command }) => {
+            return sandbox(&settings, profile, command);
         }
         Some(Verb::Token { action }) => {
             return relay_shell::http::token_cli::run(settings.auth_tokens_file.as_deref(), action);

@@ -56,6 +56,7 @@ fn record_from(line: &str) -> ToolRecord {
         action: str_of(&j, "action"),
         principal: String::new(),
         duration_ms: None,
+        confinement: String::new(),
     }
 }
 

@@ -116,6 +116,21 @@ async fn tokens_authenticate_and_name_the_principal() {
         .find(|r| r["denied"] == true)
         .expect("denied record");
     assert_eq!(denied["principal"], "ro");
+    // The ceiling also chooses the kernel profile: the open server ran alice's command
+    // unconfined and the readonly token's read-only.
+    let confinement = |principal: &str| -> Vec<String> {
+        server
+            .completions()
+            .into_iter()
+            .filter(|r| r["principal"] == principal && r["tool"] == "shell_exec")
+            .map(|r| r["confinement"].as_str().unwrap_or("missing").to_string())
+            .collect()
+    };
+    assert_eq!(confinement("alice"), vec!["none"]);
+    let ro_profiles = confinement("ro");
+    assert_eq!(ro_profiles.len(), 2, "{ro_profiles:?}");
+    assert_eq!(ro_profiles[0], "none", "refused: nothing ran");
+    assert!(ro_profiles[1].starts_with("read-only"), "{ro_profiles:?}");
 
     // The log never carries a token.
     let log = server.log();

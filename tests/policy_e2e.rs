@@ -117,14 +117,14 @@ async fn split_session_input_is_classified_as_the_whole_line() {
     let r = s
         .call(
             "session_send",
-            json!({"session_id": id, "data": "echo hi; rebo", "enter": false}),
+            json!({"session_id": id, "data": "echo hi; nice", "enter": false}),
         )
         .await;
     assert!(r.starts_with("sent "), "{r}");
     let r = s
         .call(
             "session_send",
-            json!({"session_id": id, "data": "ot", "enter": true}),
+            json!({"session_id": id, "data": " reboot", "enter": true}),
         )
         .await;
     assert!(

@@ -33,6 +33,7 @@ fn request(argv: &[&str]) -> SpawnRequest {
         },
         kind: SessionKind::Local,
         title: argv.join(" "),
+        confinement: None,
     }
 }
 

@@ -546,6 +546,12 @@ async fn remote_commands_are_classified_like_local_ones() {
         )
         .await;
     assert_eq!(out, "[exit 0]\n1\n");
+    // Nothing here confines the remote command (readonly over SSH rests on the classifier),
+    // and the local ssh client runs unconfined: the record says `none`, not `read-only`.
+    let recs = s.completion_records();
+    let last = recs.last().unwrap();
+    assert_eq!(last["tool"], "ssh_exec");
+    assert_eq!(last["confinement"], "none");
     let out = s
         .call(
             "ssh_exec",

@@ -68,6 +68,9 @@ pub struct ToolRecord {
     pub principal: String,
     /// Wall time of the call in milliseconds, when measured.
     pub duration_ms: Option<u64>,
+    /// The kernel profile the call's processes ran under (`none`, `read-only`, …); omitted
+    /// when empty (ADR 0006: added after every other field).
+    pub confinement: String,
 }
 
 impl ToolRecord {
@@ -104,6 +107,9 @@ impl ToolRecord {
         if let Some(ms) = self.duration_ms {
             f.push(("duration_ms".into(), Json::Int(ms as i64)));
         }
+        if !self.confinement.is_empty() {
+            f.push(("confinement".into(), Json::Str(self.confinement)));
+        }
         Json::Obj(f)
     }
 }
@@ -123,6 +129,8 @@ pub struct StartRecord {
     pub request_id: String,
     /// Redacted audit arguments.
     pub args: Args,
+    /// The kernel profile the work will run under; omitted when empty.
+    pub confinement: String,
 }
 
 impl StartRecord {
@@ -144,6 +152,9 @@ impl StartRecord {
             f.push(("request_id".into(), Json::Str(self.request_id)));
         }
         f.push(("args".into(), Json::Obj(self.args)));
+        if !self.confinement.is_empty() {
+            f.push(("confinement".into(), Json::Str(self.confinement)));
+        }
         Json::Obj(f)
     }
 }

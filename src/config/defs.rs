@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use super::value::{Default, Kind, SettingDef, SettingValue, SettingsArgs};
 use super::{ConfigError, KnownHosts, Secret, SessionInput, Transport};
 use crate::audit::{Format, FsyncPolicy, OnFailure};
+use crate::confine::{Network, Setting};
 use crate::policy::Mode;
 
 const fn int(lo: u64, hi: u64) -> Kind {
@@ -147,6 +148,15 @@ settings! {
     policy_allow: String = "RELAY_SHELL_POLICY_ALLOW", "Policy", "REGEX",
         default Default::Empty, accepts Kind::Text("Rust `regex` syntax"),
         "lets `guarded` admit tier 2 and 3";
+    confine: Setting = "RELAY_SHELL_CONFINE", "Policy", "WHEN",
+        default Default::Value("auto"), accepts Kind::Choice(&["auto", "require", "off", "always"]),
+        "kernel confinement (Landlock, seccomp, capabilities) of admitted local commands: `auto` enforces what the kernel supports and warns about the rest, `require` refuses to start unless it enforces all of it, `off` never confines, `always` also applies the `guarded` mapping in `open` mode";
+    readonly_network: Network = "RELAY_SHELL_READONLY_NETWORK", "Policy", "NET",
+        default Default::Value("any"), accepts Kind::Choice(&["any", "none"]),
+        "network of confined commands: `none` leaves them unix and netlink sockets only (`any`: a read-only command can still send what it reads)";
+    writable_roots: Vec<PathBuf> = "RELAY_SHELL_WRITABLE_ROOTS", "Policy", "PATHS",
+        default Default::Empty, accepts Kind::Text("absolute paths, `:`-separated"),
+        "where the `reversible` profile may write; empty = `$HOME`, `/tmp`, `/var/tmp`; the call's working directory is always added (unless it is `/`)";
     confirm_tier3: bool = "RELAY_SHELL_CONFIRM_TIER3", "Policy", "BOOL",
         default Default::Value("false"), accepts Kind::Bool,
         "tier-3 calls need `operation_confirm` first";

@@ -420,6 +420,33 @@ mod tests {
     }
 
     #[test]
+    fn confinement_settings_are_validated() {
+        let s = with(&[]).expect("defaults are valid"); // ok: test
+        assert_eq!(s.confine, crate::confine::Setting::Auto);
+        assert_eq!(s.readonly_network, crate::confine::Network::Any);
+        assert!(s.writable_roots.is_empty(), "empty: the defaults");
+        let s = with(&[("RELAY_SHELL_WRITABLE_ROOTS", "/srv: /data/x:")]).expect("valid"); // ok: test
+        assert_eq!(
+            s.writable_roots,
+            vec![PathBuf::from("/srv"), PathBuf::from("/data/x")]
+        );
+        let bad = |name, value| with(&[(name, value)]).map(|_| ()).unwrap_err().0;
+        assert_eq!(
+            bad("RELAY_SHELL_CONFINE", "sometimes"),
+            "RELAY_SHELL_CONFINE=sometimes (expected auto, require, off or always)"
+        );
+        assert_eq!(
+            bad("RELAY_SHELL_READONLY_NETWORK", "lan"),
+            "RELAY_SHELL_READONLY_NETWORK=lan (expected any or none)"
+        );
+        assert_eq!(
+            bad("RELAY_SHELL_WRITABLE_ROOTS", "/srv:data"),
+            "RELAY_SHELL_WRITABLE_ROOTS=/srv:data (expected absolute paths separated by ':'; \
+             data is relative)"
+        );
+    }
+
+    #[test]
     fn the_configuration_document_is_generated_from_the_declarations() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md");
         let doc = std::fs::read_to_string(path).expect("docs/configuration.md"); // ok: test

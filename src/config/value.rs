@@ -214,6 +214,14 @@ impl SettingValue for Vec<String> {
     }
 }
 
+/// A `:`-separated list of absolute paths (a relative one is refused: it would depend on the
+/// server's working directory); empty entries dropped.
+impl SettingValue for Vec<PathBuf> {
+    fn parse(def: &SettingDef, raw: &str) -> Result<Self, ConfigError> {
+        crate::confine::parse_roots(raw).map_err(|e| ConfigError(format!("{}={e}", def.env)))
+    }
+}
+
 impl SettingValue for Option<super::Secret> {
     fn parse(_def: &SettingDef, raw: &str) -> Result<Self, ConfigError> {
         Ok((!raw.is_empty()).then(|| super::Secret(raw.to_owned())))
@@ -237,7 +245,9 @@ spelled_setting!(
     crate::audit::FsyncPolicy,
     crate::audit::OnFailure,
     super::Transport,
-    super::KnownHosts
+    super::KnownHosts,
+    crate::confine::Setting,
+    crate::confine::Network
 );
 
 /// `RELAY_SHELL_AUDIT_SESSION_INPUT`: the Python relay-shell's message in the parentheses.

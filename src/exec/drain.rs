@@ -12,9 +12,11 @@
 
 use std::io;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::unix::pipe::Receiver;
-use tokio::process::ChildStdin;
+
+/// The write end of a child's stdin (tokio's `ChildStdin`, or a pipe for a confined child).
+pub(super) type StdinWriter = Box<dyn AsyncWrite + Unpin + Send>;
 
 /// Bytes requested per read from one pipe.
 const CHUNK: usize = 64 * 1024;
@@ -118,7 +120,7 @@ async fn read_some(source: &mut Option<Receiver>, buf: &mut [u8]) -> io::Result<
 ///
 /// A child that exits or closes its stdin before reading everything is not an error
 /// (`EPIPE` ends the feed quietly).
-pub(super) async fn feed_stdin(stdin: Option<ChildStdin>, data: Vec<u8>) -> io::Result<()> {
+pub(super) async fn feed_stdin(stdin: Option<StdinWriter>, data: Vec<u8>) -> io::Result<()> {
     let Some(mut stdin) = stdin else {
         return Ok(());
     };

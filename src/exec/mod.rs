@@ -14,13 +14,16 @@
 //! them is left alone when the command finishes normally. If the `run` future is dropped, a
 //! guard kills the group with `SIGKILL` and the child is reaped by the runtime.
 
+mod child;
 mod drain;
 mod env;
 mod group;
 mod words;
 
+use std::ffi::{CString, OsString};
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -28,11 +31,14 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use tokio::net::unix::pipe::Receiver;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use tokio::time::Instant;
 
+use crate::confine::launch::{self, Launch, LaunchError};
+use crate::confine::{Confinement, Confiner, Prepared, Step};
 use crate::error::{ErrorKind, ToolError};
-use drain::{Capture, drain, feed_stdin};
+use child::{Child, ConfinedChild};
+use drain::{Capture, StdinWriter, drain, feed_stdin};
 use group::ProcessGroup;
 
 pub use env::{
@@ -81,6 +87,8 @@ pub struct ExecRequest {
     pub capture_limit: usize,
     /// `true`: stdout and stderr interleaved in arrival order; `false`: stdout then stderr.
     pub merge_stderr: bool,
+    /// The kernel profile the child runs under (`None`: unconfined, the `posix_spawn` path).
+    pub confinement: Option<Confinement>,
 }
 
 /// How a process run ended.
@@ -107,35 +115,19 @@ pub async fn run(req: ExecRequest) -> Result<ExecOutcome, ToolError> {
     check_cwd(req.cwd.as_deref())?;
     validate_overlay(&req.env)?;
 
+    let prepared = match &req.confinement {
+        Some(c) => c
+            .prepare(req.cwd.as_deref(), None)?
+            .map(|p| (c.confiner.clone(), p)),
+        None => None,
+    };
     let pipes = OutputPipes::new(req.merge_stderr)
         .map_err(|e| ToolError::new(ErrorKind::SpawnFailed, format!("creating pipes: {e}")))?;
-    let mut command = Command::new(argv[0]);
-    command
-        .args(&argv[1..])
-        .env_clear()
-        .envs(child_env(&req.env))
-        .kill_on_drop(true)
-        .stdin(if req.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(pipes.stdout_writer)
-        .stderr(pipes.stderr_writer);
-    if let Some(dir) = &req.cwd {
-        command.current_dir(dir);
-    }
-    if has_controlling_terminal() {
-        new_session(&mut command);
-    } else {
-        // No terminal to inherit: a new process group is enough, and std can use the much
-        // cheaper `posix_spawn` path (no pre-exec hook).
-        command.process_group(0);
-    }
-    let spawned = command.spawn();
-    // The command holds our copies of the pipes' write ends: close them now, or EOF never comes.
-    drop(command);
-    let mut child = spawned.map_err(|e| spawn_error(&e, argv[0], req.cwd.as_deref()))?;
+    let output = (pipes.stdout_writer, pipes.stderr_writer);
+    let (mut child, stdin) = match &prepared {
+        None => spawn_std(&req, &argv, output)?,
+        Some((confiner, p)) => spawn_confined(&req, &argv, confiner, p, output).await?,
+    };
     // Declared after `child` so it drops first: the group is killed while the child is unreaped.
     let mut group = child
         .id()
@@ -143,7 +135,6 @@ pub async fn run(req: ExecRequest) -> Result<ExecOutcome, ToolError> {
         .ok_or_else(|| ToolError::new(ErrorKind::Internal, "spawned child has no process id"))?;
     tracing::debug!(pgid = group.id(), program = argv[0], "spawned");
 
-    let stdin = child.stdin.take();
     let stdin_data = req.stdin.unwrap_or_default();
     let mut capture = Capture::new(req.capture_limit);
     let finished = tokio::time::timeout_at(deadline, async {
@@ -189,27 +180,167 @@ struct OutputPipes {
     /// Carries stderr when not merged.
     stderr_reader: Option<Receiver>,
     /// The child's fd 1.
-    stdout_writer: Stdio,
+    stdout_writer: OwnedFd,
     /// The child's fd 2: a second pipe, or a copy of fd 1's when merged (like `2>&1`).
-    stderr_writer: Stdio,
+    stderr_writer: OwnedFd,
 }
 
 impl OutputPipes {
     fn new(merge_stderr: bool) -> io::Result<Self> {
         let (out_reader, out_writer) = io::pipe()?;
+        let out_writer = OwnedFd::from(out_writer);
         let (stderr_reader, stderr_writer) = if merge_stderr {
-            (None, Stdio::from(out_writer.try_clone()?))
+            (None, out_writer.try_clone()?)
         } else {
             let (err_reader, err_writer) = io::pipe()?;
             let reader = Receiver::from_owned_fd(OwnedFd::from(err_reader))?;
-            (Some(reader), Stdio::from(err_writer))
+            (Some(reader), OwnedFd::from(err_writer))
         };
         Ok(Self {
             stdout_reader: Receiver::from_owned_fd(OwnedFd::from(out_reader))?,
             stderr_reader,
-            stdout_writer: Stdio::from(out_writer),
+            stdout_writer: out_writer,
             stderr_writer,
         })
+    }
+}
+
+/// Start the child unconfined through tokio (std uses `posix_spawn` when there is no
+/// pre-exec hook). The write ends are consumed: our copies close once it has them.
+fn spawn_std(
+    req: &ExecRequest,
+    argv: &[&str],
+    (stdout, stderr): (OwnedFd, OwnedFd),
+) -> Result<(Child, Option<StdinWriter>), ToolError> {
+    let mut command = Command::new(argv[0]);
+    command
+        .args(&argv[1..])
+        .env_clear()
+        .envs(child_env(&req.env))
+        .kill_on_drop(true)
+        .stdin(if req.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::from(stdout))
+        .stderr(Stdio::from(stderr));
+    if let Some(dir) = &req.cwd {
+        command.current_dir(dir);
+    }
+    if has_controlling_terminal() {
+        new_session(&mut command);
+    } else {
+        // No terminal to inherit: a new process group is enough, and std can use the much
+        // cheaper `posix_spawn` path (no pre-exec hook).
+        command.process_group(0);
+    }
+    let spawned = command.spawn();
+    // The command holds our copies of the pipes' write ends: close them now, or EOF never comes.
+    drop(command);
+    let mut child = spawned.map_err(|e| spawn_error(&e, argv[0], req.cwd.as_deref()))?;
+    let stdin = child.stdin.take().map(|s| Box::new(s) as StdinWriter);
+    Ok((Child::Std(child), stdin))
+}
+
+/// Start the child under `prepared` through the profile's launcher (`Confiner::launch`): the
+/// leader of a new session, with `TMPDIR` set to the profile's scratch directory (the one
+/// place it may write).
+async fn spawn_confined(
+    req: &ExecRequest,
+    argv: &[&str],
+    confiner: &Confiner,
+    prepared: &Prepared,
+    (stdout, stderr): (OwnedFd, OwnedFd),
+) -> Result<(Child, Option<StdinWriter>), ToolError> {
+    let mut env = child_env(&req.env);
+    env.retain(|(k, _)| k != "TMPDIR");
+    env.push(("TMPDIR".into(), prepared.tmpdir().as_os_str().to_owned()));
+    let path_var = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone());
+    let program = launch::resolve_program(argv[0], path_var.as_deref(), req.cwd.as_deref())
+        .map_err(|e| spawn_error(&e, argv[0], req.cwd.as_deref()))?;
+    let (stdin_reader, stdin_writer) = if req.stdin.is_some() {
+        let (r, w) = io::pipe()
+            .map_err(|e| ToolError::new(ErrorKind::SpawnFailed, format!("creating pipes: {e}")))?;
+        let w = tokio::net::unix::pipe::Sender::from_owned_fd(OwnedFd::from(w))
+            .map_err(|e| ToolError::new(ErrorKind::SpawnFailed, format!("creating pipes: {e}")))?;
+        (OwnedFd::from(r), Some(Box::new(w) as StdinWriter))
+    } else {
+        let null =
+            std::fs::File::open("/dev/null").map_err(|e| ToolError::from_io(&e, "/dev/null"))?;
+        (OwnedFd::from(null), None)
+    };
+    let spec = launch_spec(
+        &program,
+        argv,
+        &env,
+        req.cwd.as_deref(),
+        [&stdin_reader, &stdout, &stderr],
+    )?;
+    // The launcher owns our copies of the child's ends until it has started the child, then
+    // closes them (or EOF never comes).
+    let launched = confiner
+        .launch(prepared, spec, vec![stdin_reader, stdout, stderr])
+        .await
+        .map_err(|e| launch_error(&e, argv[0], req.cwd.as_deref()))?;
+    let child = ConfinedChild::new(launched.pid, launched.pidfd)
+        .map_err(|e| ToolError::new(ErrorKind::SpawnFailed, format!("watching the child: {e}")))?;
+    Ok((Child::Confined(child), stdin_writer))
+}
+
+/// The C strings `confine::launch` takes; a NUL byte anywhere is an invalid argument.
+fn launch_spec(
+    program: &Path,
+    argv: &[&str],
+    env: &[(OsString, OsString)],
+    cwd: Option<&Path>,
+    stdio: [&OwnedFd; 3],
+) -> Result<Launch, ToolError> {
+    let c = |bytes: &[u8]| {
+        CString::new(bytes)
+            .map_err(|_| ToolError::invalid("an argument or variable contains a NUL byte"))
+    };
+    Ok(Launch {
+        program: c(program.as_os_str().as_bytes())?,
+        argv: argv
+            .iter()
+            .map(|a| c(a.as_bytes()))
+            .collect::<Result<_, _>>()?,
+        envp: env
+            .iter()
+            .map(|(k, v)| c(&[k.as_bytes(), b"=", v.as_bytes()].concat()))
+            .collect::<Result<_, _>>()?,
+        cwd: cwd.map(|d| c(d.as_os_str().as_bytes())).transpose()?,
+        stdio: stdio.map(|fd| Some(fd.as_raw_fd())),
+        new_session: true,
+    })
+}
+
+/// A confined start that failed: the program or the working directory as std would name
+/// them, or the confinement step that the kernel refused.
+fn launch_error(err: &LaunchError, program: &str, cwd: Option<&Path>) -> ToolError {
+    match err {
+        LaunchError::Child {
+            step: Step::Exec, ..
+        } => spawn_error(&err.io_error(), program, cwd),
+        LaunchError::Child {
+            step: Step::Chdir, ..
+        } => ToolError::from_io(
+            &err.io_error(),
+            &format!(
+                "cwd {}",
+                cwd.map(Path::display)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default()
+            ),
+        ),
+        LaunchError::Child { .. } => {
+            ToolError::new(ErrorKind::SpawnFailed, format!("confinement: {err}"))
+        }
+        LaunchError::Parent(_) => ToolError::new(ErrorKind::SpawnFailed, err.to_string()),
     }
 }
 

@@ -17,6 +17,12 @@ pub struct Decision {
     pub reason: String,
     /// The classifier's findings behind `tier`.
     pub classification: Classification,
+    /// Admitted only because `RELAY_SHELL_POLICY_ALLOW` matched (guarded mode, tier ≥ 2): the
+    /// operator's deliberate choice, which runs unconfined.
+    pub allowed_by_rule: bool,
+    /// The mode the call was judged under (the stricter of the server's and the caller's
+    /// ceiling): the kernel profile is chosen from it.
+    pub mode: Mode,
 }
 
 /// Error building a policy from configuration.
@@ -38,6 +44,9 @@ pub struct Policy {
     mode: Mode,
     deny: Option<regex::Regex>,
     allow: Option<regex::Regex>,
+    /// The kernel keeps local sessions read-only in `readonly` mode (see
+    /// [`Policy::with_confined_sessions`]).
+    confined_sessions: bool,
 }
 
 fn compile_user_regex(name: &'static str, src: &str) -> Result<Option<regex::Regex>, PolicyError> {
@@ -67,7 +76,26 @@ impl Policy {
             mode,
             deny: compile_user_regex("RELAY_SHELL_POLICY_DENY", deny)?,
             allow: compile_user_regex("RELAY_SHELL_POLICY_ALLOW", allow)?,
+            confined_sessions: false,
         })
+    }
+
+    /// In `readonly` mode, admit `shell_spawn` of a program whose every finding is read-only
+    /// (only the session floor made it tier 1), because the kernel confines the session
+    /// read-only for its whole life. Set when confinement is enforced in full; what is typed
+    /// into the session is still classified and admitted at tier 0 only.
+    pub fn with_confined_sessions(mut self, on: bool) -> Self {
+        self.confined_sessions = on;
+        self
+    }
+
+    /// Whether `readonly` admits this call as a confined read-only local session.
+    fn is_confined_session(&self, probe: &Probe, c: &Classification) -> bool {
+        self.confined_sessions
+            && probe.tool() == "shell_spawn"
+            && c.tier == Tier::Reversible
+            && !c.reasons.is_empty()
+            && c.reasons.iter().all(|r| r.tier == Tier::ReadOnly)
     }
 
     /// The configured mode.
@@ -87,11 +115,13 @@ impl Policy {
         let mode = self.mode.capped(ceiling);
         let classification = classify(probe);
         let tier = classification.tier.max(probe.min_tier());
+        let confined_session = self.is_confined_session(probe, &classification);
         let probe = format!("{} {}", probe.tool(), probe.text());
         let probe = probe.trim();
+        let mut allowed_by_rule = false;
         let (admitted, reason) = if self.deny.as_ref().is_some_and(|d| d.is_match(probe)) {
             (false, "matched RELAY_SHELL_POLICY_DENY".to_string())
-        } else if mode == Mode::Readonly && tier != Tier::ReadOnly {
+        } else if mode == Mode::Readonly && tier != Tier::ReadOnly && !confined_session {
             (
                 false,
                 format!(
@@ -102,6 +132,7 @@ impl Policy {
             )
         } else if mode == Mode::Guarded && tier >= Tier::Stateful {
             if self.allow.as_ref().is_some_and(|a| a.is_match(probe)) {
+                allowed_by_rule = true;
                 (
                     true,
                     "guarded: allowed by RELAY_SHELL_POLICY_ALLOW".to_string(),
@@ -124,6 +155,8 @@ impl Policy {
             admitted,
             reason,
             classification,
+            allowed_by_rule,
+            mode,
         }
     }
 }
@@ -197,6 +230,37 @@ mod tests {
     }
 
     #[test]
+    fn readonly_admits_read_only_sessions_only_when_the_kernel_confines_them() {
+        let spawn = |text: &str| {
+            let argv = text.split_whitespace().map(str::to_string).collect();
+            Probe::new("shell_spawn", PolicyClass::Session).argv(argv, text)
+        };
+        let p = policy(Mode::Readonly, "", "");
+        assert!(!p.check(&spawn("git status")).admitted);
+        let p = p.with_confined_sessions(true);
+        let d = p.check(&spawn("git status"));
+        assert!(d.admitted, "{}", d.reason);
+        assert_eq!(d.tier, Tier::Reversible);
+        for refused in ["", "bash", "less /etc/hosts", "touch x"] {
+            assert!(!p.check(&spawn(refused)).admitted, "{refused}");
+        }
+        let ssh = Probe::new("ssh_spawn", PolicyClass::Session)
+            .argv(vec!["uptime".into()], "uptime")
+            .hosts(vec!["host1".into()], "host1");
+        assert!(!p.check(&ssh).admitted, "a remote session is not confined");
+        // A token's readonly ceiling on an open server admits it the same way.
+        let open = policy(Mode::Open, "", "").with_confined_sessions(true);
+        let d = open.check_capped(&spawn("git status"), Some(Mode::Readonly));
+        assert!(d.admitted);
+        assert_eq!(d.mode, Mode::Readonly);
+        assert!(
+            !open
+                .check_capped(&spawn("bash"), Some(Mode::Readonly))
+                .admitted
+        );
+    }
+
+    #[test]
     fn guarded_needs_allow_from_tier_two() {
         let p = policy(Mode::Guarded, "", "");
         assert!(check(&p, "shell_exec", "touch x").admitted);
@@ -209,6 +273,7 @@ mod tests {
         let p = policy(Mode::Guarded, "", "systemctl restart nginx$");
         let d = check(&p, "shell_exec", "systemctl restart nginx");
         assert!(d.admitted);
+        assert!(d.allowed_by_rule);
         assert_eq!(d.reason, "guarded: allowed by RELAY_SHELL_POLICY_ALLOW");
         assert!(!check(&p, "shell_exec", "systemctl restart nginx; reboot").admitted);
     }

@@ -9,11 +9,13 @@ mod classify;
 pub mod explain;
 mod hosts;
 pub(crate) mod input;
+// Public: the oracle (tests/policy_oracle.rs) generates option combinations from the grammars.
+pub mod options;
 pub mod probe;
 mod tier;
 
 pub use admit::{Decision, Policy, PolicyError, USER_REGEX_SIZE_LIMIT};
-pub use classify::{classify, parse_backstops, prepare};
+pub use classify::{classify, declared_programs, parse_backstops, prepare};
 pub use hosts::widen_hosts;
 pub use probe::{Interpreter, Payload, PolicyClass, Probe, Script};
 pub use tier::Tier;

@@ -143,4 +143,7 @@ pub struct SpawnRequest {
     pub kind: SessionKind,
     /// Label for `session_list` (e.g. the argv joined by spaces, or `ssh <host>`).
     pub title: String,
+    /// The kernel profile the session's processes run under for its whole life (`None`:
+    /// unconfined). `TMPDIR` is then set to the profile's scratch directory.
+    pub confinement: Option<crate::confine::Confinement>,
 }

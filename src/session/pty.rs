@@ -12,6 +12,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
 use super::{SpawnRequest, TermSize};
+use crate::confine::Prepared;
 use crate::error::{ErrorKind, ToolError};
 
 /// The parent's side of a running PTY child: where input goes, how to resize, whom to signal.
@@ -24,6 +25,11 @@ pub(super) struct PtyTerminal {
     master: OwnedFd,
     /// The child's pid, which is also its process group and session id.
     leader: i32,
+    /// How the kernel profile the session runs under for its whole life is recorded.
+    confinement_label: String,
+    /// The profile's prepared state, whose scratch directory is removed once the session
+    /// has ended ([`PtyTerminal::release_confinement`]).
+    confinement: std::sync::Mutex<Option<Prepared>>,
 }
 
 /// Everything [`spawn`] hands back: the terminal handles, the read half for the output pump
@@ -67,14 +73,36 @@ pub(super) fn spawn(req: &SpawnRequest) -> Result<Spawned, ToolError> {
         .as_fd()
         .try_clone_to_owned()
         .map_err(|e| ToolError::from_io(&e, "cannot duplicate the pty"))?;
+    let confinement = match &req.confinement {
+        // The terminal itself stays writable: programs reopen it by name (`$(tty)`).
+        Some(c) => c.prepare(req.cwd.as_deref(), terminal_path(&pts).as_deref())?,
+        None => None,
+    };
+    let mut env = req.env.clone();
+    if let Some(p) = &confinement {
+        env.retain(|(k, _)| k != "TMPDIR");
+        env.push(("TMPDIR".into(), p.tmpdir().as_os_str().to_owned()));
+    }
     let mut cmd = pty_process::Command::new(program)
         .args(args)
         .env_clear()
-        .envs(req.env.iter().map(|(k, v)| (k, v)))
+        .envs(env)
         // A last resort only: the session's close sequence signals the whole group first.
         .kill_on_drop(true);
     if let Some(cwd) = &req.cwd {
         cmd = cmd.current_dir(cwd);
+    }
+    if let Some(p) = &confinement {
+        let steps = p.steps().clone();
+        // SAFETY: the hook runs in the forked child after pty-process's setsid/TIOCSCTTY and
+        // only makes system calls on data prepared here (`ChildSteps::apply`).
+        cmd = unsafe {
+            cmd.pre_exec(move || {
+                steps
+                    .apply()
+                    .map_err(|(_, errno)| std::io::Error::from_raw_os_error(errno))
+            })
+        };
     }
     let child = cmd.spawn(pts).map_err(|e| pty_error(program, e))?;
     let leader = child
@@ -87,16 +115,42 @@ pub(super) fn spawn(req: &SpawnRequest) -> Result<Spawned, ToolError> {
             writer: Mutex::new(writer),
             master,
             leader,
+            confinement_label: confinement
+                .as_ref()
+                .map_or_else(|| "none".to_string(), |p| p.label().to_string()),
+            confinement: std::sync::Mutex::new(confinement),
         },
         reader,
         child,
     })
 }
 
+/// The terminal's path (`/dev/pts/N`), read back from our descriptor of it.
+fn terminal_path(pts: &pty_process::Pts) -> Option<std::path::PathBuf> {
+    use std::os::fd::AsRawFd;
+    std::fs::read_link(format!("/proc/self/fd/{}", pts.as_fd().as_raw_fd())).ok()
+}
+
 impl PtyTerminal {
     /// The child's pid = process group = session id.
     pub(super) fn leader(&self) -> i32 {
         self.leader
+    }
+
+    /// The label of the profile the session runs under (`none` when unconfined).
+    pub(crate) fn confinement(&self) -> &str {
+        &self.confinement_label
+    }
+
+    /// The session has ended: remove its scratch directory now rather than when the session
+    /// is forgotten.
+    pub(crate) fn release_confinement(&self) {
+        drop(
+            self.confinement
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
     }
 
     /// Write all of `bytes` to the terminal's input. Waits while the terminal's input queue is

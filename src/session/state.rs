@@ -241,6 +241,11 @@ impl Session {
         self.terminal.leader()
     }
 
+    /// The label of the kernel profile the session runs under (`none` when unconfined).
+    pub fn confinement(&self) -> &str {
+        self.terminal.confinement()
+    }
+
     /// When the session started.
     pub fn created(&self) -> Instant {
         self.created
@@ -552,4 +557,5 @@ async fn pump(session: Arc<Session>, mut reader: OwnedReadPty, mut child: tokio:
         }
         session.changed.notify_waiters();
     }
+    session.terminal.release_confinement();
 }

@@ -126,6 +126,9 @@ impl Scan {
             timeout: overall,
             capture_limit,
             merge_stderr: true,
+            // Fetches public keys and writes nothing: the gate gives the call no profile
+            // (docs/architecture.md, confinement and SSH).
+            confinement: None,
         })
         .await
     }

@@ -64,6 +64,7 @@ pub fn tool(i: u64) -> ToolRecord {
         action: String::new(),
         principal: "stdio".into(),
         duration_ms: Some(i),
+        confinement: String::new(),
     }
 }
 
@@ -76,6 +77,7 @@ pub fn start(i: u64) -> StartRecord {
         principal: "stdio".into(),
         request_id: format!("{i}"),
         args: vec![("command".into(), Json::Str(format!("sleep {i}")))],
+        confinement: String::new(),
     }
 }
 

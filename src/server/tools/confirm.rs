@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Context, Tool};
-use crate::gate::{Output, ToolCall};
+use crate::gate::{Output, Processes, ToolCall};
 use crate::policy::PolicyClass;
 use crate::policy::broker::token_digest;
 
@@ -31,6 +31,7 @@ impl Tool for OperationConfirm {
         "arm a token from a [CONFIRM REQUIRED …] result, then repeat the exact call";
     const CLASS: PolicyClass = PolicyClass::ReadOnly;
     const DESTRUCTIVE: bool = false;
+    const PROCESSES: Processes = Processes::None;
 
     fn call(cx: &Context<'_>, p: ConfirmParams) -> ToolCall {
         let state = cx.state.clone();

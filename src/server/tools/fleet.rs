@@ -15,7 +15,7 @@ use super::ssh::{host_probe, remote_command};
 use super::{Context, Tool};
 use crate::config::KnownHosts;
 use crate::error::ToolError;
-use crate::gate::{Output, Plan, ToolCall};
+use crate::gate::{Output, Plan, Processes, ToolCall};
 use crate::notices;
 use crate::policy::{PolicyClass, Tier};
 use crate::ssh::keyscan::{self, Checked};
@@ -102,6 +102,7 @@ impl Tool for SshHosts {
     const SUMMARY: &'static str = "list the SSH inventory";
     const CLASS: PolicyClass = PolicyClass::ReadOnly;
     const DESTRUCTIVE: bool = false;
+    const PROCESSES: Processes = Processes::None;
 
     fn call(cx: &Context<'_>, _: NoParams) -> ToolCall {
         let ssh = cx.state.ssh.clone();
@@ -123,6 +124,7 @@ impl Tool for SshCheck {
     const SUMMARY: &'static str = "check which hosts answer over SSH";
     const CLASS: PolicyClass = PolicyClass::ReadOnly;
     const DESTRUCTIVE: bool = false;
+    const PROCESSES: Processes = Processes::Ssh;
 
     fn call(cx: &Context<'_>, p: SshCheckParams) -> ToolCall {
         let ssh = cx.state.ssh.clone();
@@ -192,6 +194,7 @@ impl Tool for SshFanout {
     const SUMMARY: &'static str = "run one command on many hosts (JSON results)";
     const CLASS: PolicyClass = PolicyClass::Shell;
     const DESTRUCTIVE: bool = true;
+    const PROCESSES: Processes = Processes::Ssh;
 
     fn call(cx: &Context<'_>, p: SshFanoutParams) -> ToolCall {
         let s = &cx.state.settings;
@@ -263,6 +266,7 @@ impl Tool for SshKeyscan {
     const SUMMARY: &'static str = "fetch SSH host keys (known_hosts lines)";
     const CLASS: PolicyClass = PolicyClass::Control;
     const DESTRUCTIVE: bool = false;
+    const PROCESSES: Processes = Processes::Ssh;
 
     fn call(cx: &Context<'_>, p: SshKeyscanParams) -> ToolCall {
         let s = &cx.state.settings;

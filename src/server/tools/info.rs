@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::{Context, Tool};
 use crate::audit::Json;
-use crate::gate::{Caller, Output, ToolCall};
+use crate::gate::{Caller, Output, Processes, ToolCall};
 use crate::policy::PolicyClass;
 use crate::server::State;
 
@@ -22,11 +22,12 @@ impl Tool for ServerInfo {
     type Params = NoParams;
     const NAME: &'static str = "server_info";
     const DESCRIPTION: &'static str = "Show this server's version, transport, policy mode, \
-        runtime identity, limits, audit sink health (path, degraded, chain) and SSH defaults, as \
-        JSON.";
+        runtime identity, limits, audit sink health (path, degraded, chain), SSH defaults and \
+        kernel confinement, as JSON.";
     const SUMMARY: &'static str = "show configuration, limits and audit health";
     const CLASS: PolicyClass = PolicyClass::ReadOnly;
     const DESTRUCTIVE: bool = false;
+    const PROCESSES: Processes = Processes::None;
 
     fn call(cx: &Context<'_>, _: NoParams) -> ToolCall {
         let state = cx.state.clone();
@@ -173,5 +174,32 @@ pub(super) fn document(state: &State, caller: &Caller) -> Json {
                 ("idle_timeout", n(st.ssh_idle_timeout)),
             ]),
         ),
+        ("confinement", confinement(&state.gate.confiner().status())),
+    ])
+}
+
+/// Kernel confinement: the setting, what this kernel enforces, and the start-up warning.
+fn confinement(c: &crate::confine::Status) -> Json {
+    let strings = |v: &[&str]| Json::Arr(v.iter().map(|x| s(*x)).collect());
+    obj(vec![
+        ("setting", s(c.setting.as_str())),
+        ("landlock_abi", Json::Int(c.landlock_abi.into())),
+        ("enforced", strings(&c.enforced)),
+        ("missing", strings(&c.missing)),
+        ("warning", s(c.warning.clone())),
+        ("readonly_network", s(c.network.as_str())),
+        (
+            "writable_roots",
+            Json::Arr(
+                c.writable_roots
+                    .iter()
+                    .map(|p| s(p.display().to_string()))
+                    .collect(),
+            ),
+        ),
+        ("capabilities_kept", strings(&c.capabilities_kept)),
+        // SSH tools start only the local ssh client, which runs unconfined; the remote
+        // command rests on the classifier alone (docs/architecture.md).
+        ("ssh", s("none")),
     ])
 }

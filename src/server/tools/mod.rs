@@ -22,7 +22,7 @@ use rmcp::model::{JsonObject, Tool as McpTool, ToolAnnotations};
 use rmcp::schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-use crate::gate::{Caller, Plan, ToolCall};
+use crate::gate::{Caller, Plan, Processes, ToolCall};
 use crate::policy::{PolicyClass, Probe};
 use crate::server::State;
 
@@ -41,6 +41,8 @@ pub trait Tool {
     const CLASS: PolicyClass;
     /// Annotation hint: may destroy data.
     const DESTRUCTIVE: bool;
+    /// What processes the work starts; `Local` plans are confined by the gate's profile.
+    const PROCESSES: Processes;
     /// Parsed parameters (and who is calling: sessions belong to a principal) → a call for
     /// the gate. Never fails: a bad argument found here becomes [`Plan::fail`], so it is
     /// classified and audited like everything else.
@@ -61,13 +63,18 @@ pub struct Context<'a> {
     pub caller: &'a Caller,
     tool: &'static str,
     class: PolicyClass,
+    processes: Processes,
 }
 
 impl Context<'_> {
     /// A plan for this tool recording `args` (the tool's documented audit arguments, in
-    /// order).
+    /// order); a tool that starts local processes gets the gate's kernel profile.
     pub fn plan(&self, args: Vec<(&'static str, serde_json::Value)>) -> Plan {
-        Plan::new(self.tool, self.class, args)
+        let plan = Plan::new(self.tool, self.class, args);
+        match self.processes {
+            Processes::Local => plan.confined(),
+            Processes::None | Processes::Session | Processes::Ssh => plan,
+        }
     }
 
     /// An empty probe for this tool.
@@ -88,6 +95,8 @@ pub struct ToolDef {
     pub class: PolicyClass,
     /// Annotation hint: may destroy data.
     pub destructive: bool,
+    /// What processes the work starts (for `explain`'s `confinement`).
+    pub processes: Processes,
     /// JSON Schema of the parameters.
     pub schema: fn() -> Arc<JsonObject>,
     /// Raw arguments → a call for the gate (never fails; see [`Tool::call`]).
@@ -113,6 +122,7 @@ pub const fn def<T: Tool>() -> ToolDef {
         summary: T::SUMMARY,
         class: T::CLASS,
         destructive: T::DESTRUCTIVE,
+        processes: T::PROCESSES,
         schema: schema_for_type::<T::Params>,
         build: build::<T>,
     }
@@ -125,6 +135,7 @@ fn build<T: Tool>(state: &Arc<State>, caller: &Caller, raw: &JsonObject) -> Tool
         caller,
         tool: T::NAME,
         class: T::CLASS,
+        processes: T::PROCESSES,
     };
     match params::parse::<T::Params>(T::NAME, raw) {
         Ok(p) => T::call(&cx, p),

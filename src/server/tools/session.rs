@@ -16,7 +16,7 @@ use crate::audit::{Json, sha256_hex};
 use crate::config::SessionInput;
 use crate::error::{ErrorKind, ToolError};
 use crate::exec;
-use crate::gate::{Output, ToolCall};
+use crate::gate::{Output, Processes, ToolCall};
 use crate::policy::{Payload, PolicyClass, Probe};
 use crate::session::{
     self, Registry, SessionKind, SessionSummary, SpawnRequest, TermSize, local_session_env,
@@ -154,6 +154,7 @@ impl Tool for ShellSpawn {
         "start an interactive program in a terminal session (default bash)";
     const CLASS: PolicyClass = PolicyClass::Session;
     const DESTRUCTIVE: bool = true;
+    const PROCESSES: Processes = Processes::Local;
 
     fn call(cx: &Context<'_>, p: ShellSpawnParams) -> ToolCall {
         let size = TermSize::clamped(p.cols, p.rows);
@@ -213,6 +214,8 @@ impl Tool for ShellSpawn {
                     env: local_session_env(&env),
                     size,
                     kind: SessionKind::Local,
+                    // The session runs under this profile for its whole life.
+                    confinement: judged.confinement,
                 };
                 let title = req.title.clone();
                 let s = sessions.spawn(&principal, req).await?;
@@ -236,6 +239,7 @@ impl Tool for SessionSend {
     const SUMMARY: &'static str = "type text into a session (Ctrl-C is \\u0003)";
     const CLASS: PolicyClass = PolicyClass::Shell;
     const DESTRUCTIVE: bool = true;
+    const PROCESSES: Processes = Processes::Session;
 
     fn call(cx: &Context<'_>, p: SessionSendParams) -> ToolCall {
         let session = cx.state.sessions.get(&cx.caller.principal, &p.session_id);
@@ -263,6 +267,10 @@ impl Tool for SessionSend {
             .deadline(SEND_DEADLINE)
             .runs()
             .work(move |judged| async move {
+                // The typed text runs under the session's profile, chosen when it was spawned.
+                judged
+                    .applied
+                    .report(session.as_ref().map_or("none", |s| s.confinement()));
                 let s = session?;
                 let Payload::Input { keys, .. } = judged.probe.payload else {
                     return Err(ToolError::new(
@@ -335,6 +343,7 @@ impl Tool for SessionRecv {
     const SUMMARY: &'static str = "read a session's new output";
     const CLASS: PolicyClass = PolicyClass::ReadOnly;
     const DESTRUCTIVE: bool = false;
+    const PROCESSES: Processes = Processes::None;
 
     fn call(cx: &Context<'_>, p: SessionRecvParams) -> ToolCall {
         let hard = cx.state.settings.max_output_hard;
@@ -369,6 +378,7 @@ impl Tool for SessionResize {
     const SUMMARY: &'static str = "change a session's terminal size";
     const CLASS: PolicyClass = PolicyClass::Control;
     const DESTRUCTIVE: bool = false;
+    const PROCESSES: Processes = Processes::None;
 
     fn call(cx: &Context<'_>, p: SessionResizeParams) -> ToolCall {
         let session = cx.state.sessions.get(&cx.caller.principal, &p.session_id);
@@ -404,6 +414,7 @@ impl Tool for SessionKill {
     const SUMMARY: &'static str = "signal or end a session and every process it started";
     const CLASS: PolicyClass = PolicyClass::Control;
     const DESTRUCTIVE: bool = true;
+    const PROCESSES: Processes = Processes::None;
 
     fn call(cx: &Context<'_>, p: SessionKillParams) -> ToolCall {
         let plan = cx
@@ -445,6 +456,7 @@ impl Tool for SessionList {
     const SUMMARY: &'static str = "list your sessions";
     const CLASS: PolicyClass = PolicyClass::ReadOnly;
     const DESTRUCTIVE: bool = false;
+    const PROCESSES: Processes = Processes::None;
 
     fn call(cx: &Context<'_>, _: NoParams) -> ToolCall {
         let sessions = cx.state.sessions.clone();

@@ -11,7 +11,7 @@ use super::params::{self, defaults};
 use super::{Context, Tool};
 use crate::error::ToolError;
 use crate::exec::{self, ExecOutcome, ExecRequest, Program};
-use crate::gate::{Output, ToolCall};
+use crate::gate::{Judged, Output, Processes, ToolCall};
 use crate::policy::{Interpreter, Payload, PolicyClass, Probe};
 use crate::text;
 
@@ -93,6 +93,7 @@ impl Tool for ShellExec {
     const SUMMARY: &'static str = "run one command that exits by itself";
     const CLASS: PolicyClass = PolicyClass::Shell;
     const DESTRUCTIVE: bool = true;
+    const PROCESSES: Processes = Processes::Local;
 
     fn call(cx: &Context<'_>, p: ShellExecParams) -> ToolCall {
         let s = &cx.state.settings;
@@ -132,7 +133,7 @@ impl Tool for ShellExec {
         plan.deadline(Duration::from_secs(timeout))
             .runs()
             .work(move |judged| async move {
-                let req = exec_request(judged.probe, false, timeout, capture_limit, merge_stderr)?;
+                let req = exec_request(judged, false, timeout, capture_limit, merge_stderr)?;
                 exec::run(req).await.map(|o| outcome_to_output(o, timeout))
             })
     }
@@ -150,6 +151,7 @@ impl Tool for ShellScript {
     const SUMMARY: &'static str = "run several statements, or a python3 script";
     const CLASS: PolicyClass = PolicyClass::Shell;
     const DESTRUCTIVE: bool = true;
+    const PROCESSES: Processes = Processes::Local;
 
     fn call(cx: &Context<'_>, p: ShellScriptParams) -> ToolCall {
         let s = &cx.state.settings;
@@ -185,7 +187,7 @@ impl Tool for ShellScript {
         plan.deadline(Duration::from_secs(timeout))
             .runs()
             .work(move |judged| async move {
-                let req = exec_request(judged.probe, strict, timeout, capture_limit, true)?;
+                let req = exec_request(judged, strict, timeout, capture_limit, true)?;
                 exec::run(req).await.map(|o| outcome_to_output(o, timeout))
             })
     }
@@ -222,21 +224,26 @@ fn with_env(probe: Probe, env_json: &str) -> (Probe, Option<ToolError>) {
 
 /// The process to run, taken from the judged probe: the executor sees exactly the payload,
 /// standard input and environment the policy judged (a strict script also gets its `set -e…`
-/// line, which can only stop it earlier).
+/// line, which can only stop it earlier), under the kernel profile the gate chose.
 fn exec_request(
-    probe: Probe,
+    judged: Judged,
     strict: bool,
     timeout: u64,
     capture_limit: usize,
     merge_stderr: bool,
 ) -> Result<ExecRequest, ToolError> {
-    let Probe {
-        payload,
-        stdin,
-        env,
-        cwd,
+    let Judged {
+        probe:
+            Probe {
+                payload,
+                stdin,
+                env,
+                cwd,
+                ..
+            },
+        confinement,
         ..
-    } = probe;
+    } = judged;
     let (program, stdin) = match payload {
         Payload::Shell(text) => (Program::Shell(text), stdin.map(String::into_bytes)),
         Payload::Argv(argv) => (Program::Argv(argv), stdin.map(String::into_bytes)),
@@ -272,6 +279,7 @@ fn exec_request(
         timeout: Duration::from_secs(timeout),
         capture_limit,
         merge_stderr,
+        confinement,
     })
 }
 

@@ -15,7 +15,7 @@ use super::params;
 use super::{Context, Tool};
 use crate::config::KnownHosts;
 use crate::error::{ErrorKind, ToolError};
-use crate::gate::{Output, Plan, ToolCall};
+use crate::gate::{Output, Plan, Processes, ToolCall};
 use crate::notices;
 use crate::policy::{Payload, PolicyClass, Probe};
 use crate::session::{SessionKind, SpawnRequest, TermSize, local_session_env};
@@ -113,6 +113,7 @@ impl Tool for SshExec {
     const SUMMARY: &'static str = "run one command on a remote host";
     const CLASS: PolicyClass = PolicyClass::Shell;
     const DESTRUCTIVE: bool = true;
+    const PROCESSES: Processes = Processes::Ssh;
 
     fn call(cx: &Context<'_>, p: SshExecParams) -> ToolCall {
         let s = &cx.state.settings;
@@ -194,6 +195,7 @@ impl Tool for SshSpawn {
     const SUMMARY: &'static str = "start an interactive remote program in a terminal session";
     const CLASS: PolicyClass = PolicyClass::Session;
     const DESTRUCTIVE: bool = true;
+    const PROCESSES: Processes = Processes::Ssh;
 
     fn call(cx: &Context<'_>, p: SshSpawnParams) -> ToolCall {
         let ssh = cx.state.ssh.clone();
@@ -246,6 +248,10 @@ impl Tool for SshSpawn {
                     size,
                     kind: SessionKind::Ssh,
                     title: format!("ssh {}", t.host),
+                    // The remote side cannot be confined from here, and the local client
+                    // needs the pool's control socket: it runs unconfined, recorded `none`
+                    // (docs/architecture.md, confinement and SSH).
+                    confinement: None,
                 };
                 let session = sessions.spawn(&principal, req).await?;
                 lease.master().pin_session(&session);

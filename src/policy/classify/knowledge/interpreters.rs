@@ -13,9 +13,15 @@ pub(crate) fn is_posix_shell(name: &str) -> bool {
     )
 }
 
+/// A script operand that is the shell's own standard input.
+fn is_stdin_path(t: &str) -> bool {
+    matches!(t, "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0" | "-")
+}
+
 pub(super) fn shell(name: &str, args: &[Word]) -> Judgement {
     let mut i = 0;
     let mut code_flag = false;
+    let mut stdin_flag = false;
     while i < args.len() {
         let t = args[i].text.as_str();
         if t == "--" || t == "-" {
@@ -38,6 +44,9 @@ pub(super) fn shell(name: &str, args: &[Word]) -> Judgement {
         if (t.starts_with('-') || t.starts_with('+')) && t.len() > 1 && !code_like {
             if t[1..].contains('c') && t.starts_with('-') {
                 code_flag = true;
+            }
+            if t[1..].contains('s') && t.starts_with('-') {
+                stdin_flag = true;
             }
             // -o / -O take an option name.
             i += if t.ends_with('o') || t.ends_with('O') {
@@ -67,12 +76,15 @@ pub(super) fn shell(name: &str, args: &[Word]) -> Judgement {
         };
     }
     match args.get(i) {
-        Some(_) => {
+        Some(w) if !stdin_flag && !is_stdin_path(&w.text) => {
             let mut j = Judgement::data(Tier::Stateful, format!("{name} runs a script file"));
             j.opaque_args = (i..args.len()).collect();
+            // `bash <(echo …)`: the script is another command's output, so nothing in the
+            // text is proven to be only data.
+            j.code_from_substitution = w.text.starts_with("<(") && !w.literal;
             j
         }
-        None => {
+        _ => {
             let mut j = Judgement::data(
                 Tier::Stateful,
                 format!("{name} reads commands from standard input"),
@@ -101,8 +113,25 @@ pub(super) fn interpreter(name: &str, args: &[Word]) -> Option<Judgement> {
         "deno" | "jshell" | "irb" | "ghci" | "scala" | "guile" | "sbcl" | "racket" | "java"
         | "R" => &[],
         "mysql" | "mariadb" => &["-e", "--execute"],
-        "psql" => &["-c", "--command", "-f", "--file"],
-        "sqlite3" | "redis-cli" | "mongo" | "mongosh" | "clickhouse-client" => &[],
+        "psql" => {
+            let lists = args.iter().any(|w| {
+                let t = w.text.as_str();
+                t == "--list" || t.starts_with('-') && !t.starts_with("--") && t.contains('l')
+            });
+            let runs = args.iter().any(|w| {
+                let t = w.text.as_str();
+                t.starts_with("--command")
+                    || t.starts_with("--file")
+                    || t.starts_with('-')
+                        && !t.starts_with("--")
+                        && (t.contains('c') || t.contains('f'))
+            });
+            if lists && !runs {
+                return Some(Judgement::data(Tier::ReadOnly, "psql -l lists databases"));
+            }
+            &["-c", "--command", "-f", "--file"]
+        }
+        "sqlite3" | "mongo" | "mongosh" | "clickhouse-client" => &[],
         _ => return None,
     };
     let lower: Vec<String> = args.iter().map(|w| w.text.to_ascii_lowercase()).collect();
@@ -133,9 +162,14 @@ pub(super) fn interpreter(name: &str, args: &[Word]) -> Option<Judgement> {
                     && a.ends_with(&f[1..]))
         })
     });
-    if !has_code
-        && operand_free(&lower)
-        && !matches!(base, "sqlite3" | "redis-cli" | "mongo" | "mongosh")
+    let code_on_stdin = lower.iter().any(|a| {
+        matches!(
+            a.as_str(),
+            "-" | "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0"
+        )
+    });
+    if code_on_stdin
+        || !has_code && operand_free(&lower) && !matches!(base, "sqlite3" | "mongo" | "mongosh")
     {
         j.stdin_code = StdinCode::Other;
         j.rule = format!("{name} reads its program from standard input");

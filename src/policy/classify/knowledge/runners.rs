@@ -2,27 +2,32 @@
 //! shells (their code is parsed in turn), and other interpreters (their code is opaque).
 
 use super::interpreters::{self, is_posix_shell};
-use super::{Inner, Judgement, StdinCode, any_non_literal, first_operand, has_short};
+use super::wrappers;
+use super::{Inner, Judgement, StdinCode, has_short};
 use crate::policy::Tier;
 use crate::policy::classify::words::Word;
 
 /// How a wrapper's own options are laid out.
-struct WrapperSpec {
+pub(super) struct WrapperSpec {
     /// Floor the wrapper imposes on what it runs.
-    floor: Tier,
+    pub(super) floor: Tier,
     /// Why the floor.
-    rule: &'static str,
+    pub(super) rule: &'static str,
     /// Short options that take a value (`-u root`, `-uroot`).
-    short_values: &'static str,
+    pub(super) short_values: &'static str,
     /// Long options that take a separate value (`--user root`).
-    long_values: &'static [&'static str],
+    pub(super) long_values: &'static [&'static str],
     /// Operands before the wrapped command (`timeout 5 cmd`, `chroot /srv cmd`).
-    leading: usize,
+    pub(super) leading: usize,
     /// `NAME=value` operands before the command are environment settings (`env`, `sudo`).
-    assignments: bool,
+    pub(super) assignments: bool,
 }
 
-const fn spec(floor: Tier, rule: &'static str, short_values: &'static str) -> WrapperSpec {
+pub(super) const fn spec(
+    floor: Tier,
+    rule: &'static str,
+    short_values: &'static str,
+) -> WrapperSpec {
     WrapperSpec {
         floor,
         rule,
@@ -51,12 +56,24 @@ fn wrapper_spec(name: &str) -> Option<WrapperSpec> {
                 "--chroot",
             ],
             assignments: true,
-            ..spec(Stateful, "privilege wrapper (sudo)", "CDghpRrTtUu")
+            ..spec(
+                ReadOnly,
+                "runs a command as another user (it takes that command's tier)",
+                "CDghpRrTtUu",
+            )
         },
-        "doas" => spec(Stateful, "privilege wrapper (doas)", "Cu"),
+        "doas" => spec(
+            ReadOnly,
+            "runs a command as another user (it takes that command's tier)",
+            "Cu",
+        ),
         "pkexec" => WrapperSpec {
             long_values: &["--user"],
-            ..spec(Stateful, "privilege wrapper (pkexec)", "")
+            ..spec(
+                ReadOnly,
+                "runs a command as another user (it takes that command's tier)",
+                "",
+            )
         },
         "env" => WrapperSpec {
             long_values: &[
@@ -102,14 +119,103 @@ fn wrapper_spec(name: &str) -> Option<WrapperSpec> {
             leading: 1,
             ..spec(ReadOnly, "runs a command on chosen CPUs", "")
         },
-        "time" => spec(ReadOnly, "times a command", "f"),
+        "time" => spec(ReadOnly, "times a command", "fo"),
         "command" | "builtin" => spec(
             ReadOnly,
             "runs a command bypassing functions and aliases",
             "",
         ),
         "exec" => spec(ReadOnly, "replaces the shell with a command", "a"),
-        "unbuffer" | "catchsegv" => spec(ReadOnly, "runs a command", ""),
+        "unbuffer" | "catchsegv" | "fakeroot" | "fakeroot-ng" | "dbus-run-session"
+        | "dbus-launch" => WrapperSpec {
+            long_values: &[
+                "--config-file",
+                "--dbus-daemon",
+                "--lib",
+                "--faked",
+                "-s",
+                "-i",
+            ],
+            ..spec(ReadOnly, "runs a command", "")
+        },
+        "xvfb-run" => spec(ReadOnly, "runs a command with a virtual display", "nsfepw"),
+        "rlwrap" => WrapperSpec {
+            long_values: &[
+                "--break-chars",
+                "--file",
+                "--history-filename",
+                "--logfile",
+                "--prompt-colour",
+                "--substitute-prompt",
+                "--filter",
+                "--histsize",
+                "--extra-char-after-completion",
+                "--extra-char-before-completion",
+            ],
+            ..spec(
+                ReadOnly,
+                "runs a command with line editing",
+                "abCfHlOopPqSsWz",
+            )
+        },
+        "firejail" | "cgexec" => WrapperSpec {
+            long_values: &["-g"],
+            ..spec(
+                ReadOnly,
+                "runs a command in a sandbox or control group",
+                "g",
+            )
+        },
+        "bwrap" => spec(
+            Stateful,
+            "runs a command in a namespace sandbox (options this table does not follow)",
+            "",
+        ),
+        "setpriv" => WrapperSpec {
+            long_values: &[
+                "--reuid",
+                "--regid",
+                "--ruid",
+                "--euid",
+                "--rgid",
+                "--egid",
+                "--groups",
+                "--inh-caps",
+                "--ambient-caps",
+                "--bounding-set",
+                "--securebits",
+                "--pdeathsig",
+                "--selinux-label",
+                "--apparmor-profile",
+                "--landlock-access",
+                "--landlock-rule",
+                "--seccomp-filter",
+            ],
+            ..spec(ReadOnly, "runs a command with other privileges", "")
+        },
+        "numactl" => WrapperSpec {
+            long_values: &[
+                "--interleave",
+                "--preferred",
+                "--preferred-many",
+                "--membind",
+                "--cpunodebind",
+                "--physcpubind",
+                "--weighted-interleave",
+            ],
+            ..spec(ReadOnly, "runs a command on chosen NUMA nodes", "iNCmpPw")
+        },
+        "faketime" => WrapperSpec {
+            leading: 1,
+            ..spec(ReadOnly, "runs a command with a faked clock", "fmp")
+        },
+        "sshpass" => spec(
+            ReadOnly,
+            "runs a command with a password fed to it",
+            "pfdPe",
+        ),
+        "valgrind" => spec(ReadOnly, "runs a command under a checker", ""),
+        "strace" | "ltrace" => spec(ReadOnly, "traces a command", "abeEIoOpPsSuUXAn"),
         "proxychains" | "proxychains4" | "torsocks" | "torify" => {
             spec(Reversible, "runs a command through a proxy", "f")
         }
@@ -140,26 +246,13 @@ fn wrapper_spec(name: &str) -> Option<WrapperSpec> {
             )
         },
         "unshare" => spec(Stateful, "runs a command in new namespaces", ""),
-        "strace" | "ltrace" => spec(
-            Reversible,
-            "traces a command (can attach to others)",
-            "abeEIoOpPsSuUX",
-        ),
-        "flock" => WrapperSpec {
-            long_values: &["--timeout", "--wait", "--conflict-exit-code"],
-            leading: 1,
-            ..spec(
-                Reversible,
-                "runs a command holding a lock file (creates the file)",
-                "wE",
-            )
-        },
+
         _ => return None,
     })
 }
 
 /// Skip a wrapper's options and leading operands; return the index of the wrapped command.
-fn wrapped_start(args: &[Word], spec: &WrapperSpec) -> Option<usize> {
+pub(super) fn wrapped_start(args: &[Word], spec: &WrapperSpec) -> Option<usize> {
     let mut i = 0;
     let mut leading = spec.leading;
     // Options end at the first `NAME=value` (`sudo A=b -i x` runs the command `-i`).
@@ -224,7 +317,16 @@ pub(crate) fn is_assignment(t: &str) -> bool {
 
 pub(super) fn judge(name: &str, args: &[Word]) -> Option<Judgement> {
     if let Some(spec) = wrapper_spec(name) {
-        return Some(wrapper(name, args, &spec));
+        let mut j = wrapper(name, args, &spec);
+        wrappers::tracer_effects(name, args, &mut j);
+        let chdir = match name {
+            "env" => wrappers::option_value(args, "-C", "--chdir"),
+            "sudo" => wrappers::option_value(args, "-D", "--chdir"),
+            _ => None,
+        };
+        j.chdir =
+            chdir.map(|(_, w, start)| (w.text.get(start..).unwrap_or("").to_string(), w.literal));
+        return Some(j);
     }
     if is_posix_shell(name) {
         return Some(interpreters::shell(name, args));
@@ -233,23 +335,64 @@ pub(super) fn judge(name: &str, args: &[Word]) -> Option<Judgement> {
         return Some(j);
     }
     Some(match name {
-        "su" | "runuser" => su(args),
-        "xargs" => xargs(args),
+        "su" => wrappers::su(args),
+        "runuser" => wrappers::runuser(args),
+        "script" => wrappers::script(args),
+        "flock" => wrappers::flock(args),
+        "perf" => wrappers::perf(args),
+        "capsh" => wrappers::capsh(args),
+        "sg" => wrappers::sg(args),
+        "gdb" => wrappers::gdb(args),
+        "chrt" | "taskset"
+            if args.iter().any(|w| {
+                w.text == "-p"
+                    || w.text == "--pid"
+                    || w.text.starts_with("-p") && w.text.len() > 2 && !w.text.contains('c')
+            }) =>
+        {
+            Judgement::data(Tier::Stateful, format!("{name} -p changes another process"))
+        }
+        "chrt" => {
+            let spec = WrapperSpec {
+                leading: 1,
+                ..spec(
+                    Tier::ReadOnly,
+                    "runs a command with a scheduling policy",
+                    "T",
+                )
+            };
+            wrapper(name, args, &spec)
+        }
+        "xargs" => wrappers::xargs(args),
         "eval" => Judgement::data(Tier::ReadOnly, "eval runs its arguments as shell code")
             .with_inner(Inner::ShellJoin {
                 start: 0,
                 end: args.len(),
             }),
-        "watch" => watch(args),
-        "ssh" => ssh(args),
-        "trap" => trap(args),
-        "alias" => alias(args),
-        "source" | "." => {
-            let mut j = Judgement::data(Tier::Stateful, "runs shell code from a file");
-            j.opaque_args = (0..args.len()).collect();
-            j
-        }
-        "busybox" => match args.first() {
+        "watch" => wrappers::watch(args),
+        "ssh" => wrappers::ssh(args),
+        "trap" => wrappers::trap(args),
+        "alias" => wrappers::alias(args),
+        "source" | "." => match args.first() {
+            Some(w)
+                if matches!(
+                    w.text.as_str(),
+                    "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0"
+                ) =>
+            {
+                let mut j = Judgement::data(Tier::ReadOnly, "runs shell code from standard input");
+                j.stdin_code = StdinCode::Shell;
+                j
+            }
+            first => {
+                let mut j = Judgement::data(Tier::Stateful, "runs shell code from a file");
+                j.opaque_args = (0..args.len()).collect();
+                j.code_from_substitution =
+                    first.is_some_and(|w| w.text.starts_with("<(") && !w.literal);
+                j
+            }
+        },
+        "busybox" | "toybox" => match args.first() {
             None => Judgement::data(Tier::ReadOnly, "lists busybox applets"),
             Some(w) if w.text.starts_with('-') => Judgement::data(Tier::ReadOnly, "busybox option"),
             Some(_) => Judgement::data(Tier::ReadOnly, "busybox runs the named applet").with_inner(
@@ -260,7 +403,7 @@ pub(super) fn judge(name: &str, args: &[Word]) -> Option<Judgement> {
                 },
             ),
         },
-        "parallel" => parallel(args),
+        "parallel" => wrappers::parallel(args),
         "runas" => Judgement {
             known: false,
             ..Judgement::data(Tier::Stateful, "privilege wrapper (runas)")
@@ -278,17 +421,50 @@ pub(super) fn judge(name: &str, args: &[Word]) -> Option<Judgement> {
     })
 }
 
-fn wrapper(name: &str, args: &[Word], spec: &WrapperSpec) -> Judgement {
+pub(super) fn wrapper(name: &str, args: &[Word], spec: &WrapperSpec) -> Judgement {
     let start = wrapped_start(args, spec);
-    let privileged = spec.floor == Tier::Stateful && matches!(name, "sudo" | "doas" | "pkexec");
+    let privileged = matches!(name, "sudo" | "doas" | "pkexec");
     // The wrapper's own options end where the wrapped command starts.
     let own = &args[..start.unwrap_or(args.len())];
     match (name, start) {
         ("command", _) if has_short(own, 'v') || has_short(own, 'V') => {
-            Judgement::data(Tier::ReadOnly, "command -v looks a name up")
+            // The words are names looked up, not run: data.
+            return Judgement::data(Tier::ReadOnly, "command -v looks a name up");
         }
         ("sudo", _) if own.iter().any(|w| w.text == "-e" || w.text == "--edit") => {
             Judgement::data(Tier::Stateful, "sudo -e edits files as root")
+        }
+        ("sudo" | "doas", None)
+            if own.iter().any(|w| {
+                matches!(
+                    w.text.as_str(),
+                    "-l" | "--list"
+                        | "-ll"
+                        | "-V"
+                        | "--version"
+                        | "-h"
+                        | "--help"
+                        | "-K"
+                        | "--remove-timestamp"
+                        | "-k"
+                        | "--reset-timestamp"
+                )
+            }) =>
+        {
+            Judgement::data(
+                Tier::ReadOnly,
+                format!("{name} lists privileges or prints its version"),
+            )
+        }
+        ("sudo" | "doas", None)
+            if own
+                .iter()
+                .any(|w| matches!(w.text.as_str(), "-v" | "--validate")) =>
+        {
+            Judgement::data(
+                Tier::Reversible,
+                format!("{name} -v refreshes the credential timestamp"),
+            )
         }
         ("env", _)
             if has_short(own, 'S') || own.iter().any(|w| w.text.starts_with("--split-string")) =>
@@ -302,7 +478,7 @@ fn wrapper(name: &str, args: &[Word], spec: &WrapperSpec) -> Judgement {
         }
         (_, None) if privileged => {
             let mut j = Judgement::data(
-                spec.floor,
+                Tier::Stateful,
                 format!("{} with no command opens a root shell", name),
             );
             j.stdin_code = StdinCode::Shell;
@@ -335,190 +511,5 @@ impl Judgement {
             self.opaque_args = (0..len).collect();
         }
         self
-    }
-}
-
-fn su(args: &[Word]) -> Judgement {
-    let mut i = 0;
-    while i < args.len() {
-        let t = args[i].text.as_str();
-        if t == "-c" || t == "--command" {
-            return match args.get(i + 1) {
-                Some(w) => Judgement::data(Tier::Stateful, "su -c runs shell code as another user")
-                    .with_inner(Inner::ShellText {
-                        index: i + 1,
-                        text: w.text.clone(),
-                    }),
-                None => Judgement::data(Tier::Stateful, "su -c without code"),
-            };
-        }
-        if let Some(code) = t.strip_prefix("--command=") {
-            return Judgement::data(Tier::Stateful, "su -c runs shell code as another user")
-                .with_inner(Inner::ShellText {
-                    index: i,
-                    text: code.to_string(),
-                });
-        }
-        i += if matches!(
-            t,
-            "-s" | "--shell"
-                | "-g"
-                | "--group"
-                | "-G"
-                | "--supp-group"
-                | "-w"
-                | "--whitelist-environment"
-        ) {
-            2
-        } else {
-            1
-        };
-    }
-    let mut j = Judgement::data(Tier::Stateful, "su opens a shell as another user");
-    j.stdin_code = StdinCode::Shell;
-    j
-}
-
-fn xargs(args: &[Word]) -> Judgement {
-    let spec = WrapperSpec {
-        long_values: &[],
-        ..spec(
-            Tier::ReadOnly,
-            "xargs runs a command with arguments from its input",
-            "adEIiLlnPs",
-        )
-    };
-    match wrapped_start(args, &spec) {
-        None => Judgement::data(Tier::ReadOnly, "xargs with no command echoes its input"),
-        Some(start) => Judgement::data(Tier::ReadOnly, spec.rule).with_inner(Inner::Argv {
-            start,
-            end: args.len(),
-            partial: true,
-        }),
-    }
-}
-
-fn watch(args: &[Word]) -> Judgement {
-    let spec = WrapperSpec {
-        long_values: &["--interval"],
-        ..spec(Tier::ReadOnly, "watch runs a command repeatedly", "n")
-    };
-    let exec = has_short(args, 'x') || args.iter().any(|w| w.text == "--exec");
-    match wrapped_start(args, &spec) {
-        None => Judgement::data(Tier::ReadOnly, "watch with no command"),
-        Some(start) if exec => Judgement::data(Tier::ReadOnly, spec.rule).with_inner(Inner::Argv {
-            start,
-            end: args.len(),
-            partial: false,
-        }),
-        Some(start) => Judgement::data(Tier::ReadOnly, spec.rule).with_inner(Inner::ShellJoin {
-            start,
-            end: args.len(),
-        }),
-    }
-}
-
-fn ssh(args: &[Word]) -> Judgement {
-    const VALUES: &[&str] = &[
-        "-B", "-b", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", "-m", "-O", "-o",
-        "-P", "-p", "-Q", "-R", "-S", "-W", "-w",
-    ];
-    let local_code = args.iter().any(|w| {
-        let t = w.text.to_ascii_lowercase();
-        t.contains("proxycommand") || t.contains("localcommand") || t.starts_with("-f")
-    });
-    if local_code || any_non_literal(args) {
-        let mut j = Judgement::data(
-            Tier::Stateful,
-            "ssh options that run local commands or are not literal",
-        );
-        j.opaque_args = (0..args.len()).collect();
-        return j;
-    }
-    match first_operand(args, VALUES) {
-        None => Judgement::data(Tier::Reversible, "ssh with no destination"),
-        Some((i, _)) if i + 1 >= args.len() => {
-            let mut j = Judgement::data(Tier::Reversible, "ssh opens a remote shell");
-            j.stdin_code = StdinCode::Shell;
-            j
-        }
-        Some((i, _)) => Judgement::data(Tier::Reversible, "ssh runs a remote command").with_inner(
-            Inner::ShellJoin {
-                start: i + 1,
-                end: args.len(),
-            },
-        ),
-    }
-}
-
-fn trap(args: &[Word]) -> Judgement {
-    match args.first() {
-        Some(w) if !w.text.starts_with('-') && args.len() > 1 => {
-            Judgement::data(Tier::ReadOnly, "trap installs shell code as a handler").with_inner(
-                Inner::ShellText {
-                    index: 0,
-                    text: w.text.clone(),
-                },
-            )
-        }
-        _ => Judgement::data(Tier::ReadOnly, "trap lists or resets handlers"),
-    }
-}
-
-fn alias(args: &[Word]) -> Judgement {
-    let defs: Vec<(usize, String)> = args
-        .iter()
-        .enumerate()
-        .filter_map(|(i, w)| w.text.split_once('=').map(|(_, v)| (i, v.to_string())))
-        .collect();
-    if defs.is_empty() {
-        let mut j = Judgement::data(Tier::ReadOnly, "alias lists aliases");
-        j.opaque_args = (0..args.len()).collect();
-        return j;
-    }
-    let mut j = Judgement::data(
-        Tier::Stateful,
-        "defines an alias (what later names run is not what they say)",
-    );
-    for (index, text) in defs {
-        j.inner.push(Inner::ShellText { index, text });
-    }
-    j
-}
-
-fn parallel(args: &[Word]) -> Judgement {
-    let end = args
-        .iter()
-        .position(|w| w.text.starts_with(":::"))
-        .unwrap_or(args.len());
-    let spec = WrapperSpec {
-        long_values: &[
-            "--jobs",
-            "--sshlogin",
-            "--arg-file",
-            "--delimiter",
-            "--colsep",
-            "--joblog",
-            "--timeout",
-            "--delay",
-        ],
-        ..spec(
-            Tier::ReadOnly,
-            "parallel runs a command template",
-            "jSadICnNL",
-        )
-    };
-    match wrapped_start(&args[..end], &spec) {
-        None => {
-            let mut j = Judgement::data(
-                Tier::Stateful,
-                "parallel reads commands from standard input",
-            );
-            j.stdin_code = StdinCode::Shell;
-            j
-        }
-        Some(start) => {
-            Judgement::data(Tier::ReadOnly, spec.rule).with_inner(Inner::ShellJoin { start, end })
-        }
     }
 }

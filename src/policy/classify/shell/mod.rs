@@ -3,20 +3,26 @@
 //! heredocs fed to an interpreter, and the code handed to `sh -c`, `eval`, `ssh host …`,
 //! `su -c` (parsed in turn, to a bounded depth). Whatever cannot be resolved fails closed.
 
-use std::cell::{Cell, RefCell};
+#[cfg(test)]
+use std::cell::Cell;
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use tree_sitter::{Node, ParseOptions, ParseState, Parser, Point, Range, Tree};
 
+mod budget;
 mod commands;
 #[cfg(test)]
 mod equivalence_tests;
 mod redirects;
 mod split;
+mod state;
 
-use super::{environment, floor, words};
+pub use budget::parse_backstops;
+use budget::{Budget, UNITS_PER_REPORT};
+
+use super::floor;
+use super::paths::Cwd;
 use crate::policy::{Reason, Tier};
 
 /// Text longer than this is not parsed (tree-sitter's error recovery can be slow on huge
@@ -44,75 +50,10 @@ thread_local! {
 
 /// Text with more `|`, `<` and `(` bytes than this is not parsed: parsed whole,
 /// tree-sitter-bash's cost on long pipelines and stacked here-documents grows faster than
-/// linearly, and its progress checks are too sparse there for [`PARSE_BUDGET`] alone to bound
-/// it. Text the splitter takes apart stage by stage would not need the limit, but it applies to
-/// all text alike so that the verdict never depends on which path parsed it.
+/// linearly, and its progress checks are too sparse there for [`budget::PARSE_BUDGET`] alone
+/// to bound it. Text the splitter takes apart stage by stage would not need the limit, but it
+/// applies to all text alike so that the verdict never depends on which path parsed it.
 pub(super) const MAX_OPERATORS: usize = 256;
-
-/// Parsing of one classification (the text and every body nested in it) stops after this
-/// much work. One unit is roughly ten microseconds of parsing: starting a parse (of a segment
-/// or a whole text) costs one unit, and each progress report from tree-sitter — one every
-/// hundred parser operations — costs [`UNITS_PER_REPORT`]. tree-sitter-bash is super-linear on
-/// some pathological shapes (thousands of pipeline stages, unterminated arrays, stacked
-/// here-documents): a text that exhausts the budget is classified as unparseable (tier ≥ 2
-/// plus the raw-text floor). Counting work instead of time makes the verdict on a text the
-/// same on an idle and on a loaded machine. A typical command spends one or two units; a
-/// 40 KB maintainer script about 2,000; the list `ls; ` × 4096 about 4,100.
-pub(super) const PARSE_BUDGET: u64 = 10_000;
-
-/// Budget units one tree-sitter progress report (a hundred parser operations) costs.
-pub(super) const UNITS_PER_REPORT: u64 = 10;
-
-/// A wall-clock backstop behind [`PARSE_BUDGET`], for a machine so slow (or a shape so costly
-/// per operation) that the work budget alone would hold a call too long. It should never fire;
-/// when it does the text fails closed and [`parse_backstops`] counts it.
-pub(super) const PARSE_BACKSTOP: Duration = Duration::from_secs(2);
-
-/// How often the wall-clock backstop cut a parse short since the process started.
-static BACKSTOPS: AtomicU64 = AtomicU64::new(0);
-
-/// Parses cut short by [`PARSE_BACKSTOP`] since the process started (a metric: on a healthy
-/// machine it stays 0, and every verdict then depends only on the text).
-pub fn parse_backstops() -> u64 {
-    BACKSTOPS.load(Ordering::Relaxed)
-}
-
-/// The parse work left to one classification, shared by every body nested in it.
-pub(crate) struct Budget {
-    units: Cell<u64>,
-    started: Instant,
-    exhausted: Cell<bool>,
-}
-
-impl Budget {
-    fn new() -> Self {
-        Budget {
-            units: Cell::new(PARSE_BUDGET),
-            started: Instant::now(),
-            exhausted: Cell::new(false),
-        }
-    }
-
-    /// Spend `units`; false once the budget (or the backstop) is used up.
-    fn spend(&self, units: u64) -> bool {
-        if self.exhausted.get() {
-            return false;
-        }
-        let left = self.units.get();
-        if left < units {
-            self.units.set(0);
-            self.exhausted.set(true);
-            return false;
-        }
-        self.units.set(left - units);
-        if self.started.elapsed() > PARSE_BACKSTOP {
-            BACKSTOPS.fetch_add(1, Ordering::Relaxed);
-            self.exhausted.set(true);
-            return false;
-        }
-        true
-    }
-}
 
 /// Parse `text`, or only its bytes `within` (node byte ranges still index into `text`).
 fn parse(text: &str, within: Option<Range>, budget: &Budget) -> Option<Tree> {
@@ -176,6 +117,10 @@ fn parse_segments(text: &str, segments: &[split::Segment], budget: &Budget) -> O
             || joined_line(root, text).is_some()
             || root.named_child_count() != 1
             || !SEGMENT_KINDS.contains(&statement.kind())
+            // Redirections with no command: the whole parse may read the next line as their
+            // command (`2>&1⏎ls`), so only it gives the same verdict.
+            || statement.kind() == "redirected_statement"
+                && statement.child_by_field_name("body").is_none()
         {
             return None;
         }
@@ -323,15 +268,40 @@ pub(crate) fn classify_command(
     interactive: bool,
     stdin: Option<&str>,
 ) -> ShellVerdict {
+    // The declaration tables are built once, on first use: before the budget (and its
+    // wall-clock backstop) starts.
+    super::knowledge::prepare();
     let shared = Shared {
         budget: Budget::new(),
         stdin,
     };
-    classify_within(text, depth, interactive, &shared)
+    classify_within(text, depth, interactive, &shared, &Cwd::Start, &Input::Call)
 }
 
-/// [`classify_shell`] sharing one parse budget with the text it is nested in.
-fn classify_within(text: &str, depth: usize, interactive: bool, shared: &Shared) -> ShellVerdict {
+/// What a command in a text reads when it does not redirect its standard input.
+#[derive(Clone, Debug)]
+enum Input {
+    /// The call's standard input: the caller's text, and code run by a command that reads it.
+    Call,
+    /// A document the classifier has: code run by a command fed a here-document or
+    /// here-string (`sh -c 'sh' <<EOF`).
+    Known { text: String, literal: bool },
+    /// Something not followed here (a pipe, a file): code run by a command that reads it.
+    Unknown,
+}
+
+/// [`classify_command`] for shell code nested in a text: it shares the parse budget and the
+/// call's standard input, and starts in the working directory the outer text established
+/// (`cd /etc && sh -c '… > passwd'`). A command in `text` that does not redirect its input
+/// reads `input`: whatever the command that runs `text` was given.
+fn classify_within(
+    text: &str,
+    depth: usize,
+    interactive: bool,
+    shared: &Shared,
+    cwd: &Cwd,
+    input: &Input,
+) -> ShellVerdict {
     let unparseable = |why: &str| {
         let mut v = ShellVerdict::default();
         v.reasons.push(reason(text, why, Tier::Stateful));
@@ -358,13 +328,15 @@ fn classify_within(text: &str, depth: usize, interactive: bool, shared: &Shared)
         // A shell cannot receive a NUL inside a command string; the parser would stop there.
         return unparseable("text contains a NUL byte");
     }
-    let mut v = match visit_segments(text, depth, interactive, shared) {
+    let mut v = match visit_segments(text, depth, interactive, shared, cwd, input) {
         Some(v) => v,
         None => {
             let Some(tree) = parse(text, None, &shared.budget) else {
                 return unparseable("text could not be parsed within the parse budget");
             };
             let mut v = Visitor::new(text, depth, interactive, shared);
+            v.cwd = cwd.clone();
+            v.input = input.clone();
             v.unparsed = tree.root_node().has_error();
             if let Some(at) = joined_line(tree.root_node(), text) {
                 v.note(
@@ -396,7 +368,7 @@ fn classify_within(text: &str, depth: usize, interactive: bool, shared: &Shared)
         #[cfg(test)]
         let split_before = equivalence_tests::SPLIT_TEXTS.with(Cell::get);
         for line in text.split('\n').filter(|l| !l.trim().is_empty()) {
-            let inner = classify_within(line, depth + 1, false, shared);
+            let inner = classify_within(line, depth + 1, false, shared, cwd, input);
             verdict.commands += inner.commands;
             verdict.reasons.extend(inner.reasons);
         }
@@ -428,13 +400,31 @@ fn visit_segments<'t>(
     depth: usize,
     interactive: bool,
     shared: &'t Shared<'t>,
+    cwd: &Cwd,
+    input: &Input,
 ) -> Option<Visitor<'t>> {
     if !splitting_enabled() {
         return None;
     }
     let segments = split::split(text)?;
+    // Lists nested past the walk's depth take the whole parse: know it before any work.
+    let mut run = 0usize;
+    let mut longest = 0usize;
+    for segment in &segments {
+        match segment.join {
+            split::Join::List => run += 1,
+            split::Join::Statement => run = 0,
+            split::Join::Pipe => {}
+        }
+        longest = longest.max(run);
+    }
+    if longest + 1 > MAX_NODE_DEPTH {
+        return None;
+    }
     let trees = parse_segments(text, &segments, &shared.budget)?;
     let mut v = Visitor::new(text, depth, interactive, shared);
+    v.cwd = cwd.clone();
+    v.input = input.clone();
     // The whole parse nests a segment under at most one `list` node per `&&`/`||` of its
     // statement and one `pipeline` node; where that could reach the depth at which the syntax
     // walk stops, only the whole parse gives the same verdict.
@@ -492,9 +482,17 @@ fn add_floor(v: &mut ShellVerdict, text: &str, inert: Option<&[bool]>) {
 /// Where a command's standard input comes from.
 #[derive(Clone, Debug)]
 enum Stdin {
+    /// Not redirected: the call's standard input, or in nested code what the command that
+    /// runs it reads ([`Visitor::input`]).
     Inherited,
+    /// Not redirected, in code nested in a command whose input is a pipe or a file: not
+    /// followed here.
+    Outer,
     Pipe,
-    File,
+    File {
+        path: String,
+        literal: bool,
+    },
     Doc {
         text: String,
         span: (usize, usize),
@@ -530,8 +528,15 @@ struct Visitor<'t> {
     vars: HashMap<String, Vec<String>>,
     /// Functions and aliases defined in the text.
     defined: HashSet<String>,
-    /// Working directory established by a literal `cd /abs`.
-    cwd: Option<String>,
+    /// Where relative paths land (`cd`, `pushd`, `popd` move it; a directory that is not a
+    /// literal makes it unknown: the worst case).
+    cwd: Cwd,
+    /// The `pushd` stack.
+    dirs: Vec<Cwd>,
+    /// What a command here reads when it does not redirect its standard input.
+    input: Input,
+    /// `BASH_ENV`/`ENV` was set to standard input: a shell started later runs its input.
+    startup_reads_stdin: bool,
     /// Some interpreter reads code from a pipe: data anywhere in the text may become code,
     /// so nothing is exempt from the raw-text floor.
     code_from_pipe: bool,
@@ -555,7 +560,10 @@ impl<'t> Visitor<'t> {
             shared,
             vars: HashMap::new(),
             defined: HashSet::new(),
-            cwd: None,
+            cwd: Cwd::Start,
+            dirs: Vec::new(),
+            input: Input::Call,
+            startup_reads_stdin: false,
             code_from_pipe: false,
             interactive: interactive && depth == 0,
         }
@@ -607,7 +615,8 @@ impl<'t> Visitor<'t> {
         if node.is_error() || node.is_missing() {
             self.unparsed = true;
         }
-        match node.kind() {
+        let kind = node.kind();
+        match kind {
             "comment" => {}
             "command" => self.command(node, stdin.clone(), nd),
             "redirected_statement" => self.redirected(node, stdin, nd),
@@ -636,7 +645,8 @@ impl<'t> Visitor<'t> {
                 self.defined.insert(name);
                 self.visit_children(node, &Stdin::Inherited, nd);
             }
-            "variable_assignment" => self.assignment(node, nd),
+            "variable_assignment" => self.assignment(node, nd, false),
+            _ if self.state_node(kind, node, stdin, nd) => {}
             "command_substitution" | "process_substitution" => {
                 let backquote = node.child(0).is_some_and(|c| c.kind() == "`");
                 self.level += 1;
@@ -655,75 +665,5 @@ impl<'t> Visitor<'t> {
         for child in node.children(&mut cursor) {
             self.visit(child, stdin, nd + 1);
         }
-    }
-
-    fn assignment(&mut self, node: Node, nd: usize) {
-        let name = node
-            .child_by_field_name("name")
-            .map(|n| self.text(n).to_string())
-            .unwrap_or_default();
-        if let Some(why) = environment::dangerous(&name) {
-            let subject = self.text(node).to_string();
-            self.note(&subject, why, Tier::Stateful);
-        }
-        match node.child_by_field_name("value") {
-            Some(value) => {
-                let w = words::resolve(value, self.src);
-                if w.literal {
-                    self.remember(name, w.text);
-                }
-                self.visit(value, &Stdin::Inherited, nd + 1);
-            }
-            None => self.remember(name, String::new()),
-        }
-    }
-
-    /// Remember a literal value a variable may hold (bounded per variable).
-    fn remember(&mut self, name: String, value: String) {
-        let values = self.vars.entry(name).or_default();
-        if values.len() < MAX_CANDIDATES && !values.contains(&value) {
-            values.push(value);
-        }
-    }
-}
-
-#[cfg(test)]
-mod budget_tests {
-    use super::*;
-
-    /// Units a classification of `text` spends, and its highest tier.
-    fn spend(text: &str) -> (u64, Option<Tier>) {
-        let shared = Shared {
-            budget: Budget::new(),
-            stdin: None,
-        };
-        let v = classify_within(text, 0, false, &shared);
-        (
-            PARSE_BUDGET - shared.budget.units.get(),
-            v.reasons.iter().map(|r| r.tier).max(),
-        )
-    }
-
-    #[test]
-    fn the_budget_counts_work_not_time() {
-        // The same text spends the same units every time, so its verdict cannot depend on
-        // how busy the machine is.
-        let list = "ls; ".repeat(4096);
-        let first = spend(&list);
-        assert_eq!(first, spend(&list));
-        assert_eq!(first, (4096, Some(Tier::ReadOnly)));
-        assert_eq!(spend("ls -la"), (1, Some(Tier::ReadOnly)));
-    }
-
-    #[test]
-    fn pathological_shapes_exhaust_the_budget_and_fail_closed() {
-        let unterminated_array = format!("a=({}", "x ".repeat(30_000));
-        let (units, tier) = spend(&unterminated_array);
-        assert_eq!(units, PARSE_BUDGET);
-        assert_eq!(tier, Some(Tier::Stateful));
-        let long_list = "ls; ".repeat(16_384);
-        let (units, tier) = spend(&long_list);
-        assert_eq!(units, PARSE_BUDGET);
-        assert_eq!(tier, Some(Tier::Stateful));
     }
 }

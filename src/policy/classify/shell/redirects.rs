@@ -38,7 +38,44 @@ impl Visitor<'_> {
             }
         }
         if let Some(body) = body {
+            let before = self.cwd.clone();
             self.visit(body, &input, nd + 1);
+            if self.cwd != before {
+                // tree-sitter-bash attaches `a && b > f` to the whole list; bash writes `f`
+                // after `a` ran, so a `cd` in the body moves where the file lands.
+                self.rejudge_writes(node);
+            }
+        }
+    }
+
+    /// Judge the write redirections of `node` again from the current working directory.
+    fn rejudge_writes(&mut self, node: Node) {
+        for (_, child) in fields(node) {
+            if child.kind() != "file_redirect" {
+                continue;
+            }
+            let mut op = "";
+            let mut dest = None;
+            for (field, c) in fields(child) {
+                match field {
+                    Some("destination") if dest.is_none() => dest = Some(c),
+                    _ if !c.is_named() && op.is_empty() => op = c.kind(),
+                    _ => {}
+                }
+            }
+            let Some(d) = dest else {
+                continue;
+            };
+            if !matches!(op, ">" | ">>" | "&>" | "&>>" | ">|" | "<>") {
+                continue;
+            }
+            let w = words::resolve(d, self.src);
+            if let Some((tier, why)) =
+                paths::judge(&paths::Dest::write(&w.text, w.literal), &self.cwd)
+            {
+                let subject = self.text(child).to_string();
+                self.note(&subject, format!("redirection {why}"), tier);
+            }
         }
     }
 
@@ -87,7 +124,10 @@ impl Visitor<'_> {
                         Tier::Stateful,
                     );
                 }
-                Some(Stdin::File)
+                Some(Stdin::File {
+                    path: dest.text.clone(),
+                    literal: dest.literal,
+                })
             }
             ">&" | "<&" if dest.text == "-" || dest.text.chars().all(|c| c.is_ascii_digit()) => {
                 None
@@ -95,7 +135,7 @@ impl Visitor<'_> {
             "<&" | "<&-" | ">&-" => None,
             ">" | ">>" | "&>" | "&>>" | ">|" | "<>" | ">&" => {
                 if let Some((tier, why)) =
-                    paths::write_target(&dest.text, dest.literal, self.cwd.as_deref())
+                    paths::judge(&paths::Dest::write(&dest.text, dest.literal), &self.cwd)
                 {
                     self.note(&subject, format!("redirection {why}"), tier);
                 }
