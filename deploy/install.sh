@@ -253,8 +253,8 @@ if [ "$edge" -eq 1 ]; then
   install_file "$work/edge.env" /etc/relay-shell/edge.env 0644 root:root
   printf '[Service]\nEnvironmentFile=/etc/relay-shell/edge.env\n' >"$work/caddy-dropin.conf"
   install_file "$work/caddy-dropin.conf" /etc/systemd/system/caddy.service.d/relay-shell.conf 0644 root:root
-  if ! grep -Eq "^[#[:space:]]*RELAY_SHELL_HTTP_ALLOWED_HOSTS=.*$edge_domain" "$prefix/etc/relay-shell/relay-shell.env" 2>/dev/null; then
-    echo "note: add RELAY_SHELL_HTTP_ALLOWED_HOSTS=$edge_domain to /etc/relay-shell/relay-shell.env"
+  if ! grep -Eq "^[[:space:]]*RELAY_SHELL_HTTP_ALLOWED_HOSTS=.*$edge_domain" "$prefix/etc/relay-shell/relay-shell.env" 2>/dev/null; then
+    echo "note: add RELAY_SHELL_HTTP_ALLOWED_HOSTS=$edge_domain to /etc/relay-shell/relay-shell.env" >&2
   fi
 fi
 

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod deploy;
 pub mod error;
 pub mod exec;
 pub mod gate;
