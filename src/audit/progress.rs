@@ -70,6 +70,8 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.set_message(format!("{} segment(s)", self.segments));
             bar.finish();
+            // The bar leaves the cursor at its end; the report follows on a line of its own.
+            eprintln!();
         }
     }
 }
