@@ -76,17 +76,19 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+# Caddy substitutes these values into the Caddyfile before parsing it: anything but a host
+# name and address ranges could add directives, so nothing else is accepted.
 if [ "$edge" -eq 1 ]; then
-  case "$edge_domain" in
-    "" | *[[:space:]]* | *'{'* | *'}'*) die "--edge DOMAIN must be one host name" ;;
-  esac
-  [ -n "$edge_cidrs" ] || die "--edge CIDRS must name at least one range"
+  [[ "$edge_domain" =~ ^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$ ]] ||
+    die "--edge DOMAIN must be one host name (letters, digits, dots, hyphens)"
+  [[ "$edge_cidrs" =~ ^[0-9A-Fa-f:./\ ]+$ ]] ||
+    die "--edge CIDRS must be address ranges separated by spaces"
+  n=0
   for c in $edge_cidrs; do
-    case "$c" in
-      */*) ;;
-      *) die "--edge CIDRS: $c is not a range (address/bits)" ;;
-    esac
+    [[ "$c" =~ ^[0-9A-Fa-f:.]+/[0-9]{1,3}$ ]] || die "--edge CIDRS: $c is not a range (address/bits)"
+    n=$((n + 1))
   done
+  [ "$n" -gt 0 ] || die "--edge CIDRS must name at least one range"
 fi
 
 if [ -z "$binary" ]; then
@@ -248,7 +250,7 @@ if [ "$edge" -eq 1 ]; then
   {
     echo "# Caddy's settings for the relay-shell edge (deploy/Caddyfile); restart caddy after a change."
     echo "RELAY_SHELL_EDGE_DOMAIN=$edge_domain"
-    echo "RELAY_SHELL_EDGE_CLIENT_CIDRS=$edge_cidrs"
+    echo "RELAY_SHELL_EDGE_CLIENT_CIDRS=\"$edge_cidrs\""
   } >"$work/edge.env"
   install_file "$work/edge.env" /etc/relay-shell/edge.env 0644 root:root
   printf '[Service]\nEnvironmentFile=/etc/relay-shell/edge.env\n' >"$work/caddy-dropin.conf"

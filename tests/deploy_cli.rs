@@ -323,7 +323,7 @@ fn install_sh_dry_run_installs_nothing_and_a_second_run_changes_nothing() {
         "{env}"
     );
     let edge_env = std::fs::read_to_string(r.join("etc/relay-shell/edge.env")).expect("edge");
-    assert!(edge_env.contains("RELAY_SHELL_EDGE_CLIENT_CIDRS=203.0.113.0/24 2001:db8::/32\n"));
+    assert!(edge_env.contains("RELAY_SHELL_EDGE_CLIENT_CIDRS=\"203.0.113.0/24 2001:db8::/32\"\n"));
     assert!(
         std::fs::read_to_string(r.join("usr/local/share/man/man1/relay-shell.1"))
             .expect("man")
@@ -392,6 +392,16 @@ fn install_sh_warns_about_an_environment_file_that_sets_the_transport() {
     for bad in [
         vec!["--edge", "relay.example.com", "not-a-range"],
         vec!["--edge", "two words", "10.0.0.0/8"],
+        vec!["--edge", "relay.example.com {", "10.0.0.0/8"],
+        vec!["--edge", "relay.example.com", ""],
+        vec!["--edge", "relay.example.com", "   "],
+        // Caddy substitutes the value before parsing: a brace or a newline would add
+        // directives to the edge.
+        vec!["--edge", "relay.example.com", "10.0.0.0/8}"],
+        vec!["--edge", "relay.example.com", "10.0.0.0/8\nrespond 200"],
+        vec!["--edge", "relay.example.com", "0.0.0.0/0 {$HOME}/1"],
+        vec!["--edge", "-rf", "10.0.0.0/8"],
+        vec!["--binary"],
         vec!["--bogus"],
     ] {
         let mut args = vec!["--install-prefix", p.as_str()];
@@ -401,6 +411,39 @@ fn install_sh_warns_about_an_environment_file_that_sets_the_transport() {
         assert!(err.starts_with("install.sh: "), "{err}");
         assert!(out.is_empty(), "{out}");
     }
+}
+
+#[test]
+fn verify_deploy_reads_odd_install_paths_safely() {
+    let root = tempfile::tempdir().expect("tempdir");
+    install_required(root.path());
+    let p = root.path().display().to_string();
+    let r = root.path();
+    // A directory where a file should be, and bytes that are not UTF-8.
+    let unit = r.join("etc/systemd/system/relay-shell.service");
+    std::fs::remove_file(&unit).expect("rm");
+    std::fs::create_dir(&unit).expect("mkdir");
+    std::fs::write(r.join("etc/logrotate.d/relay-shell"), b"\xff\xfe\n").expect("write");
+    // A symlink to identical content is what it points to.
+    let real = r.join("hardening.real");
+    let hardening = r.join("etc/systemd/system/relay-shell.service.d/hardening.conf");
+    std::fs::rename(&hardening, &real).expect("mv");
+    std::os::unix::fs::symlink(&real, &hardening).expect("symlink");
+    let (code, out, err) = verify_deploy(&["--install-prefix", &p]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "relay-shell: verify-deploy FAILED (drift=1, missing=1, absent_template=0)\n"
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "systemd-unit       MISSING          {p}/etc/systemd/system/relay-shell.service  (could not read: Is a directory (os error 21))"
+        )
+    );
+    assert!(lines[1].starts_with("systemd-hardening  OK "), "{out}");
+    assert!(lines[2].starts_with("logrotate          DRIFT "), "{out}");
 }
 
 #[test]
