@@ -10,6 +10,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod confine;
+pub mod deploy;
 pub mod error;
 pub mod exec;
 pub mod gate;

@@ -1,7 +1,7 @@
 //! The `relay-shell` binary: parse the command line, pick a verb, run it.
 //!
-//! Verbs: serve (default; stdio or HTTP), `--check-config`, `--verify-audit`, `explain`,
-//! `sandbox`, `redact`, `token`.
+//! Verbs: serve (default; stdio or HTTP), `--check-config`, `--verify-deploy`,
+//! `--verify-audit`, `explain`, `sandbox`, `redact`, `token`, `man`, `completions`.
 //! Exit codes: 0 ok, 2 refused or invalid configuration (and 1 for `explain` refusals).
 
 use std::process::ExitCode;
@@ -345,9 +345,30 @@ fn sandbox(settings: &Settings, profile: &str, command: &[String]) -> ExitCode {
     confine::run_sandbox_cli(&confiner_for(settings, setting), profile, command)
 }
 
+/// Write `bytes` to stdout; exit 1 when stdout cannot take them.
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("relay-shell: cannot write to stdout: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     relay_shell::memory::limit_allocator_arenas();
     let cli = Cli::parse();
+    // Generated from the command line alone: no configuration is read.
+    match &cli.verb {
+        Some(Verb::Man) => return print_bytes(&relay_shell::cli::man_page()),
+        Some(Verb::Completions { shell }) => {
+            return print_bytes(&relay_shell::cli::completions(*shell));
+        }
+        _ => {}
+    }
     // Flags and exact-case variables came through clap; differently-cased variables and the
     // working directory's `.env` fill what they left unset (docs/configuration.md).
     let env: Vec<(String, String)> = std::env::vars_os()
@@ -384,7 +405,14 @@ fn main() -> ExitCode {
                 Err(e) => fail_config(e),
             };
         }
-        None => {}
+        Some(Verb::Man | Verb::Completions { .. }) | None => {}
+    }
+    if cli.verify_deploy {
+        return relay_shell::deploy::run_cli(
+            cli.templates_dir.as_deref(),
+            cli.install_prefix.as_deref(),
+            cli.json,
+        );
     }
     if cli.verify_audit {
         // The report goes to stdout; verification never serves or writes.
