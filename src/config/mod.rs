@@ -433,15 +433,15 @@ mod tests {
         let bad = |name, value| with(&[(name, value)]).map(|_| ()).unwrap_err().0;
         assert_eq!(
             bad("RELAY_SHELL_CONFINE", "sometimes"),
-            "RELAY_SHELL_CONFINE=sometimes (expected auto, require, off or always)"
+            "confine: RELAY_SHELL_CONFINE=sometimes (expected auto, require, off or always)"
         );
         assert_eq!(
             bad("RELAY_SHELL_READONLY_NETWORK", "lan"),
-            "RELAY_SHELL_READONLY_NETWORK=lan (expected any or none)"
+            "readonly_network: RELAY_SHELL_READONLY_NETWORK=lan (expected any or none)"
         );
         assert_eq!(
             bad("RELAY_SHELL_WRITABLE_ROOTS", "/srv:data"),
-            "RELAY_SHELL_WRITABLE_ROOTS=/srv:data (expected absolute paths separated by ':'; \
+            "writable_roots: RELAY_SHELL_WRITABLE_ROOTS=/srv:data (expected absolute paths separated by ':'; \
              data is relative)"
         );
     }
