@@ -180,13 +180,14 @@ impl Plan {
 pub struct Caller {
     /// JSON-RPC request id rendered as text.
     pub request_id: String,
-    /// `client_id` from the request's `_meta`, if any.
+    /// The OAuth client the access token was issued to; otherwise `client_id` from the
+    /// request's `_meta`, if any.
     pub client_id: String,
     /// The authenticated principal (`stdio` on the stdio transport).
     pub principal: String,
-    /// The principal's mode ceiling (a bearer token's `:mode`): the call is judged under
-    /// the stricter of it and the server's mode.
-    pub mode_ceiling: Option<crate::policy::Mode>,
+    /// The principal's ceiling (a bearer token's `:mode`, an OAuth token's scope): the call
+    /// is judged under the stricter of it and the server's mode.
+    pub ceiling: crate::policy::Ceiling,
 }
 
 /// How a call ended, for metrics and structured content.
@@ -460,7 +461,7 @@ impl Gate {
         raw_args: &[(&'static str, serde_json::Value)],
         runs: bool,
     ) -> (Tier, Admission) {
-        let decision = self.policy.check_capped(probe, caller.mode_ceiling);
+        let decision = self.policy.check_capped(probe, caller.ceiling);
         let tier = decision.tier;
         if !decision.admitted {
             let body = format!(
@@ -669,7 +670,7 @@ impl Gate {
         self.metrics.count_call(
             tool,
             tier.as_u8(),
-            self.policy.mode().capped(caller.mode_ceiling).as_str(),
+            self.policy.mode().capped(caller.ceiling.mode).as_str(),
             outcome.as_str(),
             started.elapsed().as_secs_f64(),
             text.len(),

@@ -39,7 +39,7 @@ fn caller() -> Caller {
         request_id: "7".into(),
         client_id: String::new(),
         principal: "stdio".into(),
-        mode_ceiling: None,
+        ceiling: crate::policy::Ceiling::NONE,
     }
 }
 

@@ -55,7 +55,8 @@ pub(super) async fn require(
     let principal = match &store {
         None => Principal {
             name: ANONYMOUS.to_string(),
-            mode_ceiling: None,
+            ceiling: crate::policy::Ceiling::NONE,
+            client_id: String::new(),
         },
         Some(store) => {
             let presented = bearer(req.headers());
