@@ -255,13 +255,19 @@ mod tests {
         let d = p.check_capped(&shell("touch x"), Ceiling::mode(Some(Readonly)));
         assert!(!d.admitted);
         assert_eq!(d.reason, "readonly mode refuses Tier 1 (REVERSIBLE)");
-        assert!(p.check_capped(&shell("ls"), Ceiling::mode(Some(Readonly))).admitted);
+        assert!(
+            p.check_capped(&shell("ls"), Ceiling::mode(Some(Readonly)))
+                .admitted
+        );
         assert!(
             !p.check_capped(&shell("systemctl restart x"), Ceiling::mode(Some(Guarded)))
                 .admitted
         );
         let p = policy(Readonly, "", "");
-        assert!(!p.check_capped(&shell("touch x"), Ceiling::mode(Some(Open))).admitted);
+        assert!(
+            !p.check_capped(&shell("touch x"), Ceiling::mode(Some(Open)))
+                .admitted
+        );
     }
 
     #[test]
@@ -272,7 +278,10 @@ mod tests {
         };
         let shell = |text: &str| Probe::from_text("shell_exec", PolicyClass::Shell, text);
         let p = policy(Mode::Open, "", "");
-        assert!(p.check_capped(&shell("systemctl restart x"), write).admitted);
+        assert!(
+            p.check_capped(&shell("systemctl restart x"), write)
+                .admitted
+        );
         let d = p.check_capped(&shell("rm -rf /srv"), write);
         assert!(!d.admitted);
         assert_eq!(
@@ -282,7 +291,10 @@ mod tests {
         // The allow regex lifts guarded refusals, never a ceiling.
         let p = policy(Mode::Guarded, "", ".*");
         assert!(!p.check_capped(&shell("rm -rf /srv"), write).admitted);
-        assert!(p.check_capped(&shell("systemctl restart x"), write).admitted);
+        assert!(
+            p.check_capped(&shell("systemctl restart x"), write)
+                .admitted
+        );
         // Deny still comes first.
         let p = policy(Mode::Open, "restart", "");
         let d = p.check_capped(&shell("systemctl restart x"), write);

@@ -36,7 +36,10 @@ impl Tool for ServerInfo {
             // An OAuth token's scope can stop below tier 3: say where, after the mode.
             if let (Json::Obj(fields), Some((tier, _))) = (&mut doc, caller.ceiling.max_tier) {
                 let at = fields.len().min(6);
-                fields.insert(at, ("principal_max_tier".into(), Json::Int(tier.as_u8().into())));
+                fields.insert(
+                    at,
+                    ("principal_max_tier".into(), Json::Int(tier.as_u8().into())),
+                );
             }
             let text = doc.to_pretty();
             Ok(Output::text(
