@@ -36,8 +36,8 @@ pub struct Cli {
     #[arg(long, requires = "verify_audit")]
     pub segment: bool,
 
-    /// Print machine-readable JSON reports (for --verify-audit and --auth-list).
-    #[arg(long)]
+    /// Print machine-readable JSON reports (for --verify-audit, --auth-list, `auth list`).
+    #[arg(long, global = true)]
     pub json: bool,
 
     /// List the OAuth clients and their approval (as `relay-shell auth list`).

@@ -125,9 +125,10 @@ async fn rmcp_client_registers_waits_for_approval_and_calls_a_tool() {
         refused["error_description"],
         "Client is awaiting operator approval"
     );
-    assert!(s.http.log().contains(&format!(
+    s.wait_log(&format!(
         "authorization refused: client {client_id} is awaiting operator approval (run: relay-shell auth approve {client_id})"
-    )));
+    ))
+    .await;
 
     // The v0.5.0 flag approves it; the same URL now yields a code.
     let (code, out, _) = s.cli(&["--auth-approve", &client_id], "");

@@ -88,6 +88,17 @@ impl OAuthServer {
         self.url("/mcp")
     }
 
+    /// Wait until the server's log contains `needle` (its stderr is read by a thread).
+    pub async fn wait_log(&self, needle: &str) {
+        for _ in 0..6000 {
+            if self.http.log().contains(needle) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the log never said {needle:?}: {}", self.http.log());
+    }
+
     /// Run `relay-shell <args>` against this state directory: (status, stdout, stderr).
     pub fn cli(&self, args: &[&str], stdin: &str) -> (i32, String, String) {
         cli(&self.state, args, stdin)

@@ -26,7 +26,9 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use subtle::ConstantTimeEq;
 
 use super::store::{self, Code, Status};
-use super::{OAuth, Peer, parse_form, parse_scopes, passphrase, redirect_matches, truncate};
+use super::{
+    OAuth, Peer, operator as passphrase, parse_form, parse_scopes, redirect_matches, truncate,
+};
 
 /// How long a consent page stays usable.
 const CONSENT_TTL: Duration = Duration::from_secs(600);

@@ -10,7 +10,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::passphrase;
+use super::operator as passphrase;
 use super::register::{clean_name, new_client_id};
 use super::store::{self, Client, RegistrationToken, Status, Store};
 use super::valid_redirect_uri;

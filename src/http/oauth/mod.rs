@@ -4,8 +4,9 @@
 //! - `meta.rs` — RFC 9728 protected-resource and RFC 8414 authorization-server metadata.
 //! - `register.rs` — RFC 7591 registration under `RELAY_SHELL_AUTH_REGISTRATION`.
 //! - `authorize.rs` — `/authorize`: request checks, the operator's consent page.
-//! - `token.rs` — `/token` (code + PKCE S256, refresh rotation) and `/revoke` (RFC 7009).
+//! - `exchange.rs` — `/token` (code + PKCE S256, refresh rotation) and `/revoke` (RFC 7009).
 //! - `store.rs` — the state directory (hashes only, atomic writes, bounded).
+//! - `operator.rs` — the operator passphrase (Argon2id hash) and `limits.rs` its rate limit.
 //! - `cli.rs` — `relay-shell auth …` and the `--auth-*` flags.
 //!
 //! Scopes are ceilings on the server's policy: `shell:read` (tier 0), `shell:write` (up to
@@ -13,12 +14,12 @@
 
 mod authorize;
 pub mod cli;
+mod exchange;
 mod limits;
 mod meta;
-mod passphrase;
+mod operator;
 mod register;
 pub(crate) mod store;
-mod token;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -122,7 +123,7 @@ impl OAuth {
                     .to_string(),
             );
         }
-        if !passphrase::exists(self.store.dir()) {
+        if !operator::exists(self.store.dir()) {
             out.push(
                 "no operator passphrase (relay-shell auth passphrase): an approved client is \
                  authorized without a consent page"
@@ -218,8 +219,8 @@ impl OAuth {
             )
             .route("/register", post(register::register))
             .route("/authorize", get(authorize::start).post(authorize::decide))
-            .route("/token", post(token::token))
-            .route("/revoke", post(token::revoke))
+            .route("/token", post(exchange::token))
+            .route("/revoke", post(exchange::revoke))
             .with_state(self.clone())
     }
 }

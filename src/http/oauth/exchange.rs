@@ -224,7 +224,7 @@ fn exchange_code(
         if let Some(family) = c.spent.clone() {
             let n = grants.revoke_family(&family);
             tracing::warn!(
-                "authorization code replayed by client {client_id}: {n} code(s) and token(s) of \
+                "code replayed by client {client_id}: {n} code(s) and token(s) of \
                  its first exchange revoked"
             );
             return Err(Refusal::grant(
@@ -361,12 +361,12 @@ pub(super) async fn token(State(oauth): State<Arc<OAuth>>, req: Request) -> Resp
     };
     match result {
         Ok(doc) => {
-            tracing::info!("OAuth tokens issued to client {client_id}");
+            tracing::info!("tokens issued to client {client_id}");
             json_response(StatusCode::OK, &doc)
         }
         Err(r) => {
             tracing::info!(
-                "OAuth token request of client {client_id} refused: {} ({})",
+                "token request of client {client_id} refused: {} ({})",
                 r.1,
                 r.2
             );
