@@ -15,6 +15,9 @@ command -v npm >/dev/null 2>&1 || need+=(npm)
 # The SSH tests start real OpenSSH daemons on 127.0.0.1.
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null 2>&1 && command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)
+# The OAuth consent page is tested in headless Chromium over WebDriver (tests/oauth_browser.rs).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/test.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
