@@ -349,7 +349,7 @@ mod tests {
         ])
         .unwrap_err();
         assert!(e.0.ends_with("(must not contain a fragment)"), "{e}");
-        let s = with(&[("RELAY_SHELL_AUTH_ISSUER", "HTTPS://Relay.Example/")]).expect("valid"); // ok: test
+        let s = with(&[("RELAY_SHELL_AUTH_ISSUER", "https://Relay.Example/")]).expect("valid"); // ok: test
         assert_eq!(s.oauth_issuer().expect("issuer"), "https://relay.example"); // ok: test
         assert_eq!(
             s.oauth_resource().expect("resource"), // ok: test

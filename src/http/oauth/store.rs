@@ -268,9 +268,12 @@ fn check_private(path: &Path, meta: &std::fs::Metadata, want_dir: bool) -> Resul
     Ok(())
 }
 
+/// The stamps of the directory, `clients.json` and `grants.json` (`None`: missing).
+type Stamps = (Option<Stamp>, Option<Stamp>, Option<Stamp>);
+
 #[derive(Default)]
 struct Cache {
-    stamps: (Option<Stamp>, Option<Stamp>, Option<Stamp>),
+    stamps: Stamps,
     clients: Clients,
     grants: Grants,
     loaded: bool,
@@ -318,7 +321,7 @@ impl Store {
     }
 
     /// Stat the directory and both files: their stamps, or why they cannot be trusted.
-    fn stamps(&self) -> Result<(Option<Stamp>, Option<Stamp>, Option<Stamp>), String> {
+    fn stamps(&self) -> Result<Stamps, String> {
         let dmeta =
             std::fs::metadata(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
         check_private(&self.dir, &dmeta, true)?;
