@@ -303,13 +303,17 @@ pub fn raw() -> reqwest::Client {
         .expect("client")
 }
 
-/// A PKCE pair: (verifier, S256 challenge).
+/// A PKCE pair made by the `oauth2` client library: (verifier, S256 challenge), checked
+/// against RFC 7636's definition.
 pub fn pkce() -> (String, String) {
-    let mut b = [0u8; 32];
-    rand::fill(&mut b);
-    let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+    let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
+    let (challenge, verifier) = (
+        challenge.as_str().to_string(),
+        verifier.secret().to_string(),
+    );
+    let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(Sha256::digest(verifier.as_bytes()));
+    assert_eq!(challenge, expected);
     (verifier, challenge)
 }
 

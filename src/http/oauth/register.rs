@@ -259,6 +259,17 @@ pub(super) async fn register(State(oauth): State<Arc<OAuth>>, req: Request) -> R
                 "Dynamic client registration is closed (single-client lockdown).",
             ));
         }
+        // Pending clients make room for new ones (the oldest goes); approved ones never do.
+        let approved = clients
+            .clients
+            .values()
+            .filter(|c| c.status == Status::Approved)
+            .count();
+        if approved >= store::MAX_CLIENTS {
+            return Err(invalid(
+                "this server has as many clients as it keeps; the operator must reject some",
+            ));
+        }
         clients.clients.insert(id, record);
         Ok(())
     });
