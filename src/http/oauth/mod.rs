@@ -3,7 +3,8 @@
 //!
 //! - `meta.rs` — RFC 9728 protected-resource and RFC 8414 authorization-server metadata.
 //! - `register.rs` — RFC 7591 registration under `RELAY_SHELL_AUTH_REGISTRATION`.
-//! - `authorize.rs` — `/authorize`: request checks, the operator's consent page.
+//! - `authorize.rs` — `/authorize`: request checks, the operator's decision; `consent.rs` its
+//!   HTML (the consent page).
 //! - `exchange.rs` — `/token` (code + PKCE S256, refresh rotation) and `/revoke` (RFC 7009).
 //! - `store.rs` — the state directory (hashes only, atomic writes, bounded).
 //! - `operator.rs` — the operator passphrase (Argon2id hash) and `limits.rs` its rate limit.
@@ -14,6 +15,7 @@
 
 mod authorize;
 pub mod cli;
+mod consent;
 mod exchange;
 mod limits;
 mod meta;
