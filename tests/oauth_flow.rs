@@ -148,6 +148,14 @@ async fn rmcp_client_registers_waits_for_approval_and_calls_a_tool() {
     let manager = state.into_authorization_manager().expect("authorized");
     let first = manager.get_access_token().await.expect("access token");
     assert!(first.starts_with("rsa_"));
+    // rmcp's refresh (the oauth2 crate's refresh request) rotates the pair; the MCP session
+    // below runs on the new access token.
+    manager.refresh_token().await.expect("refresh");
+    let second = manager
+        .get_access_token()
+        .await
+        .expect("refreshed access token");
+    assert!(second.starts_with("rsa_") && second != first);
 
     let transport = StreamableHttpClientTransport::with_client(
         AuthClient::new(reqwest::Client::new(), manager),
@@ -175,7 +183,9 @@ async fn rmcp_client_registers_waits_for_approval_and_calls_a_tool() {
     assert_eq!(rec["client_id"], json!(client_id));
     // Nothing secret reached the log or the state directory.
     let grants = std::fs::read_to_string(s.state.join("grants.json")).expect("grants");
-    assert!(!grants.contains(&first) && !s.http.log().contains(&first));
+    for t in [&first, &second] {
+        assert!(!grants.contains(t.as_str()) && !s.http.log().contains(t.as_str()));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
