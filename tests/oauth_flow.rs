@@ -344,3 +344,40 @@ async fn a_restart_keeps_tokens_and_another_resource_refuses_them() {
     assert_eq!(query(&location(&r))["error"], "invalid_target");
     let _ = verifier;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_belong_to_the_oauth_client() {
+    let s = OAuthServer::start(&[]).await;
+    let redirect = "http://127.0.0.1/cb";
+    let a = s.approved_client(redirect).await;
+    let b = s.approved_client(redirect).await;
+    let (token_a, _) = s.grant(&a, redirect, &[]).await;
+    let (token_b, _) = s.grant(&b, redirect, &[]).await;
+    let alice = s.http.client(Some(&token_a)).await;
+    let bob = s.http.client(Some(&token_b)).await;
+    let spawned = call(&alice, "shell_spawn", json!({"command": "cat"})).await;
+    let id = spawned
+        .split_whitespace()
+        .find(|w| w.starts_with("sh-"))
+        .expect("session id")
+        .trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string();
+    assert_eq!(
+        call(
+            &bob,
+            "session_recv",
+            json!({"session_id": id, "timeout": 0})
+        )
+        .await,
+        format!("[ERROR: SessionNotFound: no such session: {id}]")
+    );
+    assert_eq!(call(&bob, "session_list", json!({})).await, "[]");
+    assert!(call(&alice, "session_list", json!({})).await.contains(&id));
+    // Rejecting a client ends its tokens at once.
+    let (code, _, _) = s.cli(&["auth", "reject", &a], "");
+    assert_eq!(code, 0);
+    assert_eq!(s.mcp_status(&token_a).await, 401);
+    assert_eq!(s.mcp_status(&token_b).await, 200);
+    bob.cancel().await.expect("close");
+    drop(alice);
+}
