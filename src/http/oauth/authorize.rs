@@ -245,7 +245,7 @@ fn issue_code(oauth: &OAuth, r: &AuthRequest) -> Response {
         challenge: r.challenge.clone(),
         resource: r.resource.clone(),
         scopes: r.scopes.clone(),
-        expires_at: store::now() + oauth.code_ttl,
+        expires_at: store::now().saturating_add(oauth.code_ttl),
         spent: None,
     };
     let key = store::hash(&code);

@@ -156,7 +156,7 @@ fn issue(
         client_id: client_id.to_string(),
         scopes: scopes.to_vec(),
         resource: oauth.resource.clone(),
-        expires_at: now + ttl,
+        expires_at: now.saturating_add(ttl),
         family: family.to_string(),
         rotated: false,
     };
