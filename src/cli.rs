@@ -38,10 +38,6 @@ pub struct Cli {
     #[arg(long, requires = "verify_audit")]
     pub segment: bool,
 
-    /// Print machine-readable JSON reports (for --verify-audit and --verify-deploy).
-    #[arg(long)]
-    pub json: bool,
-
     /// Compare the shipped deploy templates (unit, drop-ins, logrotate, Caddyfile, shippers)
     /// with the installed files, byte for byte (0 all match, 2 drift or missing).
     #[arg(long)]
@@ -56,6 +52,22 @@ pub struct Cli {
     /// --verify-deploy).
     #[arg(long, value_name = "PATH", requires = "verify_deploy")]
     pub install_prefix: Option<PathBuf>,
+    /// Print machine-readable JSON reports (for --verify-audit, --verify-deploy, --auth-list,
+    /// `auth list`).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// List the OAuth clients and their approval (as `relay-shell auth list`).
+    #[arg(long)]
+    pub auth_list: bool,
+
+    /// Approve a pending OAuth client (as `relay-shell auth approve ID`).
+    #[arg(long, value_name = "CLIENT_ID")]
+    pub auth_approve: Option<String>,
+
+    /// Delete an OAuth client with its codes and tokens (as `relay-shell auth reject ID`).
+    #[arg(long, value_name = "CLIENT_ID")]
+    pub auth_reject: Option<String>,
 
     /// All server settings.
     #[command(flatten)]
@@ -92,6 +104,13 @@ pub enum Verb {
         /// What to do.
         #[command(subcommand)]
         action: TokenAction,
+    },
+    /// Manage OAuth (RELAY_SHELL_AUTH_STATE_DIR): clients, their approval, the operator
+    /// passphrase and initial access tokens.
+    Auth {
+        /// What to do.
+        #[command(subcommand)]
+        action: AuthAction,
     },
     /// Scrub secrets from stdin to stdout with the same rules the audit log uses.
     Redact {
@@ -262,4 +281,56 @@ mod tests {
         assert!(!t.contains("--policy-mode"));
         assert!(!t.contains("`--help`"));
     }
+}
+
+/// `relay-shell auth …`.
+#[derive(Debug, Subcommand)]
+pub enum AuthAction {
+    /// One line per client: `ID  approved|pending  REDIRECT_URIS` (`--json`: an array).
+    List,
+    /// Approve a pending client: it may then be authorized.
+    Approve {
+        /// The client's id.
+        client_id: String,
+    },
+    /// Delete a client with its codes and tokens.
+    Reject {
+        /// The client's id.
+        client_id: String,
+    },
+    /// Set the operator passphrase the consent page asks for (prompted twice on a terminal;
+    /// otherwise two lines from stdin). Stored as an Argon2id hash.
+    Passphrase,
+    /// Print a new initial access token for `/register` (RELAY_SHELL_AUTH_REGISTRATION=token);
+    /// only its hash is stored.
+    RegistrationToken {
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 86_400)]
+        ttl: u64,
+        /// Allow several registrations with it (default: single use).
+        #[arg(long)]
+        reusable: bool,
+    },
+    /// Manage clients by hand.
+    Client {
+        /// What to do.
+        #[command(subcommand)]
+        action: ClientAction,
+    },
+}
+
+/// `relay-shell auth client …`.
+#[derive(Debug, Subcommand)]
+pub enum ClientAction {
+    /// Add an approved client; prints its id (and its secret with `--secret`).
+    Add {
+        /// Display name shown on the consent page.
+        name: String,
+        /// A redirect URI (repeat for several).
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uri: Vec<String>,
+        /// A confidential client with a secret (default: a public client using PKCE only).
+        #[arg(long)]
+        secret: bool,
+    },
 }

@@ -271,13 +271,14 @@ impl Plan {
 pub struct Caller {
     /// JSON-RPC request id rendered as text.
     pub request_id: String,
-    /// The verified OAuth client id, if any (never the request's own `_meta`).
+    /// The OAuth client the access token was issued to, if any (never the request's own
+    /// `_meta`, which the client writes).
     pub client_id: String,
     /// The authenticated principal (`stdio` on the stdio transport).
     pub principal: String,
-    /// The principal's mode ceiling (a bearer token's `:mode`): the call is judged under
-    /// the stricter of it and the server's mode.
-    pub mode_ceiling: Option<crate::policy::Mode>,
+    /// The principal's ceiling (a bearer token's `:mode`, an OAuth token's scope): the call
+    /// is judged under the stricter of it and the server's mode.
+    pub ceiling: crate::policy::Ceiling,
 }
 
 /// How a call ended, for metrics and structured content.
@@ -664,7 +665,7 @@ impl Gate {
                 Admission::Stop(Finished::plain(body, Outcome::Denied)),
             );
         }
-        let decision = self.policy.check_capped(probe, caller.mode_ceiling);
+        let decision = self.policy.check_capped(probe, caller.ceiling);
         let tier = decision.tier;
         if !decision.admitted {
             let body = format!(
@@ -938,7 +939,7 @@ impl Gate {
         self.metrics.count_call(
             tool,
             tier.as_u8(),
-            self.policy.mode().capped(caller.mode_ceiling).as_str(),
+            self.policy.mode().capped(caller.ceiling.mode).as_str(),
             outcome.as_str(),
             started.elapsed().as_secs_f64(),
             text.len(),

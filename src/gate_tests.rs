@@ -39,7 +39,7 @@ fn caller() -> Caller {
         request_id: "7".into(),
         client_id: String::new(),
         principal: "stdio".into(),
-        mode_ceiling: None,
+        ceiling: crate::policy::Ceiling::NONE,
     }
 }
 
@@ -260,11 +260,11 @@ async fn the_gate_chooses_the_profile_from_the_decision_under_the_callers_ceilin
     let dir = tempfile::tempdir().expect("tmp"); // ok: test
     let gate = confining_gate(dir.path(), Mode::Open);
     let readonly_token = Caller {
-        mode_ceiling: Some(Mode::Readonly),
+        ceiling: crate::policy::Ceiling::mode(Some(Mode::Readonly)),
         ..caller()
     };
     let guarded_token = Caller {
-        mode_ceiling: Some(Mode::Guarded),
+        ceiling: crate::policy::Ceiling::mode(Some(Mode::Guarded)),
         ..caller()
     };
     let run = |who: &Caller, plan| {

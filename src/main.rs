@@ -1,7 +1,8 @@
 //! The `relay-shell` binary: parse the command line, pick a verb, run it.
 //!
 //! Verbs: serve (default; stdio or HTTP), `--check-config`, `--verify-deploy`,
-//! `--verify-audit`, `explain`, `sandbox`, `redact`, `token`, `man`, `completions`.
+//! `--verify-audit`, `explain`, `sandbox`, `redact`, `token`, `auth` (and the
+//! `--auth-list|approve|reject` flags), `man`, `completions`.
 //! Exit codes: 0 ok, 2 refused or invalid configuration (and 1 for `explain` refusals).
 
 use std::process::ExitCode;
@@ -399,6 +400,9 @@ fn main() -> ExitCode {
         Some(Verb::Token { action }) => {
             return relay_shell::http::token_cli::run(settings.auth_tokens_file.as_deref(), action);
         }
+        Some(Verb::Auth { action }) => {
+            return relay_shell::http::oauth::cli::run(&settings.auth_state_dir, action, cli.json);
+        }
         Some(Verb::Redact { json }) => {
             return match redactor_for(&settings) {
                 Ok(r) => relay_shell::redact::run_cli(*json, &r),
@@ -413,6 +417,25 @@ fn main() -> ExitCode {
             cli.install_prefix.as_deref(),
             cli.json,
         );
+    }
+    {
+        use relay_shell::cli::AuthAction;
+        let legacy = if let Some(id) = &cli.auth_approve {
+            Some(AuthAction::Approve {
+                client_id: id.clone(),
+            })
+        } else if let Some(id) = &cli.auth_reject {
+            Some(AuthAction::Reject {
+                client_id: id.clone(),
+            })
+        } else if cli.auth_list {
+            Some(AuthAction::List)
+        } else {
+            None
+        };
+        if let Some(action) = legacy.filter(|_| !cli.verify_audit) {
+            return relay_shell::http::oauth::cli::run(&settings.auth_state_dir, &action, cli.json);
+        }
     }
     if cli.verify_audit {
         // The report goes to stdout; verification never serves or writes.
@@ -456,6 +479,11 @@ fn main() -> ExitCode {
             }
             for w in relay_shell::config::standing_warnings(&state.settings, is_root()) {
                 eprintln!("relay-shell: note: {w}");
+            }
+            if let Some(oauth) = http.as_ref().and_then(|p| p.oauth.as_ref()) {
+                for w in oauth.warnings() {
+                    eprintln!("relay-shell: note: {w}");
+                }
             }
             eprintln!("relay-shell: config OK ({})", summary(&state));
             state.ssh.shutdown().await;

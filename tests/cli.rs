@@ -318,22 +318,37 @@ fn check_config_refuses_what_serving_refuses() {
     std::fs::set_permissions(&public_tokens, open).expect("chmod");
     let public_tokens = public_tokens.display().to_string();
     let missing_tokens = dir.path().join("no-such-file").display().to_string();
+    let exposed_state = dir.path().join("oauth-0755");
+    std::fs::create_dir(&exposed_state).expect("mkdir");
+    let exposed = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755);
+    std::fs::set_permissions(&exposed_state, exposed).expect("chmod");
+    let exposed_state = exposed_state.display().to_string();
     let cases: &[(&[(&str, &str)], &str)] = &[
         (
             &[("RELAY_SHELL_HTTP_HOST", "0.0.0.0")],
             "relay-shell: invalid configuration: refusing to serve HTTP on 0.0.0.0 without \
-             authentication: set RELAY_SHELL_AUTH_TOKENS_FILE, bind a loopback address, or set \
-             RELAY_SHELL_ALLOW_UNAUTH_NETWORK=true if an authenticating proxy is the only way to \
-             reach the port\n",
+             authentication: set RELAY_SHELL_AUTH_ENABLED=true or RELAY_SHELL_AUTH_TOKENS_FILE, \
+             bind a loopback address, or set RELAY_SHELL_ALLOW_UNAUTH_NETWORK=true if an \
+             authenticating proxy is the only way to reach the port\n",
         ),
         (
             &[("RELAY_SHELL_HTTP_HOST", "::")],
             "relay-shell: invalid configuration: refusing to serve HTTP on :: without",
         ),
         (
-            &[("RELAY_SHELL_AUTH_ENABLED", "true")],
-            "relay-shell: invalid configuration: RELAY_SHELL_AUTH_ENABLED=true: OAuth is not \
-             available in this build; use RELAY_SHELL_AUTH_TOKENS_FILE for bearer tokens\n",
+            &[
+                ("RELAY_SHELL_AUTH_ENABLED", "true"),
+                ("RELAY_SHELL_AUTH_ISSUER", "http://relay.example"),
+            ],
+            "relay-shell: invalid configuration: RELAY_SHELL_AUTH_ISSUER=http://relay.example \
+             (https is required unless the host is loopback)\n",
+        ),
+        (
+            &[
+                ("RELAY_SHELL_AUTH_ENABLED", "true"),
+                ("RELAY_SHELL_AUTH_STATE_DIR", &exposed_state),
+            ],
+            "relay-shell: invalid configuration: RELAY_SHELL_AUTH_STATE_DIR: ",
         ),
         (
             &[("RELAY_SHELL_AUTH_TOKENS_FILE", &public_tokens)],

@@ -239,22 +239,26 @@ settings! {
         "bearer token `GET /metrics` then requires";
     auth_enabled: bool = "RELAY_SHELL_AUTH_ENABLED", "HTTP auth", "BOOL",
         default Default::Value("false"), accepts Kind::Bool,
-        "OAuth on the HTTP transport: not in this build; `true` with `http` is refused at start";
+        "OAuth 2.1 on the HTTP transport: this server is its own authorization server (docs/oauth.md)";
     auth_issuer: String = "RELAY_SHELL_AUTH_ISSUER", "HTTP auth", "URL",
         default Default::Value("https://localhost:8080"), accepts Kind::Url,
-        "OAuth issuer";
-    auth_state_dir: PathBuf = "RELAY_SHELL_AUTH_STATE_DIR", "HTTP auth", "PATH",
-        default Default::Value("/var/lib/relay-shell/oauth"), accepts Kind::Text("path"),
-        "OAuth state";
+        "OAuth issuer: the public base URL clients reach this server at (https unless the host is loopback; no path, query or fragment)";
     auth_resource_url: String = "RELAY_SHELL_AUTH_RESOURCE_URL", "HTTP auth", "URL",
-        default Default::Empty, accepts Kind::Text("URL; empty = `RELAY_SHELL_AUTH_ISSUER`"),
-        "the OAuth protected resource access tokens are bound to";
+        default Default::Computed { doc: "`<issuer>/mcp`", value: String::new },
+        accepts Kind::Text("http(s) URL without credentials or fragment"),
+        "the protected resource (RFC 8707 audience) every OAuth token is bound to";
+    auth_registration: String = "RELAY_SHELL_AUTH_REGISTRATION", "HTTP auth", "HOW",
+        default Default::Value("approve"), accepts Kind::Choice(&["approve", "token", "closed", "open"]),
+        "who may register an OAuth client: `approve` (pending until `relay-shell auth approve`), `token` (an initial access token from `relay-shell auth registration-token`), `closed` (only `relay-shell auth client add`), `open` (anyone; warned at start)";
     auth_require_approval: bool = "RELAY_SHELL_AUTH_REQUIRE_APPROVAL", "HTTP auth", "BOOL",
         default Default::Value("true"), accepts Kind::Bool,
-        "a newly registered OAuth client waits for the operator's approval";
+        "with `approve` registration: a registered client waits for the operator (`false` approves at registration, like `open`)";
+    auth_state_dir: PathBuf = "RELAY_SHELL_AUTH_STATE_DIR", "HTTP auth", "PATH",
+        default Default::Value("/var/lib/relay-shell/oauth"), accepts Kind::Text("path, `~` expanded"),
+        "OAuth state: clients, hashes of codes and tokens, the operator passphrase's hash (directory 0700, files 0600)";
     auth_single_client: bool = "RELAY_SHELL_AUTH_SINGLE_CLIENT", "HTTP auth", "BOOL",
         default Default::Value("true"), accepts Kind::Bool,
-        "only one OAuth client may register";
+        "`/register` is closed once an approved client exists (an initial access token still opens it)";
     auth_access_ttl: u64 = "RELAY_SHELL_AUTH_ACCESS_TTL", "HTTP auth", "SECS",
         default Default::Value("3600"), accepts int(60, u64::MAX),
         "access token lifetime, seconds";

@@ -209,32 +209,84 @@ impl Settings {
     }
 }
 
+/// A URL as OAuth names things: `scheme://authority[/path]`, scheme and host lower-cased, no
+/// credentials, query or fragment, no trailing `/`. `what` names the setting in errors.
+pub fn normalize_url(raw: &str, what: &str) -> Result<String, ConfigError> {
+    let bad = |why: &str| ConfigError(format!("{what}={raw} ({why})"));
+    let raw = raw.trim();
+    if raw.contains('#') {
+        return Err(bad("must not contain a fragment"));
+    }
+    let uri: http::Uri = raw.parse().map_err(|_| bad("expected an http(s) URL"))?;
+    let scheme = uri.scheme_str().map(str::to_ascii_lowercase);
+    let Some(scheme) = scheme.filter(|s| s == "http" || s == "https") else {
+        return Err(bad("expected an http(s) URL"));
+    };
+    let Some(auth) = uri.authority() else {
+        return Err(bad("expected an http(s) URL"));
+    };
+    if auth.as_str().contains('@') {
+        return Err(bad("must not contain credentials"));
+    }
+    if uri.query().is_some() {
+        return Err(bad("must not contain a query"));
+    }
+    if scheme == "http" && !is_loopback_host(auth.host()) {
+        return Err(bad("https is required unless the host is loopback"));
+    }
+    let path = uri.path().trim_end_matches('/');
+    Ok(format!(
+        "{scheme}://{}{path}",
+        auth.as_str().to_ascii_lowercase()
+    ))
+}
+
 impl Settings {
+    /// The OAuth issuer, normalised (`RELAY_SHELL_AUTH_ISSUER`): no path.
+    pub fn oauth_issuer(&self) -> Result<String, ConfigError> {
+        let issuer = normalize_url(&self.auth_issuer, "RELAY_SHELL_AUTH_ISSUER")?;
+        let path_start = issuer.find("://").map_or(0, |i| i + 3);
+        if issuer[path_start..].contains('/') {
+            return Err(ConfigError(format!(
+                "RELAY_SHELL_AUTH_ISSUER={} (must not have a path: the endpoints live at its root)",
+                self.auth_issuer.trim()
+            )));
+        }
+        Ok(issuer)
+    }
+
+    /// The protected resource every OAuth token is bound to: `RELAY_SHELL_AUTH_RESOURCE_URL`
+    /// normalised, else `<issuer>/mcp`.
+    pub fn oauth_resource(&self) -> Result<String, ConfigError> {
+        if self.auth_resource_url.trim().is_empty() {
+            return Ok(format!("{}/mcp", self.oauth_issuer()?));
+        }
+        normalize_url(&self.auth_resource_url, "RELAY_SHELL_AUTH_RESOURCE_URL")
+    }
+
     /// Whether this build can serve with these settings (checked before serving and by
-    /// `--check-config`, so the check never accepts what serving then refuses). Over HTTP: no
-    /// OAuth (not in this build), and no network-reachable socket without authentication —
-    /// that would be an unauthenticated shell. The token file itself is loaded and checked
-    /// by `http::prepare`, which both paths run too.
+    /// `--check-config`, so the check never accepts what serving then refuses). Over HTTP:
+    /// valid OAuth URLs when OAuth is on, and no network-reachable socket without
+    /// authentication — that would be an unauthenticated shell. The token file and the OAuth
+    /// state directory are loaded and checked by `http::prepare`, which both paths run too.
     pub fn servable(&self) -> Result<(), ConfigError> {
         if self.transport != Transport::Http {
             return Ok(());
         }
         if self.auth_enabled {
-            return Err(ConfigError(
-                "RELAY_SHELL_AUTH_ENABLED=true: OAuth is not available in this build; use \
-                 RELAY_SHELL_AUTH_TOKENS_FILE for bearer tokens"
-                    .into(),
-            ));
+            self.oauth_issuer()?;
+            self.oauth_resource()?;
         }
         if self.auth_tokens_file.is_none()
+            && !self.auth_enabled
             && !self.allow_unauth_network
             && !is_loopback_host(&self.http_host)
         {
             return Err(ConfigError(format!(
                 "refusing to serve HTTP on {} without authentication: set \
-                 RELAY_SHELL_AUTH_TOKENS_FILE, bind a loopback address, or set \
-                 RELAY_SHELL_ALLOW_UNAUTH_NETWORK=true if an authenticating proxy is the only \
-                 way to reach the port",
+                 RELAY_SHELL_AUTH_ENABLED=true or RELAY_SHELL_AUTH_TOKENS_FILE, bind a loopback \
+                 address, or set RELAY_SHELL_ALLOW_UNAUTH_NETWORK=true if an authenticating \
+                 proxy is the only way to reach the port",
                 self.http_host.trim()
             )));
         }
@@ -289,7 +341,7 @@ mod tests {
         };
         let e = http(&[("RELAY_SHELL_HTTP_HOST", "0.0.0.0")]).unwrap_err();
         assert!(
-            e.0.starts_with("refusing to serve HTTP on 0.0.0.0 without authentication: set RELAY_SHELL_AUTH_TOKENS_FILE"),
+            e.0.starts_with("refusing to serve HTTP on 0.0.0.0 without authentication: set RELAY_SHELL_AUTH_ENABLED=true or RELAY_SHELL_AUTH_TOKENS_FILE"),
             "{e}"
         );
         assert!(!e.0.contains('\n'));
@@ -309,8 +361,50 @@ mod tests {
             ])
             .is_ok()
         );
-        let e = http(&[("RELAY_SHELL_AUTH_ENABLED", "true")]).unwrap_err();
-        assert!(e.0.starts_with("RELAY_SHELL_AUTH_ENABLED=true: OAuth is not available"));
+        // OAuth authenticates a network bind; its URLs must be sound.
+        assert!(
+            http(&[
+                ("RELAY_SHELL_HTTP_HOST", "0.0.0.0"),
+                ("RELAY_SHELL_AUTH_ENABLED", "true"),
+                ("RELAY_SHELL_AUTH_ISSUER", "https://relay.example")
+            ])
+            .is_ok()
+        );
+        let e = http(&[
+            ("RELAY_SHELL_AUTH_ENABLED", "true"),
+            ("RELAY_SHELL_AUTH_ISSUER", "http://relay.example"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e.0,
+            "RELAY_SHELL_AUTH_ISSUER=http://relay.example (https is required unless the host is loopback)"
+        );
+        let e = http(&[
+            ("RELAY_SHELL_AUTH_ENABLED", "true"),
+            (
+                "RELAY_SHELL_AUTH_RESOURCE_URL",
+                "https://u:p@relay.example/mcp",
+            ),
+        ])
+        .unwrap_err();
+        assert!(e.0.ends_with("(must not contain credentials)"), "{e}");
+        let e = http(&[
+            ("RELAY_SHELL_AUTH_ENABLED", "true"),
+            (
+                "RELAY_SHELL_AUTH_RESOURCE_URL",
+                "https://relay.example/mcp#x",
+            ),
+        ])
+        .unwrap_err();
+        assert!(e.0.ends_with("(must not contain a fragment)"), "{e}");
+        let s = with(&[("RELAY_SHELL_AUTH_ISSUER", "https://Relay.Example/")]).expect("valid"); // ok: test
+        assert_eq!(s.oauth_issuer().expect("issuer"), "https://relay.example"); // ok: test
+        assert_eq!(
+            s.oauth_resource().expect("resource"), // ok: test
+            "https://relay.example/mcp"
+        );
+        let s = with(&[("RELAY_SHELL_AUTH_ISSUER", "https://relay.example/sub")]).expect("valid"); // ok: test
+        assert!(s.oauth_issuer().is_err());
         // Over stdio the HTTP host is not used, so it is not judged.
         let s = with(&[("RELAY_SHELL_HTTP_HOST", "0.0.0.0")]).expect("valid"); // ok: test
         assert!(s.servable().is_ok());

@@ -77,6 +77,33 @@ impl FromStr for Mode {
     }
 }
 
+/// The most a principal may do, on top of the server's mode: a bearer token's mode, or what an
+/// OAuth token's scope grants. A ceiling only ever narrows what the server allows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ceiling {
+    /// A mode the server's mode is capped by (the stricter of the two applies).
+    pub mode: Option<Mode>,
+    /// The highest tier admitted, and the grant that sets it (named in the refusal): an
+    /// OAuth `shell:write` token stops at tier 2 whatever the allow regex says.
+    pub max_tier: Option<(Tier, &'static str)>,
+}
+
+impl Ceiling {
+    /// No ceiling: the server's policy alone decides.
+    pub const NONE: Ceiling = Ceiling {
+        mode: None,
+        max_tier: None,
+    };
+
+    /// A mode ceiling only (a bearer token's `:mode`).
+    pub fn mode(mode: Option<Mode>) -> Ceiling {
+        Ceiling {
+            mode,
+            max_tier: None,
+        }
+    }
+}
+
 /// One finding of the classifier: what was seen, which rule fired, and its tier.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reason {

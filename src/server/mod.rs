@@ -38,15 +38,20 @@ pub struct State {
     pub ssh: Arc<crate::ssh::Ssh>,
 }
 
-/// The identity the HTTP transport proved for a request (a bearer token's name and mode),
-/// attached to the request's `http::request::Parts` extensions by its authentication layer.
-/// Over stdio there is none and the handler's own principal applies.
+/// The identity the HTTP transport proved for a request (a bearer token's name and mode, or
+/// an OAuth client and its token's scope), attached to the request's `http::request::Parts`
+/// extensions by its authentication layer. Over stdio there is none and the handler's own
+/// principal applies.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
-    /// Recorded in every audit record; owns sessions.
+    /// Recorded in every audit record; owns sessions (`oauth:<client id> (<client name>)`
+    /// for an OAuth client).
     pub name: String,
-    /// The token's mode: a ceiling on the server's mode.
-    pub mode_ceiling: Option<crate::policy::Mode>,
+    /// The token's ceiling on the server's policy.
+    pub ceiling: crate::policy::Ceiling,
+    /// The OAuth client id the access token was issued to (empty for bearer tokens): the
+    /// audit record's `client_id`, never taken from the request's `_meta` then.
+    pub client_id: String,
 }
 
 /// The rmcp handler. Cheap to clone (one per HTTP session or request).
@@ -92,14 +97,18 @@ impl RelayServer {
 
     /// Who makes this request: the [`Principal`] the HTTP transport proved for it, else this
     /// handler's own principal (stdio) with no ceiling.
-    fn who(&self, context: &RequestContext<RoleServer>) -> (String, Option<crate::policy::Mode>) {
+    fn who(&self, context: &RequestContext<RoleServer>) -> Principal {
         let proven = context
             .extensions
             .get::<http::request::Parts>()
             .and_then(|p| p.extensions.get::<Principal>());
         match proven {
-            Some(p) => (p.name.clone(), p.mode_ceiling),
-            None => (self.principal.clone(), None),
+            Some(p) => p.clone(),
+            None => Principal {
+                name: self.principal.clone(),
+                ceiling: crate::policy::Ceiling::NONE,
+                client_id: String::new(),
+            },
         }
     }
 
@@ -109,12 +118,12 @@ impl RelayServer {
         call: crate::gate::ToolCall,
         context: &RequestContext<RoleServer>,
     ) -> Result<String, McpError> {
-        let (principal, mode_ceiling) = self.who(context);
+        let who = self.who(context);
         let caller = Caller {
             request_id: context.id.to_string(),
-            client_id: String::new(),
-            principal,
-            mode_ceiling,
+            client_id: who.client_id,
+            principal: who.name,
+            ceiling: who.ceiling,
         };
         let state = self.state.clone();
         let task = self
@@ -237,7 +246,8 @@ impl ServerHandler for RelayServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let (principal, mode_ceiling) = self.who(&context);
+        let who = self.who(&context);
+        let principal = who.name;
         let Some(def) = tools::find(&request.name) else {
             // Not a tool call: nothing is classified or run, so there is no audit record; MCP
             // answers an unknown tool with a protocol error. The attempt is logged.
@@ -256,9 +266,9 @@ impl ServerHandler for RelayServer {
             // The client id of a verified OAuth access token, as the Python relay-shell v0.5
             // records it: never taken from the request's own `_meta`, which the client
             // writes. Empty on stdio and with bearer tokens (omitted from the record).
-            client_id: String::new(),
+            client_id: who.client_id,
             principal,
-            mode_ceiling,
+            ceiling: who.ceiling,
         };
         let args = request.arguments.unwrap_or_default();
         let call = (def.build)(&self.state, &caller, &args);

@@ -33,7 +33,16 @@ impl Tool for ServerInfo {
         let state = cx.state.clone();
         let caller = cx.caller.clone();
         cx.plan(vec![]).budget(8192).work(move |_| async move {
-            let text = document(&state, &caller).to_pretty();
+            let mut doc = document(&state, &caller);
+            // An OAuth token's scope can stop below tier 3: say where, after the mode.
+            if let (Json::Obj(fields), Some((tier, _))) = (&mut doc, caller.ceiling.max_tier) {
+                let at = fields.len().min(6);
+                fields.insert(
+                    at,
+                    ("principal_max_tier".into(), Json::Int(tier.as_u8().into())),
+                );
+            }
+            let text = doc.to_pretty();
             Ok(Output::text(
                 state.gate.redactor().redact(&text).into_owned(),
             ))
@@ -85,7 +94,7 @@ pub(super) fn document(state: &State, caller: &Caller) -> Json {
         ("principal", s(caller.principal.clone())),
         (
             "principal_mode",
-            s(st.policy_mode.capped(caller.mode_ceiling).as_str()),
+            s(st.policy_mode.capped(caller.ceiling.mode).as_str()),
         ),
         (
             "runtime",
