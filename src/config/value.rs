@@ -218,7 +218,8 @@ impl SettingValue for Vec<String> {
 /// server's working directory); empty entries dropped.
 impl SettingValue for Vec<PathBuf> {
     fn parse(def: &SettingDef, raw: &str) -> Result<Self, ConfigError> {
-        crate::confine::parse_roots(raw).map_err(|e| ConfigError(format!("{}={e}", def.env)))
+        crate::confine::parse_roots(raw)
+            .map_err(|e| ConfigError::field(def.field, format!("{}={e}", def.env)))
     }
 }
 
