@@ -47,6 +47,10 @@ pub struct Output {
     pub timed_out: bool,
     /// True size of the output when bytes were dropped before `body` was built.
     pub total_bytes: Option<usize>,
+    /// Fields only the finished work knows (files and bytes moved, a digest, the id and port
+    /// of a new forward): appended to the completion record's `args`, after the call's own
+    /// arguments, and redacted like them. The start record does not have them.
+    pub record: Vec<(&'static str, serde_json::Value)>,
 }
 
 impl Output {
@@ -287,6 +291,8 @@ struct Finished {
     output_bytes: usize,
     /// The record's `action` (`confirm_plan`, `confirm_execute` or empty).
     action: &'static str,
+    /// Fields the work added to the completion record's `args` (already redacted).
+    extra: audit::Args,
 }
 
 impl Finished {
@@ -300,6 +306,7 @@ impl Finished {
             truncated: false,
             output_bytes: 0,
             action: "",
+            extra: Vec::new(),
         }
     }
 }
@@ -599,6 +606,7 @@ impl Gate {
                     truncated,
                     output_bytes: produced,
                     action: "",
+                    extra: self.redact_args(&out.record),
                 }
             }
             Err(err) => {
@@ -620,7 +628,7 @@ impl Gate {
         caller: &Caller,
         tool: &'static str,
         tier: Tier,
-        args: audit::Args,
+        mut args: audit::Args,
         started: Instant,
         finished: Finished,
     ) -> Reply {
@@ -632,7 +640,9 @@ impl Gate {
             truncated,
             output_bytes,
             action,
+            extra,
         } = finished;
+        args.extend(extra);
         let duration_ms = started.elapsed().as_millis() as u64;
         let record = Record::Tool(ToolRecord {
             ts: audit::now_iso(),

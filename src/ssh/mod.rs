@@ -18,6 +18,7 @@ pub mod keyscan;
 pub mod pool;
 pub mod resolve;
 pub mod runtime;
+pub mod transfer;
 pub mod validate;
 
 use std::collections::HashMap;

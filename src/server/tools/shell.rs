@@ -283,5 +283,6 @@ fn outcome_to_output(o: ExecOutcome, timeout: u64) -> Output {
         exit_code: o.exit_code.map(i64::from),
         timed_out: false,
         total_bytes: Some(o.total_bytes as usize),
+        ..Output::default()
     }
 }

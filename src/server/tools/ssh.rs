@@ -181,6 +181,7 @@ impl Tool for SshExec {
                     exit_code: o.exit_code.map(i64::from),
                     timed_out: false,
                     total_bytes: Some(o.total_bytes),
+                    ..Output::default()
                 })
             })
     }
