@@ -280,7 +280,7 @@ impl Default for GateTimes {
 
 /// How a call ended before its completion record: what the client will read and what the
 /// record and the metrics say.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 struct Finished {
     /// The result string (bounded).
     text: String,

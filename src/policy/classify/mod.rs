@@ -20,7 +20,7 @@ pub fn prepare() {
 
 pub use shell::parse_backstops;
 
-use super::probe::{Interpreter, Payload, PolicyClass, Probe};
+use super::probe::{Direction, Interpreter, Payload, PolicyClass, Probe};
 use super::{Classification, Reason, Tier};
 
 /// Classify a call from its probe, each field as what it is. Total: never panics, on any
@@ -43,6 +43,7 @@ pub fn classify(probe: &Probe) -> Classification {
                 tier: Tier::Stateful,
             });
             raw_floor(probe.text(), &mut reasons);
+            stateful_payload(&probe.payload, &mut reasons);
         }
         PolicyClass::Control => raw_floor(probe.text(), &mut reasons),
         PolicyClass::Shell | PolicyClass::Session => {
@@ -99,7 +100,34 @@ fn payload(probe: &Probe, interactive: bool, reasons: &mut Vec<Reason>) {
             });
             raw_floor(&script.body, reasons);
         }
-        Payload::None => no_command("", reasons),
+        Payload::None | Payload::Transfer(_) | Payload::Forward(_) => no_command("", reasons),
+    }
+}
+
+/// What a transfer or forward does, judged from its typed fields: the path a transfer
+/// writes, as a redirection to it would be (a block device is tier 3, a system or login
+/// file tier 2), and a forward's listener when other hosts can reach it.
+fn stateful_payload(payload: &Payload, reasons: &mut Vec<Reason>) {
+    match payload {
+        Payload::Transfer(t) => {
+            let side = match t.direction {
+                Direction::Upload => "remote",
+                Direction::Download => "local",
+            };
+            if let Some((tier, why)) = paths::write_target(t.written(), true, None) {
+                reasons.push(Reason {
+                    subject: t.written().chars().take(120).collect(),
+                    rule: format!("the transfer {why} ({side} side)"),
+                    tier,
+                });
+            }
+        }
+        Payload::Forward(f) if f.non_loopback() => reasons.push(Reason {
+            subject: f.bind.clone().unwrap_or_default(),
+            rule: "the forward listens on an address other hosts can reach".into(),
+            tier: Tier::Stateful,
+        }),
+        _ => {}
     }
 }
 

@@ -251,7 +251,7 @@ fn exec_request(
                 Some(body.into_bytes()),
             )
         }
-        Payload::None | Payload::Input { .. } => {
+        Payload::None | Payload::Input { .. } | Payload::Transfer(_) | Payload::Forward(_) => {
             return Err(ToolError::new(
                 crate::error::ErrorKind::Internal,
                 "a one-shot command was planned without a program",

@@ -228,9 +228,7 @@ async fn get(
         .map_err(|e| sftp_error(&e, &what))?;
     let target = dir.path().join(&name);
     let (file, temp) = dir.create_temp(&name)?;
-    let keep = file
-        .try_clone()
-        .map_err(|e| local_error(&e, &target))?;
+    let keep = file.try_clone().map_err(|e| local_error(&e, &target))?;
     let mut h = Hash::new(hash);
     stream::recv(src.clone(), file, progress.budget(), &mut h, &what).await?;
     apply_stamp(&keep, &stamp).map_err(|e| local_error(&e, &target))?;

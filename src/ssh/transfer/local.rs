@@ -130,7 +130,10 @@ impl Dir {
 
     /// Create a fresh temporary file next to `name` (mode 0600, exclusive, never through a
     /// link); it is removed when the returned guard is dropped unless it was renamed.
-    pub(crate) fn create_temp(&self, name: &OsStr) -> Result<(std::fs::File, LocalTemp), ToolError> {
+    pub(crate) fn create_temp(
+        &self,
+        name: &OsStr,
+    ) -> Result<(std::fs::File, LocalTemp), ToolError> {
         for _ in 0..4 {
             let tmp = temp_name(name);
             match openat(
@@ -157,10 +160,7 @@ impl Dir {
         }
         Err(ToolError::new(
             ErrorKind::Io,
-            format!(
-                "cannot create a temporary file in {}",
-                self.path.display()
-            ),
+            format!("cannot create a temporary file in {}", self.path.display()),
         ))
     }
 
@@ -198,9 +198,18 @@ impl LocalTemp {
         let Some(tmp) = self.name.take() else {
             return Ok(());
         };
-        let r = renameat(self.dir.fd.as_fd(), tmp.as_os_str(), self.dir.fd.as_fd(), name);
+        let r = renameat(
+            self.dir.fd.as_fd(),
+            tmp.as_os_str(),
+            self.dir.fd.as_fd(),
+            name,
+        );
         if let Err(e) = r {
-            let _ = unlinkat(self.dir.fd.as_fd(), tmp.as_os_str(), UnlinkatFlags::NoRemoveDir);
+            let _ = unlinkat(
+                self.dir.fd.as_fd(),
+                tmp.as_os_str(),
+                UnlinkatFlags::NoRemoveDir,
+            );
             return Err(local_error(&io(e), &self.dir.path.join(name)));
         }
         Ok(())
@@ -210,7 +219,11 @@ impl LocalTemp {
 impl Drop for LocalTemp {
     fn drop(&mut self) {
         if let Some(tmp) = self.name.take() {
-            let _ = unlinkat(self.dir.fd.as_fd(), tmp.as_os_str(), UnlinkatFlags::NoRemoveDir);
+            let _ = unlinkat(
+                self.dir.fd.as_fd(),
+                tmp.as_os_str(),
+                UnlinkatFlags::NoRemoveDir,
+            );
         }
     }
 }

@@ -40,14 +40,7 @@ pub const MAX_ENTRIES: usize = 100_000;
 /// Files moved at once within a tree.
 pub(crate) const FILES_AT_ONCE: usize = 4;
 
-/// Which way the bytes go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Direction {
-    /// Local → remote (`ssh_upload`).
-    Upload,
-    /// Remote → local (`ssh_download`).
-    Download,
-}
+pub use crate::policy::probe::Direction;
 
 /// One transfer, as the caller asked for it.
 #[derive(Clone, Debug)]
@@ -183,10 +176,9 @@ impl Deref for MasterSession {
 
 /// Open an SFTP channel over `master` (the remote `sftp` subsystem).
 pub(crate) async fn open_sftp(master: &Arc<Master>) -> Result<Sftp, ToolError> {
-    let options = SftpOptions::new()
-        .tokio_compat_file_write_limit(
-            std::num::NonZeroUsize::new(stream::WRITE_WINDOW).unwrap_or(std::num::NonZeroUsize::MIN),
-        );
+    let options = SftpOptions::new().tokio_compat_file_write_limit(
+        std::num::NonZeroUsize::new(stream::WRITE_WINDOW).unwrap_or(std::num::NonZeroUsize::MIN),
+    );
     Sftp::from_clonable_session(MasterSession(master.clone()), options)
         .await
         .map_err(|e| {
@@ -218,7 +210,10 @@ pub async fn run(
 /// most [`FILES_AT_ONCE`] at a time, counting each completed file in `progress`; the first
 /// error stops the rest (their temporaries are left to the janitor or their guards). Returns
 /// the last digest.
-pub(crate) async fn run_jobs<F>(jobs: Vec<F>, progress: &Progress) -> Result<Option<String>, ToolError>
+pub(crate) async fn run_jobs<F>(
+    jobs: Vec<F>,
+    progress: &Progress,
+) -> Result<Option<String>, ToolError>
 where
     F: std::future::Future<Output = Result<Option<String>, ToolError>> + Send + 'static,
 {

@@ -162,18 +162,35 @@ mod tests {
     #[test]
     fn a_root_confines_relative_and_absolute_paths() {
         let r = Root::inside("/srv/data/");
-        assert_eq!(r.place("remote path", "x/y").unwrap(), Path::new("/srv/data/x/y"));
-        assert_eq!(r.place("remote path", "/srv/data/../data/z").unwrap(), Path::new("/srv/data/z"));
+        assert_eq!(
+            r.place("remote path", "x/y").unwrap(),
+            Path::new("/srv/data/x/y")
+        );
+        assert_eq!(
+            r.place("remote path", "/srv/data/../data/z").unwrap(),
+            Path::new("/srv/data/z")
+        );
         assert_eq!(r.place("remote path", ".").unwrap(), Path::new("/srv/data"));
-        for bad in ["../x", "/etc/passwd", "a/../../x", "/srv/database", "/srv/data/../../etc"] {
+        for bad in [
+            "../x",
+            "/etc/passwd",
+            "a/../../x",
+            "/srv/database",
+            "/srv/data/../../etc",
+        ] {
             let e = r.place("remote path", bad).unwrap_err();
             assert_eq!(
                 e.render(),
-                format!("[ERROR: InvalidArgument: remote path {bad} is outside the transfer root /srv/data]")
+                format!(
+                    "[ERROR: InvalidArgument: remote path {bad} is outside the transfer root /srv/data]"
+                )
             );
         }
         // Without a root, `..` is the caller's business.
-        assert_eq!(Root::anywhere().place("local path", "../x").unwrap(), Path::new("../x"));
+        assert_eq!(
+            Root::anywhere().place("local path", "../x").unwrap(),
+            Path::new("../x")
+        );
         assert!(Root::inside("").dir().is_none());
     }
 
@@ -202,7 +219,10 @@ mod tests {
         let b = temp_name(OsStr::new("report.txt"));
         assert_ne!(a, b);
         let s = a.to_string_lossy();
-        assert!(s.starts_with(".report.txt.rsh-") && s.ends_with(".part"), "{s}");
+        assert!(
+            s.starts_with(".report.txt.rsh-") && s.ends_with(".part"),
+            "{s}"
+        );
         assert!(temp_name(OsStr::new(&"n".repeat(255))).len() <= 255);
         assert_eq!(base_name(Path::new("/a/b/")), Some("b".into()));
         assert_eq!(base_name(Path::new("/")), None);

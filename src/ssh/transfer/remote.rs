@@ -192,24 +192,26 @@ pub(crate) async fn walk(
 /// The entries of one remote directory with their `lstat` attributes.
 async fn list(fs: &mut Fs, dir: &Path) -> Result<Vec<(OsString, MetaData)>, ToolError> {
     let what = || format!("remote directory {}", dir.display());
-    let handle = fs.open_dir(dir).await.map_err(|e| sftp_error(&e, &what()))?;
+    let handle = fs
+        .open_dir(dir)
+        .await
+        .map_err(|e| sftp_error(&e, &what()))?;
     let mut stream = Box::pin(handle.read_dir());
     let mut out = Vec::new();
     while let Some(item) =
         std::future::poll_fn(|cx| futures_core::Stream::poll_next(stream.as_mut(), cx)).await
     {
         let entry = item.map_err(|e| sftp_error(&e, &what()))?;
-        out.push((entry.filename().as_os_str().to_os_string(), entry.metadata()));
+        out.push((
+            entry.filename().as_os_str().to_os_string(),
+            entry.metadata(),
+        ));
     }
     Ok(out)
 }
 
 /// The tree-relative real path of the link `link` when it is a regular file inside the tree.
-async fn in_tree_file(
-    fs: &mut Fs,
-    link: &Path,
-    canon_root: &Path,
-) -> Option<(PathBuf, MetaData)> {
+async fn in_tree_file(fs: &mut Fs, link: &Path, canon_root: &Path) -> Option<(PathBuf, MetaData)> {
     let real = fs.canonicalize(link).await.ok()?;
     let rel = real.strip_prefix(canon_root).ok()?.to_path_buf();
     let md = fs.metadata(&real).await.ok()?;
@@ -297,7 +299,10 @@ async fn sweep(master: Arc<Master>, left: Vec<PathBuf>) {
         Some(())
     };
     if tokio::time::timeout(JANITOR_WAIT, work).await.is_err() {
-        tracing::warn!(files = left.len(), "temporary files of a failed transfer not removed in time");
+        tracing::warn!(
+            files = left.len(),
+            "temporary files of a failed transfer not removed in time"
+        );
     }
 }
 
@@ -319,13 +324,7 @@ pub(crate) async fn create_temp(
     let mut last = None;
     for _ in 0..4 {
         let tmp = dir.join(temp_name(name));
-        match sftp
-            .options()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .await
-        {
+        match sftp.options().write(true).create_new(true).open(&tmp).await {
             Ok(mut f) => {
                 pending.add(tmp.clone());
                 let guard = RemoteTemp {

@@ -106,7 +106,17 @@ pub(super) async fn upload(
     let remote_path = req.remote_root.place("remote path", &req.remote)?;
     let sftp = Arc::new(open_sftp(master).await?);
     let janitor = Janitor::new(master.clone());
-    let result = send_all(&sftp, &janitor.pending(), req, &local, &remote_path, source, entries, progress).await;
+    let result = send_all(
+        &sftp,
+        &janitor.pending(),
+        req,
+        &local,
+        &remote_path,
+        source,
+        entries,
+        progress,
+    )
+    .await;
     if result.is_err() {
         janitor.sweep().await;
     }
@@ -175,7 +185,9 @@ async fn send_all(
             let name = target
                 .file_name()
                 .map(|n| n.to_os_string())
-                .ok_or_else(|| ToolError::invalid(format!("remote path {} names no file", req.remote)))?;
+                .ok_or_else(|| {
+                    ToolError::invalid(format!("remote path {} names no file", req.remote))
+                })?;
             let open = move || {
                 let file = std::fs::File::open(&path).map_err(|e| local_error(&e, &path))?;
                 match file.metadata() {
@@ -186,7 +198,16 @@ async fn send_all(
                     ))),
                 }
             };
-            let job = put(sftp.clone(), open, dir, name, stamp, progress.clone(), true, pending.clone());
+            let job = put(
+                sftp.clone(),
+                open,
+                dir,
+                name,
+                stamp,
+                progress.clone(),
+                true,
+                pending.clone(),
+            );
             let sha = run_jobs(vec![job], progress).await?;
             Ok((target, sha))
         }
