@@ -173,7 +173,8 @@ struct Entry {
     forward: Forward,
     /// The port actually listened on.
     port: u16,
-    /// The `-L`/`-R`/`-D` argument given to the master (also what cancels it).
+    /// The `-L`/`-R`/`-D` argument given to the master, which also cancels it (for `R:0`
+    /// with port 0: the master keeps the request as given).
     arg: String,
     /// Keeps the master open while the forward lives.
     lease: Lease,
@@ -324,6 +325,14 @@ impl Forwards {
             ForwardKind::Remote => {
                 let (h, p) = forward.dest.clone().unwrap_or_default();
                 let arg = format!("{}:{}:{h}:{p}", bracket(&bind), forward.listen_port);
+                // The master answers an identical request with the forward it already has
+                // (and cancels by the request as given): one listener must not become two
+                // forwards.
+                if let Some(twin) = self.twin(&master, &arg) {
+                    return Err(ToolError::invalid(format!(
+                        "{twin} already forwards {arg} over this connection; use it or close it"
+                    )));
+                }
                 let out = control(&master, "forward", "-R", &arg).await?;
                 let port = if forward.listen_port == 0 {
                     out.trim().parse::<u16>().map_err(|_| {
@@ -335,8 +344,6 @@ impl Forwards {
                 } else {
                     forward.listen_port
                 };
-                // Cancelling names the port that is listened on.
-                let arg = format!("{}:{port}:{h}:{p}", bracket(&bind));
                 (port, arg)
             }
         };
@@ -369,6 +376,15 @@ impl Forwards {
             ));
         }
         Ok(Opened { id, port })
+    }
+
+    /// The id of a live forward on `master` opened with the same argument.
+    fn twin(&self, master: &std::sync::Arc<Master>, arg: &str) -> Option<String> {
+        lock(&self.table)
+            .entries
+            .iter()
+            .find(|e| std::sync::Arc::ptr_eq(e.lease.master(), master) && e.arg == arg)
+            .map(|e| e.id.clone())
     }
 
     /// `principal`'s forwards in creation order. Those whose master died are shown dead

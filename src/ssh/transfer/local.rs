@@ -13,8 +13,8 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, openat, renameat};
-use nix::sys::stat::{Mode, fchmod, futimens, mkdirat};
+use nix::fcntl::{AtFlags, OFlag, openat, renameat};
+use nix::sys::stat::{Mode, fchmod, fstatat, futimens, mkdirat};
 use nix::sys::time::TimeSpec;
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
@@ -81,7 +81,13 @@ impl Dir {
             OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| local_error(&io(e), &path))?;
+        .map_err(|e| {
+            // `O_DIRECTORY | O_NOFOLLOW` on a symbolic link is ENOTDIR: say what it is.
+            let link = e == Errno::ENOTDIR
+                && fstatat(self.fd.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK);
+            local_error(&io(if link { Errno::ELOOP } else { e }), &path)
+        })?;
         Ok(Dir {
             fd: Arc::new(fd),
             path,
