@@ -134,7 +134,7 @@ fn host_ok(h: &str) -> bool {
             && inner.len() <= 64
             && inner
                 .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.' || b == b'%');
+                .all(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'.' || b == b'%');
     }
     !h.is_empty()
         && h.len() <= 253
