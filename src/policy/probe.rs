@@ -387,27 +387,23 @@ impl Probe {
 }
 
 /// The probe of a corpus case stated as (`tool`, one text), for the classifier's corpus tests
-/// and benches; never used to serve. Tools not in the server's table yet (the SSH transfer and
-/// forward tools) get the class their specification gives them; for the SSH shell tools a
-/// last line of hosts is split off.
+/// and benches; never used to serve. A tool is looked up in the server's table (the fallback
+/// names keep corpora readable without it); for the SSH shell tools a last line of hosts is
+/// split off.
 #[doc(hidden)]
 pub fn test_probe(tool: &str, text: &str) -> Probe {
-    let (tool, class): (&'static str, PolicyClass) = match crate::server::tools::find(tool)
-        .map(|d| (d.name, d.class))
-    {
-        Some(found) => found,
-        None => match tool {
-            "ssh_exec" => ("ssh_exec", PolicyClass::Shell),
-            "ssh_fanout" => ("ssh_fanout", PolicyClass::Shell),
-            "ssh_spawn" => ("ssh_spawn", PolicyClass::Session),
-            "ssh_keyscan" => ("ssh_keyscan", PolicyClass::Control),
-            "ssh_upload" => ("ssh_upload", PolicyClass::Stateful),
-            "ssh_download" => ("ssh_download", PolicyClass::Stateful),
-            "ssh_forward" => ("ssh_forward", PolicyClass::Stateful),
-            "ssh_hosts" | "ssh_check" | "ssh_forward_list" => ("ssh_hosts", PolicyClass::ReadOnly),
-            _ => ("unknown", PolicyClass::Control),
-        },
-    };
+    let (tool, class): (&'static str, PolicyClass) =
+        match crate::server::tools::find(tool).map(|d| (d.name, d.class)) {
+            Some(found) => found,
+            None => match tool {
+                "ssh_exec" => ("ssh_exec", PolicyClass::Shell),
+                "ssh_fanout" => ("ssh_fanout", PolicyClass::Shell),
+                "ssh_spawn" => ("ssh_spawn", PolicyClass::Session),
+                "ssh_keyscan" => ("ssh_keyscan", PolicyClass::Control),
+                "ssh_hosts" | "ssh_check" => ("ssh_hosts", PolicyClass::ReadOnly),
+                _ => ("unknown", PolicyClass::Control),
+            },
+        };
     if matches!(tool, "ssh_exec" | "ssh_fanout" | "ssh_spawn") {
         let (command, hosts) = text.rsplit_once('\n').unwrap_or((text, ""));
         let list: Vec<String> = hosts
