@@ -193,6 +193,58 @@ mod tests {
     use super::*;
 
     #[test]
+    fn transfers_are_judged_by_the_path_they_write() {
+        use crate::policy::probe::{Direction, Transfer};
+        let tier = |direction, local: &str, remote: &str| {
+            let t = Transfer {
+                direction,
+                local: local.into(),
+                remote: remote.into(),
+                recursive: false,
+            };
+            classify(&Probe::new("ssh_upload", PolicyClass::Stateful).transfer(t, "x")).tier
+        };
+        // The written side decides: the local path of a download, the remote one of an upload.
+        assert_eq!(
+            tier(Direction::Download, "/dev/sda", "f"),
+            Tier::Irreversible
+        );
+        assert_eq!(tier(Direction::Upload, "/dev/sda", "f"), Tier::Stateful);
+        assert_eq!(
+            tier(Direction::Upload, "f", "/dev/nvme0n1"),
+            Tier::Irreversible
+        );
+        assert_eq!(
+            tier(Direction::Upload, "f", "~/.ssh/authorized_keys"),
+            Tier::Stateful
+        );
+        assert_eq!(
+            tier(Direction::Download, "out.txt", "/etc/shadow"),
+            Tier::Stateful
+        );
+    }
+
+    #[test]
+    fn a_forward_reachable_from_other_hosts_is_a_reason() {
+        use crate::policy::probe::{Forward, ForwardKind};
+        let probe = |bind: Option<&str>| {
+            let f = Forward {
+                kind: ForwardKind::Dynamic,
+                bind: bind.map(String::from),
+                listen_port: 0,
+                dest: None,
+            };
+            classify(&Probe::new("ssh_forward", PolicyClass::Stateful).forward(f, "forward D:0"))
+        };
+        let wide = probe(Some("0.0.0.0"));
+        assert_eq!(wide.tier, Tier::Stateful);
+        assert!(wide.reasons.iter().any(|r| r.subject == "0.0.0.0"));
+        let local = probe(None);
+        assert_eq!(local.tier, Tier::Stateful);
+        assert!(!local.reasons.iter().any(|r| r.rule.contains("other hosts")));
+    }
+
+    #[test]
     fn argv_words_are_quoted_back_exactly() {
         assert_eq!(
             quote_argv(&["echo".into(), "it's $(x)".into()]),
