@@ -52,6 +52,10 @@ pub struct Output {
     pub timed_out: bool,
     /// True size of the output when bytes were dropped before `body` was built.
     pub total_bytes: Option<usize>,
+    /// Fields only the finished work knows (files and bytes moved, a digest, the id and port
+    /// of a new forward): appended to the completion record's `args`, after the call's own
+    /// arguments, and redacted like them. The start record does not have them.
+    pub record: Vec<(&'static str, serde_json::Value)>,
 }
 
 impl Output {
@@ -395,7 +399,7 @@ impl Default for GateTimes {
 
 /// How a call ended before its completion record: what the client will read and what the
 /// record and the metrics say.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 struct Finished {
     /// The result string (bounded).
     text: String,
@@ -413,6 +417,8 @@ struct Finished {
     /// The record's `confinement`: the profile the call's processes ran under (`none` when
     /// its work never ran).
     confinement: String,
+    /// Fields the work added to the completion record's `args` (already redacted).
+    extra: audit::Args,
 }
 
 impl Finished {
@@ -429,6 +435,7 @@ impl Finished {
             notices: Vec::new(),
             json_notices: false,
             confinement: Profile::None.as_str().into(),
+            extra: Vec::new(),
         }
     }
 }
@@ -857,6 +864,7 @@ impl Gate {
                     notices: Vec::new(),
                     json_notices: false,
                     confinement,
+                    extra: self.redact_args(&out.record),
                 }
             }
             Err(err) if err.kind == ErrorKind::Cancelled => Finished {
@@ -884,7 +892,7 @@ impl Gate {
         caller: &Caller,
         tool: &'static str,
         tier: Tier,
-        args: audit::Args,
+        mut args: audit::Args,
         started: Instant,
         finished: Finished,
     ) -> Reply {
@@ -899,7 +907,9 @@ impl Gate {
             notices,
             json_notices,
             confinement,
+            extra,
         } = finished;
+        args.extend(extra);
         let duration_ms = started.elapsed().as_millis() as u64;
         let record = Record::Tool(ToolRecord {
             ts: audit::now_iso(),

@@ -144,6 +144,10 @@ fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
         keepalive: settings.ssh_keepalive,
         idle_timeout: settings.ssh_idle_timeout,
         max_conns: settings.max_conns,
+        forwards: relay_shell::ssh::forward::ForwardLimits {
+            max: settings.max_forwards,
+            allow_nonloopback: settings.forward_allow_nonloopback,
+        },
     })
     .map_err(|e| ConfigError(format!("cannot create the SSH runtime directory: {e}")))?;
     Ok(Arc::new(State {

@@ -241,6 +241,23 @@ fn invalid_regexes_and_cross_field_rules_exit_2() {
         stderr,
         "relay-shell: invalid configuration: audit_chain: RELAY_SHELL_AUDIT_CHAIN=true requires RELAY_SHELL_AUDIT_FORMAT=jsonl\n"
     );
+    // Transfer roots must be absolute.
+    for (var, value, shown) in [
+        ("RELAY_SHELL_TRANSFER_LOCAL_ROOT", "srv/files", "srv/files"),
+        ("RELAY_SHELL_TRANSFER_REMOTE_ROOT", "data", "data"),
+    ] {
+        let (code, _, stderr) = run(
+            &["--check-config"],
+            &[("RELAY_SHELL_AUDIT_PATH", &audit), (var, value)],
+        );
+        assert_eq!(code, 2);
+        assert_eq!(
+            stderr,
+            format!(
+                "relay-shell: invalid configuration: {var}={shown} (expected an absolute path)\n"
+            )
+        );
+    }
     // Invalid configuration also stops run mode, not only --check-config.
     let (code, _, stderr) = run(
         &[],

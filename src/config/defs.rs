@@ -230,6 +230,21 @@ settings! {
     ssh_allow_weaker_known_hosts: bool = "RELAY_SHELL_SSH_ALLOW_WEAKER_KNOWN_HOSTS", "SSH", "BOOL",
         default Default::Value("true"), accepts Kind::Bool,
         "let a call pass a weaker `known_hosts` than the default (`false` refuses it)";
+    transfer_timeout: u64 = "RELAY_SHELL_TRANSFER_TIMEOUT", "SSH", "SECS",
+        default Default::Value("600"), accepts int(1, 86_400),
+        "longest an `ssh_upload` or `ssh_download` runs after the dial, seconds; a call's `timeout` may lower it, never raise it";
+    transfer_max_bytes: u64 = "RELAY_SHELL_TRANSFER_MAX_BYTES", "SSH", "BYTES",
+        default Default::Value("1073741824"), accepts int(1, 1 << 40),
+        "most bytes one transfer moves; a larger file or tree is refused before anything is written";
+    transfer_local_root: Option<PathBuf> = "RELAY_SHELL_TRANSFER_LOCAL_ROOT", "SSH", "DIR",
+        default Default::Empty, accepts Kind::Text("absolute path, `~` expanded"),
+        "local paths of transfers must lie inside this directory (relative ones start there; `..` and symbolic links may not leave it); empty = anywhere";
+    transfer_remote_root: String = "RELAY_SHELL_TRANSFER_REMOTE_ROOT", "SSH", "DIR",
+        default Default::Empty, accepts Kind::Text("absolute path on the remote hosts"),
+        "remote paths of transfers must lie inside this directory on every host (relative ones start there; `..` and symbolic links may not leave it); empty = anywhere, relative paths from the login directory";
+    forward_allow_nonloopback: bool = "RELAY_SHELL_FORWARD_ALLOW_NONLOOPBACK", "SSH", "BOOL",
+        default Default::Value("false"), accepts Kind::Bool,
+        "let an `ssh_forward` spec name a listen address other than loopback (local for `L:`/`D:`, on the remote host for `R:`); otherwise listeners bind 127.0.0.1";
 
     auth_tokens_file: Option<PathBuf> = "RELAY_SHELL_AUTH_TOKENS_FILE", "HTTP auth", "PATH",
         default Default::Empty, accepts Kind::Text("path, `~` expanded"),

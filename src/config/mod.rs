@@ -189,6 +189,22 @@ impl Settings {
                 "RELAY_SHELL_AUDIT_CHAIN=true requires RELAY_SHELL_AUDIT_FORMAT=jsonl",
             ));
         }
+        if let Some(root) = &s.transfer_local_root
+            && !root.is_absolute()
+        {
+            return Err(ConfigError(format!(
+                "RELAY_SHELL_TRANSFER_LOCAL_ROOT={} (expected an absolute path)",
+                root.display()
+            )));
+        }
+        let remote_root = s.transfer_remote_root.trim();
+        if !remote_root.is_empty() && (!remote_root.starts_with('/') || remote_root.contains('\0'))
+        {
+            return Err(ConfigError(format!(
+                "RELAY_SHELL_TRANSFER_REMOTE_ROOT={remote_root} (expected an absolute path)"
+            )));
+        }
+        s.transfer_remote_root = remote_root.to_string();
         if s.audit_path.as_os_str().is_empty() {
             s.audit_path = default_audit_path();
         }

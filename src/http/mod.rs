@@ -89,8 +89,7 @@ fn metrics_response(state: &State, sessions: &McpSessions) -> Response {
         ssh_masters: state.ssh.pool().stats().0,
         mcp_sessions: sessions.len(),
         audit_degraded: state.gate.audit().status().degraded,
-        // No tool opens SSH forwards yet.
-        forwards: 0,
+        forwards: state.ssh.forwards().live(),
     });
     (
         [(

@@ -17,7 +17,9 @@ mod tier;
 pub use admit::{Decision, Policy, PolicyError, USER_REGEX_SIZE_LIMIT};
 pub use classify::{classify, declared_programs, parse_backstops, prepare};
 pub use hosts::widen_hosts;
-pub use probe::{Interpreter, Payload, PolicyClass, Probe, Script};
+pub use probe::{
+    Direction, Forward, ForwardKind, Interpreter, Payload, PolicyClass, Probe, Script, Transfer,
+};
 pub use tier::Tier;
 
 use std::fmt;

@@ -71,7 +71,9 @@ pub fn instructions() -> String {
          see the configuration, limits and audit health, and audit_tail to read recent audit records (filter by tool, tier or \
          denied). On remote hosts: ssh_exec runs one command, ssh_spawn starts an interactive \
          remote program driven by the same session_* tools; before fleet work use ssh_hosts \
-         and ssh_check, then ssh_fanout; ssh_keyscan fetches host keys to verify and record. Every call is classified into a tier (0 read-only, 1 reversible, 2 \
+         and ssh_check, then ssh_fanout; ssh_keyscan fetches host keys to verify and record; \
+         ssh_upload and ssh_download copy files and trees over SFTP; ssh_forward opens a port \
+         forward (list and close them with ssh_forward_list and ssh_forward_close). Every call is classified into a tier (0 read-only, 1 reversible, 2 \
          stateful, 3 irreversible), admitted or refused by the operator's policy, bounded in \
          time and output, and recorded in a hash-chained audit log that stores a hash of the \
          output, never the output. Results read `[exit N]` + output, `[DENIED …]`, \

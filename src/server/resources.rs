@@ -146,6 +146,10 @@ written to a hash-chained audit log. The log keeps a hash of the output, never t
 - Anything that needs a terminal (a REPL, a prompt, a pager, a job you want to watch): \
 shell_spawn here, ssh_spawn on a remote host.
 - The same command on many hosts: ssh_fanout.
+- Files and trees between here and a remote host: ssh_upload, ssh_download (SFTP; each file \
+appears under its final name only when complete).
+- A tunnel: ssh_forward (L: listen here, R: listen there, D: SOCKS here; 127.0.0.1 by \
+default), then ssh_forward_list and ssh_forward_close.
 
 3. Sessions are one workflow
 shell_spawn / ssh_spawn return a session id. Then loop: session_send to type (a newline is \

@@ -315,6 +315,7 @@ impl Tool for SshKeyscan {
                     exit_code: o.exit_code.map(i64::from),
                     timed_out: false,
                     total_bytes: Some(o.total_bytes as usize),
+                    ..Output::default()
                 })
             })
     }

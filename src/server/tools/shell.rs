@@ -264,7 +264,7 @@ fn exec_request(
                 Some(body.into_bytes()),
             )
         }
-        Payload::None | Payload::Input { .. } => {
+        Payload::None | Payload::Input { .. } | Payload::Transfer(_) | Payload::Forward(_) => {
             return Err(ToolError::new(
                 crate::error::ErrorKind::Internal,
                 "a one-shot command was planned without a program",
@@ -297,5 +297,6 @@ fn outcome_to_output(o: ExecOutcome, timeout: u64) -> Output {
         exit_code: o.exit_code.map(i64::from),
         timed_out: false,
         total_bytes: Some(o.total_bytes as usize),
+        ..Output::default()
     }
 }

@@ -95,7 +95,7 @@ fn default_rows() -> i64 {
     40
 }
 
-fn opt_int<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+pub(super) fn opt_int<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     params::int(d).map(Some)
 }
 
@@ -177,6 +177,7 @@ impl Tool for SshExec {
                     exit_code: o.exit_code.map(i64::from),
                     timed_out: false,
                     total_bytes: Some(o.total_bytes),
+                    ..Output::default()
                 })
             })
     }
@@ -313,7 +314,7 @@ impl HostLayout {
     }
 
     /// `t` with its host and jump chain taken from the judged probe (one destination).
-    fn target(&self, probe: &Probe, t: Target) -> Result<Target, ToolError> {
+    pub(super) fn target(&self, probe: &Probe, t: Target) -> Result<Target, ToolError> {
         match self.dests(probe) {
             [host] => Ok(Target {
                 host: host.clone(),
@@ -379,7 +380,7 @@ fn push(list: &mut Vec<String>, t: &str) {
     }
 }
 
-fn target(host: &str, user: &str, port: i64, key: &str, jump: &str, kh: &str) -> Target {
+pub(super) fn target(host: &str, user: &str, port: i64, key: &str, jump: &str, kh: &str) -> Target {
     Target {
         host: host.into(),
         user: user.into(),
