@@ -61,7 +61,11 @@ pub fn tier_notice(tier: Tier, class: PolicyClass, reasons: &[Reason]) -> Option
 /// `doas`, `pkexec`, `su`, `runas`).
 fn is_privilege(rule: &str) -> bool {
     let rule = rule.to_ascii_lowercase();
-    rule.contains("privilege") || rule.starts_with("su ") || rule.contains("(su)")
+    rule.contains("privilege")
+        || rule.starts_with("su ")
+        || rule.contains("(su)")
+        || rule.contains("as another user")
+        || rule.contains("root shell")
 }
 
 /// The host-list notice for the hosts of `ssh_check`/`ssh_fanout` whose effective host-key

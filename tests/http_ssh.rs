@@ -151,6 +151,9 @@ async fn ssh_over_http_belongs_to_the_principal_is_counted_and_ends_with_sigterm
         .unwrap_or_else(|| panic!("{out}"))
         .to_string();
     let port: u16 = out
+        .lines()
+        .next()
+        .unwrap_or_default()
         .rsplit(' ')
         .next()
         .and_then(|p| p.parse().ok())

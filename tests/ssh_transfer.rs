@@ -23,6 +23,9 @@ async fn server(extra: &[(&str, &str)]) -> (common::Server, tempfile::TempDir) {
     let mut envs: Vec<(&str, &str)> = vec![
         ("RELAY_SHELL_SSH_CONFIG", &cfg),
         ("RELAY_SHELL_SSH_KNOWN_HOSTS", "strict"),
+        // These tests read exact results; the tier notice every transfer and forward gets
+        // (tier 2: the tool changes state) is tested in compat_v05.rs.
+        ("RELAY_SHELL_UNSAFE_NOTICES", "false"),
         ("XDG_RUNTIME_DIR", &xdg_s),
     ];
     envs.extend_from_slice(extra);

@@ -191,7 +191,8 @@ pub(super) const DECLS: &[Decl] = &[
     judged(
         &["terraform", "tofu", "terragrunt"],
         Api,
-        "@go -chdir=!C -help!h -h!h -version -v",
+        // `-help` is not tagged as help: terraform writes its checkpoint file even then.
+        "@go -chdir=!C -help -h -version -v",
         terraform,
     ),
     judged(
