@@ -24,7 +24,7 @@ async fn server(extra: &[(&str, &str)]) -> (common::Server, tempfile::TempDir) {
         ("RELAY_SHELL_SSH_CONFIG", &cfg),
         ("RELAY_SHELL_SSH_KNOWN_HOSTS", "strict"),
         // These tests read exact results; the tier notice every transfer and forward gets
-        // (tier 2: the tool changes state) is tested in compat_v05.rs.
+        // (tier 2: the tool changes state) is tested in src/notices.rs.
         ("RELAY_SHELL_UNSAFE_NOTICES", "false"),
         ("XDG_RUNTIME_DIR", &xdg_s),
     ];
