@@ -134,6 +134,56 @@ async fn ssh_calls_record_their_target_and_warn_when_keys_are_not_verified() {
 }
 
 #[tokio::test]
+async fn transfers_and_forwards_warn_when_keys_are_not_verified_like_ssh_exec() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = no_inventory(&dir);
+    let s = common::start(&[
+        ("RELAY_SHELL_SSH_CONFIG", &config),
+        ("RELAY_SHELL_SSH_KNOWN_HOSTS", "strict"),
+        ("RELAY_SHELL_SSH_ALLOW_WEAKER_KNOWN_HOSTS", "false"),
+        ("RELAY_SHELL_SSH_CONNECT_TIMEOUT", "3"),
+    ])
+    .await;
+    let local = dir.path().join("f").display().to_string();
+    let target = json!({"host": "127.0.0.1", "port": 1, "known_hosts": "ignore"});
+    let with = |extra: serde_json::Value| {
+        let mut v = target.clone();
+        for (k, x) in extra.as_object().expect("object") {
+            v[k] = x.clone();
+        }
+        v
+    };
+    let calls = [
+        (
+            "ssh_upload",
+            with(json!({"local_path": local, "remote_path": "/tmp/x"})),
+        ),
+        (
+            "ssh_download",
+            with(json!({"local_path": local, "remote_path": "/tmp/x"})),
+        ),
+        ("ssh_forward", with(json!({"spec": "L:0:127.0.0.1:9"}))),
+    ];
+    for (tool, args) in calls {
+        let out = s.call(tool, args).await;
+        assert!(
+            out.starts_with("[ERROR: ") && out.contains("known_hosts=ignore would weaken"),
+            "{tool}: {out}"
+        );
+        assert!(out.ends_with(SSH_NOTICE), "{tool}: {out}");
+        let arg_keys = keys(&last_line(&s, tool), &["args"]);
+        assert_eq!(
+            arg_keys[arg_keys.len() - 5..],
+            ["user", "port", "key_path", "jump", "known_hosts"],
+            "{tool}"
+        );
+        let rec = of(&s, tool).pop().expect("record");
+        assert_eq!(rec["args"]["known_hosts"], "ignore", "{tool}");
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn fleet_notices_list_the_unverified_hosts() {
     let dir = tempfile::tempdir().expect("tmp");
     let config = no_inventory(&dir);

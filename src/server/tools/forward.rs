@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::params;
-use super::ssh::{host_probe, target};
+use super::ssh::{declare_target, host_probe, target};
 use super::{Context, Tool};
 use crate::audit::Json;
 use crate::error::{ErrorKind, ToolError};
@@ -86,20 +86,18 @@ impl Tool for SshForward {
 
     fn call(cx: &Context<'_>, p: SshForwardParams) -> ToolCall {
         let ssh = cx.state.ssh.clone();
+        let t = target(
+            &p.host,
+            &p.user,
+            p.port,
+            &p.key_path,
+            &p.jump,
+            &p.known_hosts,
+        );
         let plan = cx
-            .plan(vec![
-                ("host", json!(p.host)),
-                ("spec", json!(p.spec)),
-                ("user", json!(p.user)),
-                ("port", json!(p.port)),
-                ("key_path", json!(p.key_path)),
-                ("jump", json!(p.jump)),
-                (
-                    "known_hosts",
-                    json!(ssh.effective_mode_name(&p.host, &p.known_hosts)),
-                ),
-            ])
+            .plan(vec![("host", json!(p.host)), ("spec", json!(p.spec))])
             .budget(1024);
+        let plan = declare_target(plan, &ssh, &t);
         let parsed = parse_spec(&p.spec);
         let dest_host = parsed
             .as_ref()
@@ -115,14 +113,6 @@ impl Tool for SshForward {
         };
         let (probe, layout) = host_probe(base, &ssh.inventory(), &[&p.host], &p.jump);
         let plan = plan.probe(probe);
-        let t = target(
-            &p.host,
-            &p.user,
-            p.port,
-            &p.key_path,
-            &p.jump,
-            &p.known_hosts,
-        );
         let checked = parsed
             .and_then(|f| check_bind(&f, ssh.forwards().limits()))
             .and_then(|_| ssh.prepare(&t).map(|_| ()));

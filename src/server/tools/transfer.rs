@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::params;
-use super::ssh::{host_probe, opt_int, target};
+use super::ssh::{declare_target, host_probe, opt_int, target};
 use super::{Context, Tool};
 use crate::error::{ErrorKind, ToolError};
 use crate::gate::{Output, Processes, ToolCall};
@@ -138,16 +138,16 @@ fn transfer_call(cx: &Context<'_>, p: TransferParams, direction: Direction) -> T
     args.extend([
         ("recursive", json!(p.recursive)),
         ("timeout", json!(timeout)),
-        ("user", json!(p.user)),
-        ("port", json!(p.port)),
-        ("key_path", json!(p.key_path)),
-        ("jump", json!(p.jump)),
-        (
-            "known_hosts",
-            json!(ssh.effective_mode_name(&p.host, &p.known_hosts)),
-        ),
     ]);
-    let plan = cx.plan(args).budget(2048);
+    let t = target(
+        &p.host,
+        &p.user,
+        p.port,
+        &p.key_path,
+        &p.jump,
+        &p.known_hosts,
+    );
+    let plan = declare_target(cx.plan(args).budget(2048), &ssh, &t);
     let judged_transfer = Transfer {
         direction,
         local: p.local_path.clone(),
@@ -161,14 +161,6 @@ fn transfer_call(cx: &Context<'_>, p: TransferParams, direction: Direction) -> T
         &p.jump,
     );
     let plan = plan.probe(probe);
-    let t = target(
-        &p.host,
-        &p.user,
-        p.port,
-        &p.key_path,
-        &p.jump,
-        &p.known_hosts,
-    );
     let (local_root, remote_root) = roots(cx);
     let checked = ssh
         .prepare(&t)
