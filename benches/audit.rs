@@ -39,6 +39,7 @@ fn record(i: u64) -> Record {
         principal: "stdio".into(),
         duration_ms: Some(12),
         confinement: String::new(),
+        outcome: "ok".into(),
     })
 }
 

@@ -285,27 +285,43 @@ pub struct Caller {
     pub ceiling: crate::policy::Ceiling,
 }
 
-/// How a call ended, for metrics and structured content.
+/// How a call ended: the closed set recorded as `outcome` in every completion record, used as
+/// the metric label and returned in structured content (docs/tools.md, ADR 0024). `Denied`,
+/// `Busy`, `AuditUnavailable` and `ConfirmRequired` mean the work never ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// The work ran and returned.
+    /// The work ran and returned (a process's own status is in `exit_code`).
     Ok,
-    /// Refused by policy.
+    /// Refused by policy (or over `RELAY_SHELL_MAX_INPUT`): nothing ran.
     Denied,
-    /// The work failed with a contained error.
+    /// The work failed with a contained error (bad arguments included).
     Error,
     /// The work hit its deadline.
     Timeout,
-    /// No slot was free in time.
+    /// No slot was free in time: nothing ran.
     Busy,
-    /// Tier-3 confirmation required.
+    /// The audit log could not take the call's records under `on_failure=refuse`: nothing ran.
+    AuditUnavailable,
+    /// Tier-3 confirmation required: nothing ran yet.
     ConfirmRequired,
     /// The client cancelled the call (or went away, or the server stopped) while it ran.
     Cancelled,
 }
 
 impl Outcome {
-    /// Metric label.
+    /// Every outcome, in the order docs/tools.md lists them.
+    pub const ALL: [Outcome; 8] = [
+        Outcome::Ok,
+        Outcome::Error,
+        Outcome::Timeout,
+        Outcome::Cancelled,
+        Outcome::Denied,
+        Outcome::ConfirmRequired,
+        Outcome::Busy,
+        Outcome::AuditUnavailable,
+    ];
+
+    /// The recorded value and metric label.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
@@ -313,9 +329,18 @@ impl Outcome {
             Outcome::Error => "error",
             Outcome::Timeout => "timeout",
             Outcome::Busy => "busy",
+            Outcome::AuditUnavailable => "audit_unavailable",
             Outcome::ConfirmRequired => "confirm_required",
             Outcome::Cancelled => "cancelled",
         }
+    }
+
+    /// Whether the call's work started (so its effects may exist).
+    pub fn ran(self) -> bool {
+        matches!(
+            self,
+            Outcome::Ok | Outcome::Error | Outcome::Timeout | Outcome::Cancelled
+        )
     }
 }
 
@@ -336,7 +361,8 @@ pub struct Reply {
     pub truncated: bool,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
-    /// Bytes of output the work produced (before truncation).
+    /// Bytes of output the work produced, as the program wrote them (before decoding and
+    /// truncation), when the work counted them; else the length of its result body.
     pub output_bytes: usize,
 }
 
@@ -419,6 +445,9 @@ struct Finished {
     confinement: String,
     /// Fields the work added to the completion record's `args` (already redacted).
     extra: audit::Args,
+    /// A tier-0 call that runs nothing (`server_info`, `audit_tail`): it answers even while
+    /// the audit log refuses, so an operator can see why other calls are refused.
+    observer: bool,
 }
 
 impl Finished {
@@ -436,6 +465,7 @@ impl Finished {
             json_notices: false,
             confinement: Profile::None.as_str().into(),
             extra: Vec::new(),
+            observer: false,
         }
     }
 }
@@ -601,7 +631,8 @@ impl Gate {
         let raw_args = &args;
         let args = self.redact_args(&args);
         let (tier, admission) = self.admit(caller, &probe, raw_args, runs);
-        let finished = match admission {
+        let runs_something = runs;
+        let mut finished = match admission {
             Admission::Stop(finished) => finished,
             Admission::Run {
                 action,
@@ -638,6 +669,7 @@ impl Gate {
                 finished
             }
         };
+        finished.observer = !runs_something && tier == Tier::ReadOnly;
         self.record(caller, tool, tier, args, started, finished)
             .await
     }
@@ -727,11 +759,7 @@ impl Gate {
         // available while the sink fails, so an operator can see why calls are refused.
         let observes_only = !runs && tier == Tier::ReadOnly;
         if !observes_only && let Err(e) = self.audit.admit() {
-            let err = ToolError::new(ErrorKind::AuditUnavailable, e.to_string());
-            return (
-                tier,
-                Admission::Stop(Finished::plain(self.render_error(&err), Outcome::Error)),
-            );
+            return (tier, Admission::Stop(self.not_run_unaudited(&e)));
         }
         let notice = notices::tier_notice(tier, probe.class(), &decision.classification.reasons);
         (
@@ -764,7 +792,8 @@ impl Gate {
             let err = ToolError::new(
                 ErrorKind::Busy,
                 format!(
-                    "{} calls already running; none finished within {}s (RELAY_SHELL_MAX_CONCURRENT)",
+                    "the call was not run: all {} call slots (RELAY_SHELL_MAX_CONCURRENT) stayed \
+                     taken for the {}s it waited in the queue of calls; retry later",
                     self.max_concurrent,
                     self.times.queue_wait.as_secs()
                 ),
@@ -795,13 +824,13 @@ impl Gate {
                 principal: caller.principal.clone(),
                 duration_ms: None,
                 confinement: label.clone(),
+                outcome: String::new(),
             });
             if let Err(e) = self.audit.append(intent).await {
                 self.metrics.count_audit_failure();
                 tracing::error!(error = %e, "audit intent record not written");
                 if self.audit.admit().is_err() {
-                    let err = ToolError::new(ErrorKind::AuditUnavailable, e.to_string());
-                    return Finished::plain(self.render_error(&err), Outcome::Error);
+                    return self.not_run_unaudited(&e);
                 }
             }
         }
@@ -819,8 +848,7 @@ impl Gate {
                 self.metrics.count_audit_failure();
                 tracing::error!(error = %e, "audit start record not written");
                 if self.audit.admit().is_err() {
-                    let err = ToolError::new(ErrorKind::AuditUnavailable, e.to_string());
-                    return Finished::plain(self.render_error(&err), Outcome::Error);
+                    return self.not_run_unaudited(&e);
                 }
             }
         }
@@ -840,10 +868,10 @@ impl Gate {
         let confinement = applied.reported().unwrap_or(label);
         match result {
             Ok(out) => {
-                let produced = out
-                    .total_bytes
-                    .unwrap_or(out.body.len())
-                    .max(out.body.len());
+                // The bytes the program wrote when the work counted them (undecoded: 1,000
+                // bytes of `\xff` are 1,000, not the 3,000 of their replacement characters),
+                // else the body's length.
+                let produced = out.total_bytes.unwrap_or(out.body.len());
                 let (body, truncated) = text::truncate(&out.body, budget, out.total_bytes);
                 let text = match out.exit_code {
                     Some(code) => format!("[exit {code}]\n{body}"),
@@ -865,6 +893,7 @@ impl Gate {
                     json_notices: false,
                     confinement,
                     extra: self.redact_args(&out.record),
+                    observer: false,
                 }
             }
             Err(err) if err.kind == ErrorKind::Cancelled => Finished {
@@ -908,6 +937,7 @@ impl Gate {
             json_notices,
             confinement,
             extra,
+            observer,
         } = finished;
         args.extend(extra);
         let duration_ms = started.elapsed().as_millis() as u64;
@@ -926,13 +956,16 @@ impl Gate {
             principal: caller.principal.clone(),
             duration_ms: Some(duration_ms),
             confinement,
+            outcome: outcome.as_str().to_string(),
         });
         if let Err(e) = self.audit.append(record).await {
             self.metrics.count_audit_failure();
             tracing::error!(error = %e, tool, "audit completion record not written");
-            // Under `refuse` the client learns the call ran but is not yet on record (the
-            // record stays queued and is written first once the sink recovers).
-            if self.audit.admit().is_err() && outcome != Outcome::Denied {
+            // Under `refuse` the client of a call whose work ran learns it is not yet on
+            // record (the record stays queued and is written first once the sink recovers).
+            // A call that ran nothing keeps its own answer (denied, busy, not run), and so
+            // does an observer that runs nothing (`server_info` must explain the refusals).
+            if self.audit.admit().is_err() && outcome.ran() && !observer {
                 let err = ToolError::new(
                     ErrorKind::AuditUnavailable,
                     format!(
@@ -964,6 +997,19 @@ impl Gate {
             duration_ms,
             output_bytes,
         }
+    }
+
+    /// The answer of a call stopped because the audit log cannot take its records (under
+    /// `on_failure=refuse`): its work never ran, and the text says so.
+    fn not_run_unaudited(&self, e: &audit::AuditError) -> Finished {
+        let err = ToolError::new(
+            ErrorKind::AuditUnavailable,
+            format!(
+                "the call was not run: its audit record cannot be written ({e}); calls are \
+                 refused until the audit log is writable again"
+            ),
+        );
+        Finished::plain(self.render_error(&err), Outcome::AuditUnavailable)
     }
 
     /// Render an error string, scrubbed: a failed command's text can carry a secret.

@@ -90,7 +90,8 @@ async fn a_call_without_a_free_slot_is_busy_after_the_queue_wait() {
     assert_eq!(reply.outcome, Outcome::Busy);
     assert_eq!(
         reply.text,
-        "[ERROR: Busy: 1 calls already running; none finished within 3s (RELAY_SHELL_MAX_CONCURRENT)]"
+        "[ERROR: Busy: the call was not run: all 1 call slots (RELAY_SHELL_MAX_CONCURRENT) stayed \
+         taken for the 3s it waited in the queue of calls; retry later]"
     );
     assert!(!ran.load(Ordering::SeqCst), "a busy call runs nothing");
     let _ = release.send(());
@@ -167,9 +168,11 @@ async fn a_start_record_that_cannot_be_written_stops_the_call_before_it_runs() {
     });
     let reply = gate.call(&caller(), call).await;
     assert!(!ran.load(Ordering::SeqCst), "the work never started");
-    assert_eq!(reply.outcome, Outcome::Error);
+    assert_eq!(reply.outcome, Outcome::AuditUnavailable);
     assert!(
-        reply.text.starts_with("[ERROR: AuditUnavailable: "),
+        reply
+            .text
+            .starts_with("[ERROR: AuditUnavailable: the call was not run: its audit record "),
         "{}",
         reply.text
     );

@@ -21,6 +21,20 @@ pub(crate) fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A marker line (`[TIMEOUT after Ns]`), then, when the process wrote anything, a newline and
+/// its output decoded like [`lossy`]. With no output the result is the marker alone, byte for
+/// byte the Python implementation's result string.
+pub(crate) fn after_marker(marker: &str, output: &[u8]) -> String {
+    if output.is_empty() {
+        return marker.to_string();
+    }
+    let mut s = String::with_capacity(marker.len() + 1 + output.len());
+    s.push_str(marker);
+    s.push('\n');
+    s.push_str(&String::from_utf8_lossy(output));
+    s
+}
+
 /// Truncate `text` to `limit` UTF-8 bytes with the Python implementation's marker.
 ///
 /// Returns the text unchanged when it fits. Otherwise keeps the first `limit` bytes (a split
@@ -52,6 +66,18 @@ pub(crate) fn truncate(text: &str, limit: usize, total_bytes: Option<usize>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn marker_then_output() {
+        assert_eq!(
+            after_marker("[TIMEOUT after 1s]", b""),
+            "[TIMEOUT after 1s]"
+        );
+        assert_eq!(
+            after_marker("[TIMEOUT after 1s]", b"a\xffb\n"),
+            "[TIMEOUT after 1s]\na\u{fffd}b\n"
+        );
+    }
 
     #[test]
     fn clamps() {

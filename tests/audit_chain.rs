@@ -57,6 +57,7 @@ fn record_from(line: &str) -> ToolRecord {
         principal: String::new(),
         duration_ms: None,
         confinement: String::new(),
+        outcome: String::new(),
     }
 }
 

@@ -57,6 +57,33 @@ fn continue_mode_serves_degraded_then_recovers_without_loss() {
     check_log(&run_child("continue"));
 }
 
+/// The queue overflows while writes fail: exactly the records beyond it are dropped, and once
+/// writes succeed the log holds them all but those, then one chained gap record with the count.
+#[test]
+fn overflow_is_announced_by_a_gap_record_with_the_exact_count() {
+    let path = run_child("overflow");
+    let v = verify_audit(&path, false);
+    assert!(v.ok, "{}", v.reason);
+    assert_eq!(v.lost(), OVERFLOW);
+    assert_eq!(v.gaps.len(), 1);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+        .expect("read")
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    // 5 before the failure, 10,000 queued, the gap record, the record written after it.
+    assert_eq!(lines.len(), 5 + 10_000 + 2);
+    let gap = &lines[5 + 10_000];
+    assert_eq!(gap["event"], "gap");
+    assert_eq!(gap["lost"], OVERFLOW);
+    assert_eq!(gap["seq"], 5 + 10_000);
+    assert_eq!(lines[5 + 10_000 + 1]["request_id"], "99999");
+    let _ = std::fs::remove_dir_all(path.parent().expect("dir"));
+}
+
+/// Records dropped beyond the queue in the overflow test.
+const OVERFLOW: u64 = 7;
+
 /// Runs only inside the child process started above.
 #[test]
 #[ignore = "runs as a child process of the failure tests"]
@@ -71,6 +98,9 @@ fn failure_child() {
     // SAFETY: setting a signal disposition to SIG_IGN in a single-purpose child process.
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+    if mode == "overflow" {
+        return overflow_child(&path);
     }
     let mut c = cfg(&path);
     c.on_failure = if mode == "refuse" {
@@ -121,4 +151,31 @@ fn failure_child() {
         &before[..],
         "earlier records untouched"
     );
+}
+
+fn overflow_child(path: &Path) {
+    let mut c = cfg(path);
+    c.on_failure = OnFailure::Refuse;
+    let log = AuditLog::open(c);
+    write_records(&log, 0, 5);
+    let size = std::fs::metadata(path).expect("stat").len();
+    let (_, hard) = getrlimit(Resource::RLIMIT_FSIZE).expect("getrlimit");
+    // Not even one more line fits: no torn line either.
+    setrlimit(Resource::RLIMIT_FSIZE, size, hard).expect("limit");
+    for i in 0..10_000 + OVERFLOW {
+        assert!(log.append_blocking(Record::Tool(tool(5 + i))).is_err());
+    }
+    let st = log.status();
+    assert_eq!(st.queued, 10_000);
+    assert_eq!(st.dropped, OVERFLOW);
+    assert_eq!(st.unreported, OVERFLOW);
+    assert_eq!(st.gaps_written, 0);
+    setrlimit(Resource::RLIMIT_FSIZE, hard, hard).expect("unlimit");
+    let mut last = tool(99_999);
+    last.request_id = "99999".into();
+    log.append_blocking(Record::Tool(last))
+        .expect("writes again");
+    let st = log.status();
+    assert_eq!((st.queued, st.unreported, st.gaps_written), (0, 0, 1));
+    assert_eq!(st.dropped, OVERFLOW);
 }

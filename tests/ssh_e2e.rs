@@ -90,11 +90,16 @@ async fn timeout_terminates_the_remote_command() {
     let out = s
         .call(
             "ssh_exec",
-            json!({"host": "target", "command": format!("{tag}; echo never"), "timeout": 1}),
+            json!({"host": "target", "command": format!("echo before; {tag}; echo never"), "timeout": 1}),
         )
         .await;
+    // The v0.5 timeout line, then the output read before the deadline.
     assert!(
         out.starts_with("[TIMEOUT after 1s] outcome unknown"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("verify the remote state before retrying a mutation\nbefore\n"),
         "{out}"
     );
     assert!(

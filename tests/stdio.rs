@@ -554,7 +554,8 @@ async fn calls_beyond_max_concurrent_wait_then_get_busy() {
     assert!(t.starts_with("[ERROR: Busy: "), "{t}");
     assert_eq!(
         t,
-        "[ERROR: Busy: 1 calls already running; none finished within 10s (RELAY_SHELL_MAX_CONCURRENT)]"
+        "[ERROR: Busy: the call was not run: all 1 call slots (RELAY_SHELL_MAX_CONCURRENT) stayed \
+         taken for the 10s it waited in the queue of calls; retry later]"
     );
     assert_eq!(r.is_error, Some(true));
     assert_eq!(

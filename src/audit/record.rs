@@ -71,6 +71,11 @@ pub struct ToolRecord {
     /// The kernel profile the call's processes ran under (`none`, `read-only`, …); omitted
     /// when empty (ADR 0006: added after every other field).
     pub confinement: String,
+    /// How the call ended, one of a closed set (`ok`, `denied`, `error`, `timeout`, `busy`,
+    /// `audit_unavailable`, `confirm_required`, `cancelled`: docs/compatibility.md); omitted
+    /// when empty (an `intent` record, which is written before the call ends). Added last
+    /// (ADR 0024), inside the chain's canonical form like every other field.
+    pub outcome: String,
 }
 
 impl ToolRecord {
@@ -109,6 +114,9 @@ impl ToolRecord {
         }
         if !self.confinement.is_empty() {
             f.push(("confinement".into(), Json::Str(self.confinement)));
+        }
+        if !self.outcome.is_empty() {
+            f.push(("outcome".into(), Json::Str(self.outcome)));
         }
         Json::Obj(f)
     }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use super::json::{Json, Key};
 use super::progress::Progress;
 use super::segments::{SeamFinding, segment_files, verify_files};
-use super::verify::{SegmentReport, TornLine, verify_file_with};
+use super::verify::{GapNote, SegmentReport, TornLine, verify_file_with};
 
 const NO_RECORDS: &str = "no chained records found — is RELAY_SHELL_AUDIT_CHAIN enabled, and has the server logged anything?";
 const NOT_ANCHORED: &str = " — refusing a non-genesis start without --segment (possible head-truncation; pass --segment for a rotation segment)";
@@ -46,6 +46,16 @@ pub struct Verdict {
     pub findings: Vec<SeamFinding>,
     /// Whether `path` was a directory.
     pub directory: bool,
+    /// Gap records found, with their file: records the writer dropped and said so (a warning,
+    /// not a failure: the chain is intact).
+    pub gaps: Vec<(String, GapNote)>,
+}
+
+impl Verdict {
+    /// Records lost according to the gap records.
+    pub fn lost(&self) -> u64 {
+        self.gaps.iter().map(|(_, g)| g.lost).sum()
+    }
 }
 
 impl Verdict {
@@ -85,6 +95,7 @@ pub fn verify_audit_with(path: &Path, segment: bool, progress: &Progress) -> Ver
         segments: Vec::new(),
         findings: Vec::new(),
         directory: false,
+        gaps: rep.gaps.iter().map(|g| (rep.path.clone(), *g)).collect(),
     };
     if !rep.present {
         let p = v.path.clone();
@@ -122,6 +133,7 @@ fn verify_directory(dir: &Path, segment: bool, progress: &Progress) -> Verdict {
         segments: Vec::new(),
         findings: Vec::new(),
         directory: true,
+        gaps: Vec::new(),
     };
     let (segments, findings) = match segment_files(dir).and_then(|f| verify_files(&f, progress)) {
         Ok(x) => x,
@@ -144,6 +156,10 @@ fn verify_directory(dir: &Path, segment: bool, progress: &Progress) -> Verdict {
     v.torn = segments
         .iter()
         .flat_map(|s| s.torn.iter().map(|t| (s.path.clone(), *t)))
+        .collect();
+    v.gaps = segments
+        .iter()
+        .flat_map(|s| s.gaps.iter().map(|g| (s.path.clone(), *g)))
         .collect();
     let broken = segments.iter().find(|s| !s.ok).cloned();
     let n = chained.len();
@@ -225,6 +241,22 @@ impl Verdict {
                 ),
             ),
         ];
+        f.push((
+            "gaps".into(),
+            Json::Arr(
+                self.gaps
+                    .iter()
+                    .map(|(file, g)| {
+                        Json::Obj(vec![
+                            ("file".into(), Json::Str(file.clone())),
+                            ("line".into(), uint(g.line)),
+                            ("lost".into(), uint(g.lost)),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ));
+        f.push(("lost".into(), uint(self.lost())));
         if self.directory {
             f.push((
                 "broken_file".into(),
@@ -299,12 +331,26 @@ impl Verdict {
             };
             out.push_str(&format!("  note: {file} line {}: {what}\n", t.line));
         }
+        for (file, g) in &self.gaps {
+            out.push_str(&format!(
+                "  warning: {file} line {}: gap record: {} record(s) lost (dropped by the server \
+                 while the log could not be written)\n",
+                g.line, g.lost
+            ));
+        }
         out
     }
 
     /// The stderr summary line.
     pub fn summary(&self) -> String {
         if self.ok {
+            let lost = self.lost();
+            if lost > 0 {
+                return format!(
+                    "relay-shell: verify-audit OK (warning: {lost} record(s) lost, see the gap \
+                     records)"
+                );
+            }
             return "relay-shell: verify-audit OK".to_string();
         }
         match (self.broken_at, &self.broken_file) {

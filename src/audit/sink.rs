@@ -73,6 +73,12 @@ pub(crate) struct Sink {
     pub write_failures: u64,
     /// Records dropped because the queue was full.
     pub dropped: u64,
+    /// Records dropped since the last gap record was written: the next gap record's `lost`.
+    pub unreported: u64,
+    /// When the first and the last of those were dropped.
+    lost_window: Option<(String, String)>,
+    /// Gap records written since start.
+    pub gaps_written: u64,
     /// The most recent error text (kept after recovery, for `server_info`).
     pub last_error: String,
     /// The OS error behind the current failure, without the path (for `AuditError`).
@@ -172,6 +178,9 @@ impl Sink {
             sync_error: None,
             write_failures: 0,
             dropped: 0,
+            unreported: 0,
+            lost_window: None,
+            gaps_written: 0,
             last_error: String::new(),
             cause: String::new(),
             written: 0,
@@ -345,7 +354,8 @@ impl Sink {
     }
 
     /// Write queued records, oldest first, stopping at the first failure (which leaves the
-    /// failed record at the front). Returns the lines written when `keep`.
+    /// failed record at the front); then, if records were dropped meanwhile, the gap record
+    /// that says how many. Returns the lines written when `keep`.
     pub(super) fn drain(
         &mut self,
         cfg: &AuditConfig,
@@ -365,7 +375,53 @@ impl Sink {
                 }
             }
         }
+        if self.unreported > 0 {
+            let gap = self.gap_record();
+            match self.write_body(cfg, gap, keep) {
+                Ok(line) => {
+                    lines.extend(line);
+                    tracing::warn!(
+                        path = %self.path.display(),
+                        lost = self.unreported,
+                        "audit gap record written: records dropped while writes failed"
+                    );
+                    self.unreported = 0;
+                    self.lost_window = None;
+                    self.gaps_written += 1;
+                }
+                Err((_, e)) => return Err(e),
+            }
+        }
         Ok(lines)
+    }
+
+    /// The gap record for the records dropped since the last one (ADR 0024):
+    /// `{"ts", "event": "gap", "lost", "first_lost_ts", "last_lost_ts", "reason"}`, chained like
+    /// any record, written after the queued records once writes succeed again.
+    fn gap_record(&self) -> Json {
+        let (first, last) = self.lost_window.clone().unwrap_or_default();
+        Json::Obj(vec![
+            ("ts".into(), Json::Str(super::record::now_iso())),
+            ("event".into(), Json::Str("gap".into())),
+            (
+                "lost".into(),
+                Json::Int(i64::try_from(self.unreported).unwrap_or(i64::MAX)),
+            ),
+            ("first_lost_ts".into(), Json::Str(first)),
+            ("last_lost_ts".into(), Json::Str(last)),
+            (
+                "reason".into(),
+                Json::Str(format!(
+                    "the in-memory queue of unwritten records was full while writes failed \
+                     ({}); these records were dropped (each was printed to stderr)",
+                    if self.cause.is_empty() {
+                        "unknown error"
+                    } else {
+                        &self.cause
+                    }
+                )),
+            ),
+        ])
     }
 
     /// Append a body: queued records first, then this one. On failure the body is queued
@@ -419,7 +475,7 @@ impl Sink {
         if self.queue.len() >= MAX_QUEUED_RECORDS
             || self.queued_bytes + line.len() > MAX_QUEUED_BYTES
         {
-            self.dropped += 1;
+            self.note_lost(1);
             tracing::error!(
                 path = %self.path.display(),
                 dropped = self.dropped,
@@ -429,6 +485,21 @@ impl Sink {
         }
         self.queued_bytes += line.len();
         self.queue.push_back(body);
+    }
+
+    /// Count `n` records lost (dropped from the full queue, or still queued at shutdown): the
+    /// next gap record reports them.
+    pub(super) fn note_lost(&mut self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let now = super::record::now_iso();
+        self.dropped += n;
+        self.unreported += n;
+        match &mut self.lost_window {
+            Some((_, last)) => *last = now,
+            None => self.lost_window = Some((now.clone(), now)),
+        }
     }
 
     fn note_failure(&mut self, e: &std::io::Error, during: &str) {
@@ -442,7 +513,8 @@ impl Sink {
             );
         }
         self.last_error = msg.clone();
-        self.cause = if during == "write" {
+        // A retry is a write of the queued records: the same cause as the write it repeats.
+        self.cause = if during == "write" || during == "retry" {
             e.to_string()
         } else {
             format!("{during}: {e}")

@@ -48,6 +48,17 @@ pub struct Tip {
     pub line: u64,
 }
 
+/// A gap record: the writer dropped `lost` records (its queue overflowed while the log could not
+/// be written, or the server stopped with records unwritten) and said so in the log. Reported
+/// as a warning; the chain itself is intact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GapNote {
+    /// 1-based line of the gap record.
+    pub line: u64,
+    /// Records lost.
+    pub lost: u64,
+}
+
 /// An unparseable line judged to be an incomplete write rather than tampering.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TornLine {
@@ -82,6 +93,8 @@ pub struct SegmentReport {
     pub torn_count: u64,
     /// The chain starts at seq 0 from genesis.
     pub anchored: bool,
+    /// Gap records in the verified region, in file order.
+    pub gaps: Vec<GapNote>,
 }
 
 impl SegmentReport {
@@ -98,6 +111,7 @@ impl SegmentReport {
             torn: Vec::new(),
             torn_count: 0,
             anchored: false,
+            gaps: Vec::new(),
         }
     }
 
@@ -120,7 +134,26 @@ enum LineKind {
         prev: String,
         chain: String,
         body_ok: bool,
+        /// `lost` of a gap record (`"event": "gap"`).
+        gap: Option<u64>,
     },
+}
+
+/// The `lost` count of a gap record, `None` for any other record. Gap records are rare, so
+/// only a line that mentions `"gap"` is parsed a second time.
+fn gap_lost(text: &str) -> Option<u64> {
+    if !text.contains("\"gap\"") {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    if v.get("event")?.as_str()? != "gap" {
+        return None;
+    }
+    Some(
+        v.get("lost")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0),
+    )
 }
 
 /// Per-thread buffers.
@@ -152,6 +185,7 @@ impl Worker {
                     prev,
                     chain,
                     body_ok,
+                    gap: gap_lost(text),
                 },
                 _ => LineKind::Unchained,
             },
@@ -173,6 +207,7 @@ struct Walk {
     torn: Vec<TornLine>,
     torn_count: u64,
     broken: Option<(u64, String)>,
+    gaps: Vec<GapNote>,
 }
 
 impl Walk {
@@ -186,6 +221,7 @@ impl Walk {
             torn: Vec::new(),
             torn_count: 0,
             broken: None,
+            gaps: Vec::new(),
         }
     }
 
@@ -221,6 +257,7 @@ impl Walk {
                 prev,
                 chain,
                 body_ok,
+                gap,
             } = kind
             {
                 if seq == 0 && prev != GENESIS {
@@ -228,6 +265,9 @@ impl Walk {
                 }
                 if !body_ok {
                     return self.brk(n, "record body does not match its chain hash (tampered)");
+                }
+                if let Some(lost) = gap {
+                    self.gaps.push(GapNote { line: n, lost });
                 }
                 self.head = Some(Head { seq, prev, line: n });
                 self.tip = Some(Tip {
@@ -250,6 +290,7 @@ impl Walk {
                 prev,
                 chain,
                 body_ok,
+                gap,
             } => {
                 let expected = tip.seq.saturating_add(1);
                 if seq != expected {
@@ -265,6 +306,9 @@ impl Walk {
                 }
                 if !body_ok {
                     return self.brk(n, "record body does not match its chain hash (tampered)");
+                }
+                if let Some(lost) = gap {
+                    self.gaps.push(GapNote { line: n, lost });
                 }
                 self.tip = Some(Tip {
                     seq,
@@ -330,6 +374,7 @@ impl Walk {
             torn: self.torn,
             torn_count: self.torn_count,
             anchored,
+            gaps: self.gaps,
         }
     }
 }

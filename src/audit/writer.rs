@@ -52,6 +52,10 @@ pub struct AuditStatus {
     pub queued: usize,
     /// Records dropped because the in-memory queue was full.
     pub dropped: u64,
+    /// Of those, records not yet reported by a gap record in the log.
+    pub unreported: u64,
+    /// Gap records written since start.
+    pub gaps_written: u64,
     /// The most recent error (kept after recovery).
     pub last_error: String,
     /// Lines written since start.
@@ -290,6 +294,8 @@ impl AuditLog {
             write_failures: s.write_failures,
             queued: s.queue.len(),
             dropped: s.dropped,
+            unreported: s.unreported,
+            gaps_written: s.gaps_written,
             last_error: s.last_error.clone(),
             written: s.written,
         }
@@ -376,6 +382,20 @@ impl Drop for AuditLog {
         self.inner.wake.notify_all();
         if self.inner.cfg.fsync != FsyncPolicy::Never {
             self.flush_and_sync();
+        } else {
+            let _ = lock(&self.inner.sink).recover(&self.inner.cfg);
+        }
+        // Records still queued now can no longer be written by this process: say how many
+        // (each was printed to stderr when it was queued).
+        let mut s = lock(&self.inner.sink);
+        let left = s.queue.len() as u64;
+        if left > 0 || s.unreported > 0 {
+            s.note_lost(left);
+            tracing::error!(
+                path = %s.path.display(),
+                lost = s.unreported,
+                "audit records lost at shutdown: the log could not be written"
+            );
         }
     }
 }

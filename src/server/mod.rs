@@ -289,7 +289,7 @@ impl ServerHandler for RelayServer {
         result.structured_content = Some(reply.structured());
         if matches!(
             reply.outcome,
-            Outcome::Denied | Outcome::Error | Outcome::Busy
+            Outcome::Denied | Outcome::Error | Outcome::Busy | Outcome::AuditUnavailable
         ) {
             result.is_error = Some(true);
         }

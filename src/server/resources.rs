@@ -177,7 +177,7 @@ with a token: call operation_confirm with it, then send exactly the same call ag
 7. Reading results
 [exit N] then the output: a process finished with status N. [DENIED tier N (NAME): why]: \
 refused by policy, nothing ran. [TIMEOUT after Ns]: the deadline hit and the command was \
-stopped; over SSH the outcome is unknown, so check the remote state before retrying a \
+stopped (what it wrote before follows on the next lines); over SSH the outcome is unknown, so check the remote state before retrying a \
 change. [ERROR: Kind: message]: a contained failure; the message says what to fix. A \
 trailing [TRUNCATED - N bytes total, M shown] means the output was cut to the budget. \
 [NOTICE ...] lines after a result flag a risky call (tier 2 or 3, or SSH without host-key \

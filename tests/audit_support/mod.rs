@@ -65,6 +65,7 @@ pub fn tool(i: u64) -> ToolRecord {
         principal: "stdio".into(),
         duration_ms: Some(i),
         confinement: String::new(),
+        outcome: String::new(),
     }
 }
 

@@ -362,7 +362,11 @@ impl Tool for SessionRecv {
         .work(move |_| async move {
             let s = session?;
             let got = s.recv(wait, read).await;
-            Ok(Output::text(got.render(s.id())))
+            // `output_bytes` counts the bytes the program wrote, not their decoded text.
+            Ok(Output {
+                total_bytes: Some(got.bytes.len()),
+                ..Output::text(got.render(s.id()))
+            })
         })
     }
 }

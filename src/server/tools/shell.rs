@@ -283,12 +283,15 @@ fn exec_request(
     })
 }
 
-/// Turn a finished process into the gate's output.
+/// Turn a finished process into the gate's output. A timed-out run keeps the output read
+/// before the deadline after the `[TIMEOUT after Ns]` line (docs/tools.md): the first line is
+/// the v0.5 result string, and an operator sees how far the command got.
 fn outcome_to_output(o: ExecOutcome, timeout: u64) -> Output {
     if o.timed_out {
         return Output {
-            body: format!("[TIMEOUT after {timeout}s]"),
+            body: text::after_marker(&format!("[TIMEOUT after {timeout}s]"), &o.output),
             timed_out: true,
+            total_bytes: Some(o.total_bytes as usize),
             ..Output::default()
         };
     }

@@ -166,9 +166,11 @@ impl Tool for SshExec {
                     )
                     .await?;
                 if o.timed_out {
+                    // The output read before the deadline follows the v0.5 timeout line.
                     return Ok(Output {
-                        body: fanout::timeout_text(timeout),
+                        body: text::after_marker(&fanout::timeout_text(timeout), &o.output),
                         timed_out: true,
+                        total_bytes: Some(o.total_bytes),
                         ..Output::default()
                     });
                 }
