@@ -96,7 +96,9 @@ impl Instance {
         let group = CallGroup::create(self, "probe")?;
         if !group.dir.join("cgroup.kill").exists() {
             let _ = group.remove();
-            return Err(io::Error::other("no cgroup.kill (Linux 5.14 or later needed)"));
+            return Err(io::Error::other(
+                "no cgroup.kill (Linux 5.14 or later needed)",
+            ));
         }
         let setup = super::ChildSetup {
             procs_fd: std::os::fd::AsRawFd::as_raw_fd(&group.procs),
@@ -199,7 +201,10 @@ impl CallGroup {
     pub(super) fn create(instance: &Instance, name: &str) -> io::Result<CallGroup> {
         let dir = instance.dir.join(name);
         std::fs::create_dir(&dir)?;
-        let procs = match OpenOptions::new().write(true).open(dir.join("cgroup.procs")) {
+        let procs = match OpenOptions::new()
+            .write(true)
+            .open(dir.join("cgroup.procs"))
+        {
             Ok(f) => OwnedFd::from(f),
             Err(e) => {
                 let _ = std::fs::remove_dir(&dir);
@@ -212,7 +217,8 @@ impl CallGroup {
     /// The pids in the cgroup now.
     pub(super) fn pids(&self) -> Vec<i32> {
         let mut text = String::new();
-        let _ = File::open(self.dir.join("cgroup.procs")).and_then(|mut f| f.read_to_string(&mut text));
+        let _ =
+            File::open(self.dir.join("cgroup.procs")).and_then(|mut f| f.read_to_string(&mut text));
         text.lines().filter_map(|l| l.trim().parse().ok()).collect()
     }
 

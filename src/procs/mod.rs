@@ -28,7 +28,7 @@ mod scan;
 pub mod watchdog;
 
 use std::ffi::OsString;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -73,8 +73,9 @@ impl Mechanism {
 struct Tracking {
     mechanism: Mechanism,
     instance: Option<cgroup::Instance>,
-    /// The watchdog's pipe: held open for the server's life.
-    _watchdog: Option<OwnedFd>,
+    /// The watchdog's pipe: held open for the server's life; released markers are
+    /// written to it in subreaper mode.
+    watchdog: Option<std::sync::Mutex<std::fs::File>>,
     /// Why cgroups are not used, when they are not.
     fallback_reason: Option<String>,
 }
@@ -102,7 +103,9 @@ pub fn init(choice: &str) -> Mechanism {
     }
     reap::start_reaper();
     match &tracking.fallback_reason {
-        Some(why) => tracing::info!(mechanism = tracking.mechanism.as_str(), reason = %why, "process tracking"),
+        Some(why) => {
+            tracing::info!(mechanism = tracking.mechanism.as_str(), reason = %why, "process tracking")
+        }
         None => tracing::info!(mechanism = tracking.mechanism.as_str(), "process tracking"),
     }
     tracking.mechanism
@@ -112,7 +115,13 @@ fn setup(choice: &str) -> Tracking {
     let subreaper = |why: String| Tracking {
         mechanism: Mechanism::Subreaper,
         instance: None,
-        _watchdog: None,
+        watchdog: match watchdog::spawn(&watchdog::Target::Marker(std::process::id())) {
+            Ok(pipe) => Some(std::sync::Mutex::new(std::fs::File::from(pipe))),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the process watchdog: a killed server leaves its calls' detached processes running");
+                None
+            }
+        },
         fallback_reason: Some(why),
     };
     if choice == "subreaper" {
@@ -125,11 +134,11 @@ fn setup(choice: &str) -> Tracking {
         Ok(i) => i,
         Err(e) => return subreaper(format!("cannot use cgroups under {}: {e}", home.display())),
     };
-    match watchdog::spawn(&instance.dir) {
+    match watchdog::spawn(&watchdog::Target::Cgroup(instance.dir.clone())) {
         Ok(pipe) => Tracking {
             mechanism: Mechanism::Cgroup,
             instance: Some(instance),
-            _watchdog: Some(pipe),
+            watchdog: Some(std::sync::Mutex::new(std::fs::File::from(pipe))),
             fallback_reason: None,
         },
         Err(e) => {
@@ -322,9 +331,7 @@ impl Tracked {
         let entry = format!("{MARKER_VAR}={marker}");
         let mut roots: Vec<i32> = self.root.into_iter().collect();
         for p in &procs {
-            let in_group = self
-                .root
-                .is_some_and(|r| p.pgrp == r || p.session == r);
+            let in_group = self.root.is_some_and(|r| p.pgrp == r || p.session == r);
             if p.is_live() && (in_group || scan::has_env(p.pid, entry.as_bytes())) {
                 roots.push(p.pid);
             }
@@ -408,6 +415,16 @@ impl Tracked {
             && !g.release_to(&i.home)
         {
             tracing::warn!(dir = %g.dir.display(), "processes kept forking while released");
+        }
+        if let (How::Marker(m), Some(t)) = (&self.how, TRACKING.get())
+            && !left.is_empty()
+            && let Some(w) = &t.watchdog
+        {
+            use std::io::Write;
+            let mut w = w.lock().unwrap_or_else(|p| p.into_inner());
+            if let Err(e) = w.write_all(format!("release {m}\n").as_bytes()) {
+                tracing::warn!(error = %e, "cannot tell the watchdog about a released call");
+            }
         }
         self.remove();
         left

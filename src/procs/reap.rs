@@ -39,15 +39,17 @@ pub(super) fn adopt(pid: i32) {
 /// exited under another parent.
 pub(super) fn reap_adopted() {
     let mut list = ADOPTED.lock().unwrap_or_else(|p| p.into_inner());
-    list.retain(|fd| match waitid(
-        Id::PIDFd(fd.as_fd()),
-        WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG,
-    ) {
-        Ok(WaitStatus::StillAlive) => true,
-        Ok(_) => false,
-        Err(Errno::EINTR) => true,
-        // Not our child (yet): keep it while it runs; it may be re-parented to us later.
-        Err(_) => !exited(fd),
+    list.retain(|fd| {
+        match waitid(
+            Id::PIDFd(fd.as_fd()),
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG,
+        ) {
+            Ok(WaitStatus::StillAlive) => true,
+            Ok(_) => false,
+            Err(Errno::EINTR) => true,
+            // Not our child (yet): keep it while it runs; it may be re-parented to us later.
+            Err(_) => !exited(fd),
+        }
     });
 }
 
@@ -72,7 +74,9 @@ fn exited(fd: &OwnedFd) -> bool {
 pub(super) fn start_reaper() {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut chld) = signal(SignalKind::child()) else {
-        tracing::warn!("cannot watch SIGCHLD; adopted processes are reaped at the end of calls only");
+        tracing::warn!(
+            "cannot watch SIGCHLD; adopted processes are reaped at the end of calls only"
+        );
         return;
     };
     tokio::spawn(async move {

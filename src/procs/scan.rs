@@ -74,6 +74,16 @@ pub(super) fn has_env(pid: i32, entry: &[u8]) -> bool {
         .unwrap_or(false)
 }
 
+/// The value after `prefix` (`NAME=start`) of the first entry of `pid`'s initial
+/// environment that starts with it, as the whole entry's value (`start…`).
+pub(super) fn marker(pid: i32, prefix: &str) -> Option<String> {
+    let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let name_len = prefix.find('=')? + 1;
+    env.split(|b| *b == 0)
+        .find(|e| e.starts_with(prefix.as_bytes()))
+        .map(|e| String::from_utf8_lossy(&e[name_len..]).into_owned())
+}
+
 /// Longest command line kept for one process, in bytes.
 pub(super) const CMDLINE_MAX: usize = 512;
 
@@ -167,12 +177,7 @@ mod tests {
 
     #[test]
     fn descendants_skip_zombies_but_follow_their_children() {
-        let procs = [
-            p(10, 1, 'S'),
-            p(11, 10, 'Z'),
-            p(12, 11, 'S'),
-            p(13, 1, 'S'),
-        ];
+        let procs = [p(10, 1, 'S'), p(11, 10, 'Z'), p(12, 11, 'S'), p(13, 1, 'S')];
         let got: Vec<i32> = descendants(&procs, &[10]).iter().map(|p| p.pid).collect();
         assert_eq!(got, vec![10, 12]);
     }
@@ -188,6 +193,6 @@ mod tests {
     fn own_command_line_is_read() {
         let me = std::process::id() as i32;
         assert!(!cmdline(me).is_empty());
-        assert!(has_env(me, b"NO_SUCH_ENTRY=x") == false);
+        assert!(!has_env(me, b"NO_SUCH_ENTRY=x"));
     }
 }

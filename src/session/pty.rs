@@ -173,7 +173,12 @@ impl PtyTerminal {
     /// Send `sig` to every tracked process of the session (those that left its process
     /// groups and session too).
     pub(super) fn signal_tracked(&self, sig: Signal) {
-        if let Some(t) = self.tracked.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(t) = self
+            .tracked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             t.signal(sig);
         }
     }
@@ -189,7 +194,11 @@ impl PtyTerminal {
 
     /// Kill every tracked process of the session and forget them (idempotent).
     pub(super) async fn kill_tracked(&self) {
-        let taken = self.tracked.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let taken = self
+            .tracked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(mut t) = taken {
             t.kill().await;
         }

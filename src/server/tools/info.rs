@@ -184,10 +184,7 @@ pub(super) fn document(state: &State, caller: &Caller) -> Json {
             ]),
         ),
         ("confinement", confinement(&state.gate.confiner().status())),
-        (
-            "process_tracking",
-            s(crate::procs::mechanism().as_str()),
-        ),
+        ("process_tracking", s(crate::procs::mechanism().as_str())),
     ])
 }
 

@@ -11,9 +11,9 @@ use super::params::{self, defaults};
 use super::{Context, Tool};
 use crate::error::ToolError;
 use crate::exec::{self, ExecOutcome, ExecRequest, Program};
-use crate::procs::Leftovers;
 use crate::gate::{Judged, Output, Processes, ToolCall};
 use crate::policy::{Interpreter, Payload, PolicyClass, Probe};
+use crate::procs::Leftovers;
 use crate::text;
 
 /// Parameters of `shell_exec`.
