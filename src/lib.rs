@@ -19,6 +19,7 @@ pub mod memory;
 pub mod metrics;
 pub mod notices;
 pub mod policy;
+pub mod procs;
 pub mod redact;
 pub mod server;
 pub mod session;

@@ -209,6 +209,7 @@ async fn serve(
     http: Option<relay_shell::http::Prepared>,
     dotenv: &DotEnv,
 ) -> ExitCode {
+    relay_shell::procs::init(&state.settings.process_tracking);
     tracing::info!(
         "relay-shell {} starting ({})",
         env!("CARGO_PKG_VERSION"),
@@ -364,6 +365,10 @@ fn print_bytes(bytes: &[u8]) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // The process watchdog is this binary re-executed with a hidden argument (procs/).
+    if let Some(code) = relay_shell::procs::watchdog::main_if_requested() {
+        return code;
+    }
     relay_shell::memory::limit_allocator_arenas();
     let cli = Cli::parse();
     // Generated from the command line alone: no configuration is read.

@@ -100,6 +100,9 @@ settings! {
     max_concurrent: usize = "RELAY_SHELL_MAX_CONCURRENT", "Server", "N",
         default Default::Value("32"), accepts int(1, 1024),
         "calls running at once; a further call waits up to 10 s, then gets `[ERROR: Busy: …]`";
+    process_tracking: String = "RELAY_SHELL_PROCESS_TRACKING", "Server", "HOW",
+        default Default::Value("auto"), accepts Kind::Choice(&["auto", "subreaper"]),
+        "how every process of a call is found and ended (ADR 0022): `auto` uses a cgroup v2 per call and session where the server may create cgroups (root, or a delegated subtree) and a child subreaper elsewhere; `subreaper` forces the latter. `server_info` shows the one in force";
     log: String = "RELAY_SHELL_LOG", "Server", "FILTER",
         default Default::Value("info,rmcp=warn"),
         accepts Kind::Text("`level` and `target=level` directives, comma-separated (`debug`, `info,relay_shell::exec=trace`); an invalid value falls back to the default"),

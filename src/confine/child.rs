@@ -25,6 +25,8 @@ pub enum Step {
     Seccomp = 7,
     /// `execve`.
     Exec = 8,
+    /// Joining the call's cgroup, arming the death signal (`procs`).
+    Track = 9,
 }
 
 impl Step {
@@ -38,6 +40,7 @@ impl Step {
             5 => Step::NoNewPrivs,
             6 => Step::Landlock,
             7 => Step::Seccomp,
+            9 => Step::Track,
             _ => Step::Exec,
         }
     }
@@ -53,6 +56,7 @@ impl Step {
             Step::Landlock => "landlock_restrict_self",
             Step::Seccomp => "seccomp filter",
             Step::Exec => "execve",
+            Step::Track => "process tracking",
         }
     }
 }

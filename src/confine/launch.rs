@@ -35,6 +35,8 @@ pub struct Launch {
     pub stdio: [Option<RawFd>; 3],
     /// Make the child the leader of a new session (and process group) with no terminal.
     pub new_session: bool,
+    /// Process tracking: the call's cgroup and the death signal (`procs`).
+    pub setup: crate::procs::ChildSetup,
 }
 
 /// A started child.
@@ -104,6 +106,7 @@ struct Shared<'a> {
     cwd: *const libc::c_char,
     stdio: [RawFd; 3],
     new_session: bool,
+    setup: crate::procs::ChildSetup,
     steps: Option<&'a ChildSteps>,
     /// Which steps the child applies.
     apply: Apply,
@@ -129,6 +132,7 @@ pub fn launch(
         cwd: launch.cwd.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
         stdio: launch.stdio.map(|fd| fd.unwrap_or(-1)),
         new_session: launch.new_session,
+        setup: launch.setup,
         steps,
         apply,
         probe_only: false,
@@ -147,6 +151,7 @@ pub fn probe(steps: &ChildSteps) -> Result<(), LaunchError> {
         cwd: std::ptr::null(),
         stdio: [-1; 3],
         new_session: false,
+        setup: crate::procs::ChildSetup::NONE,
         steps: Some(steps),
         apply: Apply::All,
         probe_only: true,
@@ -279,6 +284,9 @@ extern "C" fn child_main(arg: *mut c_void) -> libc::c_int {
         reset_signal_handlers();
         if shared.new_session && libc::setsid() < 0 {
             fail(shared, Step::Setsid, super::landlock::errno());
+        }
+        if let Err(e) = shared.setup.apply() {
+            fail(shared, Step::Track, e);
         }
         if let Err(e) = install_stdio(shared.stdio) {
             fail(shared, Step::Stdio, e);

@@ -63,6 +63,7 @@ pub fn run_sandbox_cli(confiner: &Confiner, profile: Profile, argv: &[String]) -
             cwd: None,
             stdio: [None; 3],
             new_session: false,
+            setup: crate::procs::ChildSetup::NONE,
         })
     })();
     let Some(spec) = built else {

@@ -37,6 +37,7 @@ use tokio::time::Instant;
 use crate::confine::launch::{self, Launch, LaunchError};
 use crate::confine::{Confinement, Confiner, Prepared, Step};
 use crate::error::{ErrorKind, ToolError};
+use crate::procs::{ChildSetup, Leftovers, Tracked};
 use child::{Child, ConfinedChild};
 use drain::{Capture, StdinWriter, drain, feed_stdin};
 use group::ProcessGroup;
@@ -102,6 +103,9 @@ pub struct ExecOutcome {
     pub exit_code: Option<i32>,
     /// Whether the deadline fired (the group was killed).
     pub timed_out: bool,
+    /// What a command that completed normally left running (deliberate background
+    /// processes: `nohup svc &`); empty after a timeout, which kills them all.
+    pub left_running: Leftovers,
 }
 
 /// Run one process to completion under `req`'s bounds.
@@ -124,15 +128,21 @@ pub async fn run(req: ExecRequest) -> Result<ExecOutcome, ToolError> {
     let pipes = OutputPipes::new(req.merge_stderr)
         .map_err(|e| ToolError::new(ErrorKind::SpawnFailed, format!("creating pipes: {e}")))?;
     let output = (pipes.stdout_writer, pipes.stderr_writer);
+    let mut tracked = Tracked::start()
+        .map_err(|e| ToolError::new(ErrorKind::SpawnFailed, format!("process tracking: {e}")))?;
     let (mut child, stdin) = match &prepared {
-        None => spawn_std(&req, &argv, output)?,
-        Some((confiner, p)) => spawn_confined(&req, &argv, confiner, p, output).await?,
+        None => spawn_std(&req, &argv, output, &tracked)?,
+        Some((confiner, p)) => spawn_confined(&req, &argv, confiner, p, output, &tracked).await?,
     };
     // Declared after `child` so it drops first: the group is killed while the child is unreaped.
     let mut group = child
         .id()
         .and_then(ProcessGroup::new)
         .ok_or_else(|| ToolError::new(ErrorKind::Internal, "spawned child has no process id"))?;
+    tracked.attach(group.id());
+    // Declared last so it drops first: a cancelled run kills every descendant while the
+    // child is still unreaped (in subreaper mode its ancestry is what finds them).
+    let mut tracked = tracked;
     tracing::debug!(pgid = group.id(), program = argv[0], "spawned");
 
     let stdin_data = req.stdin.unwrap_or_default();
@@ -150,24 +160,27 @@ pub async fn run(req: ExecRequest) -> Result<ExecOutcome, ToolError> {
     match finished {
         Ok(Ok(status)) => {
             group.disarm();
+            let left_running = tracked.release();
             Ok(ExecOutcome {
                 total_bytes: capture.total(),
                 output: capture.into_output(),
                 exit_code: exit_code(status),
                 timed_out: false,
+                left_running,
             })
         }
         Ok(Err(e)) => {
-            kill_group(&mut child, &mut group).await;
+            kill_group(&mut child, &mut group, &mut tracked).await;
             Err(ToolError::new(ErrorKind::Io, e.to_string()))
         }
         Err(_elapsed) => {
-            terminate_group(&mut child, &mut group).await;
+            terminate_group(&mut child, &mut group, &mut tracked).await;
             Ok(ExecOutcome {
                 total_bytes: capture.total(),
                 output: capture.into_output(),
                 exit_code: None,
                 timed_out: true,
+                left_running: Leftovers::default(),
             })
         }
     }
@@ -205,18 +218,21 @@ impl OutputPipes {
     }
 }
 
-/// Start the child unconfined through tokio (std uses `posix_spawn` when there is no
-/// pre-exec hook). The write ends are consumed: our copies close once it has them.
+/// Start the child unconfined through tokio. The pre-exec hook (which makes std fork rather
+/// than `posix_spawn`) moves it into its call's cgroup and arms its death signal. The write
+/// ends are consumed: our copies close once it has them.
 fn spawn_std(
     req: &ExecRequest,
     argv: &[&str],
     (stdout, stderr): (OwnedFd, OwnedFd),
+    tracked: &Tracked,
 ) -> Result<(Child, Option<StdinWriter>), ToolError> {
     let mut command = Command::new(argv[0]);
     command
         .args(&argv[1..])
         .env_clear()
         .envs(child_env(&req.env))
+        .envs(tracked.marker_env())
         .kill_on_drop(true)
         .stdin(if req.stdin.is_some() {
             Stdio::piped()
@@ -228,12 +244,14 @@ fn spawn_std(
     if let Some(dir) = &req.cwd {
         command.current_dir(dir);
     }
+    let setup = tracked.child_setup();
     if has_controlling_terminal() {
-        new_session(&mut command);
+        new_session(&mut command, setup);
     } else {
-        // No terminal to inherit: a new process group is enough, and std can use the much
-        // cheaper `posix_spawn` path (no pre-exec hook).
+        // No terminal to inherit: a new process group is enough (and without tracking std
+        // can use the cheaper `posix_spawn` path, with no pre-exec hook).
         command.process_group(0);
+        child_hook(&mut command, setup);
     }
     let spawned = command.spawn();
     // The command holds our copies of the pipes' write ends: close them now, or EOF never comes.
@@ -252,8 +270,10 @@ async fn spawn_confined(
     confiner: &Confiner,
     prepared: &Prepared,
     (stdout, stderr): (OwnedFd, OwnedFd),
+    tracked: &Tracked,
 ) -> Result<(Child, Option<StdinWriter>), ToolError> {
     let mut env = child_env(&req.env);
+    env.extend(tracked.marker_env());
     env.retain(|(k, _)| k != "TMPDIR");
     env.push(("TMPDIR".into(), prepared.tmpdir().as_os_str().to_owned()));
     let path_var = env
@@ -273,13 +293,14 @@ async fn spawn_confined(
             std::fs::File::open("/dev/null").map_err(|e| ToolError::from_io(&e, "/dev/null"))?;
         (OwnedFd::from(null), None)
     };
-    let spec = launch_spec(
+    let mut spec = launch_spec(
         &program,
         argv,
         &env,
         req.cwd.as_deref(),
         [&stdin_reader, &stdout, &stderr],
     )?;
+    spec.setup = tracked.child_setup();
     // The launcher owns our copies of the child's ends until it has started the child, then
     // closes them (or EOF never comes).
     let launched = confiner
@@ -316,6 +337,7 @@ fn launch_spec(
         cwd: cwd.map(|d| c(d.as_os_str().as_bytes())).transpose()?,
         stdio: stdio.map(|fd| Some(fd.as_raw_fd())),
         new_session: true,
+        setup: ChildSetup::NONE,
     })
 }
 
@@ -348,9 +370,8 @@ fn launch_error(err: &LaunchError, program: &str, cwd: Option<&Path>) -> ToolErr
 /// pid. Unlike `process_group(0)` alone this also drops the server's controlling terminal, so
 /// a program that opens `/dev/tty` to prompt (`sudo`, `ssh`) fails at once instead of being
 /// stopped as a background job until the deadline. The price: std cannot use `posix_spawn`
-/// with a pre-exec hook and forks instead (see docs/performance.md), so this is used only
 /// while the server still has a terminal (`detach_controlling_terminal` normally removes it).
-fn new_session(command: &mut Command) {
+fn new_session(command: &mut Command, setup: ChildSetup) {
     // SAFETY: the hook runs in the forked child before exec and only calls `setsid`, which is
     // async-signal-safe; building the error from errno does not allocate.
     unsafe {
@@ -360,6 +381,18 @@ fn new_session(command: &mut Command) {
             }
             Ok(())
         });
+    }
+    child_hook(command, setup);
+}
+
+/// Add the tracking hook: the child joins its call's cgroup and dies with the server.
+fn child_hook(command: &mut Command, setup: ChildSetup) {
+    if setup.is_noop() {
+        return;
+    }
+    // SAFETY: `ChildSetup::apply` makes system calls only and does not allocate.
+    unsafe {
+        command.pre_exec(move || setup.apply().map_err(io::Error::from_raw_os_error));
     }
 }
 
@@ -458,24 +491,43 @@ fn exit_code(status: ExitStatus) -> Option<i32> {
     status.code().or_else(|| status.signal().map(|sig| -sig))
 }
 
-/// The deadline passed: `SIGTERM` the group, `SIGKILL` whatever still runs after the grace
-/// period, and reap the child.
-async fn terminate_group(child: &mut Child, group: &mut ProcessGroup) {
+/// The deadline passed: `SIGTERM` the group and every tracked descendant, `SIGKILL` whatever
+/// still runs after the grace period, and reap the child.
+async fn terminate_group(child: &mut Child, group: &mut ProcessGroup, tracked: &mut Tracked) {
     tracing::debug!(
         pgid = group.id(),
         "deadline reached; terminating process group"
     );
     group.signal(Signal::SIGTERM);
-    if !group.wait_empty(TERM_GRACE).await {
-        kill_group(child, group).await;
+    tracked.signal(Signal::SIGTERM);
+    let deadline = Instant::now() + TERM_GRACE;
+    let group_empty = group.wait_empty(TERM_GRACE).await;
+    if !group_empty || !tracked_gone(tracked, deadline).await {
+        kill_group(child, group, tracked).await;
         return;
     }
+    tracked.kill().await;
     reap(child, group).await;
 }
 
-/// `SIGKILL` the group, wait for it to disappear, and reap the child.
-async fn kill_group(child: &mut Child, group: &mut ProcessGroup) {
+/// Wait until no tracked process runs, polling until `deadline`.
+async fn tracked_gone(tracked: &Tracked, deadline: Instant) -> bool {
+    loop {
+        if !tracked.alive() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// `SIGKILL` the group and every tracked descendant, wait for them to disappear, and reap
+/// the child.
+async fn kill_group(child: &mut Child, group: &mut ProcessGroup, tracked: &mut Tracked) {
     group.signal(Signal::SIGKILL);
+    tracked.kill().await;
     if !group.wait_empty(KILL_WAIT).await {
         tracing::warn!(pgid = group.id(), "process group survived SIGKILL");
     }

@@ -14,6 +14,7 @@ use tokio::sync::Mutex;
 use super::{SpawnRequest, TermSize};
 use crate::confine::Prepared;
 use crate::error::{ErrorKind, ToolError};
+use crate::procs::Tracked;
 
 /// The parent's side of a running PTY child: where input goes, how to resize, whom to signal.
 #[derive(Debug)]
@@ -30,6 +31,9 @@ pub(super) struct PtyTerminal {
     /// The profile's prepared state, whose scratch directory is removed once the session
     /// has ended ([`PtyTerminal::release_confinement`]).
     confinement: std::sync::Mutex<Option<Prepared>>,
+    /// Every process of the session, however it detached (`procs`); taken when the
+    /// session is closed, killed if the session is dropped unclosed.
+    tracked: std::sync::Mutex<Option<Tracked>>,
 }
 
 /// Everything [`spawn`] hands back: the terminal handles, the read half for the output pump
@@ -78,7 +82,10 @@ pub(super) fn spawn(req: &SpawnRequest) -> Result<Spawned, ToolError> {
         Some(c) => c.prepare(req.cwd.as_deref(), terminal_path(&pts).as_deref())?,
         None => None,
     };
+    let mut tracked = Tracked::start()
+        .map_err(|e| ToolError::new(ErrorKind::SpawnFailed, format!("process tracking: {e}")))?;
     let mut env = req.env.clone();
+    env.extend(tracked.marker_env());
     if let Some(p) = &confinement {
         env.retain(|(k, _)| k != "TMPDIR");
         env.push(("TMPDIR".into(), p.tmpdir().as_os_str().to_owned()));
@@ -91,6 +98,14 @@ pub(super) fn spawn(req: &SpawnRequest) -> Result<Spawned, ToolError> {
         .kill_on_drop(true);
     if let Some(cwd) = &req.cwd {
         cmd = cmd.current_dir(cwd);
+    }
+    let setup = tracked.child_setup();
+    if !setup.is_noop() {
+        // SAFETY: the hook runs in the forked child and only makes system calls on data
+        // prepared here (`ChildSetup::apply`); it joins the cgroup before confinement.
+        cmd = unsafe {
+            cmd.pre_exec(move || setup.apply().map_err(std::io::Error::from_raw_os_error))
+        };
     }
     if let Some(p) = &confinement {
         let steps = p.steps().clone();
@@ -109,6 +124,7 @@ pub(super) fn spawn(req: &SpawnRequest) -> Result<Spawned, ToolError> {
         .id()
         .and_then(|id| i32::try_from(id).ok())
         .ok_or_else(|| ToolError::new(ErrorKind::SpawnFailed, "child exited before setup"))?;
+    tracked.attach(leader);
     let (reader, writer) = pty.into_split();
     Ok(Spawned {
         terminal: PtyTerminal {
@@ -119,6 +135,7 @@ pub(super) fn spawn(req: &SpawnRequest) -> Result<Spawned, ToolError> {
                 .as_ref()
                 .map_or_else(|| "none".to_string(), |p| p.label().to_string()),
             confinement: std::sync::Mutex::new(confinement),
+            tracked: std::sync::Mutex::new(Some(tracked)),
         },
         reader,
         child,
@@ -151,6 +168,40 @@ impl PtyTerminal {
                 .unwrap_or_else(|p| p.into_inner())
                 .take(),
         );
+    }
+
+    /// Send `sig` to every tracked process of the session (those that left its process
+    /// groups and session too).
+    pub(super) fn signal_tracked(&self, sig: Signal) {
+        if let Some(t) = self
+            .tracked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            t.signal(sig);
+        }
+    }
+
+    /// Whether a tracked process of the session still runs.
+    pub(super) fn tracked_alive(&self) -> bool {
+        self.tracked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(Tracked::alive)
+    }
+
+    /// Kill every tracked process of the session and forget them (idempotent).
+    pub(super) async fn kill_tracked(&self) {
+        let taken = self
+            .tracked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(mut t) = taken {
+            t.kill().await;
+        }
     }
 
     /// Write all of `bytes` to the terminal's input. Waits while the terminal's input queue is

@@ -410,15 +410,19 @@ impl Session {
     /// `recv`. Idempotent. Returns the leader's exit status.
     pub async fn close(&self) -> Option<i32> {
         let sid = self.leader();
-        if !self.has_ended() || session_alive(sid) {
+        if !self.has_ended() || session_alive(sid) || self.terminal.tracked_alive() {
             for sig in [Signal::SIGHUP, Signal::SIGTERM, Signal::SIGCONT] {
                 signal_session(sid, sig);
+                self.terminal.signal_tracked(sig);
             }
             if !self.wait_gone(sid, CLOSE_GRACE).await {
                 signal_session(sid, Signal::SIGKILL);
+                self.terminal.kill_tracked().await;
                 self.wait_gone(sid, KILL_GRACE).await;
             }
         }
+        // Whatever left the session (`setsid`, a double fork) ends with it too.
+        self.terminal.kill_tracked().await;
         // Output still buffered in the terminal arrives within a few milliseconds of the
         // last holder closing it; if something outside the session keeps the terminal open,
         // stop reading rather than wait for it.
@@ -436,7 +440,7 @@ impl Session {
         let deadline = Instant::now() + limit;
         loop {
             let reaped = self.lock().reaped;
-            if reaped && !session_alive(sid) {
+            if reaped && !session_alive(sid) && !self.terminal.tracked_alive() {
                 return true;
             }
             if Instant::now() >= deadline {

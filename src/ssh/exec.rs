@@ -104,24 +104,33 @@ pub async fn run(
         nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
     )
     .map_err(|e| ExecError::Failed(ToolError::new(ErrorKind::Io, format!("pipe: {e}"))))?;
-    let mut rx = tokio::net::unix::pipe::Receiver::from_owned_fd(fd)
+    let rx = tokio::net::unix::pipe::Receiver::from_owned_fd(fd)
         .map_err(|e| ExecError::Failed(ToolError::from_io(&e, "pipe")))?;
 
     let mut out = RemoteOutcome::default();
     // If this future is dropped (the call was cancelled) the remote group is still stopped.
+    // It owns the output pipe, so a call cancelled before the pid line was read can still
+    // read it and stop the command.
     let mut guard = CancelGuard {
         master: master.clone(),
         pid: None,
+        rx: Some(rx),
+        head: Vec::new(),
+        marker: mark_pid.then(|| marker.clone()),
     };
     let mut seen = 0usize;
     let mut chunk = vec![0u8; 64 * 1024];
     let mut kill_stage = 0u8;
     let mut waited_for_marker = false;
     let mut stage_deadline = deadline;
-    loop {
+    while let Some(rx) = guard.rx.as_mut() {
         match tokio::time::timeout_at(stage_deadline, rx.read(&mut chunk)).await {
             Ok(Ok(0)) => break,
             Ok(Ok(n)) => {
+                if out.remote_pid.is_none() && guard.head.len() < MARKER_WINDOW + 64 {
+                    let room = MARKER_WINDOW + 64 - guard.head.len();
+                    guard.head.extend_from_slice(&chunk[..n.min(room)]);
+                }
                 seen += n;
                 out.total_bytes += n;
                 let room = capture_limit.saturating_sub(out.output.len());
@@ -165,6 +174,7 @@ pub async fn run(
     }
     // Output ended or the kill stages ran: nothing is left to stop on cancellation.
     guard.pid = None;
+    guard.marker = None;
     if out.timed_out {
         // The channel is dropped (closed) without waiting for a status.
         return Ok(out);
@@ -199,24 +209,72 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Stops the remote process group when a run is dropped mid-way (a cancelled call):
-/// `TERM`, then `KILL` 2 s later, on a task of its own.
+/// `TERM`, then `KILL` 2 s later, on a task of its own. Cancelled before the pid line was
+/// read, the task first reads the rest of it from the output pipe (for at most
+/// [`KILL_GRACE`]): the command may well be running already.
 struct CancelGuard {
     master: Arc<Master>,
     pid: Option<u32>,
+    /// The output pipe, while the run reads it.
+    rx: Option<tokio::net::unix::pipe::Receiver>,
+    /// The output read before the pid line was found (at most the marker window).
+    head: Vec<u8>,
+    /// The pid line's marker, while the pid may still arrive.
+    marker: Option<String>,
 }
 
 impl Drop for CancelGuard {
     fn drop(&mut self) {
-        let Some(pid) = self.pid.take() else { return };
+        let known = self.pid.take();
+        let pending = match (known, self.marker.take(), self.rx.take()) {
+            (Some(_), _, _) => None,
+            (None, Some(marker), Some(rx)) => Some((marker, rx, std::mem::take(&mut self.head))),
+            _ => return,
+        };
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return;
         };
         let master = self.master.clone();
         rt.spawn(async move {
+            let pid = match (known, pending) {
+                (Some(pid), _) => pid,
+                (None, Some((marker, rx, head))) => match late_pid(rx, head, &marker).await {
+                    Some(pid) => pid,
+                    None => return,
+                },
+                (None, None) => return,
+            };
             signal_remote(&master, pid, "TERM").await;
             tokio::time::sleep(KILL_GRACE).await;
             signal_remote(&master, pid, "KILL").await;
         });
+    }
+}
+
+/// Read the output of a cancelled run until its pid line (`<marker><pid>\n`) is complete,
+/// within the marker window and [`KILL_GRACE`]; `None` if it never comes.
+async fn late_pid(
+    mut rx: tokio::net::unix::pipe::Receiver,
+    head: Vec<u8>,
+    marker: &str,
+) -> Option<u32> {
+    let mut seen = RemoteOutcome {
+        output: head,
+        ..RemoteOutcome::default()
+    };
+    let until = Instant::now() + KILL_GRACE;
+    let mut chunk = vec![0u8; 4096];
+    loop {
+        if let Some(pid) = take_marker(&mut seen, marker) {
+            return Some(pid);
+        }
+        if seen.output.len() > MARKER_WINDOW + 64 {
+            return None;
+        }
+        match tokio::time::timeout_at(until, rx.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => seen.output.extend_from_slice(&chunk[..n]),
+            _ => return None,
+        }
     }
 }
 

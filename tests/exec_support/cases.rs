@@ -41,6 +41,7 @@ fn outcome(output: &[u8], exit_code: i32) -> ExecOutcome {
         total_bytes: output.len() as u64,
         exit_code: Some(exit_code),
         timed_out: false,
+        left_running: Default::default(),
     }
 }
 
@@ -236,6 +237,7 @@ async fn capture_limit_keeps_prefix_and_counts_everything() {
             total_bytes: 5_000_000,
             exit_code: Some(0),
             timed_out: false,
+            left_running: Default::default(),
         }
     );
 }
@@ -254,6 +256,7 @@ async fn merged_budget_is_shared_in_write_order() {
             total_bytes: 6000,
             exit_code: Some(0),
             timed_out: false,
+            left_running: Default::default(),
         }
     );
 }

@@ -192,6 +192,7 @@ pub(super) fn document(state: &State, caller: &Caller) -> Json {
             ]),
         ),
         ("confinement", confinement(&state.gate.confiner().status())),
+        ("process_tracking", s(crate::procs::mechanism().as_str())),
     ])
 }
 

@@ -13,6 +13,7 @@ use crate::error::ToolError;
 use crate::exec::{self, ExecOutcome, ExecRequest, Program};
 use crate::gate::{Judged, Output, Processes, ToolCall};
 use crate::policy::{Interpreter, Payload, PolicyClass, Probe};
+use crate::procs::Leftovers;
 use crate::text;
 
 /// Parameters of `shell_exec`.
@@ -300,6 +301,25 @@ fn outcome_to_output(o: ExecOutcome, timeout: u64) -> Output {
         exit_code: o.exit_code.map(i64::from),
         timed_out: false,
         total_bytes: Some(o.total_bytes as usize),
-        ..Output::default()
+        record: left_running_record(&o.left_running),
     }
+}
+
+/// The completion record's `left_running` (pid and command line of each process the call
+/// left running, redacted by the gate like every argument) and `left_running_more` (how many
+/// past the listed ones); nothing when the call left nothing running.
+fn left_running_record(left: &Leftovers) -> Vec<(&'static str, serde_json::Value)> {
+    if left.is_empty() {
+        return Vec::new();
+    }
+    let listed: Vec<serde_json::Value> = left
+        .listed
+        .iter()
+        .map(|l| json!({"pid": l.pid, "cmdline": l.cmdline}))
+        .collect();
+    let mut record = vec![("left_running", json!(listed))];
+    if left.more > 0 {
+        record.push(("left_running_more", json!(left.more)));
+    }
+    record
 }
