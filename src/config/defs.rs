@@ -100,6 +100,9 @@ settings! {
     max_concurrent: usize = "RELAY_SHELL_MAX_CONCURRENT", "Server", "N",
         default Default::Value("32"), accepts int(1, 1024),
         "calls running at once; a further call waits up to 10 s, then gets `[ERROR: Busy: …]`";
+    stdio_max_line_bytes: usize = "RELAY_SHELL_STDIO_MAX_LINE_BYTES", "Server", "BYTES",
+        default Default::Value("8388608"), accepts int(65_536, 268_435_456),
+        "longest message on stdio (one JSON-RPC line); a longer line is discarded and answered `-32700`. Keep it above `RELAY_SHELL_MAX_INPUT` (escaping can double a call's size)";
     log: String = "RELAY_SHELL_LOG", "Server", "FILTER",
         default Default::Value("info,rmcp=warn"),
         accepts Kind::Text("`level` and `target=level` directives, comma-separated (`debug`, `info,relay_shell::exec=trace`); an invalid value falls back to the default"),
