@@ -2,7 +2,7 @@
 //!
 //! rmcp's stdio transport reads unbounded lines, drops what it cannot parse without a reply,
 //! exits on a notification sent before `initialize` and spawns a task per request with no
-//! limit, so a flood grew memory without bound. This layer ([ADR 0023](../../docs/adr/0023-stdio-framing.md)):
+//! limit, so a flood grew memory without bound. This layer (docs/adr/0023-stdio-framing.md):
 //!
 //! - reads lines of at most `RELAY_SHELL_STDIO_MAX_LINE_BYTES`; a longer one is discarded up to
 //!   its newline and answered `-32700`;
@@ -12,7 +12,7 @@
 //! - ignores notifications and responses sent before the session starts;
 //! - admits at most [`MAX_IN_FLIGHT`] requests (and [`MAX_IN_FLIGHT_REQUEST_BYTES`] of their
 //!   lines) whose reply has not been written yet; a request past that is answered
-//!   [`OVERLOADED`](frame) (`-32000`) at once;
+//!   "Server overloaded" (`-32000`) at once;
 //! - queues at most [`OUTBOX_BYTES`] (or [`OUTBOX_MESSAGES`]) of replies for stdout; while the
 //!   queue is full it stops reading the input: a client that does not read its replies is
 //!   slowed down by its own pipe, not served from memory.
