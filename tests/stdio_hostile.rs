@@ -229,13 +229,10 @@ fn flood_count() -> usize {
 /// requests and 4 MiB of replies. Before it, the server grew to 1.9 GB in 10 s of flooding.
 const FLOOD_RSS_LIMIT_KIB: u64 = 96 * 1024;
 
-#[test]
-fn a_flood_is_answered_or_refused_and_memory_stays_bounded() {
-    let mut s = Raw::start(&[]);
-    s.initialize();
-    let n = flood_count();
-    // Pings, a tool call every 100th and a large reply (tools/list) every 1000th.
-    let mut pending: Vec<u8> = Vec::new();
+/// `n` requests, one per line: pings, a tool call every 100th and a large reply (tools/list)
+/// every 1000th.
+fn flood_lines(n: usize) -> Vec<u8> {
+    let mut lines = Vec::new();
     for i in 0..n {
         let line = if i % 1000 == 999 {
             json!({"jsonrpc": "2.0", "id": i, "method": "tools/list"})
@@ -245,26 +242,76 @@ fn a_flood_is_answered_or_refused_and_memory_stays_bounded() {
         } else {
             json!({"jsonrpc": "2.0", "id": i, "method": "ping"})
         };
-        pending.extend_from_slice(line.to_string().as_bytes());
-        pending.push(b'\n');
+        lines.extend_from_slice(line.to_string().as_bytes());
+        lines.push(b'\n');
     }
+    lines
+}
+
+/// The replies to a flood, checked as they come: each request answered once, with a result
+/// or the overload error.
+struct Tally {
+    answers: Vec<Option<i64>>,
+    answered: usize,
+    carry: Vec<u8>,
+}
+
+impl Tally {
+    fn new(n: usize) -> Tally {
+        Tally {
+            answers: vec![None; n],
+            answered: 0,
+            carry: Vec::new(),
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.answered == self.answers.len()
+    }
+
+    fn take(&mut self, bytes: &[u8]) {
+        self.carry.extend_from_slice(bytes);
+        while let Some(pos) = self.carry.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.carry.drain(..=pos).collect();
+            let v: Value = serde_json::from_slice(&line).expect("reply is JSON");
+            let id = v["id"].as_u64().expect("reply has the request's id") as usize;
+            let outcome = if v.get("result").is_some() {
+                0
+            } else {
+                v["error"]["code"].as_i64().expect("error code")
+            };
+            assert!(self.answers[id].is_none(), "request {id} answered twice");
+            assert!(outcome == 0 || outcome == -32000, "request {id}: {v}");
+            self.answers[id] = Some(outcome);
+            self.answered += 1;
+        }
+    }
+
+    fn refused(&self) -> usize {
+        self.answers.iter().filter(|a| **a == Some(-32000)).count()
+    }
+}
+
+#[test]
+fn a_flood_unread_until_the_pipe_is_full_stays_bounded() {
+    let mut s = Raw::start(&[]);
+    s.initialize();
+    let n = flood_count();
+    let pending = flood_lines(n);
     // Write without reading until the pipe refuses (the server stopped reading), then read
     // what is there, and again: the client reads only when it must.
-    let stdin = s.stdin.take().expect("stdin");
+    let mut stdin = s.stdin.take().expect("stdin");
     nix::fcntl::fcntl(
         stdin.as_fd(),
         nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
     )
     .expect("non-blocking stdin");
-    let mut stdin = stdin;
     let mut written = 0;
-    let mut answers: Vec<Option<i64>> = vec![None; n];
-    let mut answered = 0;
-    let mut carry = Vec::new();
+    let mut tally = Tally::new(n);
     let mut max_rss = s.rss_kib();
     let mut stalls = 0u64;
     let mut buf = vec![0u8; 256 * 1024];
-    while answered < n {
+    while !tally.done() {
         if written < pending.len() {
             match stdin.write(&pending[written..]) {
                 Ok(k) => {
@@ -278,27 +325,13 @@ fn a_flood_is_answered_or_refused_and_memory_stays_bounded() {
         max_rss = max_rss.max(s.rss_kib());
         let k = s.out.read(&mut buf).expect("read stdout");
         assert!(k > 0, "server closed stdout; stderr:\n{}", s.stderr());
-        carry.extend_from_slice(&buf[..k]);
-        while let Some(pos) = carry.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = carry.drain(..=pos).collect();
-            let v: Value = serde_json::from_slice(&line).expect("reply is JSON");
-            let id = v["id"].as_u64().expect("reply has the request's id") as usize;
-            let outcome = if v.get("result").is_some() {
-                0
-            } else {
-                v["error"]["code"].as_i64().expect("error code")
-            };
-            assert!(answers[id].is_none(), "request {id} answered twice");
-            assert!(outcome == 0 || outcome == -32000, "request {id}: {v}");
-            answers[id] = Some(outcome);
-            answered += 1;
-        }
+        tally.take(&buf[..k]);
     }
     max_rss = max_rss.max(s.rss_kib());
-    let refused = answers.iter().filter(|a| **a == Some(-32000)).count();
     eprintln!(
-        "flood: {n} requests, {refused} refused (-32000), {stalls} write stalls, max RSS {} KiB",
-        max_rss
+        "flood (read when blocked): {n} requests, {} refused (-32000), {stalls} write stalls, \
+         max RSS {max_rss} KiB",
+        tally.refused()
     );
     assert!(
         max_rss < FLOOD_RSS_LIMIT_KIB,
@@ -311,6 +344,44 @@ fn a_flood_is_answered_or_refused_and_memory_stays_bounded() {
     )
     .expect("blocking stdin");
     s.stdin = Some(stdin);
+    s.still_serves("after-flood");
+    assert!(s.finish().success());
+}
+
+#[test]
+fn a_flood_read_concurrently_stays_bounded() {
+    let mut s = Raw::start(&[]);
+    s.initialize();
+    let n = flood_count();
+    let pending = flood_lines(n);
+    let mut stdin = s.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        stdin.write_all(&pending).expect("write the flood");
+        stdin
+    });
+    let mut tally = Tally::new(n);
+    let mut max_rss = s.rss_kib();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut reads = 0u64;
+    while !tally.done() {
+        let k = s.out.read(&mut buf).expect("read stdout");
+        assert!(k > 0, "server closed stdout; stderr:\n{}", s.stderr());
+        tally.take(&buf[..k]);
+        reads += 1;
+        if reads.is_multiple_of(64) {
+            max_rss = max_rss.max(s.rss_kib());
+        }
+    }
+    max_rss = max_rss.max(s.rss_kib());
+    eprintln!(
+        "flood (read concurrently): {n} requests, {} refused (-32000), max RSS {max_rss} KiB",
+        tally.refused()
+    );
+    assert!(
+        max_rss < FLOOD_RSS_LIMIT_KIB,
+        "RSS {max_rss} KiB over {FLOOD_RSS_LIMIT_KIB} KiB"
+    );
+    s.stdin = Some(writer.join().expect("writer"));
     s.still_serves("after-flood");
     assert!(s.finish().success());
 }

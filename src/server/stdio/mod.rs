@@ -52,6 +52,8 @@ pub const OUTBOX_BYTES: usize = 4 << 20;
 pub const OUTBOX_MESSAGES: usize = OUTBOX_BYTES / UNIT;
 /// How long the replies still queued when the input ends may take to be written.
 pub const FLUSH_GRACE: Duration = Duration::from_secs(5);
+/// [`FLUSH_GRACE`] when serving ends because `stop` was cancelled.
+pub const STOP_FLUSH_GRACE: Duration = Duration::from_secs(1);
 /// The accounting unit of the byte budgets.
 const UNIT: usize = 4096;
 /// Messages handed to rmcp but not yet taken by its loop.
@@ -72,7 +74,7 @@ where
 /// [`serve`], ending as well when `stop` is cancelled (the binary cancels it on SIGTERM or
 /// SIGINT): the input is no longer read, running requests are cancelled by rmcp (each gate
 /// call still writes its completion record) and what is queued is written for at most
-/// [`FLUSH_GRACE`]. An error means rmcp could not serve (not a bad message: those are
+/// [`STOP_FLUSH_GRACE`]. An error means rmcp could not serve (not a bad message: those are
 /// answered).
 pub async fn serve_until<R, W>(
     state: Arc<State>,
@@ -110,11 +112,17 @@ where
     };
     reader_task.abort();
     finish.cancel();
-    match tokio::time::timeout(FLUSH_GRACE, writer_task).await {
+    // After a signal the whole stop is on a deadline: queued replies get less time.
+    let grace = if stop.is_cancelled() {
+        STOP_FLUSH_GRACE
+    } else {
+        FLUSH_GRACE
+    };
+    match tokio::time::timeout(grace, writer_task).await {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(e))) => tracing::info!("stdio: output closed: {e}"),
         Ok(Err(e)) => tracing::warn!("stdio: writer task failed: {e}"),
-        Err(_) => tracing::warn!("stdio: replies still queued after {FLUSH_GRACE:?} were dropped"),
+        Err(_) => tracing::warn!("stdio: replies still queued after {grace:?} were dropped"),
     }
     result
 }
