@@ -26,11 +26,12 @@ fn messages_before_initialize_are_ignored_or_answered_and_serving_goes_on() {
     s.send(br#"{"jsonrpc":"2.0","id":"p","method":"ping"}"#);
     let v = s.next();
     assert_eq!(v, json!({"jsonrpc": "2.0", "id": "p", "result": {}}));
-    // A request other than initialize: an error with its id (rmcp: missing metadata).
+    // A request other than initialize, without the metadata that would make it a session of
+    // its own: rmcp's -32602 with its id.
     s.send(br#"{"jsonrpc":"2.0","id":"early","method":"tools/list"}"#);
     let v = s.next();
     assert_eq!(v["id"], json!("early"), "{v}");
-    assert!(v["error"]["code"].is_i64(), "{v}");
+    assert_eq!(v["error"]["code"], json!(-32602), "{v}");
     // A bad line before initialize is answered too.
     s.send(b"{nope");
     assert_eq!(s.next()["error"]["code"], json!(-32700));
@@ -422,6 +423,13 @@ fn stop_with(signal: nix::sys::signal::Signal) {
     let status = s.child.wait().expect("wait");
     assert_eq!(status.code(), Some(0), "stderr:\n{}", s.stderr());
     assert!(s.stderr().contains("relay-shell stopped"), "{}", s.stderr());
+    for line in s
+        .stderr()
+        .lines()
+        .filter(|l| l.contains("relay-shell stop"))
+    {
+        eprintln!("{line}");
+    }
     assert_eq!(
         processes_with(&marker_exec),
         Vec::<i32>::new(),
