@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use rmcp::ServiceExt;
 use tracing_subscriber::filter::Targets;
 
 use relay_shell::audit::{AuditConfig, AuditLog};
@@ -21,7 +20,7 @@ use relay_shell::gate::Gate;
 use relay_shell::metrics::Metrics;
 use relay_shell::policy::Policy;
 use relay_shell::redact::Redactor;
-use relay_shell::server::{RelayServer, State};
+use relay_shell::server::State;
 use relay_shell::session::{Registry, SessionLimits};
 
 /// How long shutdown waits for in-flight calls to finish and be recorded.
@@ -169,39 +168,64 @@ fn summary(state: &State) -> String {
     )
 }
 
-/// Serve MCP on stdio until stdin closes or a signal arrives.
+/// Serve MCP on stdio (through the framing layer, `server::stdio`) until stdin closes or a
+/// signal arrives. A signal stops reading stdin at once; the stop that follows (running calls,
+/// sessions, SSH masters, audit sync) is bounded by [`STOP_DEADLINE`].
 async fn serve_stdio(state: &Arc<State>) -> ExitCode {
-    let server = RelayServer::new(state.clone(), "stdio");
-    let running = match server.serve(rmcp::transport::stdio()).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!("relay-shell could not start the MCP session: {e}");
-            return ExitCode::from(1);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let signals = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(_) => return,
+                };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            tracing::info!("relay-shell stopping (signal)");
+            arm_stop_deadline();
+            stop.cancel();
         }
-    };
-    let ct = running.cancellation_token();
-    let signals = tokio::spawn(async move {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => return,
-            };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        tracing::info!("relay-shell stopping (signal)");
-        ct.cancel();
     });
-    let code = match running.waiting().await {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("relay-shell exited with error: {e}");
-            ExitCode::from(1)
-        }
-    };
+    // Non-blocking pipes when stdin/stdout are FIFOs (what MCP clients give), so no thread is
+    // left blocked in a read once serving ends.
+    let (reader, writer) = rmcp::transport::stdio_pipes();
+    let code =
+        match relay_shell::server::stdio::serve_until(state.clone(), reader, writer, stop).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("relay-shell exited with error: {e}");
+                ExitCode::from(1)
+            }
+        };
     signals.abort();
     code
+}
+
+/// The longest a stop after SIGTERM or SIGINT may take: [`SHUTDOWN_GRACE`] for running
+/// calls, 2 s to close PTY sessions, the SSH masters and the audit sync fit well inside.
+/// Documented in docs/configuration.md ("Shutdown").
+const STOP_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Past [`STOP_DEADLINE`] after a signal, end the process whatever is still running (exit
+/// status 1): a stop must not hang on a stuck child or a full disk.
+fn arm_stop_deadline() {
+    let spawned = std::thread::Builder::new()
+        .name("stop-deadline".into())
+        .spawn(|| {
+            std::thread::sleep(STOP_DEADLINE);
+            tracing::error!(
+                "relay-shell did not stop within {}s of the signal; exiting now",
+                STOP_DEADLINE.as_secs()
+            );
+            std::process::exit(1);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot start the stop deadline: {e}");
+    }
 }
 
 async fn serve(
@@ -460,7 +484,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         // What serving would refuse, --check-config refuses too: one check for both (the
         // settings, then the HTTP transport's token file).
         if let Err(e) = settings.servable() {
@@ -500,5 +524,9 @@ fn main() -> ExitCode {
         }
         relay_shell::memory::settle_after_startup();
         serve(state, http, &dotenv).await
-    })
+    });
+    // Every record is synced by now. A task still blocked (a blocking stdin read when stdin is
+    // not a pipe) must not keep the process alive.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    code
 }

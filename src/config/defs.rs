@@ -103,6 +103,9 @@ settings! {
     process_tracking: String = "RELAY_SHELL_PROCESS_TRACKING", "Server", "HOW",
         default Default::Value("auto"), accepts Kind::Choice(&["auto", "subreaper"]),
         "how every process of a call is found and ended (ADR 0022): `auto` uses a cgroup v2 per call and session where the server may create cgroups (root, or a delegated subtree) and a child subreaper elsewhere; `subreaper` forces the latter. `server_info` shows the one in force";
+    stdio_max_line_bytes: usize = "RELAY_SHELL_STDIO_MAX_LINE_BYTES", "Server", "BYTES",
+        default Default::Value("8388608"), accepts int(65_536, 268_435_456),
+        "longest message on stdio (one JSON-RPC line); a longer line is discarded and answered `-32700`. Keep it above `RELAY_SHELL_MAX_INPUT` (escaping can double a call's size)";
     log: String = "RELAY_SHELL_LOG", "Server", "FILTER",
         default Default::Value("info,rmcp=warn"),
         accepts Kind::Text("`level` and `target=level` directives, comma-separated (`debug`, `info,relay_shell::exec=trace`); an invalid value falls back to the default"),

@@ -5,6 +5,7 @@
 //! mid-call cannot cut off the completion record.
 
 mod resources;
+pub mod stdio;
 pub mod tools;
 
 use std::sync::Arc;
