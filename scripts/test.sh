@@ -60,4 +60,6 @@ cargo clippy --locked --all-targets -- -D warnings
 # last thing printed.
 cargo build --locked
 scripts/conformance.sh target/debug/relay-shell
+# Every fuzz target for a short budget (docs/fuzzing.md; RELAY_SHELL_FUZZ_SECONDS=0 skips).
+scripts/fuzz.sh
 cargo test --locked

@@ -13,6 +13,8 @@ pub mod confine;
 pub mod deploy;
 pub mod error;
 pub mod exec;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gate;
 pub mod http;
 pub mod memory;

@@ -34,7 +34,11 @@ pub(super) const ANONYMOUS: &str = "anonymous";
 
 /// The credentials token in an `Authorization: Bearer …` header (scheme case-insensitive).
 pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    bearer_value(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
+}
+
+/// The token of one `Authorization` header value when its scheme is `Bearer`.
+pub(crate) fn bearer_value(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)

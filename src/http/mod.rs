@@ -13,6 +13,7 @@
 //! the gate.
 
 mod auth;
+pub(crate) use auth::bearer_value;
 mod guard;
 pub mod oauth;
 mod sessions;

@@ -138,17 +138,41 @@ impl Inventory {
     /// Never fails: a missing or malformed file contributes nothing.
     pub fn load(ssh_config: &Path, inventory: &str) -> Inventory {
         let mut inv = Inventory::default();
-        let mut found: Vec<(String, Block)> = Vec::new();
+        let mut found = Found::default();
         inv.files
             .push((ssh_config.to_path_buf(), stamp(ssh_config)));
         if ssh_config.is_file() {
             inv.config_path = Some(ssh_config.to_path_buf());
             read_config(ssh_config, 0, &mut found, &mut inv.files);
         }
-        for (alias, b) in found {
-            if !inv.config_aliases.contains(&alias) {
-                inv.config_aliases.push(alias.clone());
-            }
+        inv.add_config_hosts(found);
+        if !inventory.is_empty() {
+            let path = crate::config::expand_tilde(inventory);
+            inv.files.push((path.clone(), stamp(&path)));
+            inv.read_inventory(&path);
+        }
+        inv
+    }
+
+    /// The inventory of one ssh_config text alone, its `Include` lines ignored: what the fuzz
+    /// target `inventory` feeds arbitrary bytes (it must not read the machine's files).
+    pub(crate) fn from_config_text(text: &str) -> Inventory {
+        let mut inv = Inventory::default();
+        let mut found = Found::default();
+        parse_config(text, MAX_INCLUDE_DEPTH, &mut found, &mut inv.files);
+        inv.add_config_hosts(found);
+        inv
+    }
+
+    /// Add the `Host` aliases read from the ssh_config (their first values win).
+    fn add_config_hosts(&mut self, found: Found) {
+        let inv = self;
+        let mut aliases: std::collections::BTreeSet<String> =
+            std::mem::take(&mut inv.config_aliases)
+                .into_iter()
+                .collect();
+        for (alias, b) in found.blocks {
+            aliases.insert(alias.clone());
             if !inv.hosts.contains_key(&alias) && validate::host(&alias).is_ok() {
                 inv.hosts.insert(
                     alias.clone(),
@@ -156,7 +180,7 @@ impl Inventory {
                         hostname: b.hostname.unwrap_or_else(|| alias.clone()),
                         name: alias,
                         user: b.user,
-                        port: b.port.and_then(|p| p.parse().ok()),
+                        port: b.port.and_then(|p| p.parse().ok()).filter(|p| *p > 0),
                         identity_file: b.identity_file,
                         jump: b.jump,
                         source: Source::SshConfig,
@@ -166,13 +190,7 @@ impl Inventory {
                 );
             }
         }
-        inv.config_aliases.sort();
-        if !inventory.is_empty() {
-            let path = crate::config::expand_tilde(inventory);
-            inv.files.push((path.clone(), stamp(&path)));
-            inv.read_inventory(&path);
-        }
-        inv
+        inv.config_aliases = aliases.into_iter().collect();
     }
 
     /// Whether any file this inventory was read from has changed since.
@@ -223,7 +241,7 @@ impl Inventory {
     }
 
     fn read_inventory(&mut self, path: &Path) {
-        let Ok(text) = std::fs::read_to_string(path) else {
+        let Some(text) = read_bounded(path) else {
             return;
         };
         let Ok(serde_json::Value::Object(top)) = serde_json::from_str::<serde_json::Value>(&text)
@@ -321,8 +339,16 @@ struct Block {
     jump: Option<String>,
 }
 
+/// The non-wildcard `Host` aliases read so far, in first-seen order, with an index by name
+/// (a config with many aliases stays linear).
+#[derive(Default)]
+struct Found {
+    blocks: Vec<(String, Block)>,
+    index: std::collections::HashMap<String, usize>,
+}
+
 /// Split one ssh_config line into a lower-cased keyword and its arguments (quotes removed).
-fn split_line(line: &str) -> Option<(String, Vec<String>)> {
+pub(crate) fn split_line(line: &str) -> Option<(String, Vec<String>)> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return None;
@@ -362,34 +388,62 @@ fn split_line(line: &str) -> Option<(String, Vec<String>)> {
 }
 
 /// Read one config file, appending `(alias, values)` for each non-wildcard `Host` alias.
-fn read_config(
-    path: &Path,
-    depth: usize,
-    out: &mut Vec<(String, Block)>,
-    files: &mut Vec<(PathBuf, Stamp)>,
-) {
-    let Ok(text) = std::fs::read_to_string(path) else {
+fn read_config(path: &Path, depth: usize, out: &mut Found, files: &mut Vec<(PathBuf, Stamp)>) {
+    let Some(text) = read_bounded(path) else {
         return;
     };
+    parse_config(&text, depth, out, files);
+}
+
+/// Largest ssh_config, included file or JSON inventory read: far beyond any real one. A
+/// longer file, or one that is not a regular file (`Include /dev/zero`, a FIFO), contributes
+/// nothing instead of blocking or exhausting memory.
+const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The text of a regular file of at most [`MAX_CONFIG_BYTES`], invalid UTF-8 replaced.
+fn read_bounded(path: &Path) -> Option<String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > MAX_CONFIG_BYTES {
+        tracing::warn!(path = %path.display(), "not a regular file of at most 16 MiB; ignored");
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES).read_to_end(&mut bytes).ok()?;
+    Some(
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
+}
+
+/// Read the lines of one config file's `text` (`Include` at `depth`, see [`read_config`]).
+fn parse_config(text: &str, depth: usize, out: &mut Found, files: &mut Vec<(PathBuf, Stamp)>) {
     let mut current: Vec<usize> = Vec::new();
+    // Which of the five keys the current `Host` line's blocks have been offered: the first
+    // value wins, so a repeated key is a no-op (and the work stays linear in the text).
+    let mut offered = [false; 5];
     for line in text.lines() {
         let Some((key, args)) = split_line(line) else {
             continue;
         };
-        let first = args.first().cloned();
         match key.as_str() {
             "host" => {
                 current.clear();
+                offered = [false; 5];
                 for alias in &args {
                     if alias.contains(['*', '?', '!']) {
                         continue;
                     }
-                    let idx = out.iter().position(|(a, _)| a == alias).unwrap_or_else(|| {
-                        out.push((alias.clone(), Block::default()));
-                        out.len() - 1
-                    });
+                    let next = out.blocks.len();
+                    let idx = *out.index.entry(alias.clone()).or_insert(next);
+                    if idx == next {
+                        out.blocks.push((alias.clone(), Block::default()));
+                    }
                     current.push(idx);
                 }
+                current.sort_unstable();
+                current.dedup();
             }
             "match" => current.clear(),
             "include" if depth < MAX_INCLUDE_DEPTH => {
@@ -400,18 +454,29 @@ fn read_config(
                 }
             }
             _ => {
+                let k = match key.as_str() {
+                    "hostname" => 0,
+                    "user" => 1,
+                    "port" => 2,
+                    "identityfile" => 3,
+                    "proxyjump" => 4,
+                    _ => continue,
+                };
+                if std::mem::replace(&mut offered[k], true) {
+                    continue;
+                }
+                let first = args.first();
                 for &i in &current {
-                    let b = &mut out[i].1;
-                    let slot = match key.as_str() {
-                        "hostname" => &mut b.hostname,
-                        "user" => &mut b.user,
-                        "port" => &mut b.port,
-                        "identityfile" => &mut b.identity_file,
-                        "proxyjump" => &mut b.jump,
-                        _ => continue,
+                    let b = &mut out.blocks[i].1;
+                    let slot = match k {
+                        0 => &mut b.hostname,
+                        1 => &mut b.user,
+                        2 => &mut b.port,
+                        3 => &mut b.identity_file,
+                        _ => &mut b.jump,
                     };
                     if slot.is_none() {
-                        slot.clone_from(&first);
+                        slot.clone_from(&first.cloned());
                     }
                 }
             }
@@ -455,89 +520,40 @@ fn expand_include(pattern: &str, files: &mut Vec<(PathBuf, Stamp)>) -> Vec<PathB
     found
 }
 
-/// `*` and `?` wildcard match (no character classes).
-fn wild_match(pattern: &str, name: &str) -> bool {
-    fn go(p: &[u8], n: &[u8]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
-            (Some(b'?'), Some(_)) => go(&p[1..], &n[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
-            _ => false,
+/// `*` and `?` wildcard match (no character classes) of a file name. Hidden names never
+/// match. Linear backtracking to the last `*` only: O(pattern × name) at worst, where the
+/// recursive form was exponential in the number of stars (`*a*a*a*…b` against `aaaa…`).
+pub(crate) fn wild_match(pattern: &str, name: &str) -> bool {
+    if name.starts_with('.') {
+        return false;
+    }
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
+    let (mut pi, mut ni) = (0, 0);
+    // After the last `*` seen: the pattern index after it, and the name index it matched up to.
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi + 1, ni));
+                pi += 1;
+            }
+            Some(&c) if c == b'?' || c == n[ni] => {
+                pi += 1;
+                ni += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    pi = sp;
+                    ni = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            },
         }
     }
-    !name.starts_with('.') && go(pattern.as_bytes(), name.as_bytes())
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn config_aliases_follow_includes_and_first_value_wins() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        std::fs::create_dir(d.join("conf.d")).unwrap();
-        std::fs::write(
-            d.join("conf.d/a.conf"),
-            "Host inc1\n\tHostName 10.0.0.9\n\tUser=ops\n",
-        )
-        .unwrap();
-        std::fs::write(
-            d.join("config"),
-            format!(
-                "Include {}/conf.d/*.conf\nHost web01 web02 *.x !bad\n  HostName \"10.0.0.1\"\n  Port 2222\nHost web01\n  HostName other\n  ProxyJump bastion\nMatch all\n  User nobody\nHost *\n  User everyone\n",
-                d.display()
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            d.join("inv.json"),
-            r#"{"web02": {"host": "192.0.2.2", "port": "22", "known_hosts": "STRICT"},
-               "bad1": {"hostname": "-oProxyCommand=x"}, "bad2": {"port": 70000},
-               "bad3": {"identity_file": "a\"b"}, "skip": 3}"#,
-        )
-        .unwrap();
-        let inv = Inventory::load(&d.join("config"), &d.join("inv.json").display().to_string());
-        let names: Vec<&str> = inv.hosts().map(|h| h.name.as_str()).collect();
-        assert_eq!(names, vec!["inc1", "web01", "web02"]);
-        assert_eq!(inv.config_aliases(), &["inc1", "web01", "web02"]);
-        let w1 = inv.get("web01").unwrap();
-        assert_eq!(w1.hostname, "10.0.0.1");
-        assert_eq!(w1.port, Some(2222));
-        assert_eq!(w1.jump.as_deref(), Some("bastion"));
-        assert_eq!(w1.user, None);
-        let w2 = inv.get("web02").unwrap();
-        assert_eq!(w2.source, Source::Inventory);
-        assert_eq!(w2.hostname, "192.0.2.2");
-        assert_eq!(w2.known_hosts, Some(KnownHosts::Strict));
-        assert_eq!(inv.get("inc1").unwrap().user.as_deref(), Some("ops"));
-        assert_eq!(inv.rejected.len(), 3);
-        assert!(!inv.is_stale());
-        std::fs::write(d.join("conf.d/b.conf"), "Host inc2\n").unwrap();
-        assert!(inv.is_stale());
-        let again = Inventory::load(&d.join("config"), &d.join("inv.json").display().to_string());
-        assert!(again.get("inc2").is_some());
-    }
-
-    #[test]
-    fn explicit_specs_and_json() {
-        let s = HostSpec::explicit("root@10.1.1.1");
-        assert_eq!(s.user.as_deref(), Some("root"));
-        assert_eq!(
-            s.to_json().to_pretty(),
-            "{\n  \"name\": \"root@10.1.1.1\",\n  \"hostname\": \"10.1.1.1\",\n  \"user\": \"root\",\n  \"port\": null,\n  \"identity_file\": null,\n  \"jump\": null,\n  \"source\": \"explicit\"\n}"
-        );
-        let missing = Inventory::load(Path::new("/nonexistent/config"), "/nonexistent.json");
-        assert!(missing.is_empty());
-        assert!(missing.config_path().is_none());
-    }
-
-    #[test]
-    fn wildcards() {
-        assert!(wild_match("*.conf", "a.conf"));
-        assert!(!wild_match("*.conf", "a.conf~"));
-        assert!(wild_match("h?", "h1"));
-        assert!(!wild_match("*", ".hidden"));
-    }
-}
+#[path = "inventory_tests.rs"]
+mod tests;

@@ -63,6 +63,29 @@ pub(crate) fn pkce_ok(verifier: &str, challenge: &str) -> bool {
     shape && bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
 }
 
+/// The client id and secret of an `Authorization: Basic …` header value (RFC 6749 §2.3.1:
+/// each form-urlencoded before base64); `None` for another scheme. Undecodable base64 or
+/// UTF-8 gives an empty id, which no client has.
+pub(crate) fn basic_credentials(value: &str) -> Option<(String, String)> {
+    let (scheme, b64) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
+    let (id, secret) = raw.split_once(':').unwrap_or((&raw, ""));
+    let dec = |s: &str| {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default()
+    };
+    Some((dec(id), dec(secret)))
+}
+
 /// Read a form body posted with the right content type.
 async fn read_form(req: Request) -> Result<(HeaderMap, Form), Response> {
     let (parts, body) = req.into_parts();
@@ -92,23 +115,7 @@ fn client_of(oauth: &OAuth, headers: &HeaderMap, form: &Form) -> Result<String, 
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-        .map(|(_, b64)| {
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .unwrap_or_default();
-            let (id, secret) = raw.split_once(':').unwrap_or((&raw, ""));
-            let dec = |s: &str| {
-                form_urlencoded::parse(format!("x={s}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.to_string())
-                    .unwrap_or_default()
-            };
-            (dec(id), dec(secret))
-        });
+        .and_then(basic_credentials);
     let (id, secret) = match (basic, form.get("client_id")) {
         (Some((id, _)), Some(f)) if &id != f => {
             return Err(Refusal::request(

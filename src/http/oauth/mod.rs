@@ -17,6 +17,7 @@ mod authorize;
 pub mod cli;
 mod consent;
 mod exchange;
+pub(crate) use exchange::{basic_credentials, pkce_ok};
 mod limits;
 mod meta;
 mod operator;
