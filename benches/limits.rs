@@ -308,6 +308,7 @@ fn record(i: u64) -> Record {
         action: String::new(),
         principal: "stdio".into(),
         duration_ms: Some(12),
+        outcome: "ok".into(),
         confinement: String::new(),
     })
 }
