@@ -28,13 +28,12 @@ use serde_json::{Value, json};
 
 use load_support::{Marked, Rng};
 
-/// TODO(procs): set to `true` when branch `procs` lands (issue #20 item 1: the server kills
-/// re-parented and `setsid`'d descendants and its direct children die with it). Until then
-/// main promises only that PTY sessions (the terminal hangs up) and SSH masters
-/// (`PR_SET_PDEATHSIG`) end with a SIGKILLed server; one-shot `shell_exec` children and what
-/// they start in the background keep running (they are counted, printed and cleaned up).
-/// `RELAY_SHELL_CRASH_STRICT=1` enables the strict check without editing this file.
-const STRICT_NO_SURVIVORS: bool = false;
+/// Every descendant of a SIGKILLed server must end: its direct children die with it
+/// (`PR_SET_PDEATHSIG`), and re-parented or `setsid`'d ones are ended by the watchdog of the
+/// process-tracking mechanism in force (a cgroup per call, or the subreaper's markers; ADR
+/// 0022). The check is on for every marked process, one-shot calls and their background
+/// processes included. (`RELAY_SHELL_CRASH_STRICT` is kept so old command lines still work.)
+const STRICT_NO_SURVIVORS: bool = true;
 
 /// Set in the environment of every one-shot call (through `env_json`), so survivors can be
 /// told apart from session and SSH processes while the strict check is off.
@@ -75,9 +74,14 @@ async fn oneshot_caller(peer: rmcp::Peer<rmcp::RoleClient>, tag: String, k: u64,
             1 => format!("setsid sleep 30 >/dev/null 2>&1 & echo {unique}"),
             2 => format!("(sleep 30 >/dev/null 2>&1 &) ; echo {unique}"),
             3 => format!("nohup sleep 30 >/dev/null 2>&1 & disown; echo {unique}"),
+            // Still running for seconds after it detached a process: a kill lands while the
+            // call is in flight, and `sleep 31` must then die with the server.
+            4 => format!("setsid sleep 31 >/dev/null 2>&1 & sleep 2; echo {unique}"),
             _ => format!("echo {unique}"),
         };
-        let env = serde_json::to_string(&json!({"RSH_CRASH_ONESHOT": "1"})).expect("json");
+        let env =
+            serde_json::to_string(&json!({"RSH_CRASH_ONESHOT": "1", "RSH_CRASH_CALL": unique}))
+                .expect("json");
         let r = peer
             .call_tool(common::params(
                 "shell_exec",
@@ -290,13 +294,41 @@ async fn sigkill_at_random_moments_under_mixed_load() {
 
         let checked_ms = trial_started.elapsed().as_millis();
 
-        // 3. Nothing the server started keeps running.
-        let promised = |m: &Marked| strict || !m.has(ONESHOT);
+        // 3. Nothing the server started keeps running, except what a call that completed
+        // normally deliberately left in the background: that is allowed (operators start
+        // services so), and its completion record lists it under `left_running`.
+        let released: std::collections::HashSet<u64> = load_support::records(&audit)
+            .iter()
+            .filter_map(|r| r["args"]["left_running"].as_array())
+            .flatten()
+            .filter_map(|p| p["pid"].as_u64())
+            .collect();
+        // One window stays: a quick call that completed (and released its background
+        // process) in the instant before the kill, but whose record was not written yet, so
+        // it was never answered. Such a survivor is tolerated only for a call that got no
+        // answer and only for the quick `sleep 30` variants, and counted; `sleep 31` (its
+        // call still running at the kill) must always be gone.
+        let answered: std::collections::HashSet<String> =
+            answers.iter().map(|(u, _)| u.clone()).collect();
+        let unrecorded_release = |m: &Marked| {
+            m.cmdline == "sleep 30"
+                && m.environ
+                    .iter()
+                    .filter_map(|e| e.strip_prefix("RSH_CRASH_CALL="))
+                    .any(|u| !answered.contains(u))
+        };
+        let promised = |m: &Marked| {
+            (strict || !m.has(ONESHOT))
+                && !released.contains(&(m.pid as u64))
+                && !unrecorded_release(m)
+        };
         let left = wait_gone(&mark, pid, promised).await;
         assert!(
             left.is_empty(),
             "trial {trial} (seed {seed}): descendants of the SIGKILLed server still run: {:?}",
-            left.iter().map(|m| (m.pid, &m.cmdline)).collect::<Vec<_>>()
+            left.iter()
+                .map(|m| (m.pid, &m.cmdline, m.has(ONESHOT), load_support::stat(m.pid)))
+                .collect::<Vec<_>>()
         );
         let rest = load_support::marked(&mark, &[pid]);
         survivors_total += rest.len();
