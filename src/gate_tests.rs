@@ -329,3 +329,22 @@ async fn a_work_reports_the_profile_that_applied() {
     let last = recs.last().expect("a completion record"); // ok: test
     assert_eq!(last["confinement"], "read-only (the session's)");
 }
+
+#[test]
+fn outcomes_are_a_closed_set_and_each_is_documented() {
+    let doc = include_str!("../docs/tools.md");
+    let mut seen = std::collections::HashSet::new();
+    for o in Outcome::ALL {
+        assert!(seen.insert(o.as_str()), "{} twice", o.as_str());
+        assert!(
+            doc.contains(&format!("| `{}` |", o.as_str())),
+            "{} missing from docs/tools.md",
+            o.as_str()
+        );
+    }
+    assert_eq!(
+        Outcome::ALL.iter().filter(|o| o.ran()).count(),
+        4,
+        "ok, error, timeout and cancelled ran"
+    );
+}
