@@ -94,6 +94,46 @@ fn sleepers(mark: &str) -> usize {
         .count()
 }
 
+/// Zombie children of `parent` (processes it has not reaped).
+fn zombies_of(parent: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for e in dir.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        if f.first() == Some(&"Z") && f.get(1).and_then(|p| p.parse().ok()) == Some(parent) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Wait until `server` has no zombie child (bounded by [`PATIENCE`]), naming them if not.
+async fn no_zombies(server: i32) {
+    let until = tokio::time::Instant::now() + PATIENCE;
+    while !zombies_of(server).is_empty() {
+        let z: Vec<String> = zombies_of(server)
+            .iter()
+            .map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default())
+            .collect();
+        assert!(
+            tokio::time::Instant::now() < until,
+            "zombies of the server: {z:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     let until = tokio::time::Instant::now() + PATIENCE;
     while !f() {
@@ -161,6 +201,7 @@ async fn timeout_kills_detached(mode: &str) {
     let mark = unique_mark("timeout");
     let _reaper = Reaper(vec![mark.clone()]);
     let s = start(&envs(mode)).await;
+    let server = server_pid(&s).await;
     let out = s
         .call(
             "shell_exec",
@@ -171,6 +212,8 @@ async fn timeout_kills_detached(mode: &str) {
     let left = marked(&mark);
     cleanup(&mark);
     assert_eq!(left, vec![], "processes survived the timeout");
+    // The orphans it adopted and killed are reaped.
+    no_zombies(server).await;
     let rec = s.completion_records().pop().expect("a completion record");
     assert_eq!(rec["tool"], json!("shell_exec"));
     assert_eq!(rec["args"].get("left_running"), None);
@@ -191,6 +234,7 @@ async fn session_kill_ends_detached(mode: &str) {
     let mark = unique_mark("session");
     let _reaper = Reaper(vec![mark.clone()]);
     let s = start(&envs(mode)).await;
+    let server = server_pid(&s).await;
     let env = json!({ MARK: mark, "PS1": "PROMPT$ " }).to_string();
     let out = s
         .call(
@@ -215,6 +259,7 @@ async fn session_kill_ends_detached(mode: &str) {
     let left = marked(&mark);
     cleanup(&mark);
     assert_eq!(left, vec![], "processes survived session_kill");
+    no_zombies(server).await;
     s.stop().await;
 }
 
@@ -366,6 +411,24 @@ async fn completed_call_records_what_it_left(mode: &str) {
         json!([{"pid": pid, "cmdline": "sleep 600"}])
     );
     assert_eq!(rec["args"].get("left_running_more"), None);
+    // When it dies, the server (its subreaper since its shell exited) reaps it.
+    let server = server_pid(&s).await;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let ppid: i32 = stat[stat.rfind(')').expect(")") + 1..]
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("ppid");
+    assert_eq!(ppid, server, "the orphan was adopted by the server");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill");
+    eventually("the orphan is reaped", || {
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    })
+    .await;
     // A call that leaves nothing has no such field.
     s.call("shell_exec", json!({"command": "true"})).await;
     let rec = s.completion_records().pop().expect("a completion record");
@@ -418,4 +481,116 @@ async fn a_completed_call_records_what_it_left_running_cgroup() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_completed_call_records_what_it_left_running_subreaper() {
     completed_call_records_what_it_left("subreaper").await;
+}
+
+async fn many_left_running_are_bounded(mode: &str) {
+    let mark = unique_mark("many");
+    let _reaper = Reaper(vec![mark.clone()]);
+    let s = start(&envs(mode)).await;
+    // 20 processes, one with a 2,000-byte command line (`sleep` adds up its arguments).
+    let long = "0 ".repeat(1000);
+    let command = format!(
+        "i=0; while [ $i -lt 19 ]; do setsid sleep 600 >/dev/null 2>&1 & i=$((i+1)); done; \
+         setsid sleep 600 {long} >/dev/null 2>&1 & true"
+    );
+    s.call(
+        "shell_exec",
+        json!({"command": command, "env_json": mark_env(&mark)}),
+    )
+    .await;
+    let rec = s.completion_records().pop().expect("a completion record");
+    let listed = rec["args"]["left_running"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let running = marked(&mark);
+    assert_eq!(running.len(), 20, "{running:?}");
+    assert_eq!(listed.len(), 16);
+    assert_eq!(rec["args"]["left_running_more"], json!(4));
+    let pids: Vec<i64> = running
+        .iter()
+        .map(|(p, _)| i64::from(*p))
+        .take(16)
+        .collect();
+    let got: Vec<i64> = listed.iter().filter_map(|l| l["pid"].as_i64()).collect();
+    assert_eq!(got, pids, "the lowest pids are listed");
+    for l in &listed {
+        assert!(l["cmdline"].as_str().is_some_and(|c| c.len() <= 512), "{l}");
+    }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_left_running_are_bounded_cgroup() {
+    many_left_running_are_bounded("auto").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_left_running_are_bounded_subreaper() {
+    many_left_running_are_bounded("subreaper").await;
+}
+
+async fn a_fork_storm_is_ended(mode: &str) {
+    let mark = unique_mark("storm");
+    let _reaper = Reaper(vec![mark.clone()]);
+    let s = start(&envs(mode)).await;
+    let server = server_pid(&s).await;
+    // Every child detaches and forks again; the deadline cuts it off.
+    let out = s
+        .call(
+            "shell_exec",
+            json!({
+                "command": "i=0; while [ $i -lt 150 ]; do setsid sh -c 'sleep 600 & sleep 600' & i=$((i+1)); done; sleep 600",
+                "timeout": 2,
+                "env_json": mark_env(&mark),
+            }),
+        )
+        .await;
+    assert_eq!(out, "[TIMEOUT after 2s]");
+    assert_eq!(marked(&mark), vec![]);
+    no_zombies(server).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fork_storm_is_ended_cgroup() {
+    a_fork_storm_is_ended("auto").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fork_storm_is_ended_subreaper() {
+    a_fork_storm_is_ended("subreaper").await;
+}
+
+#[test]
+fn the_watchdog_refuses_what_is_not_an_instance_cgroup() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The right name and a `cgroup.kill` file, but not on cgroupfs; a bad name; a bad pid.
+    let named = dir.path().join("relay-shell.123");
+    std::fs::create_dir(&named).expect("mkdir");
+    std::fs::write(named.join("cgroup.kill"), "").expect("write");
+    std::fs::create_dir(named.join("c1")).expect("mkdir");
+    for args in [
+        vec!["cgroup".to_string(), named.display().to_string()],
+        vec!["cgroup".to_string(), dir.path().display().to_string()],
+        vec!["cgroup".to_string(), "/".to_string()],
+        vec!["marker".to_string(), "1".to_string()],
+        vec!["marker".to_string(), "0".to_string()],
+        vec!["marker".to_string(), "abc".to_string()],
+        vec!["nonsense".to_string()],
+        vec![],
+    ] {
+        let out = common::command(&[])
+            .arg("__relay-shell-process-watchdog")
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    assert!(named.join("c1").is_dir(), "nothing was removed");
+    assert_eq!(
+        std::fs::read_to_string(named.join("cgroup.kill")).expect("read"),
+        ""
+    );
 }

@@ -15,6 +15,14 @@ use std::time::{Duration, Instant};
 /// Prefix of an instance cgroup's name; the server's pid follows.
 pub(super) const INSTANCE_PREFIX: &str = "relay-shell.";
 
+/// `pid`'s cgroup v2 path as `/proc/<pid>/cgroup` shows it (`/a/b`); a zombie's too.
+pub(super) fn path_of(pid: i32) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .map(|p| p.trim_end_matches(" (deleted)").to_string())
+}
+
 /// The server's cgroup v2 directory: the `cgroup2` mount from `/proc/self/mountinfo` joined
 /// with the `0::` line of `/proc/self/cgroup`. `None` without a unified hierarchy.
 pub(super) fn own_dir() -> Option<PathBuf> {
@@ -65,6 +73,8 @@ pub(super) struct Instance {
     pub dir: PathBuf,
     /// The server's own cgroup, where released processes go.
     pub home: PathBuf,
+    /// The instance's path as `/proc/<pid>/cgroup` shows it, with a trailing `/`.
+    pub rel: String,
 }
 
 impl Instance {
@@ -78,9 +88,16 @@ impl Instance {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }
+        let own = path_of(std::process::id() as i32).unwrap_or_default();
+        let rel = format!(
+            "{}/{INSTANCE_PREFIX}{}/",
+            own.trim_end_matches('/'),
+            std::process::id()
+        );
         let instance = Instance {
             dir,
             home: home.to_path_buf(),
+            rel,
         };
         if let Err(e) = instance.probe() {
             let _ = std::fs::remove_dir(&instance.dir);

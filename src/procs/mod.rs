@@ -87,6 +87,54 @@ static NEXT: AtomicU64 = AtomicU64::new(1);
 /// uninterruptible sleep): removal is retried whenever a call starts.
 static PENDING: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
 
+/// Calls and sessions whose `Tracked` still exists (by number): their zombies are theirs to
+/// reap (a call's direct child is waited for by the runtime).
+static LIVE: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+
+/// Subreaper mode: the direct children (group and session ids) of ended calls, newest last,
+/// at most [`ENDED_ROOTS`]; a zombie in one of their groups or sessions is an orphan of it.
+static ENDED: std::sync::Mutex<std::collections::VecDeque<i32>> =
+    std::sync::Mutex::new(std::collections::VecDeque::new());
+
+/// How many ended calls' roots are remembered in subreaper mode.
+const ENDED_ROOTS: usize = 1024;
+
+/// Reap zombie children of the server that belong to calls that have ended: in cgroup mode,
+/// those whose cgroup is an ended call's; in subreaper mode, those in an ended call's group
+/// or session (and in no live call's).
+fn reap_ended_orphans() {
+    let Some(t) = TRACKING.get() else { return };
+    let live = LIVE.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    match &t.instance {
+        Some(instance) => reap::reap_orphans(&|p| {
+            let Some(path) = cgroup::path_of(p.pid) else {
+                return false;
+            };
+            let Some(call) = path
+                .strip_prefix(instance.rel.as_str())
+                .and_then(|c| c.strip_prefix('c'))
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                return false;
+            };
+            !live.contains(&call)
+        }),
+        None => {
+            let ended = ENDED.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let roots = LIVE_ROOTS.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            reap::reap_orphans(&|p| {
+                let of_ended = ended.contains(&p.pgrp) || ended.contains(&p.session);
+                let of_live =
+                    roots.contains(&p.pgrp) || roots.contains(&p.session) || roots.contains(&p.pid);
+                of_ended && !of_live
+            });
+        }
+    }
+}
+
+/// Subreaper mode: the direct children of live calls.
+static LIVE_ROOTS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
 fn retry_pending() {
     let mut list = PENDING.lock().unwrap_or_else(|p| p.into_inner());
     list.retain(|dir| dir.exists() && std::fs::remove_dir(dir).is_err());
@@ -246,6 +294,8 @@ impl Leftovers {
 #[derive(Debug)]
 pub struct Tracked {
     how: How,
+    /// Its number (`c<n>`, `<pid>.<n>`).
+    n: u64,
     /// The direct child, once started.
     root: Option<i32>,
     armed: bool,
@@ -274,8 +324,10 @@ impl Tracked {
             }
             _ => How::Group,
         };
+        LIVE.lock().unwrap_or_else(|p| p.into_inner()).push(n);
         Ok(Tracked {
             how,
+            n,
             root: None,
             armed: true,
         })
@@ -311,6 +363,16 @@ impl Tracked {
     /// The direct child has started as `pid`.
     pub fn attach(&mut self, pid: i32) {
         self.root = Some(pid);
+        if matches!(self.how, How::Marker(_)) {
+            LIVE_ROOTS
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(pid);
+            ENDED
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|r| *r != pid);
+        }
     }
 
     /// The live processes of the call now (the direct child included while it runs).
@@ -342,9 +404,13 @@ impl Tracked {
             .collect()
     }
 
-    /// Send `sig` to every process of the call.
+    /// Send `sig` to every process of the call (each remembered for reaping: it may die of
+    /// it as an orphan of the server).
     pub fn signal(&self, sig: Signal) {
         for pid in self.members() {
+            if Some(pid) != self.root {
+                reap::adopt(pid);
+            }
             let _ = kill(Pid::from_raw(pid), sig);
         }
     }
@@ -452,6 +518,22 @@ impl Drop for Tracked {
             reap::reap_adopted();
             self.remove();
         }
+        LIVE.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|n| *n != self.n);
+        if let (How::Marker(_), Some(root)) = (&self.how, self.root) {
+            LIVE_ROOTS
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|r| *r != root);
+            let mut ended = ENDED.lock().unwrap_or_else(|p| p.into_inner());
+            if ended.len() >= ENDED_ROOTS {
+                ended.pop_front();
+            }
+            ended.push_back(root);
+        }
+        // Its orphans that died unseen are reaped now that it has ended.
+        reap_ended_orphans();
     }
 }
 

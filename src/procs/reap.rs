@@ -35,6 +35,19 @@ pub(super) fn adopt(pid: i32) {
     list.push(fd);
 }
 
+/// Reap the zombie children of the server that `orphan` says came from an ended call (they
+/// exited before anyone saw them alive: a subshell that forked and left at once).
+pub(super) fn reap_orphans(orphan: &dyn Fn(&super::scan::Proc) -> bool) {
+    for p in super::scan::own_children() {
+        if !p.is_live() && orphan(&p) {
+            let _ = nix::sys::wait::waitpid(
+                nix::unistd::Pid::from_raw(p.pid),
+                Some(WaitPidFlag::WNOHANG),
+            );
+        }
+    }
+}
+
 /// Reap every adopted process that has exited and is the server's child; forget those that
 /// exited under another parent.
 pub(super) fn reap_adopted() {
@@ -82,6 +95,7 @@ pub(super) fn start_reaper() {
     tokio::spawn(async move {
         while chld.recv().await.is_some() {
             reap_adopted();
+            super::reap_ended_orphans();
         }
     });
 }

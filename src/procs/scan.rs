@@ -67,6 +67,35 @@ pub(super) fn all() -> Vec<Proc> {
     .collect()
 }
 
+/// The server's children, from `/proc/self/task/*/children` (a few reads however many
+/// processes the host runs) where the kernel offers it (`CONFIG_PROC_CHILDREN`); every
+/// process's `stat` otherwise.
+pub(super) fn own_children() -> Vec<Proc> {
+    let me = std::process::id() as i32;
+    let mut pids: Vec<i32> = Vec::new();
+    let mut offered = false;
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for t in tasks.flatten() {
+            if let Ok(text) = std::fs::read_to_string(t.path().join("children")) {
+                offered = true;
+                pids.extend(
+                    text.split_whitespace()
+                        .filter_map(|p| p.parse::<i32>().ok()),
+                );
+            }
+        }
+    }
+    if !offered {
+        return all().into_iter().filter(|p| p.ppid == me).collect();
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    pids.into_iter()
+        .filter_map(stat)
+        .filter(|p| p.ppid == me)
+        .collect()
+}
+
 /// Whether `pid`'s initial environment holds `entry` (`NAME=value`) exactly.
 pub(super) fn has_env(pid: i32, entry: &[u8]) -> bool {
     std::fs::read(format!("/proc/{pid}/environ"))

@@ -68,14 +68,28 @@ pub(super) enum Target {
     Marker(u32),
 }
 
-/// Only a `relay-shell.<pid>` directory holding a `cgroup.kill` is acted on.
+/// Only a `relay-shell.<pid>` directory on a cgroup v2 file system, holding a `cgroup.kill`,
+/// is acted on.
 fn is_instance_dir(dir: &Path) -> bool {
     let named = dir
         .file_name()
         .and_then(|n| n.to_str())
         .and_then(|n| n.strip_prefix(INSTANCE_PREFIX))
         .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    named && dir.join("cgroup.kill").is_file()
+    named && on_cgroup2(dir) && dir.join("cgroup.kill").is_file()
+}
+
+/// Whether `dir` is on a cgroup v2 file system (`statfs` magic `CGROUP2_SUPER_MAGIC`).
+fn on_cgroup2(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a NUL-terminated path and a zeroed out-parameter of the right type.
+    unsafe {
+        let mut st: libc::statfs = std::mem::zeroed();
+        libc::statfs(path.as_ptr(), &mut st) == 0 && st.f_type == libc::CGROUP2_SUPER_MAGIC
+    }
 }
 
 fn watch(target: &Target) -> ExitCode {
