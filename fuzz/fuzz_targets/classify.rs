@@ -23,7 +23,7 @@ fn probe(selector: u8, text: &str) -> Probe {
         }
         2 => Probe::new("session_send", PolicyClass::Shell).input(text, text),
         3 => Probe::new("shell_script", PolicyClass::Shell).script(Interpreter::Bash, text),
-        4 => Probe::new("shell_script", PolicyClass::Shell).script(Interpreter::Python3, text),
+        4 => Probe::new("shell_script", PolicyClass::Shell).script(Interpreter::Python, text),
         5 => Probe::new("shell_spawn", PolicyClass::Session).shell(text),
         6 => Probe::new("ssh_upload", PolicyClass::Stateful).describe(text),
         7 => shell().shell("cat").stdin(text),

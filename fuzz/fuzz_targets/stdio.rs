@@ -63,6 +63,8 @@ fn state() -> Arc<State> {
     static STATE: OnceLock<Arc<State>> = OnceLock::new();
     STATE
         .get_or_init(|| {
+            // The session registry and the SSH pool start their sweepers on the runtime.
+            let _entered = runtime().enter();
             let dir =
                 std::env::temp_dir().join(format!("relay-shell-fuzz-stdio-{}", std::process::id()));
             std::fs::create_dir_all(&dir).expect("temporary directory"); // ok: harness
@@ -103,7 +105,7 @@ fn state() -> Arc<State> {
                 idle_timeout: Duration::from_secs(settings.session_idle_timeout),
                 max_lifetime: Duration::from_secs(settings.session_max_lifetime),
             });
-            let ssh = runtime().block_on(async {
+            let ssh = {
                 relay_shell::ssh::Ssh::new(relay_shell::ssh::SshSettings {
                     ssh_config: settings.ssh_config.clone(),
                     inventory: settings.inventory.clone(),
@@ -119,7 +121,7 @@ fn state() -> Arc<State> {
                     },
                 })
                 .expect("ssh runtime directory") // ok: harness
-            });
+            };
             Arc::new(State {
                 ssh: Arc::new(ssh),
                 settings: Arc::new(settings),
@@ -132,9 +134,9 @@ fn state() -> Arc<State> {
 }
 
 /// Serve one connection fed `input`; the bytes the server wrote.
-async fn serve_once(input: Vec<u8>) -> Vec<u8> {
+async fn serve_once(state: Arc<State>, input: Vec<u8>) -> Vec<u8> {
     let (client, server_end) = tokio::io::duplex(64 * 1024);
-    let server = RelayServer::new(state(), "fuzz");
+    let server = RelayServer::new(state, "fuzz");
     let serving = tokio::spawn(async move {
         if let Ok(running) = server.serve(server_end).await {
             let _ = running.waiting().await;
@@ -178,7 +180,8 @@ fuzz_target!(|data: &[u8]| {
     }
     input.extend_from_slice(rest);
     let sent_lines = input.split(|&b| b == b'\n').count();
-    let out = runtime().block_on(serve_once(input));
+    let state = state();
+    let out = runtime().block_on(serve_once(state, input));
     let mut messages = 0;
     for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         let v: serde_json::Value = serde_json::from_slice(line).unwrap_or_else(|e| {
