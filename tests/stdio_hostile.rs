@@ -161,6 +161,20 @@ fn malformed_json_rpc_and_bad_params_keep_the_id() {
             "{line} → {v}"
         );
     }
+    // Two million values in 4 MiB of text would weigh ~100 MB parsed: refused unparsed.
+    let zeros = vec!["0"; 2_000_000].join(",");
+    s.send(
+        format!(
+            r#"{{"jsonrpc":"2.0","id":"wide","method":"tools/call","params":{{"name":"shell_exec","arguments":{{"command":[{zeros}]}}}}}}"#
+        )
+        .as_bytes(),
+    );
+    let v = s.next();
+    assert_eq!(
+        (v["id"].clone(), v["error"]["code"].clone()),
+        (json!("wide"), json!(-32600)),
+        "{v}"
+    );
     // A notification with a bad shape is not answered (the next line is the ping's).
     s.send(br#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":"x"}"#);
     s.send(br#"{"jsonrpc":"2.0","id":"after-notification","method":"ping"}"#);

@@ -118,6 +118,8 @@ pub(crate) enum Kind {
         id: Value,
         /// The method.
         method: String,
+        /// What the request costs in memory once parsed ([`weight`]), for the in-flight budget.
+        weight: usize,
     },
     /// A notification; `cancels` is the id of the request `notifications/cancelled` names.
     Notification {
@@ -141,6 +143,19 @@ pub(crate) fn error_reply(id: Value, code: i32, message: &str) -> Value {
 
 /// Judge one line: parse errors and malformed JSON-RPC become replies, the rest is forwarded.
 pub(crate) fn judge(line: &[u8]) -> Verdict {
+    // Parsed, a value costs far more than its text (`[0,0,0,…]`: 2 bytes each as text, a
+    // 32-byte node and more parsed): too many values is refused before parsing.
+    let weight = line
+        .len()
+        .saturating_add(NODE_BYTES.saturating_mul(count_values(line)));
+    if weight > super::MAX_IN_FLIGHT_REQUEST_BYTES {
+        let id = recover_id(line).unwrap_or(Value::Null);
+        return Verdict::Reply(error_reply(
+            id,
+            INVALID_REQUEST,
+            "Invalid Request: the message holds too many JSON values",
+        ));
+    }
     let value: Value = match serde_json::from_slice(line) {
         Ok(v) => v,
         Err(e) => {
@@ -199,7 +214,7 @@ pub(crate) fn judge(line: &[u8]) -> Verdict {
         None => None,
     };
     match (method, id) {
-        (Some(method), Some(id)) => judge_request(object, method, id),
+        (Some(method), Some(id)) => judge_request(object, method, id, weight),
         (Some(method), None) => {
             let cancels = (method == "notifications/cancelled")
                 .then(|| {
@@ -239,7 +254,35 @@ pub(crate) fn judge(line: &[u8]) -> Verdict {
     }
 }
 
-fn judge_request(mut object: Map<String, Value>, method: String, id: Value) -> Verdict {
+/// Bytes a parsed JSON value takes besides its text, at least (serde_json's `Value` is 32
+/// bytes, plus map and vector overhead).
+const NODE_BYTES: usize = 48;
+
+/// An upper bound on the number of JSON values in `line`, by a flat scan (no parse): one, plus
+/// one per `,`, `:`, `[` and `{` outside strings.
+pub(crate) fn count_values(line: &[u8]) -> usize {
+    let mut count = 1usize;
+    let mut i = 0;
+    while i < line.len() {
+        match line[i] {
+            b'"' => {
+                i = string_end(line, i).unwrap_or(line.len());
+                continue;
+            }
+            b',' | b':' | b'[' | b'{' => count += 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    count
+}
+
+fn judge_request(
+    mut object: Map<String, Value>,
+    method: String,
+    id: Value,
+    weight: usize,
+) -> Verdict {
     let known = KNOWN_METHODS.contains(&method.as_str());
     let invalid_params = || {
         Verdict::Reply(error_reply(
@@ -265,7 +308,7 @@ fn judge_request(mut object: Map<String, Value>, method: String, id: Value) -> V
     {
         return invalid_params();
     }
-    Verdict::Forward(message, Kind::Request { id, method })
+    Verdict::Forward(message, Kind::Request { id, method, weight })
 }
 
 /// rmcp's typed message, or `None` when the object does not fit it.

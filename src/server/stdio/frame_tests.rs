@@ -125,23 +125,21 @@ fn good_messages_are_forwarded_with_their_kind() {
         Verdict::Forward(_, kind) => kind,
         other => panic!("{line}: {other:?}"),
     };
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"server_info","arguments":{}}}"#;
+    // One value, plus 6 `:`, 4 `,` and 3 `{`.
     assert_eq!(
-        forwarded(
-            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"server_info","arguments":{}}}"#
-        ),
+        forwarded(call),
         Kind::Request {
             id: json!(1),
-            method: "tools/call".into()
+            method: "tools/call".into(),
+            weight: call.len() + 48 * 14
         }
     );
     // An unknown method goes to rmcp, which answers "method not found".
-    assert_eq!(
+    assert!(matches!(
         forwarded(r#"{"jsonrpc":"2.0","id":"x","method":"no/such","params":{"a":1}}"#),
-        Kind::Request {
-            id: json!("x"),
-            method: "no/such".into()
-        }
-    );
+        Kind::Request { id, method, .. } if id == json!("x") && method == "no/such"
+    ));
     assert_eq!(
         forwarded(
             r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":4}}"#
@@ -183,4 +181,27 @@ async fn lines_are_bounded_and_the_rest_is_discarded() {
     );
     assert_eq!(buf, b"xy");
     assert_eq!(read_line(&mut r, &mut buf, 5).await.unwrap(), Line::Eof);
+}
+
+#[test]
+fn a_request_weighs_its_parsed_size_not_only_its_text() {
+    let request = |n: usize| {
+        let zeros = vec!["0"; n].join(",");
+        format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"shell_exec","arguments":{{"command":[{zeros}]}}}}}}"#
+        )
+    };
+    let line = request(100_000);
+    let Verdict::Forward(_, Kind::Request { weight, .. }) = judge(line.as_bytes()) else {
+        panic!("forwarded");
+    };
+    assert!(
+        weight > line.len() * 20,
+        "{weight} for {} bytes",
+        line.len()
+    );
+    // 2 M values (4 MiB of text) would take ~100 MB parsed: refused unparsed, with the id.
+    let v = reply(request(2_000_000).as_bytes());
+    assert_eq!(code_and_id(&v), (-32600, json!(1)));
+    assert_eq!(count_values(br#"{"a":"x,y:[{","b":[1,2]}"#), 7);
 }

@@ -10,8 +10,8 @@
 //!   (`-32700`), malformed JSON-RPC (`-32600`) and a known method's bad params (`-32602`)
 //!   itself, with the request's id whenever one can be recovered;
 //! - ignores notifications and responses sent before the session starts;
-//! - admits at most [`MAX_IN_FLIGHT`] requests (and [`MAX_IN_FLIGHT_REQUEST_BYTES`] of their
-//!   lines) whose reply has not been written yet; a request past that is answered
+//! - admits at most [`MAX_IN_FLIGHT`] requests (weighing at most
+//!   [`MAX_IN_FLIGHT_REQUEST_BYTES`] parsed) whose reply has not been written yet; a request past that is answered
 //!   "Server overloaded" (`-32000`) at once;
 //! - queues at most [`OUTBOX_BYTES`] (or [`OUTBOX_MESSAGES`]) of replies for stdout; while the
 //!   queue is full it stops reading the input: a client that does not read its replies is
@@ -43,8 +43,9 @@ use super::{RelayServer, State};
 /// `-32000` ("overloaded") without being run. Four times the default
 /// `RELAY_SHELL_MAX_CONCURRENT`, so the gate's own queue (and its `Busy` answer) still works.
 pub const MAX_IN_FLIGHT: usize = 128;
-/// Bytes of request lines in flight (each line counts its length, in 4 KiB units): bounds the
-/// memory held by large requests that wait for a gate slot.
+/// Bytes of requests in flight, each weighed as its line plus 48 bytes per parsed JSON value
+/// (in 4 KiB units; one heavier than this takes the whole budget): bounds the memory held by
+/// large requests that wait for a gate slot, however they nest.
 pub const MAX_IN_FLIGHT_REQUEST_BYTES: usize = 64 << 20;
 /// Bytes of replies queued for the output. While full, no input is read.
 pub const OUTBOX_BYTES: usize = 4 << 20;
@@ -178,7 +179,7 @@ impl Shared {
     }
 
     /// Take a place in flight for request `id`, or the error reply that refuses it.
-    fn admit(&self, id: &Value, method: &str, len: usize) -> Result<(), Value> {
+    fn admit(&self, id: &Value, method: &str, weight: usize) -> Result<(), Value> {
         let mut slots = self.slots();
         let key = id.to_string();
         if slots.contains_key(&key) {
@@ -207,7 +208,7 @@ impl Shared {
         let bytes = self
             .request_units
             .clone()
-            .try_acquire_many_owned(units(len, MAX_IN_FLIGHT_REQUEST_BYTES / UNIT))
+            .try_acquire_many_owned(units(weight, MAX_IN_FLIGHT_REQUEST_BYTES / UNIT))
             .map_err(|_| overloaded())?;
         slots.insert(
             key,
@@ -317,7 +318,6 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 break;
             }
         };
-        let len = buf.len();
         let verdict = match line {
             Line::Eof => break,
             Line::TooLong => Verdict::Reply(frame::error_reply(
@@ -342,7 +342,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 shared.note_refusal(&format!("ignored {why}"), &Value::Null);
                 continue;
             }
-            Verdict::Forward(message, kind) => match pass(&shared, kind, len) {
+            Verdict::Forward(message, kind) => match pass(&shared, kind) {
                 Ok(()) => message,
                 Err(None) => continue,
                 Err(Some(reply)) => {
@@ -361,11 +361,11 @@ async fn read_loop<R: AsyncRead + Unpin>(
 
 /// Whether a well-formed message goes on to rmcp: `Err(Some(reply))` refuses a request,
 /// `Err(None)` ignores a notification or response sent before the session began.
-fn pass(shared: &Shared, kind: Kind, len: usize) -> Result<(), Option<Value>> {
+fn pass(shared: &Shared, kind: Kind) -> Result<(), Option<Value>> {
     let started = shared.started.load(Ordering::Acquire);
     match kind {
-        Kind::Request { id, method } => {
-            shared.admit(&id, &method, len).map_err(Some)?;
+        Kind::Request { id, method, weight } => {
+            shared.admit(&id, &method, weight).map_err(Some)?;
             if method == "initialize" {
                 shared.started.store(true, Ordering::Release);
             }
