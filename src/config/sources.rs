@@ -134,12 +134,15 @@ pub fn fill_from_sources(args: &mut SettingsArgs, env: &[(String, String)], dote
 
 /// One line per `RELAY_SHELL_*` name in `env` or `.env` that is no setting, sorted and
 /// upper-cased: `ignoring unknown setting NAME`, plus ` (did you mean KNOWN?)` when a known
-/// name is close enough. `RELAY_SHELL_EDGE_*` (the deployment scripts' variables) is skipped.
+/// name is close enough. `RELAY_SHELL_EDGE_*` (the deployment scripts' variables) is skipped,
+/// and so is the process-tracking marker a call's processes carry (`RELAY_SHELL_TRACK`): a
+/// relay-shell started inside another's call inherits it.
 pub fn unknown_setting_warnings(names: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut unknown: Vec<String> = names
         .into_iter()
         .map(|n| n.to_ascii_uppercase())
         .filter(|n| n.starts_with(PREFIX) && !n.starts_with(EDGE_PREFIX))
+        .filter(|n| n != crate::procs::MARKER_VAR)
         .filter(|n| !SETTINGS.iter().any(|d| d.env == n))
         .collect();
     unknown.sort();
@@ -251,6 +254,7 @@ mod tests {
                 "RELAY_SHELL_EDGE_DOMAIN",
                 "RELAY_SHELL_MAX_OUTPUT",
                 "RELAY_SHELL_ZZZ",
+                "RELAY_SHELL_TRACK",
                 "PATH",
             ]
             .map(String::from),
