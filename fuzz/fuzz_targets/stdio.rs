@@ -1,10 +1,11 @@
 //! Fuzz target `stdio`: the MCP server fed arbitrary bytes on its stdio channel.
 //!
-//! The handler (`RelayServer`) is served in-process over a `tokio::io::duplex` pipe with
-//! rmcp's async-read/write transport — the same transport `relay-shell` builds on stdin and
-//! stdout. When the first byte is even, a valid `initialize` request and `initialized`
-//! notification come first, so the bytes reach the request handlers rather than only the
-//! handshake. The input is written, the pipe's write half closed, and every reply read.
+//! The server is served in-process over a `tokio::io::duplex` pipe by
+//! `relay_shell::server::stdio::serve`, the framing layer `relay-shell` runs on stdin and
+//! stdout (bounded lines, `-32700` answers, back-pressure) in front of rmcp. When the first
+//! byte is even, a valid `initialize` request and `initialized` notification come first, so
+//! the bytes reach the request handlers rather than only the handshake. The input is written,
+//! the pipe's write half closed, and every reply read.
 //!
 //! Checks: nothing panics; the server ends within [`DEADLINE`] of its input closing (no
 //! hang); every line it writes is a JSON-RPC 2.0 object; it writes no more messages than it
@@ -12,10 +13,6 @@
 //!
 //! The server's policy refuses every call (`RELAY_SHELL_POLICY_DENY=(?s).`, mode
 //! `readonly`): fuzzed input must never run a command on the fuzzing machine.
-//!
-//! When the stdio framing layer `relay_shell::server::stdio::serve(state, reader, writer)`
-//! lands, `serve_once` should call it instead of `RelayServer::serve`, so the target covers
-//! the framing (bounded lines, `-32700` answers, back-pressure) that replaces rmcp's.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -28,9 +25,8 @@ use relay_shell::gate::Gate;
 use relay_shell::metrics::Metrics;
 use relay_shell::policy::Policy;
 use relay_shell::redact::Redactor;
-use relay_shell::server::{RelayServer, State};
+use relay_shell::server::State;
 use relay_shell::session::{Registry, SessionLimits};
-use rmcp::ServiceExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// How long the server may take to finish after its input closed.
@@ -136,12 +132,8 @@ fn state() -> Arc<State> {
 /// Serve one connection fed `input`; the bytes the server wrote.
 async fn serve_once(state: Arc<State>, input: Vec<u8>) -> Vec<u8> {
     let (client, server_end) = tokio::io::duplex(64 * 1024);
-    let server = RelayServer::new(state, "fuzz");
-    let serving = tokio::spawn(async move {
-        if let Ok(running) = server.serve(server_end).await {
-            let _ = running.waiting().await;
-        }
-    });
+    let (server_rx, server_tx) = tokio::io::split(server_end);
+    let serving = tokio::spawn(relay_shell::server::stdio::serve(state, server_rx, server_tx));
     let (mut rx, mut tx) = tokio::io::split(client);
     let write = async move {
         let _ = tx.write_all(&input).await;
