@@ -1,7 +1,9 @@
 //! `relay-shell redact`: stdin → stdout with the rules the audit log uses.
 //!
-//! Text mode streams in constant memory. Each line is redacted on its own, with two
+//! Text mode streams in constant memory. Each line is redacted on its own, with three
 //! exceptions that keep secrets whole:
+//! - a line ending in a `\` continuation is redacted together with the lines it continues
+//!   into (at most [`CONTINUED_MAX_BYTES`]), so a command split across lines is read whole;
 //! - a private-key header whose footer is not on the same line starts a group that runs to
 //!   the footer (at most [`PEM_GROUP_MAX_BYTES`]), redacted as one text;
 //! - a line longer than [`LINE_WINDOW_BYTES`] is redacted in windows, each cut at whitespace
@@ -25,6 +27,9 @@ pub const JSON_INPUT_MAX_BYTES: usize = 64 << 20;
 
 /// Largest private-key group gathered across lines.
 const PEM_GROUP_MAX_BYTES: usize = 64 << 10;
+
+/// Largest group of `\`-continued lines redacted as one command.
+const CONTINUED_MAX_BYTES: usize = 64 << 10;
 
 /// How far back from the end of a full window a cut point is looked for.
 const CUT_SEARCH_BYTES: usize = 64 << 10;
@@ -119,6 +124,13 @@ pub fn redact_stream(
                 }
             }
         }
+        while continues(&unit) && unit.len() < CONTINUED_MAX_BYTES {
+            let before = unit.len();
+            read_line_bounded(&mut reader, &mut unit, CONTINUED_MAX_BYTES)?;
+            if unit.len() == before {
+                break;
+            }
+        }
         write_redacted(&mut output, &unit, redactor)?;
         unit.clear();
     }
@@ -161,6 +173,12 @@ fn write_redacted(output: &mut impl Write, bytes: &[u8], redactor: &Redactor) ->
         output.write_all(chunk.invalid())?;
     }
     Ok(())
+}
+
+/// Whether a line ends with a shell line continuation (a backslash right before its line
+/// break): the next line is part of the same command.
+fn continues(line: &[u8]) -> bool {
+    line.ends_with(b"\\\n") || line.ends_with(b"\\\r\n")
 }
 
 fn opens_private_key(line: &[u8]) -> bool {

@@ -8,7 +8,7 @@ use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use super::scan::{Rule, ScanState, next_char_boundary};
-use super::{PLACEHOLDER, extra, provider, rules};
+use super::{PLACEHOLDER, cmdline, extra, provider, rules};
 
 /// A pass is repeated until it changes nothing, at most this many times. One pass is the
 /// Python implementation's pipeline; a second is needed only when a late rule uncovers an earlier rule's shape
@@ -89,6 +89,7 @@ impl Engine {
         rules.extend(provider::provider_rules());
         rules.push(rules::mysql_rule());
         rules.extend(extra::extra_rules());
+        rules.push(Box::new(cmdline::CommandLineRule));
         assert!(rules.len() <= 128, "rule bitmask holds 128 rules"); // ok: constant table size
 
         let mut literals: Vec<&'static str> = Vec::new();

@@ -45,6 +45,7 @@ impl SshpassRule {
                 if arg == at {
                     return None;
                 }
+                let arg = super::scan::skip_continuations(text, arg);
                 let arg_end = flag_value_end(text, arg, state)?;
                 if option == "-p" {
                     return Some(Hit {
@@ -83,6 +84,17 @@ impl Rule for SshpassRule {
 pub(crate) fn extra_rules() -> Vec<Box<dyn Rule>> {
     vec![
         Box::new(CliFlagRule::compound()),
+        // `private_key=`, `secret_key:` (v0.5): after the key-block rule, so a PEM block that
+        // follows has already gone whole.
+        Box::new(PatternRule::valued(
+            &format!(r#"(?i)(?:private|secret)[_-]?key["']?\s*{}"#, super::rules::ASSIGNED),
+            &["private", "secret"],
+        )),
+        // docker `config.json` auths: `"auth": "dXNlcjpwYXNz"` (base64 of user:password).
+        Box::new(PatternRule::valued(
+            r#"(?i)"auth"\s*:\s*"(?P<v>[A-Za-z0-9+/=]{8,})""#,
+            &["auth"],
+        )),
         Box::new(SshpassRule {
             word: compile(r"(?-u:\b)sshpass"),
         }),

@@ -14,6 +14,7 @@
 //! in an audit record, a false negative leaks a credential.
 
 mod cli;
+mod cmdline;
 mod engine;
 mod extra;
 mod provider;

@@ -104,12 +104,7 @@ impl Rule for PatternRule {
         } else {
             from
         };
-        let group = if self.valued {
-            self.re.capture_names().position(|n| n == Some("v"))
-        } else {
-            None
-        };
-        let Some(group) = group else {
+        if !self.valued {
             let m = self.re.find_at(text, start)?;
             return Some(Hit {
                 secret: m.range(),
@@ -121,7 +116,14 @@ impl Rule for PatternRule {
             .captures
             .get_or_insert_with(|| self.re.capture_locations());
         let whole = self.re.captures_read_at(locs, text, start)?;
-        let (secret_start, secret_end) = locs.get(group)?;
+        // The secret is group `v`, or the first of `v1`, `v2`, … that took part in the match
+        // (a pattern with alternative value shapes).
+        let (secret_start, secret_end) = self
+            .re
+            .capture_names()
+            .enumerate()
+            .filter(|(_, n)| n.is_some_and(|n| n.starts_with('v')))
+            .find_map(|(i, _)| locs.get(i))?;
         let secret = secret_start..secret_end;
         let resume = if self.resume_at_secret_end {
             secret.end
@@ -131,6 +133,11 @@ impl Rule for PatternRule {
         Some(Hit { secret, resume })
     }
 }
+
+/// The separator and value of a keyword assignment (v0.5): `:`, `=` or `:=`, then a value
+/// that is a closed quoted string (`PASSWORD="a b c"`: everything inside), else a bare run
+/// that ends at whitespace, a quote, or a shell operator `;`, `&`, `|` (`token=a;rm -rf /x`).
+pub(crate) const ASSIGNED: &str = r#"(?::=|[:=])\s*(?:"(?P<v1>(?:[^"\\\r\n]|\\[^\r\n])+)"|'(?P<v2>[^'\r\n]+)'|["']?(?P<v3>(?:[^\s"'\r\n;&|\\]|\\[^\r\n]|\\\r?\n[^\s"'\r\n;&|])+))"#;
 
 /// Keyword hints shared by the assignment rule and the CLI-flag rule.
 const KEYWORD_HINTS: &[&str] = &[
@@ -315,7 +322,7 @@ impl Rule for CliFlagRule {
             if sep_len == 0 {
                 continue;
             }
-            let value_at = sep_start + sep_len;
+            let value_at = super::scan::skip_continuations(text, sep_start + sep_len);
             if let Some(end) = flag_value_end(text, value_at, state) {
                 return Some(Hit {
                     secret: value_at..end,
@@ -423,8 +430,10 @@ impl Rule for SecureStringRule {
 pub(crate) fn structure_rules() -> Vec<Box<dyn Rule>> {
     vec![
         // 1. URL credentials: user and password both go.
+        // The password part runs to the last `@` of the authority (`u:p@ss@host`); a user
+        // part of 12 or more characters alone is a token (`https://ghp_…@github.com`).
         Box::new(PatternRule::valued(
-            r"://(?P<v>[^/\s:@]+:[^/\s:@]+)@",
+            r#"://(?P<v>[^/\s:@]+:[^/\s?#"'<>]+|[^/\s:@"'<>]{12,})@"#,
             &["://"],
         )),
         // 2a. Authorization header.
@@ -436,7 +445,9 @@ pub(crate) fn structure_rules() -> Vec<Box<dyn Rule>> {
         )),
         // 2c. Keyword assignment, no leading boundary (DB_PASSWORD=, MYSQL_PWD=).
         Box::new(PatternRule::valued(
-            r#"(?i)(?:api[_-]?key|secret|token|password|passwd|pwd|credential)["']?\s*[:=]\s*["']?(?P<v>[^\s"'\r\n]+)"#,
+            &format!(
+                r#"(?i)(?:api[_-]?key|secret|token|password|passwd|pwd|credential)["']?\s*{ASSIGNED}"#
+            ),
             KEYWORD_HINTS,
         )),
         // 2d. AWS secret access key.
@@ -467,7 +478,7 @@ pub(crate) fn structure_rules() -> Vec<Box<dyn Rule>> {
 pub(crate) fn mysql_rule() -> Box<dyn Rule> {
     Box::new(
         PatternRule::valued(
-            r"(?:\A|[^A-Za-z0-9-])-p(?P<v>[^\s=-]\S*)",
+            r#"(?:\A|[^A-Za-z0-9-])-p(?:'(?P<v1>[^'\r\n]+)'|"(?P<v2>(?:[^"\\\r\n]|\\[^\r\n])+)"|(?P<v3>[^\s=-](?:[^\s\\]|\\[^\r\n]|\\\r?\n[^\s])*))"#,
             &["mysql", "mariadb", "mycli"],
         )
         .reading_previous_char()

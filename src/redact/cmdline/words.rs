@@ -1,0 +1,355 @@
+//! Shell words with their source positions: what the command-line rule parses.
+//!
+//! A text is cut into simple commands (at `;`, `&`, `|`, `(`, `)`, a backtick and an unescaped
+//! line break) and each command into words, the way a POSIX shell reads them: quotes removed,
+//! backslash escapes resolved, and a backslash before a line break (a continued line) removed,
+//! so a secret split across continued lines is one word. Each byte of a word's text remembers
+//! where it came from, so a value found by an option parser maps back to the source span to
+//! replace. A quoted part that holds whitespace (`sh -c "mysql -pX db"`, `command="…"`) is
+//! also read as a text of its own, one level deep, so a command inside a string is found too.
+//!
+//! Linear: every byte is read once per level, and there are at most [`MAX_DEPTH`] levels.
+
+use std::ops::Range;
+
+/// How many levels of quoted text are read as commands of their own.
+const MAX_DEPTH: usize = 2;
+
+/// One shell word.
+#[derive(Debug, Default)]
+pub(crate) struct Word {
+    /// The word as the program receives it (quotes and escapes resolved).
+    pub text: String,
+    /// For each byte of `text`, its offset in the source.
+    pub src: Vec<usize>,
+}
+
+impl AsRef<str> for Word {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl Word {
+    /// The source span of `text[start..end]`, or `None` when it is empty.
+    pub(crate) fn source(&self, start: usize, end: usize) -> Option<Range<usize>> {
+        if start >= end || end > self.src.len() {
+            return None;
+        }
+        Some(self.src[start]..self.src[end - 1] + 1)
+    }
+
+    fn push(&mut self, c: char, at: usize) {
+        let len = c.len_utf8();
+        self.text.push(c);
+        self.src.extend(at..at + len);
+    }
+}
+
+/// What follows a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// `|`: the next command reads this one's output.
+    Pipe,
+    /// Anything else (`;`, `&&`, a line break, the end).
+    Other,
+}
+
+/// A simple command: its words, the words that are redirection targets, and what follows.
+#[derive(Debug)]
+pub(crate) struct Command {
+    /// The words, redirections left out.
+    pub words: Vec<Word>,
+    /// The targets of `>` and `>>` redirections.
+    pub written: Vec<Word>,
+    /// What follows the command.
+    pub next: Next,
+}
+
+/// Every simple command of `text[range]`, and of the quoted parts with whitespace inside.
+pub(crate) fn commands(text: &str) -> Vec<Command> {
+    let mut out = Vec::new();
+    let mut pending = vec![(0, text.len(), 0usize)];
+    while let Some((start, end, depth)) = pending.pop() {
+        let mut reader = Reader {
+            text,
+            end,
+            pos: start,
+            nested: Vec::new(),
+        };
+        reader.read(&mut out);
+        if depth + 1 < MAX_DEPTH {
+            pending.extend(
+                reader
+                    .nested
+                    .into_iter()
+                    .map(|r| (r.start, r.end, depth + 1)),
+            );
+        }
+    }
+    out
+}
+
+struct Reader<'t> {
+    text: &'t str,
+    end: usize,
+    pos: usize,
+    /// Inner spans of quoted parts that hold whitespace.
+    nested: Vec<Range<usize>>,
+}
+
+/// What ended a word.
+enum Stop {
+    /// Whitespace or the end of a word only.
+    Space,
+    /// The command ends here (`next`).
+    Command(Next),
+    /// A redirection operator `>` / `>>` (`true`) or `<` (`false`).
+    Redirect(bool),
+    /// End of the text.
+    End,
+}
+
+impl Reader<'_> {
+    fn peek(&self) -> Option<char> {
+        self.text.get(self.pos..self.end)?.chars().next()
+    }
+
+    fn read(&mut self, out: &mut Vec<Command>) {
+        let mut cmd = Command {
+            words: Vec::new(),
+            written: Vec::new(),
+            next: Next::Other,
+        };
+        // The next word is the target of a redirection (`Some(true)`: an output file).
+        let mut target: Option<bool> = None;
+        loop {
+            let (word, stop) = self.word();
+            if let Some(w) = word {
+                match target.take() {
+                    Some(true) => cmd.written.push(w),
+                    Some(false) => {}
+                    None => cmd.words.push(w),
+                }
+            }
+            match stop {
+                Stop::Space => {}
+                Stop::Redirect(output) => {
+                    target = Some(output);
+                }
+                Stop::Command(next) => {
+                    cmd.next = next;
+                    let done = std::mem::replace(
+                        &mut cmd,
+                        Command {
+                            words: Vec::new(),
+                            written: Vec::new(),
+                            next: Next::Other,
+                        },
+                    );
+                    if !done.words.is_empty() {
+                        out.push(done);
+                    }
+                    target = None;
+                }
+                Stop::End => {
+                    if !cmd.words.is_empty() {
+                        out.push(cmd);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Reads one word (if any) and what ended it.
+    fn word(&mut self) -> (Option<Word>, Stop) {
+        let mut word = Word::default();
+        let mut started = false;
+        let bytes = self.text.as_bytes();
+        let stop = loop {
+            let Some(c) = self.peek() else {
+                break Stop::End;
+            };
+            let at = self.pos;
+            match c {
+                ' ' | '\t' => {
+                    self.pos += 1;
+                    if started {
+                        break Stop::Space;
+                    }
+                }
+                '\n' | '\r' => {
+                    self.pos += 1;
+                    break Stop::Command(Next::Other);
+                }
+                ';' | '(' | ')' | '`' => {
+                    self.pos += 1;
+                    break Stop::Command(Next::Other);
+                }
+                '&' => {
+                    self.pos += 1;
+                    if bytes.get(self.pos) == Some(&b'&') {
+                        self.pos += 1;
+                    }
+                    break Stop::Command(Next::Other);
+                }
+                '|' => {
+                    self.pos += 1;
+                    if bytes.get(self.pos) == Some(&b'|') {
+                        self.pos += 1;
+                        break Stop::Command(Next::Other);
+                    }
+                    break Stop::Command(Next::Pipe);
+                }
+                '>' | '<' => {
+                    self.pos += 1;
+                    // `2>file`: digits right before the operator name a descriptor.
+                    if started && word.text.bytes().all(|b| b.is_ascii_digit()) {
+                        started = false;
+                    }
+                    while matches!(bytes.get(self.pos), Some(b'>' | b'&' | b'|')) {
+                        self.pos += 1;
+                    }
+                    break Stop::Redirect(c == '>');
+                }
+                '\\' => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some('\n') => self.pos += 1,
+                        Some('\r') if bytes.get(self.pos + 1) == Some(&b'\n') => self.pos += 2,
+                        Some(next) => {
+                            word.push(next, self.pos);
+                            self.pos += next.len_utf8();
+                            started = true;
+                        }
+                        None => {
+                            word.push('\\', at);
+                            started = true;
+                        }
+                    }
+                }
+                '\'' | '"' => {
+                    started = true;
+                    match self.closing_quote(c) {
+                        Some(close) => {
+                            let inner = at + 1..close;
+                            if self.text[inner.clone()].contains([' ', '\t']) {
+                                self.nested.push(inner.clone());
+                            }
+                            self.quoted(&mut word, inner, c == '"');
+                            self.pos = close + 1;
+                        }
+                        None => {
+                            word.push(c, at);
+                            self.pos += 1;
+                        }
+                    }
+                }
+                _ => {
+                    word.push(c, at);
+                    self.pos += c.len_utf8();
+                    started = true;
+                }
+            }
+        };
+        (started.then_some(word), stop)
+    }
+
+    /// The offset of the quote that closes the one at `self.pos`, on the same logical line
+    /// (a double-quoted part may hold escaped quotes and continued lines).
+    fn closing_quote(&self, quote: char) -> Option<usize> {
+        let bytes = &self.text.as_bytes()[..self.end];
+        let mut i = self.pos + 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b if b == quote as u8 => return Some(i),
+                b'\n' | b'\r' => return None,
+                b'\\' if quote == '"' => {
+                    if bytes.get(i + 1) == Some(&b'\r') {
+                        i += 1;
+                    }
+                    i += 2;
+                }
+                _ => i += 1,
+            }
+        }
+        None
+    }
+
+    /// Appends the inside of a quoted part. In double quotes a backslash escapes `\ " $ ``
+    /// and a line break (removed); elsewhere it is literal.
+    fn quoted(&self, word: &mut Word, inner: Range<usize>, double: bool) {
+        let mut chars = self.text[inner.clone()].char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            let at = inner.start + i;
+            if double && c == '\\' {
+                match chars.peek().copied() {
+                    Some((_, '\n')) => {
+                        chars.next();
+                        continue;
+                    }
+                    Some((_, '\r')) => {
+                        chars.next();
+                        if chars.peek().is_some_and(|&(_, n)| n == '\n') {
+                            chars.next();
+                        }
+                        continue;
+                    }
+                    Some((j, n @ ('\\' | '"' | '$' | '`'))) => {
+                        chars.next();
+                        word.push(n, inner.start + j);
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            word.push(c, at);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(text: &str) -> Vec<Vec<String>> {
+        commands(text)
+            .into_iter()
+            .map(|c| c.words.into_iter().map(|w| w.text).collect())
+            .collect()
+    }
+
+    #[test]
+    fn words_follow_shell_quoting() {
+        assert_eq!(
+            texts(r#"mysql -p"a b" 'c d' e\ f; ls"#)[0],
+            vec!["mysql", "-pa b", "c d", "e f"]
+        );
+        assert_eq!(texts("a \\\n -pX | b"), vec![vec!["a", "-pX"], vec!["b"]]);
+        assert_eq!(texts("sec\\\nret"), vec![vec!["secret"]]);
+    }
+
+    #[test]
+    fn sources_map_back_through_quotes_and_continuations() {
+        let text = "x --password=\"ab\\\ncd\" y";
+        let cmds = commands(text);
+        let w = &cmds[0].words[1];
+        assert_eq!(w.text, "--password=abcd");
+        let span = w.source(11, w.text.len()).unwrap();
+        assert_eq!(&text[span], "ab\\\ncd");
+    }
+
+    #[test]
+    fn redirections_are_kept_apart() {
+        let cmds = commands("echo pw 2>/dev/null > /etc/rsync.pass");
+        assert_eq!(cmds[0].words.len(), 2);
+        assert_eq!(cmds[0].written[1].text, "/etc/rsync.pass");
+    }
+
+    #[test]
+    fn quoted_commands_are_read_again() {
+        let all = texts(r#"log command="mysql -pX db" ok"#);
+        assert!(all.contains(&vec!["mysql".to_string(), "-pX".into(), "db".into()]));
+    }
+}
