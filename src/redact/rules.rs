@@ -264,6 +264,8 @@ pub(crate) struct CliFlagRule {
     allows_before: fn(Option<char>) -> bool,
     /// See [`Rule::hints`].
     hints: &'static [&'static str],
+    /// Flags that match the prefix but take no value (`--ask-password`).
+    is_switch: fn(&str) -> bool,
 }
 
 impl CliFlagRule {
@@ -273,6 +275,7 @@ impl CliFlagRule {
             prefix: compile(r"(?i)--?(?:password|passwd|pwd|secret|token|api[_-]?key|credential)"),
             allows_before: |c| !c.is_some_and(|c| c.is_ascii_alphabetic()),
             hints: KEYWORD_HINTS,
+            is_switch: |_| false,
         }
     }
 
@@ -294,6 +297,13 @@ impl CliFlagRule {
                 "api-key",
                 "apikey",
             ],
+            // Switches that ask for a secret instead of taking one (wget, curl, psql, git).
+            is_switch: |flag| {
+                let name = flag.trim_start_matches('-').to_ascii_lowercase();
+                ["ask-", "no-", "prompt-", "use-"]
+                    .iter()
+                    .any(|p| name.starts_with(p))
+            },
         }
     }
 }
@@ -309,7 +319,7 @@ impl Rule for CliFlagRule {
         loop {
             let m = self.prefix.find_at(text, at)?;
             at = next_char_boundary(text, m.start());
-            if !(self.allows_before)(char_before(text, m.start())) {
+            if !(self.allows_before)(char_before(text, m.start())) || (self.is_switch)(m.as_str()) {
                 continue;
             }
             // `[= \t]+`, greedy; on failure give back separators one by one. Only a given-back
