@@ -35,3 +35,35 @@ fn the_clean_corpus_is_unchanged_through_the_stream() {
     redact_stream(CLEAN.as_bytes(), &mut out, &r).expect("in-memory");
     assert_eq!(String::from_utf8(out).expect("utf-8"), CLEAN);
 }
+
+/// The text mode's fast path (hint search per block, clean lines copied through) gives what
+/// redacting every line on its own gives, on a multi-block input whose secrets fall on and
+/// around the block boundaries.
+#[test]
+fn the_stream_equals_line_by_line_redaction_across_blocks() {
+    let r = Redactor::new();
+    let secrets = [
+        "mysql -u root -phunter2 db",
+        "export DB_PASSWORD=hunter2",
+        "db.example.com:5432:app:bob:hunter2",
+        "curl -u a:pw https://h",
+    ];
+    let mut input = String::new();
+    let mut expected = String::new();
+    let mut i = 0usize;
+    while input.len() < 1_200_000 {
+        let line = if i.is_multiple_of(97) || (i > 3000 && i < 3010) {
+            secrets[i % secrets.len()].to_string()
+        } else {
+            CLEAN.lines().nth(i % 200).unwrap_or("x").to_string()
+        };
+        expected.push_str(&r.redact(&line));
+        expected.push('\n');
+        input.push_str(&line);
+        input.push('\n');
+        i += 1;
+    }
+    let mut out = Vec::new();
+    redact_stream(input.as_bytes(), &mut out, &r).expect("in-memory");
+    assert_eq!(String::from_utf8(out).expect("utf-8"), expected);
+}

@@ -18,9 +18,13 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::ExitCode;
 
 use super::Redactor;
+use super::engine::Engine;
 
 /// Longest piece of one line redacted at once; longer lines are cut into windows.
 pub const LINE_WINDOW_BYTES: usize = 1 << 20;
+
+/// Buffer of the text mode: the block of whole lines searched for hints at once.
+const BLOCK_BYTES: usize = 256 << 10;
 
 /// Largest JSON document `--json` accepts.
 pub const JSON_INPUT_MAX_BYTES: usize = 64 << 20;
@@ -94,47 +98,131 @@ pub fn redact_json_document(
 
 /// Streams `input` to `output`, redacting as described in the module comment. Memory stays
 /// bounded by [`LINE_WINDOW_BYTES`] plus [`PEM_GROUP_MAX_BYTES`] whatever the input size.
+///
+/// Fast path: the buffered input is searched for hint literals once per block of whole lines;
+/// a line with no hint (and no gate of a hint-less rule passing) cannot change, so runs of
+/// such lines are copied through without being redacted one by one.
 pub fn redact_stream(
     input: impl Read,
     mut output: impl Write,
     redactor: &Redactor,
 ) -> io::Result<()> {
-    let mut reader = BufReader::with_capacity(64 << 10, input);
+    let engine = Engine::get();
+    let mut reader = BufReader::with_capacity(BLOCK_BYTES, input);
     let mut unit: Vec<u8> = Vec::new();
+    // Absolute stream offsets: bytes consumed so far, and the end of the searched region.
+    let mut pos: u64 = 0;
+    let mut scanned_to: u64 = 0;
+    let mut hints: Vec<u64> = Vec::new();
+    let mut next_hint = 0;
     loop {
-        let complete = read_line_bounded(&mut reader, &mut unit, LINE_WINDOW_BYTES)?;
-        if unit.is_empty() {
+        let buf = loop {
+            match reader.fill_buf() {
+                Ok(buf) => break buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        if buf.is_empty() {
             break;
         }
-        if !complete {
-            let cut = choose_cut(&unit, redactor);
-            write_redacted(&mut output, &unit[..cut], redactor)?;
-            unit.drain(..cut);
-            continue;
+        if pos >= scanned_to {
+            // Search the whole lines of the buffer (a buffer without a line break takes the
+            // slow path below).
+            let Some(last_nl) = buf.iter().rposition(|&b| b == b'\n') else {
+                pos += redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
+                continue;
+            };
+            hints.clear();
+            next_hint = 0;
+            engine.hint_offsets(&buf[..=last_nl], pos, &mut hints);
+            scanned_to = pos + last_nl as u64 + 1;
         }
-        if opens_private_key(&unit) {
-            while unit.len() < PEM_GROUP_MAX_BYTES {
-                let before = unit.len();
-                let complete = read_line_bounded(&mut reader, &mut unit, PEM_GROUP_MAX_BYTES)?;
-                if unit.len() == before
-                    || !complete
-                    || find(&unit[before..], b"-----END ").is_some()
-                {
-                    break;
-                }
+        // Copy the clean lines up to the first line that needs work.
+        let region = &buf[..(scanned_to - pos) as usize];
+        let mut clean = 0;
+        let mut dirty = false;
+        while clean < region.len() {
+            let line_end = region[clean..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(region.len(), |p| clean + p + 1);
+            let (from, to) = (pos + clean as u64, pos + line_end as u64);
+            while hints.get(next_hint).is_some_and(|&h| h < from) {
+                next_hint += 1;
             }
+            let hinted = hints.get(next_hint).is_some_and(|&h| h < to);
+            if hinted || engine.unhinted_may_change(&region[clean..line_end]) {
+                dirty = true;
+                break;
+            }
+            clean = line_end;
         }
-        while continues(&unit) && unit.len() < CONTINUED_MAX_BYTES {
+        if clean > 0 {
+            output.write_all(&region[..clean])?;
+            reader.consume(clean);
+            pos += clean as u64;
+        }
+        if dirty {
+            pos += redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
+        }
+    }
+    output.flush()
+}
+
+/// Reads and redacts one unit — a line, a `\`-continued group, a private-key group or a
+/// window of an overlong line — and returns the bytes it consumed.
+fn redact_unit(
+    reader: &mut impl BufRead,
+    output: &mut impl Write,
+    unit: &mut Vec<u8>,
+    redactor: &Redactor,
+) -> io::Result<u64> {
+    unit.clear();
+    let complete = read_line_bounded(reader, unit, LINE_WINDOW_BYTES)?;
+    let mut consumed = unit.len();
+    if unit.is_empty() {
+        return Ok(0);
+    }
+    if !complete {
+        // An overlong line: redact a window cut where no rule reaches across, and leave the
+        // rest of the line for the next unit.
+        let cut = choose_cut(unit, redactor);
+        write_redacted(output, &unit[..cut], redactor)?;
+        let mut rest = unit.split_off(cut);
+        // The rest was consumed already: redact it with the following bytes of the line.
+        loop {
+            let before = rest.len();
+            let complete = read_line_bounded(reader, &mut rest, LINE_WINDOW_BYTES)?;
+            consumed += rest.len() - before;
+            if complete {
+                write_redacted(output, &rest, redactor)?;
+                return Ok(consumed as u64);
+            }
+            let cut = choose_cut(&rest, redactor);
+            write_redacted(output, &rest[..cut], redactor)?;
+            rest.drain(..cut);
+        }
+    }
+    if opens_private_key(unit) {
+        while unit.len() < PEM_GROUP_MAX_BYTES {
             let before = unit.len();
-            read_line_bounded(&mut reader, &mut unit, CONTINUED_MAX_BYTES)?;
-            if unit.len() == before {
+            let complete = read_line_bounded(reader, unit, PEM_GROUP_MAX_BYTES)?;
+            if unit.len() == before || !complete || find(&unit[before..], b"-----END ").is_some() {
                 break;
             }
         }
-        write_redacted(&mut output, &unit, redactor)?;
-        unit.clear();
     }
-    output.flush()
+    while continues(unit) && unit.len() < CONTINUED_MAX_BYTES {
+        let before = unit.len();
+        read_line_bounded(reader, unit, CONTINUED_MAX_BYTES)?;
+        if unit.len() == before {
+            break;
+        }
+    }
+    consumed = unit.len();
+    write_redacted(output, unit, redactor)?;
+    Ok(consumed as u64)
 }
 
 /// Appends bytes up to and including the next `\n` to `buf`, stopping once `buf` holds

@@ -259,6 +259,61 @@ impl Engine {
         mask
     }
 
+    /// Appends to `out` (as `base + offset`) every offset of `bytes` where a hint starts, for
+    /// a caller that skips the text between them (`relay-shell redact` on a block of lines).
+    /// `bytes` need not be UTF-8: hints are ASCII.
+    pub(crate) fn hint_offsets(&self, bytes: &[u8], base: u64, out: &mut Vec<u64>) {
+        let Some(any_hint) = &self.any_hint else {
+            out.extend(
+                self.hints
+                    .find_overlapping_iter(bytes)
+                    .map(|m| base + m.start() as u64),
+            );
+            return;
+        };
+        let mut folded = Vec::with_capacity(bytes.len().min(FOLD_CHUNK));
+        let mut start = 0;
+        loop {
+            let end = (start + FOLD_CHUNK).min(bytes.len());
+            folded.clear();
+            folded.extend(bytes[start..end].iter().copied().map(fold));
+            let mut from = 0;
+            while let Some(m) =
+                any_hint.find_in(&folded, aho_corasick::Span::from(from..folded.len()))
+            {
+                let at = start + m.start();
+                if self.hints_at(bytes, at) != 0 && out.last().is_none_or(|&l| l < base + at as u64)
+                {
+                    out.push(base + at as u64);
+                }
+                from = m.start() + 1;
+            }
+            if end == bytes.len() {
+                return;
+            }
+            start = end - HINT_OVERLAP;
+        }
+    }
+
+    /// Whether a line with no hint may still change: a rule without hints passes its gate.
+    pub(crate) fn unhinted_may_change(&self, line: &[u8]) -> bool {
+        if self.always == 0 {
+            return false;
+        }
+        let Ok(text) = std::str::from_utf8(line) else {
+            return true;
+        };
+        let mut always = self.always;
+        while always != 0 {
+            let i = always.trailing_zeros() as usize;
+            always &= always - 1;
+            if self.rules.get(i).is_some_and(|r| r.gate(text)) {
+                return true;
+            }
+        }
+        false
+    }
+
     /// The rules enabled by every hint that has an occurrence of a minimal hint at `at`.
     fn hints_at(&self, text: &[u8], at: usize) -> u128 {
         let Some(&first) = text.get(at) else {
