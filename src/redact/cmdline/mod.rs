@@ -184,31 +184,35 @@ fn secrets(text: &str) -> Vec<Range<usize>> {
     merged
 }
 
-/// The program name of a word: its last path component, lower case, without `.exe`.
-fn program_name(word: &str) -> String {
+/// The program name of a word: its last path component, ASCII lower case, without `.exe`,
+/// written into `buf` (`None` when longer than the buffer: no client has such a name).
+fn program_name<'b>(word: &str, buf: &'b mut [u8; 32]) -> Option<&'b str> {
     let base = word.rsplit(['/', '\\']).next().unwrap_or(word);
-    let lower = base.to_ascii_lowercase();
-    match lower.strip_suffix(".exe") {
-        Some(stem) => stem.to_string(),
-        None => lower,
+    let len = base.len();
+    if len > buf.len() {
+        return None;
     }
+    buf[..len].copy_from_slice(base.as_bytes());
+    buf[..len].make_ascii_lowercase();
+    let name = std::str::from_utf8(&buf[..len]).ok()?;
+    Some(name.strip_suffix(".exe").unwrap_or(name))
 }
 
 fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Range<usize>>) {
     let t = table();
     let words = &cmd.words;
+    let mut buf = [0u8; 32];
     for (p, word) in words.iter().enumerate() {
-        if word.text.len() > 32 {
+        let Some(name) = program_name(&word.text, &mut buf) else {
             continue;
-        }
-        let name = program_name(&word.text);
-        if SET_VERBS.contains(&name.as_str()) {
+        };
+        if SET_VERBS.contains(&name) {
             set_form(&words[p + 1..], found);
         }
-        if WRITERS.contains(&name.as_str()) && p == 0 {
-            writer(cmd, next, &name, found);
+        if WRITERS.contains(&name) && p == 0 {
+            writer(cmd, next, name, found);
         }
-        let Some(rows) = t.by_name.get(name.as_str()) else {
+        let Some(rows) = t.by_name.get(name) else {
             continue;
         };
         for &row in rows {
@@ -223,7 +227,7 @@ fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Range<usize
 }
 
 /// The words after the subcommand `sub` (found among the first few words, after options).
-fn after_subcommand<'w>(args: &'w [Word], sub: &[&str]) -> Option<&'w [Word]> {
+fn after_subcommand<'w, 't>(args: &'w [Word<'t>], sub: &[&str]) -> Option<&'w [Word<'t>]> {
     let Some(first) = sub.first() else {
         return Some(args);
     };
@@ -446,7 +450,7 @@ fn writer(cmd: &Command, next: Option<&Command>, name: &str, found: &mut Vec<Ran
             && next.is_some_and(|n| {
                 n.words
                     .first()
-                    .is_some_and(|w| program_name(&w.text) == "tee")
+                    .is_some_and(|w| program_name(&w.text, &mut [0u8; 32]) == Some("tee"))
                     && n.words[1..]
                         .iter()
                         .any(|w| !w.text.starts_with('-') && secret_file(&w.text))

@@ -10,39 +10,110 @@
 //!
 //! Linear: every byte is read once per level, and there are at most [`MAX_DEPTH`] levels.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 /// How many levels of quoted text are read as commands of their own.
 const MAX_DEPTH: usize = 2;
 
 /// One shell word.
-#[derive(Debug, Default)]
-pub(crate) struct Word {
-    /// The word as the program receives it (quotes and escapes resolved).
-    pub text: String,
-    /// For each byte of `text`, its offset in the source.
-    pub src: Vec<usize>,
+#[derive(Debug)]
+pub(crate) struct Word<'t> {
+    /// The word as the program receives it (quotes and escapes resolved). Borrowed from the
+    /// source when it is one contiguous run of it (most words).
+    pub text: Cow<'t, str>,
+    /// Source offset of the first byte of a borrowed `text`.
+    start: usize,
+    /// For an owned `text`: the source offset of each of its bytes.
+    map: Vec<usize>,
 }
 
-impl AsRef<str> for Word {
+impl AsRef<str> for Word<'_> {
     fn as_ref(&self) -> &str {
         &self.text
     }
 }
 
-impl Word {
+impl Word<'_> {
     /// The source span of `text[start..end]`, or `None` when it is empty.
     pub(crate) fn source(&self, start: usize, end: usize) -> Option<Range<usize>> {
-        if start >= end || end > self.src.len() {
+        if start >= end || end > self.text.len() {
             return None;
         }
-        Some(self.src[start]..self.src[end - 1] + 1)
+        match &self.text {
+            Cow::Borrowed(_) => Some(self.start + start..self.start + end),
+            Cow::Owned(_) => Some(self.map[start]..self.map[end - 1] + 1),
+        }
+    }
+}
+
+/// Builds a word: borrowed while its bytes are one contiguous run of the source.
+struct WordBuilder<'t> {
+    source: &'t str,
+    /// The contiguous run so far (`start..end`), while nothing forced a copy.
+    start: usize,
+    end: usize,
+    owned: Option<(String, Vec<usize>)>,
+    started: bool,
+}
+
+impl<'t> WordBuilder<'t> {
+    fn new(source: &'t str) -> Self {
+        Self {
+            source,
+            start: 0,
+            end: 0,
+            owned: None,
+            started: false,
+        }
     }
 
     fn push(&mut self, c: char, at: usize) {
         let len = c.len_utf8();
-        self.text.push(c);
-        self.src.extend(at..at + len);
+        if let Some((text, map)) = &mut self.owned {
+            text.push(c);
+            map.extend(at..at + len);
+            return;
+        }
+        if self.start == self.end {
+            self.start = at;
+            self.end = at + len;
+        } else if at == self.end {
+            self.end += len;
+        } else {
+            let mut text = String::with_capacity(self.end - self.start + 16);
+            text.push_str(&self.source[self.start..self.end]);
+            let mut map: Vec<usize> = (self.start..self.end).collect();
+            text.push(c);
+            map.extend(at..at + len);
+            self.owned = Some((text, map));
+        }
+    }
+
+    /// The text so far.
+    fn text(&self) -> &str {
+        match &self.owned {
+            Some((text, _)) => text,
+            None => &self.source[self.start..self.end],
+        }
+    }
+
+    fn finish(self) -> Option<Word<'t>> {
+        if !self.started {
+            return None;
+        }
+        Some(match self.owned {
+            Some((text, map)) => Word {
+                text: Cow::Owned(text),
+                start: 0,
+                map,
+            },
+            None => Word {
+                text: Cow::Borrowed(&self.source[self.start..self.end]),
+                start: self.start,
+                map: Vec::new(),
+            },
+        })
     }
 }
 
@@ -57,17 +128,17 @@ pub(crate) enum Next {
 
 /// A simple command: its words, the words that are redirection targets, and what follows.
 #[derive(Debug)]
-pub(crate) struct Command {
+pub(crate) struct Command<'t> {
     /// The words, redirections left out.
-    pub words: Vec<Word>,
+    pub words: Vec<Word<'t>>,
     /// The targets of `>` and `>>` redirections.
-    pub written: Vec<Word>,
+    pub written: Vec<Word<'t>>,
     /// What follows the command.
     pub next: Next,
 }
 
 /// Every simple command of `text[range]`, and of the quoted parts with whitespace inside.
-pub(crate) fn commands(text: &str) -> Vec<Command> {
+pub(crate) fn commands(text: &str) -> Vec<Command<'_>> {
     let mut out = Vec::new();
     let mut pending = vec![(0, text.len(), 0usize)];
     while let Some((start, end, depth)) = pending.pop() {
@@ -110,12 +181,12 @@ enum Stop {
     End,
 }
 
-impl Reader<'_> {
+impl<'t> Reader<'t> {
     fn peek(&self) -> Option<char> {
         self.text.get(self.pos..self.end)?.chars().next()
     }
 
-    fn read(&mut self, out: &mut Vec<Command>) {
+    fn read(&mut self, out: &mut Vec<Command<'t>>) {
         let mut cmd = Command {
             words: Vec::new(),
             written: Vec::new(),
@@ -163,9 +234,8 @@ impl Reader<'_> {
     }
 
     /// Reads one word (if any) and what ended it.
-    fn word(&mut self) -> (Option<Word>, Stop) {
-        let mut word = Word::default();
-        let mut started = false;
+    fn word(&mut self) -> (Option<Word<'t>>, Stop) {
+        let mut word = WordBuilder::new(self.text);
         let bytes = self.text.as_bytes();
         let stop = loop {
             let Some(c) = self.peek() else {
@@ -175,7 +245,7 @@ impl Reader<'_> {
             match c {
                 ' ' | '\t' => {
                     self.pos += 1;
-                    if started {
+                    if word.started {
                         break Stop::Space;
                     }
                 }
@@ -205,8 +275,8 @@ impl Reader<'_> {
                 '>' | '<' => {
                     self.pos += 1;
                     // `2>file`: digits right before the operator name a descriptor.
-                    if started && word.text.bytes().all(|b| b.is_ascii_digit()) {
-                        started = false;
+                    if word.started && word.text().bytes().all(|b| b.is_ascii_digit()) {
+                        word.started = false;
                     }
                     while matches!(bytes.get(self.pos), Some(b'>' | b'&' | b'|')) {
                         self.pos += 1;
@@ -221,16 +291,16 @@ impl Reader<'_> {
                         Some(next) => {
                             word.push(next, self.pos);
                             self.pos += next.len_utf8();
-                            started = true;
+                            word.started = true;
                         }
                         None => {
                             word.push('\\', at);
-                            started = true;
+                            word.started = true;
                         }
                     }
                 }
                 '\'' | '"' => {
-                    started = true;
+                    word.started = true;
                     match self.closing_quote(c) {
                         Some(close) => {
                             let inner = at + 1..close;
@@ -249,11 +319,11 @@ impl Reader<'_> {
                 _ => {
                     word.push(c, at);
                     self.pos += c.len_utf8();
-                    started = true;
+                    word.started = true;
                 }
             }
         };
-        (started.then_some(word), stop)
+        (word.finish(), stop)
     }
 
     /// The offset of the quote that closes the one at `self.pos`, on the same logical line
@@ -279,7 +349,7 @@ impl Reader<'_> {
 
     /// Appends the inside of a quoted part. In double quotes a backslash escapes `\ " $ ``
     /// and a line break (removed); elsewhere it is literal.
-    fn quoted(&self, word: &mut Word, inner: Range<usize>, double: bool) {
+    fn quoted(&self, word: &mut WordBuilder<'t>, inner: Range<usize>, double: bool) {
         let mut chars = self.text[inner.clone()].char_indices().peekable();
         while let Some((i, c)) = chars.next() {
             let at = inner.start + i;
@@ -316,7 +386,7 @@ mod tests {
     fn texts(text: &str) -> Vec<Vec<String>> {
         commands(text)
             .into_iter()
-            .map(|c| c.words.into_iter().map(|w| w.text).collect())
+            .map(|c| c.words.into_iter().map(|w| w.text.into_owned()).collect())
             .collect()
     }
 
