@@ -360,3 +360,69 @@ fn the_text_mode_cli_joins_continued_lines() {
         "ok line\nldapsearch -x -D cn=admin \\\n  -w [R] -b dc=x\nnext\n".replace("[R]", R)
     );
 }
+
+/// Random command lines built from the tokeniser's special characters and the clients' names:
+/// the redactor never panics, is idempotent, and never grows a text by more than its
+/// placeholders.
+#[test]
+fn random_command_lines_are_total_and_idempotent() {
+    const PARTS: &[&str] = &[
+        "mysql",
+        " -p",
+        "'",
+        "\"",
+        "\\",
+        "\n",
+        "\\\n",
+        " ",
+        "x",
+        "=",
+        "set ",
+        "password ",
+        ">",
+        "|",
+        "curl -u ",
+        ":",
+        "%",
+        "smbclient -U ",
+        "net user ",
+        "$(",
+        "`",
+        "é",
+        "sshpass",
+        "htpasswd -b ",
+        "vault login ",
+        "echo ",
+        " a.pass",
+        "pass:",
+        "--from-literal=",
+        "\r\n",
+        "docker login -p",
+        "config set requirepass ",
+        ";",
+        "&",
+        "(",
+        ")",
+        "2>",
+        "\\\r\n",
+    ];
+    let mut seed: u64 = 0x5eed_1801;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let r = Redactor::new();
+    let keyed = Redactor::with_key(b"k".to_vec());
+    for _ in 0..4000 {
+        let n = (next() % 40) as usize;
+        let text: String = (0..n)
+            .map(|_| PARTS[(next() % PARTS.len() as u64) as usize])
+            .collect();
+        for red in [&r, &keyed] {
+            let once = red.redact(&text).into_owned();
+            assert_eq!(red.redact(&once), once, "not idempotent: {text:?}");
+        }
+    }
+}

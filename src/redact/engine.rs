@@ -415,21 +415,45 @@ fn apply(rule: &dyn Rule, text: &str, sub: &Substitution<'_>) -> Option<String> 
         } else {
             next_char_boundary(text, pos)
         };
-        if hit.secret.start >= copied
-            && hit.secret.start < hit.secret.end
-            && let Some(secret) = text.get(hit.secret.clone())
+        let span = outside_placeholders(text, hit.secret.clone());
+        if span.start >= copied
+            && span.start < span.end
+            && let Some(secret) = text.get(span.clone())
             && !is_placeholder(secret)
         {
             let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
-            buf.push_str(&text[copied..hit.secret.start]);
+            buf.push_str(&text[copied..span.start]);
             push_placeholder(buf, secret, sub);
-            copied = hit.secret.end;
+            copied = span.end;
         }
         pos = next;
     }
     let mut buf = out?;
     buf.push_str(&text[copied..]);
     Some(buf)
+}
+
+/// The placeholder that strictly contains byte offset `at` (starts before it, ends after it).
+fn placeholder_around(text: &str, at: usize) -> Option<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    (1..=at.min(18)).map(|k| at - k).find_map(|start| {
+        if !bytes[start..].starts_with(b"[REDACTED") {
+            return None;
+        }
+        [10, 19].into_iter().find_map(|len| {
+            let end = start + len;
+            (end > at && text.get(start..end).is_some_and(is_placeholder)).then_some(start..end)
+        })
+    })
+}
+
+/// A secret span with its ends moved out of any placeholder they fall inside: a rule that
+/// splits a value at `:` or `%` must not cut a keyed placeholder `[REDACTED:xxxxxxxx]` in
+/// two (that would not be idempotent). The start moves past the placeholder, the end to its end.
+fn outside_placeholders(text: &str, span: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let start = placeholder_around(text, span.start).map_or(span.start, |p| p.end);
+    let end = placeholder_around(text, span.end).map_or(span.end, |p| p.end);
+    start..end.max(start)
 }
 
 /// Whether `s` is already a placeholder, plain or keyed. Such a value is left as it is, so
