@@ -28,7 +28,9 @@ pub(crate) struct Engine {
     always: u128,
     /// SIMD literal search over case-folded bytes: does any hint occur at all? Most text has
     /// none, and this answers that several times faster than the full automaton.
-    any_hint: Option<packed::Searcher>,
+    /// Split in groups of at most [`SEARCHER_GROUP`] literals (one searcher holds at most 64,
+    /// and fewer literals per searcher verify fewer false candidates).
+    any_hint: Option<Vec<packed::Searcher>>,
     /// The minimal hints (those that contain no other hint), grouped by their first byte in
     /// lower case: where the quick check proposes a position, these are compared exactly.
     minimal_by_first: Vec<Vec<MinimalHint>>,
@@ -51,6 +53,9 @@ fn hint_at(text: &[u8], at: usize, hint: &[u8]) -> bool {
     text.get(at..at + hint.len())
         .is_some_and(|window| window.eq_ignore_ascii_case(hint))
 }
+
+/// Most literals per SIMD searcher.
+const SEARCHER_GROUP: usize = 48;
 
 /// Bytes folded per step by the quick hint check (plus an overlap of the longest hint).
 const FOLD_CHUNK: usize = 32 << 10;
@@ -147,11 +152,16 @@ impl Engine {
         }
         // `None` when the table outgrows the SIMD searcher (64 literals): every text then
         // takes the full automaton, which is slower but equally exact.
-        let any_hint = packed::Config::new()
-            .match_kind(packed::MatchKind::LeftmostFirst)
-            .builder()
-            .extend(&folded)
-            .build();
+        let any_hint: Option<Vec<packed::Searcher>> = folded
+            .chunks(SEARCHER_GROUP)
+            .map(|group| {
+                packed::Config::new()
+                    .match_kind(packed::MatchKind::LeftmostFirst)
+                    .builder()
+                    .extend(group)
+                    .build()
+            })
+            .collect();
         Engine {
             rules,
             hints,
@@ -182,7 +192,7 @@ impl Engine {
                 let end = (start + FOLD_CHUNK).min(bytes.len());
                 buf.clear();
                 buf.extend(bytes[start..end].iter().copied().map(fold));
-                if any_hint.find(&buf[..]).is_some() {
+                if any_hint.iter().any(|h| h.find(&buf[..]).is_some()) {
                     return true;
                 }
                 if end == bytes.len() {
@@ -245,16 +255,20 @@ impl Engine {
     /// offset `start`.
     fn scan_chunk(
         &self,
-        any_hint: &packed::Searcher,
+        any_hint: &[packed::Searcher],
         folded: &[u8],
         text: &[u8],
         start: usize,
     ) -> u128 {
         let mut mask = 0;
-        let mut from = 0;
-        while let Some(m) = any_hint.find_in(folded, aho_corasick::Span::from(from..folded.len())) {
-            mask |= self.hints_at(text, start + m.start());
-            from = m.start() + 1;
+        for searcher in any_hint {
+            let mut from = 0;
+            while let Some(m) =
+                searcher.find_in(folded, aho_corasick::Span::from(from..folded.len()))
+            {
+                mask |= self.hints_at(text, start + m.start());
+                from = m.start() + 1;
+            }
         }
         mask
     }
@@ -271,24 +285,29 @@ impl Engine {
             );
             return;
         };
+        let initial = out.len();
         let mut folded = Vec::with_capacity(bytes.len().min(FOLD_CHUNK));
         let mut start = 0;
         loop {
             let end = (start + FOLD_CHUNK).min(bytes.len());
             folded.clear();
             folded.extend(bytes[start..end].iter().copied().map(fold));
-            let mut from = 0;
-            while let Some(m) =
-                any_hint.find_in(&folded, aho_corasick::Span::from(from..folded.len()))
-            {
-                let at = start + m.start();
-                if self.hints_at(bytes, at) != 0 && out.last().is_none_or(|&l| l < base + at as u64)
+            for searcher in any_hint {
+                let mut from = 0;
+                while let Some(m) =
+                    searcher.find_in(&folded, aho_corasick::Span::from(from..folded.len()))
                 {
-                    out.push(base + at as u64);
+                    let at = start + m.start();
+                    if self.hints_at(bytes, at) != 0 {
+                        out.push(base + at as u64);
+                    }
+                    from = m.start() + 1;
                 }
-                from = m.start() + 1;
             }
             if end == bytes.len() {
+                // Several searchers, and chunks that overlap: sort and drop repeats.
+                out[initial..].sort_unstable();
+                out.dedup();
                 return;
             }
             start = end - HINT_OVERLAP;
@@ -489,7 +508,7 @@ mod tests {
     fn quick_hint_check_fits_the_simd_searcher() {
         assert!(
             Engine::get().any_hint.is_some(),
-            "hint table outgrew 64 literals"
+            "a hint group outgrew the SIMD searcher"
         );
     }
 

@@ -86,8 +86,8 @@ pub(crate) fn extra_rules() -> Vec<Box<dyn Rule>> {
         Box::new(CliFlagRule::compound()),
         // `private_key=`, `secret_key:` (v0.5): after the key-block rule, so a PEM block that
         // follows has already gone whole.
-        Box::new(PatternRule::valued(
-            &format!(r#"(?i)(?:private|secret)[_-]?key["']?\s*{}"#, super::rules::ASSIGNED),
+        Box::new(super::rules::AssignmentRule::new(
+            "(?:private|secret)[_-]?key",
             &["private", "secret"],
         )),
         // docker `config.json` auths: `"auth": "dXNlcjpwYXNz"` (base64 of user:password).

@@ -166,9 +166,10 @@ pub(crate) fn provider_rules() -> Vec<Box<dyn Rule>> {
         // The GitLab family beyond personal access tokens.
         w(
             r"(?-u:\b)(?:glptt|gldt|glrt|glcbt|gloas|glft|glsoat|glimt|glagent|glwt|glffct|gltst)-[0-9A-Za-z_\-]{20,}",
-            // One short hint for the family keeps the hint table within the SIMD searcher's
-            // 64 literals (the pattern's own prefix alternation does the rest).
-            &["gl"],
+            &[
+                "glptt-", "gldt-", "glrt-", "glcbt-", "gloas-", "glft-", "glsoat-", "glimt-",
+                "glagent-", "glwt-", "glffct-", "gltst-",
+            ],
         ),
         w(r"(?-u:\b)GR1348941[0-9A-Za-z_\-]{20,}", &["gr1348941"]),
         // Hugging Face organisation tokens.

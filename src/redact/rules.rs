@@ -134,10 +134,109 @@ impl Rule for PatternRule {
     }
 }
 
-/// The separator and value of a keyword assignment (v0.5): `:`, `=` or `:=`, then a value
-/// that is a closed quoted string (`PASSWORD="a b c"`: everything inside), else a bare run
-/// that ends at whitespace, a quote, or a shell operator `;`, `&`, `|` (`token=a;rm -rf /x`).
-pub(crate) const ASSIGNED: &str = r#"(?::=|[:=])\s*(?:"(?P<v1>(?:[^"\\\r\n]|\\[^\r\n])+)"|'(?P<v2>[^'\r\n]+)'|["']?(?P<v3>(?:[^\s"'\r\n;&|\\]|\\[^\r\n]|\\\r?\n[^\s"'\r\n;&|])+))"#;
+/// The separator of a keyword assignment (v0.5): `:`, `=` or `:=`, and the whitespace after it.
+const SEPARATOR: &str = r"(?::=|[:=])\s*";
+
+/// A keyword assignment (v0.5): a keyword, an optional quote, the separator, then a value that
+/// is a closed quoted string (`PASSWORD="a b c"`: everything inside), else a bare run that ends
+/// at whitespace, a quote, or a shell operator `;`, `&`, `|` (`token=a;rm -rf /x`). A line
+/// continuation inside a bare run joins it. The prefix is one capture-free pattern (a DFA
+/// search); the value is read here, following the order of the alternatives.
+pub(crate) struct AssignmentRule {
+    prefix: LazyRegex,
+    hints: &'static [&'static str],
+}
+
+impl AssignmentRule {
+    /// A rule for the keywords `keywords` (a pattern alternation, case-insensitive).
+    pub(crate) fn new(keywords: &str, hints: &'static [&'static str]) -> Self {
+        Self {
+            prefix: compile(&format!(r#"(?i)(?:{keywords})["']?\s*{SEPARATOR}"#)),
+            hints,
+        }
+    }
+
+    /// Whether a bare value may hold `c`.
+    fn bare(c: char) -> bool {
+        !(is_py_space(c) || matches!(c, '"' | '\'' | '\r' | '\n' | ';' | '&' | '|'))
+    }
+
+    /// The value at `at`: its span and the end of the whole match.
+    fn value(text: &str, at: usize) -> Option<(std::ops::Range<usize>, usize)> {
+        let bytes = text.as_bytes();
+        let quote = bytes.get(at).copied();
+        if let Some(q @ (b'"' | b'\'')) = quote {
+            let mut i = at + 1;
+            while let Some(&b) = bytes.get(i) {
+                match b {
+                    b'\r' | b'\n' => break,
+                    b if b == q => {
+                        if i > at + 1 {
+                            return Some((at + 1..i, i + 1));
+                        }
+                        break;
+                    }
+                    b'\\' if q == b'"' => {
+                        if matches!(bytes.get(i + 1), None | Some(b'\r' | b'\n')) {
+                            break;
+                        }
+                        i += 2;
+                    }
+                    _ => i += 1,
+                }
+            }
+        }
+        let start = if matches!(quote, Some(b'"' | b'\'')) {
+            at + 1
+        } else {
+            at
+        };
+        let mut end = start;
+        let mut chars = text[start..].char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c == '\\' {
+                if let Some(after) = super::scan::continuation_end(text, start + i) {
+                    if char_at(text, after).is_some_and(Self::bare) {
+                        while chars.peek().is_some_and(|&(j, _)| start + j < after) {
+                            chars.next();
+                        }
+                        continue;
+                    }
+                    break;
+                }
+                match chars.next() {
+                    Some((j, n)) if n != '\r' && n != '\n' => {
+                        end = start + j + n.len_utf8();
+                        continue;
+                    }
+                    _ => break,
+                }
+            }
+            if !Self::bare(c) {
+                break;
+            }
+            end = start + i + c.len_utf8();
+        }
+        (end > start).then_some((start..end, end))
+    }
+}
+
+impl Rule for AssignmentRule {
+    fn hints(&self) -> &'static [&'static str] {
+        self.hints
+    }
+
+    fn find(&self, text: &str, from: usize, _state: &mut ScanState) -> Option<Hit> {
+        let mut at = from;
+        loop {
+            let m = self.prefix.find_at(text, at)?;
+            if let Some((secret, resume)) = Self::value(text, m.end()) {
+                return Some(Hit { secret, resume });
+            }
+            at = next_char_boundary(text, m.start());
+        }
+    }
+}
 
 /// Keyword hints shared by the assignment rule and the CLI-flag rule.
 const KEYWORD_HINTS: &[&str] = &[
@@ -454,10 +553,8 @@ pub(crate) fn structure_rules() -> Vec<Box<dyn Rule>> {
             &["bearer"],
         )),
         // 2c. Keyword assignment, no leading boundary (DB_PASSWORD=, MYSQL_PWD=).
-        Box::new(PatternRule::valued(
-            &format!(
-                r#"(?i)(?:api[_-]?key|secret|token|password|passwd|pwd|credential)["']?\s*{ASSIGNED}"#
-            ),
+        Box::new(AssignmentRule::new(
+            "api[_-]?key|secret|token|password|passwd|pwd|credential",
             KEYWORD_HINTS,
         )),
         // 2d. AWS secret access key.

@@ -168,10 +168,16 @@ impl Rule for CommandLineRule {
 
 /// Every secret span in `text`, sorted and without overlaps.
 fn secrets(text: &str) -> Vec<Range<usize>> {
-    let commands = words::commands(text);
     let mut found = Vec::new();
-    for (i, cmd) in commands.iter().enumerate() {
-        in_command(cmd, commands.get(i + 1), &mut found);
+    let mut previous: Option<Command<'_>> = None;
+    words::for_each_command(text, &mut |cmd| {
+        if let Some(p) = previous.take() {
+            in_command(&p, Some(&cmd), &mut found);
+        }
+        previous = Some(cmd);
+    });
+    if let Some(p) = previous {
+        in_command(&p, None, &mut found);
     }
     found.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
     let mut merged: Vec<Range<usize>> = Vec::with_capacity(found.len());

@@ -137,9 +137,9 @@ pub(crate) struct Command<'t> {
     pub next: Next,
 }
 
-/// Every simple command of `text[range]`, and of the quoted parts with whitespace inside.
-pub(crate) fn commands(text: &str) -> Vec<Command<'_>> {
-    let mut out = Vec::new();
+/// Calls `emit` with every simple command of `text`, then of the quoted parts with whitespace
+/// inside, in order, one at a time (memory stays bounded by one command plus the quoted spans).
+pub(crate) fn for_each_command<'t>(text: &'t str, emit: &mut dyn FnMut(Command<'t>)) {
     let mut pending = vec![(0, text.len(), 0usize)];
     while let Some((start, end, depth)) = pending.pop() {
         let mut reader = Reader {
@@ -148,7 +148,7 @@ pub(crate) fn commands(text: &str) -> Vec<Command<'_>> {
             pos: start,
             nested: Vec::new(),
         };
-        reader.read(&mut out);
+        reader.read(emit);
         if depth + 1 < MAX_DEPTH {
             pending.extend(
                 reader
@@ -158,6 +158,13 @@ pub(crate) fn commands(text: &str) -> Vec<Command<'_>> {
             );
         }
     }
+}
+
+/// Every simple command of `text` (see [`for_each_command`]).
+#[cfg(test)]
+pub(crate) fn commands(text: &str) -> Vec<Command<'_>> {
+    let mut out = Vec::new();
+    for_each_command(text, &mut |c| out.push(c));
     out
 }
 
@@ -186,7 +193,7 @@ impl<'t> Reader<'t> {
         self.text.get(self.pos..self.end)?.chars().next()
     }
 
-    fn read(&mut self, out: &mut Vec<Command<'t>>) {
+    fn read(&mut self, out: &mut dyn FnMut(Command<'t>)) {
         let mut cmd = Command {
             words: Vec::new(),
             written: Vec::new(),
@@ -219,13 +226,13 @@ impl<'t> Reader<'t> {
                         },
                     );
                     if !done.words.is_empty() {
-                        out.push(done);
+                        out(done);
                     }
                     target = None;
                 }
                 Stop::End => {
                     if !cmd.words.is_empty() {
-                        out.push(cmd);
+                        out(cmd);
                     }
                     return;
                 }
