@@ -37,6 +37,8 @@ pub(crate) struct ScanState {
     pub captures: Option<regex::CaptureLocations>,
     /// Every secret span of a rule that finds them all at once (the command-line rule).
     pub spans: Option<Vec<Range<usize>>>,
+    /// Index of the first span of `spans` not yet returned (searches only move forward).
+    pub span_next: usize,
 }
 
 /// A redaction rule: finds the next secret at or after `from`.

@@ -47,10 +47,38 @@ struct Built {
     secrets: Vec<(OptId, Shape)>,
 }
 
+/// FNV-1a: the name index hashes a short word per shell word; SipHash's setup cost showed in
+/// profiles, and the keys are a fixed table, not attacker-chosen.
+#[derive(Default, Clone, Copy)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
+
 /// The built table, the name index and the prefilter.
 struct Table {
     built: Vec<Built>,
-    by_name: HashMap<&'static str, Vec<usize>>,
+    by_name: HashMap<&'static str, Vec<usize>, FnvBuild>,
+    /// First bytes (ASCII lower case) of every program and verb name: a word starting with
+    /// anything else is not looked up.
+    first_bytes: [bool; 256],
     /// Program and verb names, ASCII case-insensitive.
     names: AhoCorasick,
 }
@@ -63,7 +91,7 @@ fn table() -> &'static Table {
 fn build() -> Table {
     let declared = crate::policy::declared_programs();
     let mut built = Vec::new();
-    let mut by_name: HashMap<&'static str, Vec<usize>> = HashMap::new();
+    let mut by_name: HashMap<&'static str, Vec<usize>, FnvBuild> = HashMap::default();
     let mut names: Vec<&'static str> = Vec::new();
     for client in table::clients() {
         let grammar = match client.grammar {
@@ -92,6 +120,12 @@ fn build() -> Table {
     }
     names.extend(SET_VERBS);
     names.extend(WRITERS);
+    let mut first_bytes = [false; 256];
+    for name in &names {
+        if let Some(&b) = name.as_bytes().first() {
+            first_bytes[usize::from(b.to_ascii_lowercase())] = true;
+        }
+    }
     let names = AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
@@ -101,6 +135,7 @@ fn build() -> Table {
     Table {
         built,
         by_name,
+        first_bytes,
         names,
     }
 }
@@ -158,7 +193,10 @@ impl Rule for CommandLineRule {
 
     fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
         let hits = state.spans.get_or_insert_with(|| secrets(text));
-        let next = hits.iter().find(|r| r.start >= from)?;
+        while hits.get(state.span_next).is_some_and(|r| r.start < from) {
+            state.span_next += 1;
+        }
+        let next = hits.get(state.span_next)?;
         Some(Hit {
             secret: next.clone(),
             resume: next.end,
@@ -209,7 +247,15 @@ fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Range<usize
     let words = &cmd.words;
     let mut buf = [0u8; 32];
     for (p, word) in words.iter().enumerate() {
-        let Some(name) = program_name(&word.text, &mut buf) else {
+        let base = word.text.rsplit(['/', '\\']).next().unwrap_or(&word.text);
+        if !base
+            .as_bytes()
+            .first()
+            .is_some_and(|&b| t.first_bytes[usize::from(b.to_ascii_lowercase())])
+        {
+            continue;
+        }
+        let Some(name) = program_name(base, &mut buf) else {
             continue;
         };
         if SET_VERBS.contains(&name) {
