@@ -26,6 +26,19 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v diff >/dev/null 2>&1 || need+=(diffutils)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 command -v git >/dev/null 2>&1 || need+=(git)
+# The deploy tests check each shipped artefact with its own tool, and run Caddy, logrotate
+# and two rsyslog daemons against the server.
+command -v caddy >/dev/null 2>&1 || need+=(caddy)
+[ -x /usr/sbin/logrotate ] || need+=(logrotate)
+[ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v man >/dev/null 2>&1 || need+=(man-db)
+python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)
+command -v script >/dev/null 2>&1 || need+=(bsdutils)
+# The OAuth consent page is tested in headless Chromium over WebDriver (tests/oauth_browser.rs).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/test.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2

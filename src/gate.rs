@@ -26,6 +26,7 @@ use crate::audit::{self, AuditLog, Json, Record, StartRecord, ToolRecord};
 use crate::confine::{self, Confinement, Confiner, Profile};
 use crate::error::{ErrorKind, ToolError};
 use crate::metrics::Metrics;
+use crate::notices;
 use crate::policy::broker::{Broker, OperationKey};
 use crate::policy::{Policy, PolicyClass, Probe, Tier};
 use crate::redact::{ARG_MAX_CHARS, Redactor};
@@ -51,6 +52,10 @@ pub struct Output {
     pub timed_out: bool,
     /// True size of the output when bytes were dropped before `body` was built.
     pub total_bytes: Option<usize>,
+    /// Fields only the finished work knows (files and bytes moved, a digest, the id and port
+    /// of a new forward): appended to the completion record's `args`, after the call's own
+    /// arguments, and redacted like them. The start record does not have them.
+    pub record: Vec<(&'static str, serde_json::Value)>,
 }
 
 impl Output {
@@ -139,6 +144,11 @@ pub struct ToolCall {
     pub deadline: Option<Duration>,
     /// The work, built from the judged probe.
     pub work: WorkFn,
+    /// Notices the tool declared (SSH without host-key verification), appended after the
+    /// result of an admitted call when `RELAY_SHELL_UNSAFE_NOTICES` is on.
+    pub notices: Vec<String>,
+    /// The result is one JSON object: notices go in its final `"notices"` key.
+    pub json_notices: bool,
     /// The work starts local processes: the gate chooses their kernel profile.
     pub confined: bool,
 }
@@ -153,6 +163,8 @@ pub struct Plan {
     budget: usize,
     runs: bool,
     deadline: Option<Duration>,
+    notices: Vec<String>,
+    json_notices: bool,
     confined: bool,
 }
 
@@ -173,8 +185,28 @@ impl Plan {
             budget: DEFAULT_BUDGET,
             runs: false,
             deadline: None,
+            notices: Vec::new(),
+            json_notices: false,
             confined: false,
         }
+    }
+
+    /// One more audit argument, after those given to [`Plan::new`].
+    pub fn arg(mut self, name: &'static str, value: serde_json::Value) -> Self {
+        self.args.push((name, value));
+        self
+    }
+
+    /// A notice for the result of this call if it is admitted (see [`crate::notices`]).
+    pub fn notice(mut self, text: impl Into<String>) -> Self {
+        self.notices.push(text.into());
+        self
+    }
+
+    /// The result is one JSON object: notices become its final `"notices"` key.
+    pub fn notices_in_json(mut self) -> Self {
+        self.json_notices = true;
+        self
     }
 
     /// The probe: what will run, as the policy must judge it.
@@ -222,6 +254,8 @@ impl Plan {
             runs: self.runs,
             deadline: self.deadline,
             work: Box::new(move |judged| Box::pin(work(judged))),
+            notices: self.notices,
+            json_notices: self.json_notices,
             confined: self.confined,
         }
     }
@@ -241,13 +275,14 @@ impl Plan {
 pub struct Caller {
     /// JSON-RPC request id rendered as text.
     pub request_id: String,
-    /// `client_id` from the request's `_meta`, if any.
+    /// The OAuth client the access token was issued to, if any (never the request's own
+    /// `_meta`, which the client writes).
     pub client_id: String,
     /// The authenticated principal (`stdio` on the stdio transport).
     pub principal: String,
-    /// The principal's mode ceiling (a bearer token's `:mode`): the call is judged under
-    /// the stricter of it and the server's mode.
-    pub mode_ceiling: Option<crate::policy::Mode>,
+    /// The principal's ceiling (a bearer token's `:mode`, an OAuth token's scope): the call
+    /// is judged under the stricter of it and the server's mode.
+    pub ceiling: crate::policy::Ceiling,
 }
 
 /// How a call ended, for metrics and structured content.
@@ -265,6 +300,8 @@ pub enum Outcome {
     Busy,
     /// Tier-3 confirmation required.
     ConfirmRequired,
+    /// The client cancelled the call (or went away, or the server stopped) while it ran.
+    Cancelled,
 }
 
 impl Outcome {
@@ -277,6 +314,7 @@ impl Outcome {
             Outcome::Timeout => "timeout",
             Outcome::Busy => "busy",
             Outcome::ConfirmRequired => "confirm_required",
+            Outcome::Cancelled => "cancelled",
         }
     }
 }
@@ -326,6 +364,30 @@ pub struct GateTimes {
     pub backstop_grace: Duration,
 }
 
+/// What the gate enforces and adds on the operator's behalf (the v0.5 settings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GateOptions {
+    /// `RELAY_SHELL_MAX_INPUT`: most characters of policy text a call may carry.
+    pub max_input: usize,
+    /// `RELAY_SHELL_UNSAFE_NOTICES`: append `[NOTICE …]` lines to risky calls' results.
+    pub notices: bool,
+    /// `RELAY_SHELL_AUDIT_INTENT`: an `intent` record before each admitted call's work.
+    pub intent: bool,
+}
+
+impl Default for GateOptions {
+    fn default() -> Self {
+        Self {
+            max_input: 2_097_152,
+            notices: true,
+            intent: false,
+        }
+    }
+}
+
+/// The `[CANCELLED]` result recorded for a call whose work was interrupted.
+pub const CANCELLED: &str = "[CANCELLED]";
+
 impl Default for GateTimes {
     fn default() -> Self {
         Self {
@@ -337,7 +399,7 @@ impl Default for GateTimes {
 
 /// How a call ended before its completion record: what the client will read and what the
 /// record and the metrics say.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 struct Finished {
     /// The result string (bounded).
     text: String,
@@ -346,11 +408,17 @@ struct Finished {
     timed_out: bool,
     truncated: bool,
     output_bytes: usize,
-    /// The record's `action` (`confirm_plan`, `confirm_execute` or empty).
+    /// The record's `action` (`confirm_plan`, `confirm_execute`, `cancelled` or empty).
     action: &'static str,
+    /// Notices for the client, appended after the result (never hashed).
+    notices: Vec<String>,
+    /// The result is one JSON object: notices go in its `"notices"` key.
+    json_notices: bool,
     /// The record's `confinement`: the profile the call's processes ran under (`none` when
     /// its work never ran).
     confinement: String,
+    /// Fields the work added to the completion record's `args` (already redacted).
+    extra: audit::Args,
 }
 
 impl Finished {
@@ -364,16 +432,21 @@ impl Finished {
             truncated: false,
             output_bytes: 0,
             action: "",
+            notices: Vec::new(),
+            json_notices: false,
             confinement: Profile::None.as_str().into(),
+            extra: Vec::new(),
         }
     }
 }
 
 /// The admission step's answer.
 enum Admission {
-    /// The call may run (`action` names a consumed confirmation) under `profile`.
+    /// The call may run (`action` names a consumed confirmation) under `profile`;
+    /// `notice` is the tier notice its result gets.
     Run {
         action: &'static str,
+        notice: Option<String>,
         profile: Profile,
     },
     /// The call ends here, its work unpolled.
@@ -390,6 +463,7 @@ pub struct Gate {
     max_concurrent: usize,
     broker: Option<Broker>,
     times: GateTimes,
+    opts: GateOptions,
     confiner: Arc<Confiner>,
 }
 
@@ -412,8 +486,20 @@ impl Gate {
             max_concurrent: max_concurrent.max(1),
             broker,
             times: GateTimes::default(),
+            opts: GateOptions::default(),
             confiner: Arc::new(Confiner::default()),
         }
+    }
+
+    /// The same gate with the operator's input limit, notice and intent settings.
+    pub fn with_options(mut self, opts: GateOptions) -> Self {
+        self.opts = opts;
+        self
+    }
+
+    /// The input limit, notice and intent settings in force.
+    pub fn options(&self) -> GateOptions {
+        self.opts
     }
 
     /// Confine the processes of admitted calls with `confiner` (default: off).
@@ -508,6 +594,8 @@ impl Gate {
             runs,
             deadline,
             work,
+            notices: declared,
+            json_notices,
             confined,
         } = call;
         let raw_args = &args;
@@ -515,7 +603,11 @@ impl Gate {
         let (tier, admission) = self.admit(caller, &probe, raw_args, runs);
         let finished = match admission {
             Admission::Stop(finished) => finished,
-            Admission::Run { action, profile } => {
+            Admission::Run {
+                action,
+                notice,
+                profile,
+            } => {
                 let judged = Judged {
                     probe,
                     tier,
@@ -532,6 +624,16 @@ impl Gate {
                     .await;
                 if finished.action.is_empty() {
                     finished.action = action;
+                }
+                // Notices go on what ran and came back (an error or a timeout included),
+                // never on a call that was cancelled or found no slot.
+                let ran = matches!(
+                    finished.outcome,
+                    Outcome::Ok | Outcome::Error | Outcome::Timeout
+                );
+                if self.opts.notices && ran {
+                    finished.notices = notice.into_iter().chain(declared).collect();
+                    finished.json_notices = json_notices;
                 }
                 finished
             }
@@ -550,7 +652,27 @@ impl Gate {
         raw_args: &[(&'static str, serde_json::Value)],
         runs: bool,
     ) -> (Tier, Admission) {
-        let decision = self.policy.check_capped(probe, caller.mode_ceiling);
+        // Over RELAY_SHELL_MAX_INPUT: refused before anything reads the text, under the
+        // tool's base tier (0 observers, 2 transfers and forwards, 1 the rest).
+        let chars = probe.input_chars();
+        if chars > self.opts.max_input {
+            let base = match probe.class() {
+                PolicyClass::ReadOnly => Tier::ReadOnly,
+                PolicyClass::Stateful => Tier::Stateful,
+                _ => Tier::Reversible,
+            };
+            let body = format!(
+                "[DENIED tier {} ({}): input is {chars} characters, over RELAY_SHELL_MAX_INPUT ({})]",
+                base.as_u8(),
+                base.name(),
+                self.opts.max_input
+            );
+            return (
+                base,
+                Admission::Stop(Finished::plain(body, Outcome::Denied)),
+            );
+        }
+        let decision = self.policy.check_capped(probe, caller.ceiling);
         let tier = decision.tier;
         if !decision.admitted {
             let body = format!(
@@ -611,7 +733,15 @@ impl Gate {
                 Admission::Stop(Finished::plain(self.render_error(&err), Outcome::Error)),
             );
         }
-        (tier, Admission::Run { action, profile })
+        let notice = notices::tier_notice(tier, probe.class(), &decision.classification.reasons);
+        (
+            tier,
+            Admission::Run {
+                action,
+                notice,
+                profile,
+            },
+        )
     }
 
     /// Execution: a slot (or `Busy`), the start record, the work under its deadline and the
@@ -647,6 +777,34 @@ impl Gate {
             .as_ref()
             .map_or_else(|| Profile::None.as_str().into(), Confinement::label);
         let applied = judged.applied.clone();
+        // The intent record: the call is admitted and its work is about to run (resource
+        // and prompt reads, named `resource:…`/`prompt:…`, get none).
+        if self.opts.intent && !tool.contains(':') {
+            let intent = Record::Tool(ToolRecord {
+                ts: audit::now_iso(),
+                tool: tool.to_string(),
+                tier: tier.as_u8(),
+                denied: false,
+                args: args.clone(),
+                output_sha256: audit::sha256_hex(b""),
+                output_len: 0,
+                exit_code: None,
+                request_id: caller.request_id.clone(),
+                client_id: caller.client_id.clone(),
+                action: "intent".to_string(),
+                principal: caller.principal.clone(),
+                duration_ms: None,
+                confinement: label.clone(),
+            });
+            if let Err(e) = self.audit.append(intent).await {
+                self.metrics.count_audit_failure();
+                tracing::error!(error = %e, "audit intent record not written");
+                if self.audit.admit().is_err() {
+                    let err = ToolError::new(ErrorKind::AuditUnavailable, e.to_string());
+                    return Finished::plain(self.render_error(&err), Outcome::Error);
+                }
+            }
+        }
         if runs {
             let start = Record::Start(StartRecord {
                 ts: audit::now_iso(),
@@ -703,9 +861,17 @@ impl Gate {
                     truncated,
                     output_bytes: produced,
                     action: "",
+                    notices: Vec::new(),
+                    json_notices: false,
                     confinement,
+                    extra: self.redact_args(&out.record),
                 }
             }
+            Err(err) if err.kind == ErrorKind::Cancelled => Finished {
+                action: "cancelled",
+                confinement,
+                ..Finished::plain(CANCELLED.to_string(), Outcome::Cancelled)
+            },
             Err(err) => {
                 let rendered = self.render_error(&err);
                 let (body, truncated) = text::truncate(&rendered, budget, None);
@@ -726,7 +892,7 @@ impl Gate {
         caller: &Caller,
         tool: &'static str,
         tier: Tier,
-        args: audit::Args,
+        mut args: audit::Args,
         started: Instant,
         finished: Finished,
     ) -> Reply {
@@ -738,8 +904,12 @@ impl Gate {
             truncated,
             output_bytes,
             action,
+            notices,
+            json_notices,
             confinement,
+            extra,
         } = finished;
+        args.extend(extra);
         let duration_ms = started.elapsed().as_millis() as u64;
         let record = Record::Tool(ToolRecord {
             ts: audit::now_iso(),
@@ -774,10 +944,12 @@ impl Gate {
                 text = self.render_error(&err);
             }
         }
+        // Notices follow the recorded result: they are not part of its hash or length.
+        let text = notices::place(&text, &notices, json_notices);
         self.metrics.count_call(
             tool,
             tier.as_u8(),
-            self.policy.mode().capped(caller.mode_ceiling).as_str(),
+            self.policy.mode().capped(caller.ceiling.mode).as_str(),
             outcome.as_str(),
             started.elapsed().as_secs_f64(),
             text.len(),

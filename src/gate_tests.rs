@@ -39,7 +39,7 @@ fn caller() -> Caller {
         request_id: "7".into(),
         client_id: String::new(),
         principal: "stdio".into(),
-        mode_ceiling: None,
+        ceiling: crate::policy::Ceiling::NONE,
     }
 }
 
@@ -116,14 +116,18 @@ async fn a_cancelled_call_stops_its_work_and_is_recorded() {
         .deadline(Duration::from_secs(100))
         .work(|_| std::future::pending());
     let reply = gate.call_cancellable(&caller(), call, cancel).await;
-    assert_eq!(reply.outcome, Outcome::Error);
-    assert_eq!(
-        reply.text,
-        "[ERROR: Cancelled: the client cancelled the request; the work was stopped]"
-    );
+    assert_eq!(reply.outcome, Outcome::Cancelled);
+    assert_eq!(reply.text, "[CANCELLED]");
     let recs = records(dir.path());
     assert_eq!(recs.len(), 2, "start and completion: {recs:?}");
     assert_eq!(recs[1]["exit_code"], serde_json::Value::Null);
+    assert_eq!(recs[1]["action"], "cancelled");
+    assert_eq!(recs[1]["denied"], false);
+    assert_eq!(recs[1]["output_len"], 11);
+    assert_eq!(
+        recs[1]["output_sha256"],
+        "451f44c7778f306b3034ccee228baec5e0224ec298021232639d56d35ae5168a"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -256,11 +260,11 @@ async fn the_gate_chooses_the_profile_from_the_decision_under_the_callers_ceilin
     let dir = tempfile::tempdir().expect("tmp"); // ok: test
     let gate = confining_gate(dir.path(), Mode::Open);
     let readonly_token = Caller {
-        mode_ceiling: Some(Mode::Readonly),
+        ceiling: crate::policy::Ceiling::mode(Some(Mode::Readonly)),
         ..caller()
     };
     let guarded_token = Caller {
-        mode_ceiling: Some(Mode::Guarded),
+        ceiling: crate::policy::Ceiling::mode(Some(Mode::Guarded)),
         ..caller()
     };
     let run = |who: &Caller, plan| {

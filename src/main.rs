@@ -1,7 +1,8 @@
 //! The `relay-shell` binary: parse the command line, pick a verb, run it.
 //!
-//! Verbs: serve (default; stdio or HTTP), `--check-config`, `--verify-audit`, `explain`,
-//! `sandbox`, `redact`, `token`.
+//! Verbs: serve (default; stdio or HTTP), `--check-config`, `--verify-deploy`,
+//! `--verify-audit`, `explain`, `sandbox`, `redact`, `token`, `auth` (and the
+//! `--auth-list|approve|reject` flags), `man`, `completions`.
 //! Exit codes: 0 ok, 2 refused or invalid configuration (and 1 for `explain` refusals).
 
 use std::process::ExitCode;
@@ -14,7 +15,7 @@ use tracing_subscriber::filter::Targets;
 
 use relay_shell::audit::{AuditConfig, AuditLog};
 use relay_shell::cli::{Cli, Verb};
-use relay_shell::config::{ConfigError, Settings, Transport};
+use relay_shell::config::{ConfigError, DotEnv, Settings, Transport};
 use relay_shell::confine::{self, Confiner};
 use relay_shell::gate::Gate;
 use relay_shell::metrics::Metrics;
@@ -67,6 +68,13 @@ fn redactor_for(settings: &Settings) -> Result<Redactor, ConfigError> {
     }
 }
 
+/// A policy regex error, named by its field first like every configuration error.
+fn policy_error(e: relay_shell::policy::PolicyError) -> ConfigError {
+    let relay_shell::policy::PolicyError::BadRegex { name, .. } = &e;
+    let field = name.trim_start_matches("RELAY_SHELL_").to_ascii_lowercase();
+    ConfigError::field(&field, e)
+}
+
 /// The confinement engine for `settings` (probes the kernel unless confinement is off).
 fn confiner_for(settings: &Settings, setting: confine::Setting) -> Confiner {
     Confiner::new(
@@ -89,7 +97,7 @@ fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
         &settings.policy_deny,
         &settings.policy_allow,
     )
-    .map_err(|e| ConfigError(e.to_string()))?
+    .map_err(policy_error)?
     .with_confined_sessions(confiner.enforces());
     let redactor = redactor_for(&settings)?;
     let audit = Arc::new(AuditLog::open(AuditConfig {
@@ -115,6 +123,11 @@ fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
         settings.max_concurrent,
         broker,
     )
+    .with_options(relay_shell::gate::GateOptions {
+        max_input: settings.max_input,
+        notices: settings.unsafe_notices,
+        intent: settings.audit_intent,
+    })
     .with_confiner(Arc::new(confiner));
     let sessions = Registry::new(SessionLimits {
         max_sessions: settings.max_sessions,
@@ -131,6 +144,10 @@ fn build_state(settings: Settings) -> Result<Arc<State>, ConfigError> {
         keepalive: settings.ssh_keepalive,
         idle_timeout: settings.ssh_idle_timeout,
         max_conns: settings.max_conns,
+        forwards: relay_shell::ssh::forward::ForwardLimits {
+            max: settings.max_forwards,
+            allow_nonloopback: settings.forward_allow_nonloopback,
+        },
     })
     .map_err(|e| ConfigError(format!("cannot create the SSH runtime directory: {e}")))?;
     Ok(Arc::new(State {
@@ -187,12 +204,22 @@ async fn serve_stdio(state: &Arc<State>) -> ExitCode {
     code
 }
 
-async fn serve(state: Arc<State>, http: Option<relay_shell::http::Prepared>) -> ExitCode {
+async fn serve(
+    state: Arc<State>,
+    http: Option<relay_shell::http::Prepared>,
+    dotenv: &DotEnv,
+) -> ExitCode {
     tracing::info!(
         "relay-shell {} starting ({})",
         env!("CARGO_PKG_VERSION"),
         summary(&state)
     );
+    if let Some(w) = dotenv.warning() {
+        tracing::warn!("{w}");
+    }
+    for w in relay_shell::config::standing_warnings(&state.settings, is_root()) {
+        tracing::warn!("unsafe setting: {w}");
+    }
     if let Some(warning) = state.gate.confiner().warning() {
         tracing::warn!("{warning}");
     }
@@ -239,7 +266,7 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
     let confiner = confiner_for(settings, settings.confine);
     let policy = match Policy::new(mode, &settings.policy_deny, &settings.policy_allow) {
         Ok(p) => p.with_confined_sessions(confiner.enforces()),
-        Err(e) => return fail_config(e),
+        Err(e) => return fail_config(policy_error(e)),
     };
     let redactor = match redactor_for(settings) {
         Ok(r) => r,
@@ -274,6 +301,11 @@ fn explain(settings: &Settings, tool: &str, mode: Option<&str>, text: Option<&st
     } else {
         ExitCode::from(1)
     }
+}
+
+/// Whether the server runs as root (a standing warning).
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
 }
 
 /// The profile a call would run under, for `explain`: the gate's choice (`confine::choose`
@@ -318,16 +350,49 @@ fn sandbox(settings: &Settings, profile: &str, command: &[String]) -> ExitCode {
     confine::run_sandbox_cli(&confiner_for(settings, setting), profile, command)
 }
 
+/// Write `bytes` to stdout; exit 1 when stdout cannot take them.
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("relay-shell: cannot write to stdout: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     relay_shell::memory::limit_allocator_arenas();
     let cli = Cli::parse();
-    let settings = match Settings::from_args(&cli.settings) {
+    // Generated from the command line alone: no configuration is read.
+    match &cli.verb {
+        Some(Verb::Man) => return print_bytes(&relay_shell::cli::man_page()),
+        Some(Verb::Completions { shell }) => {
+            return print_bytes(&relay_shell::cli::completions(*shell));
+        }
+        _ => {}
+    }
+    // Flags and exact-case variables came through clap; differently-cased variables and the
+    // working directory's `.env` fill what they left unset (docs/configuration.md).
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let dotenv = DotEnv::read_cwd();
+    let mut args = cli.settings.clone();
+    relay_shell::config::fill_from_sources(&mut args, &env, &dotenv);
+    let settings = match Settings::from_args(&args) {
         Ok(s) => s,
         Err(e) => return fail_config(e),
     };
     match redactor_for(&settings) {
         Ok(r) => init_logging(r, &settings.log),
         Err(e) => return fail_config(e),
+    }
+    let names = relay_shell::config::candidate_names(&env, &dotenv);
+    for w in relay_shell::config::unknown_setting_warnings(names) {
+        tracing::warn!(target: "relay_shell::config", "{w}");
     }
     match &cli.verb {
         Some(Verb::Explain { tool, mode, text }) => {
@@ -339,13 +404,42 @@ fn main() -> ExitCode {
         Some(Verb::Token { action }) => {
             return relay_shell::http::token_cli::run(settings.auth_tokens_file.as_deref(), action);
         }
+        Some(Verb::Auth { action }) => {
+            return relay_shell::http::oauth::cli::run(&settings.auth_state_dir, action, cli.json);
+        }
         Some(Verb::Redact { json }) => {
             return match redactor_for(&settings) {
                 Ok(r) => relay_shell::redact::run_cli(*json, &r),
                 Err(e) => fail_config(e),
             };
         }
-        None => {}
+        Some(Verb::Man | Verb::Completions { .. }) | None => {}
+    }
+    if cli.verify_deploy {
+        return relay_shell::deploy::run_cli(
+            cli.templates_dir.as_deref(),
+            cli.install_prefix.as_deref(),
+            cli.json,
+        );
+    }
+    {
+        use relay_shell::cli::AuthAction;
+        let legacy = if let Some(id) = &cli.auth_approve {
+            Some(AuthAction::Approve {
+                client_id: id.clone(),
+            })
+        } else if let Some(id) = &cli.auth_reject {
+            Some(AuthAction::Reject {
+                client_id: id.clone(),
+            })
+        } else if cli.auth_list {
+            Some(AuthAction::List)
+        } else {
+            None
+        };
+        if let Some(action) = legacy.filter(|_| !cli.verify_audit) {
+            return relay_shell::http::oauth::cli::run(&settings.auth_state_dir, &action, cli.json);
+        }
     }
     if cli.verify_audit {
         // The report goes to stdout; verification never serves or writes.
@@ -387,11 +481,19 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::from(2);
             }
+            for w in relay_shell::config::standing_warnings(&state.settings, is_root()) {
+                eprintln!("relay-shell: note: {w}");
+            }
+            if let Some(oauth) = http.as_ref().and_then(|p| p.oauth.as_ref()) {
+                for w in oauth.warnings() {
+                    eprintln!("relay-shell: note: {w}");
+                }
+            }
             eprintln!("relay-shell: config OK ({})", summary(&state));
             state.ssh.shutdown().await;
             return ExitCode::SUCCESS;
         }
         relay_shell::memory::settle_after_startup();
-        serve(state, http).await
+        serve(state, http, &dotenv).await
     })
 }

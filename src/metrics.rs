@@ -21,7 +21,7 @@ pub struct CallLabels {
     pub tier: String,
     /// The admission mode the call was judged under (the server's, or a token's ceiling).
     pub mode: String,
-    /// `ok`, `denied`, `error`, `timeout`, `busy`, `confirm_required`.
+    /// `ok`, `denied`, `error`, `timeout`, `busy`, `confirm_required`, `cancelled`.
     pub outcome: String,
 }
 

@@ -196,9 +196,11 @@ fn each_invalid_value_exits_2_with_one_line() {
         );
         assert_eq!(code, 2, "{var}={value}: {stderr}");
         assert_eq!(stdout, "", "{var}: nothing on stdout");
+        // The field is named first, as the Python implementation's validation names it.
+        let field = var.trim_start_matches("RELAY_SHELL_").to_ascii_lowercase();
         assert_eq!(
             stderr,
-            format!("relay-shell: invalid configuration: {message}\n"),
+            format!("relay-shell: invalid configuration: {field}: {message}\n"),
             "{var}={value}"
         );
     }
@@ -217,9 +219,10 @@ fn invalid_regexes_and_cross_field_rules_exit_2() {
             &[("RELAY_SHELL_AUDIT_PATH", &audit), (var, value)],
         );
         assert_eq!(code, 2, "{stderr}");
+        let field = var.trim_start_matches("RELAY_SHELL_").to_ascii_lowercase();
         assert!(
             stderr.starts_with(&format!(
-                "relay-shell: invalid configuration: {var} is not a valid regex: "
+                "relay-shell: invalid configuration: {field}: {var} is not a valid regex: "
             )),
             "{stderr}"
         );
@@ -236,8 +239,25 @@ fn invalid_regexes_and_cross_field_rules_exit_2() {
     assert_eq!(code, 2);
     assert_eq!(
         stderr,
-        "relay-shell: invalid configuration: RELAY_SHELL_AUDIT_CHAIN=true requires RELAY_SHELL_AUDIT_FORMAT=jsonl\n"
+        "relay-shell: invalid configuration: audit_chain: RELAY_SHELL_AUDIT_CHAIN=true requires RELAY_SHELL_AUDIT_FORMAT=jsonl\n"
     );
+    // Transfer roots must be absolute.
+    for (var, value, shown) in [
+        ("RELAY_SHELL_TRANSFER_LOCAL_ROOT", "srv/files", "srv/files"),
+        ("RELAY_SHELL_TRANSFER_REMOTE_ROOT", "data", "data"),
+    ] {
+        let (code, _, stderr) = run(
+            &["--check-config"],
+            &[("RELAY_SHELL_AUDIT_PATH", &audit), (var, value)],
+        );
+        assert_eq!(code, 2);
+        assert_eq!(
+            stderr,
+            format!(
+                "relay-shell: invalid configuration: {var}={shown} (expected an absolute path)\n"
+            )
+        );
+    }
     // Invalid configuration also stops run mode, not only --check-config.
     let (code, _, stderr) = run(
         &[],
@@ -267,7 +287,7 @@ fn flags_work_like_variables() {
     assert_eq!(code, 2);
     assert_eq!(
         stderr,
-        "relay-shell: invalid configuration: RELAY_SHELL_POLICY_MODE=paranoid (expected open, guarded or readonly)\n"
+        "relay-shell: invalid configuration: policy_mode: RELAY_SHELL_POLICY_MODE=paranoid (expected open, guarded or readonly)\n"
     );
 }
 
@@ -315,22 +335,37 @@ fn check_config_refuses_what_serving_refuses() {
     std::fs::set_permissions(&public_tokens, open).expect("chmod");
     let public_tokens = public_tokens.display().to_string();
     let missing_tokens = dir.path().join("no-such-file").display().to_string();
+    let exposed_state = dir.path().join("oauth-0755");
+    std::fs::create_dir(&exposed_state).expect("mkdir");
+    let exposed = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755);
+    std::fs::set_permissions(&exposed_state, exposed).expect("chmod");
+    let exposed_state = exposed_state.display().to_string();
     let cases: &[(&[(&str, &str)], &str)] = &[
         (
             &[("RELAY_SHELL_HTTP_HOST", "0.0.0.0")],
             "relay-shell: invalid configuration: refusing to serve HTTP on 0.0.0.0 without \
-             authentication: set RELAY_SHELL_AUTH_TOKENS_FILE, bind a loopback address, or set \
-             RELAY_SHELL_ALLOW_UNAUTH_NETWORK=true if an authenticating proxy is the only way to \
-             reach the port\n",
+             authentication: set RELAY_SHELL_AUTH_ENABLED=true or RELAY_SHELL_AUTH_TOKENS_FILE, \
+             bind a loopback address, or set RELAY_SHELL_ALLOW_UNAUTH_NETWORK=true if an \
+             authenticating proxy is the only way to reach the port\n",
         ),
         (
             &[("RELAY_SHELL_HTTP_HOST", "::")],
             "relay-shell: invalid configuration: refusing to serve HTTP on :: without",
         ),
         (
-            &[("RELAY_SHELL_AUTH_ENABLED", "true")],
-            "relay-shell: invalid configuration: RELAY_SHELL_AUTH_ENABLED=true: OAuth is not \
-             available in this build; use RELAY_SHELL_AUTH_TOKENS_FILE for bearer tokens\n",
+            &[
+                ("RELAY_SHELL_AUTH_ENABLED", "true"),
+                ("RELAY_SHELL_AUTH_ISSUER", "http://relay.example"),
+            ],
+            "relay-shell: invalid configuration: RELAY_SHELL_AUTH_ISSUER=http://relay.example \
+             (https is required unless the host is loopback)\n",
+        ),
+        (
+            &[
+                ("RELAY_SHELL_AUTH_ENABLED", "true"),
+                ("RELAY_SHELL_AUTH_STATE_DIR", &exposed_state),
+            ],
+            "relay-shell: invalid configuration: RELAY_SHELL_AUTH_STATE_DIR: ",
         ),
         (
             &[("RELAY_SHELL_AUTH_TOKENS_FILE", &public_tokens)],
@@ -380,10 +415,22 @@ fn check_config_refuses_what_serving_refuses() {
         let (code, _, stderr) = run(&["--check-config"], &envs);
         assert_eq!(code, 0, "{extra:?}: {stderr}");
         assert_eq!(
-            stderr,
-            format!("relay-shell: config OK (transport=http, policy=open, audit={audit})\n")
+            config_ok(&stderr),
+            format!("relay-shell: config OK (transport=http, policy=open, audit={audit})")
         );
     }
+}
+
+/// The `config OK` line of `--check-config`'s stderr, after checking that every line before
+/// it is a standing-warning note.
+fn config_ok(stderr: &str) -> &str {
+    let mut lines: Vec<&str> = stderr.lines().collect();
+    let last = lines.pop().unwrap_or_default();
+    for l in lines {
+        assert!(l.starts_with("relay-shell: note: "), "{stderr}");
+    }
+    assert!(stderr.ends_with('\n'));
+    last
 }
 
 #[test]
@@ -395,8 +442,8 @@ fn check_config_ok_and_degraded() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout, "");
     assert_eq!(
-        stderr,
-        format!("relay-shell: config OK (transport=stdio, policy=open, audit={audit_s})\n")
+        config_ok(&stderr),
+        format!("relay-shell: config OK (transport=stdio, policy=open, audit={audit_s})")
     );
     assert!(audit.is_file(), "check-config creates the audit file");
     // Not a regular file: degraded, refused for production.

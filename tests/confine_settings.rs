@@ -169,7 +169,11 @@ async fn guarded_maps_tiers_to_profiles_and_allowed_commands_run_free() {
             json!({"command": format!("kill -0 $$; {status}")}),
         )
         .await;
-    assert_eq!(r, "[exit 0]\nNoNewPrivs:\t0\n");
+    // (the v0.5 tier notice follows the result: it is not part of what the command printed)
+    assert_eq!(
+        r.split("\n[NOTICE ").next(),
+        Some("[exit 0]\nNoNewPrivs:\t0\n")
+    );
     let labels: Vec<Value> = s
         .completion_records()
         .iter()

@@ -239,7 +239,12 @@ async fn sessions_belong_to_the_principal_that_opened_them() {
         missing
     );
     assert_eq!(
-        call(&bob, "session_send", json!({"session_id": id, "data": "x"})).await,
+        call(
+            &bob,
+            "session_send",
+            json!({"session_id": id, "data": "echo x"})
+        )
+        .await,
         missing
     );
     assert_eq!(

@@ -1,7 +1,7 @@
 //! The HTTP transport with the SSH tools, against the built binary and real OpenSSH daemons on
 //! 127.0.0.1: calls, resource reads and SSH sessions belong to the bearer token's principal,
-//! `/metrics` counts live SSH masters and PTY sessions, and SIGTERM leaves no master, session
-//! or remote process behind.
+//! `/metrics` counts live SSH masters, PTY sessions and forwards, and SIGTERM leaves no master,
+//! session, forward or remote process behind.
 
 mod http_support;
 mod ssh_support;
@@ -136,7 +136,57 @@ async fn ssh_over_http_belongs_to_the_principal_is_counted_and_ends_with_sigterm
     assert_eq!(principal_of("ssh_spawn"), ["alice"]);
     assert_eq!(principal_of("resource:inventory"), ["bob"]);
 
-    // SIGTERM: the session, its remote program and the master all end; the server exits 0.
+    // A forward: counted, alice's only, and closed by SIGTERM.
+    let text = server.metrics().await;
+    assert_eq!(sample(&text, "relay_shell_active_forwards"), Some(0.0));
+    let out = call(
+        &alice,
+        "ssh_forward",
+        json!({"host": "target", "spec": "D:0"}),
+    )
+    .await;
+    let fwd = out
+        .strip_prefix("forward ")
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_string();
+    let port: u16 = out
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .rsplit(' ')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    let text = server.metrics().await;
+    assert_eq!(
+        sample(&text, "relay_shell_active_forwards"),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        call(&alice, "ssh_forward_list", json!({}))
+            .await
+            .contains(&fwd)
+    );
+    assert_eq!(call(&bob, "ssh_forward_list", json!({})).await, "[]");
+    assert_eq!(
+        call(&bob, "ssh_forward_close", json!({"forward_id": fwd})).await,
+        format!("[ERROR: unknown forward: {fwd}]")
+    );
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    assert_eq!(
+        server
+            .completions()
+            .iter()
+            .filter(|r| r["tool"] == "ssh_forward")
+            .map(|r| r["principal"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>(),
+        ["alice"]
+    );
+
+    // SIGTERM: the session, its remote program, the forward and the master all end; the
+    // server exits 0.
     assert!(!pgrep(&tag).is_empty());
     server.sigterm();
     let status = server.wait_exit();
@@ -150,6 +200,14 @@ async fn ssh_over_http_belongs_to_the_principal_is_counted_and_ends_with_sigterm
         wait_until(Duration::from_secs(15), || pgrep(&tag).is_empty()),
         "the remote session outlived the server: {:?}",
         pgrep(&tag)
+    );
+    assert!(
+        wait_until(Duration::from_secs(15), || std::net::TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
+        .is_err()),
+        "the forward outlived the server"
     );
     drop((alice, bob));
 }

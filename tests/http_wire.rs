@@ -110,9 +110,9 @@ fn a_network_bind_without_authentication_exits_2() {
         assert_eq!(
             err,
             "relay-shell: invalid configuration: refusing to serve HTTP on 0.0.0.0 without \
-             authentication: set RELAY_SHELL_AUTH_TOKENS_FILE, bind a loopback address, or set \
-             RELAY_SHELL_ALLOW_UNAUTH_NETWORK=true if an authenticating proxy is the only way to \
-             reach the port\n"
+             authentication: set RELAY_SHELL_AUTH_ENABLED=true or RELAY_SHELL_AUTH_TOKENS_FILE, \
+             bind a loopback address, or set RELAY_SHELL_ALLOW_UNAUTH_NETWORK=true if an \
+             authenticating proxy is the only way to reach the port\n"
         );
     }
     let out = http_support::command(&[

@@ -2,6 +2,9 @@
 
 mod common;
 
+/// The notice an admitted tier-3 call's result ends with (v0.5; also after a confirmation).
+const TIER3_NOTICE: &str = "\n[NOTICE tier 3 (IRREVERSIBLE), matched an irreversible-operation pattern. It may not be undoable and ran with no confirmation step; verify the target and take a backup or snapshot first. Classification is a heuristic, not a boundary]";
+
 use serde_json::json;
 
 use common::start;
@@ -78,7 +81,7 @@ async fn guarded_needs_an_allow_match_for_tier_two_and_up() {
             json!({"command": format!("rm -rf {}", allowed.display())}),
         )
         .await;
-    assert_eq!(r, "[exit 0]\n");
+    assert_eq!(r, format!("[exit 0]\n{TIER3_NOTICE}"));
     assert!(!allowed.exists());
     // Tier 0 and 1 run without an allow match.
     assert_eq!(
@@ -175,7 +178,7 @@ async fn tier_three_needs_a_confirmed_second_call() {
     assert!(r.starts_with(prefix), "{r}");
     assert_eq!(
         s.call("shell_exec", json!({ "command": cmd })).await,
-        "[exit 0]\n"
+        format!("[exit 0]\n{TIER3_NOTICE}")
     );
     assert!(!victim.exists());
     // Single use.

@@ -186,14 +186,14 @@ async fn stty_size_follows_resize() {
     );
     send(&s, &id, "stty size").await;
     recv_until(&s, &id, "50 132").await;
-    // values below 1 become 1; the reply echoes what was asked
+    // values below 1 become 1; the reply names the size set (v0.5)
     assert_eq!(
         s.call(
             "session_resize",
             json!({"session_id": id, "cols": 0, "rows": -3})
         )
         .await,
-        format!("resized {id} to 0x-3")
+        format!("resized {id} to 1x1")
     );
     assert_eq!(list(&s).await[0]["size"], json!("1x1"));
     s.stop().await;
@@ -344,7 +344,7 @@ async fn signals_by_name_and_unknown_names() {
             json!({"session_id": id, "signal_name": "_DFL", "close": true})
         )
         .await,
-        "[ERROR: InvalidArgument: unknown signal _DFL]"
+        "[ERROR: InvalidArgument: unknown signal: '_DFL']"
     );
     // the shell is still there
     send(&s, &id, "echo ok-$((1+1))").await;
@@ -471,7 +471,12 @@ async fn concurrent_sends_and_receives_on_one_session() {
                     ))
                     .await
                     .unwrap();
-                assert_eq!(common::text(&r), format!("sent 9 bytes to {id}"));
+                // (`line-…` is an unknown program to the classifier: a tier notice follows)
+                let text = common::text(&r);
+                assert_eq!(
+                    text.lines().next(),
+                    Some(format!("sent 9 bytes to {id}").as_str())
+                );
             }
         }));
     }

@@ -284,8 +284,12 @@ async fn ssh_spawn_runs_a_repl_resizes_and_kill_leaves_nothing() {
         .unwrap_or_else(|| panic!("{out}"))
         .to_string();
     assert!(id.starts_with("ssh-"), "{out}");
+    // An interactive interpreter is tier 2: the result carries the tier notice (v0.5).
     assert!(
-        out.ends_with("started (ssh target); use session_recv/session_send"),
+        out.ends_with(&format!(
+            "started (ssh target); use session_recv/session_send\n{}",
+            "[NOTICE tier 2 (STATEFUL), matched a state-changing pattern. It changes state that a user or dependent service may notice. Classification is a heuristic, not a boundary]"
+        )),
         "{out}"
     );
     recv_until(&s, &id, ">>> ").await;

@@ -49,7 +49,11 @@ async fn strict_refuses_a_host_missing_from_its_known_hosts_file() {
             json!({"host": "unknownkey", "known_hosts": "ignore", "command": "echo in"}),
         )
         .await;
-    assert_eq!(out, "[exit 0]\nin\n");
+    // ... and says so after the result (v0.5's per-call SSH notice).
+    assert_eq!(
+        out,
+        "[exit 0]\nin\n\n[NOTICE ssh: host-key verification is off (known_hosts=ignore); the peer is not authenticated and the connection can be intercepted]"
+    );
     assert_eq!(
         std::fs::read_to_string(lab.dir.join("empty_known_hosts")).unwrap(),
         ""

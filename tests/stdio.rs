@@ -2,6 +2,9 @@
 
 mod common;
 
+/// The notice a tier-2 result ends with (v0.5).
+const STATE_NOTICE: &str = "[NOTICE tier 2 (STATEFUL), matched a state-changing pattern. It changes state that a user or dependent service may notice. Classification is a heuristic, not a boundary]";
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 
@@ -107,7 +110,7 @@ async fn exec_basics() {
     );
     assert_eq!(
         s.call("shell_exec", json!({"command": "kill -9 $$"})).await,
-        "[exit -9]\n"
+        format!("[exit -9]\n\n{STATE_NOTICE}")
     );
     assert_eq!(
         s.call(
@@ -135,7 +138,8 @@ async fn exec_basics() {
             json!({"command": "echo \"$FOO-${HOME:-unset}\"", "env_json": "{\"FOO\": \"bar\", \"HOME\": null}"})
         )
         .await,
-        "[exit 0]\nbar-unset\n"
+        // Removing HOME changes what later commands see: tier 2, so the result has a notice.
+        format!("[exit 0]\nbar-unset\n\n{STATE_NOTICE}")
     );
     assert_eq!(
         s.call(
@@ -485,7 +489,7 @@ async fn shell_script_interpreters() {
             json!({"script": "print(6*7)", "interpreter": "python3"})
         )
         .await,
-        "[exit 0]\n42\n"
+        format!("[exit 0]\n42\n\n{STATE_NOTICE}")
     );
     s.stop().await;
 }

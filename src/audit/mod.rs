@@ -8,6 +8,7 @@ pub mod chain;
 pub mod config;
 pub mod format;
 pub mod json;
+pub mod progress;
 pub mod record;
 pub mod report;
 pub mod segments;

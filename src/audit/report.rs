@@ -6,8 +6,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::json::{Json, Key};
-use super::segments::{SeamFinding, verify_dir};
-use super::verify::{SegmentReport, TornLine, verify_file};
+use super::progress::Progress;
+use super::segments::{SeamFinding, segment_files, verify_files};
+use super::verify::{SegmentReport, TornLine, verify_file_with};
 
 const NO_RECORDS: &str = "no chained records found — is RELAY_SHELL_AUDIT_CHAIN enabled, and has the server logged anything?";
 const NOT_ANCHORED: &str = " — refusing a non-genesis start without --segment (possible head-truncation; pass --segment for a rotation segment)";
@@ -59,10 +60,15 @@ impl Verdict {
 /// fail-closed policy: missing, unchained, broken, or — without `segment` — not anchored at
 /// genesis all fail.
 pub fn verify_audit(path: &Path, segment: bool) -> Verdict {
+    verify_audit_with(path, segment, &Progress::hidden())
+}
+
+/// [`verify_audit`], reporting its progress to `progress`.
+pub fn verify_audit_with(path: &Path, segment: bool, progress: &Progress) -> Verdict {
     if path.is_dir() {
-        return verify_directory(path, segment);
+        return verify_directory(path, segment, progress);
     }
-    let rep = verify_file(path);
+    let rep = verify_file_with(path, progress);
     let v = Verdict {
         ok: true,
         chain_ok: rep.ok,
@@ -98,7 +104,7 @@ pub fn verify_audit(path: &Path, segment: bool) -> Verdict {
     v
 }
 
-fn verify_directory(dir: &Path, segment: bool) -> Verdict {
+fn verify_directory(dir: &Path, segment: bool, progress: &Progress) -> Verdict {
     let label = dir.display().to_string();
     let mut v = Verdict {
         ok: true,
@@ -117,7 +123,7 @@ fn verify_directory(dir: &Path, segment: bool) -> Verdict {
         findings: Vec::new(),
         directory: true,
     };
-    let (segments, findings) = match verify_dir(dir) {
+    let (segments, findings) = match segment_files(dir).and_then(|f| verify_files(&f, progress)) {
         Ok(x) => x,
         Err(e) => {
             v.present = false;
@@ -309,10 +315,25 @@ impl Verdict {
     }
 }
 
+/// How many files and on-disk bytes verifying `path` will read (for the progress display).
+fn planned(path: &Path) -> (u64, u64) {
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    if path.is_dir() {
+        let files = segment_files(path).unwrap_or_default();
+        let bytes = files.iter().map(|f| size(f)).sum();
+        (files.len() as u64, bytes)
+    } else {
+        (1, size(path))
+    }
+}
+
 /// Run `--verify-audit`: the report on stdout (`--json`: two-space-indented JSON), the
 /// OK/FAILED line on stderr; exit 0 on pass, 2 on fail.
 pub fn run_verify_cli(path: &Path, segment: bool, json: bool) -> ExitCode {
-    let v = verify_audit(path, segment);
+    let (files, bytes) = planned(path);
+    let progress = Progress::on_stderr(files, bytes);
+    let v = verify_audit_with(path, segment, &progress);
+    progress.finish();
     let body = if json {
         let mut s = v.to_json().to_pretty();
         s.push('\n');

@@ -11,7 +11,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use super::chain::{GENESIS, is_rotation_suffix, state_after};
-use super::verify::{SegmentReport, verify_file};
+use super::progress::Progress;
+use super::verify::{SegmentReport, verify_file_with};
 
 /// What kind of seam problem was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,7 +182,23 @@ pub fn order_and_check(mut chained: Vec<SegmentReport>) -> (Vec<SegmentReport>, 
 /// Verify every segment of `dir`; returns the reports in chain order (unchained segments
 /// last) and the seam findings. `Err` when the directory cannot be listed.
 pub fn verify_dir(dir: &Path) -> std::io::Result<(Vec<SegmentReport>, Vec<SeamFinding>)> {
-    let reports: Vec<SegmentReport> = segment_files(dir)?.iter().map(|p| verify_file(p)).collect();
+    verify_files(&segment_files(dir)?, &Progress::hidden())
+}
+
+/// Verify `files` (segments of one directory) in turn, reporting to `progress`; returns them
+/// in chain order (unchained segments last) and the seam findings.
+pub fn verify_files(
+    files: &[PathBuf],
+    progress: &Progress,
+) -> std::io::Result<(Vec<SegmentReport>, Vec<SeamFinding>)> {
+    let reports: Vec<SegmentReport> = files
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            progress.segment_started(i as u64);
+            verify_file_with(p, progress)
+        })
+        .collect();
     let (chained, rest): (Vec<_>, Vec<_>) = reports.into_iter().partition(|r| r.head.is_some());
     let (mut ordered, findings) = order_and_check(chained);
     ordered.extend(rest);

@@ -476,6 +476,11 @@ pub fn verify_reader<R: Read>(mut reader: R, label: &str) -> SegmentReport {
 
 /// Verify one file: plain, or gzip when its name ends in `.gz` (docs/compatibility.md semantics).
 pub fn verify_file(path: &Path) -> SegmentReport {
+    verify_file_with(path, &super::progress::Progress::hidden())
+}
+
+/// [`verify_file`], reporting the bytes read (on disk, before decompression) to `progress`.
+pub fn verify_file_with(path: &Path, progress: &super::progress::Progress) -> SegmentReport {
     let label = path.display().to_string();
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => {}
@@ -495,6 +500,7 @@ pub fn verify_file(path: &Path) -> SegmentReport {
             return SegmentReport::absent(&label, false, format!("cannot access audit file: {e}"));
         }
     };
+    let f = progress.reader(f);
     if path.extension().is_some_and(|e| e == "gz") {
         verify_reader(flate2::read::MultiGzDecoder::new(f), &label)
     } else {

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use super::value::{Default, Kind, SettingDef, SettingValue, SettingsArgs};
-use super::{ConfigError, KnownHosts, Secret, Transport};
+use super::{ConfigError, KnownHosts, Secret, SessionInput, Transport};
 use crate::audit::{Format, FsyncPolicy, OnFailure};
 use crate::confine::{Network, Setting};
 use crate::policy::Mode;
@@ -117,6 +117,9 @@ settings! {
     max_timeout: u64 = "RELAY_SHELL_MAX_TIMEOUT", "Limits", "SECS",
         default Default::Value("900"), accepts int(1, 86_400),
         "upper clamp of every per-call timeout";
+    max_input: usize = "RELAY_SHELL_MAX_INPUT", "Limits", "CHARS",
+        default Default::Value("2097152"), accepts int(1024, 134_217_728),
+        "longest input a call may carry, in characters of its policy text (command, stdin and `env_json`; an SSH call's hosts; a session's pending line plus the data); a longer call is refused with `[DENIED …]` and recorded";
     max_sessions: usize = "RELAY_SHELL_MAX_SESSIONS", "Limits", "N",
         default Default::Value("64"), accepts int(1, 1024),
         "live PTY sessions";
@@ -160,6 +163,9 @@ settings! {
     confirm_ttl: u64 = "RELAY_SHELL_CONFIRM_TTL", "Policy", "SECS",
         default Default::Value("120"), accepts int(5, 3600),
         "confirmation token lifetime, seconds";
+    unsafe_notices: bool = "RELAY_SHELL_UNSAFE_NOTICES", "Policy", "BOOL",
+        default Default::Value("true"), accepts Kind::Bool,
+        "append `[NOTICE …]` lines to the results of risky calls (tier 2 and 3, SSH without host-key verification)";
 
     audit_path: PathBuf = "RELAY_SHELL_AUDIT_PATH", "Audit", "PATH",
         default Default::Computed {
@@ -187,6 +193,12 @@ settings! {
     audit_start_records: bool = "RELAY_SHELL_AUDIT_START_RECORDS", "Audit", "BOOL",
         default Default::Value("true"), accepts Kind::Bool,
         "a start record before each call's work";
+    audit_session_input: SessionInput = "RELAY_SHELL_AUDIT_SESSION_INPUT", "Audit", "MODE",
+        default Default::Value("redacted"), accepts Kind::Choice(&["redacted", "hash"]),
+        "how `session_send` data is recorded: redacted text, or `data_len` and `data_sha256` (`hash`); input typed at a secret prompt is never recorded";
+    audit_intent: bool = "RELAY_SHELL_AUDIT_INTENT", "Audit", "BOOL",
+        default Default::Value("false"), accepts Kind::Bool,
+        "an `intent` record just before the work of each admitted call";
     redact_key_file: Option<PathBuf> = "RELAY_SHELL_REDACT_KEY_FILE", "Audit", "PATH",
         default Default::Empty, accepts Kind::Text("path"),
         "secrets become `[REDACTED:xxxxxxxx]` (HMAC under this key)";
@@ -218,6 +230,21 @@ settings! {
     ssh_allow_weaker_known_hosts: bool = "RELAY_SHELL_SSH_ALLOW_WEAKER_KNOWN_HOSTS", "SSH", "BOOL",
         default Default::Value("true"), accepts Kind::Bool,
         "let a call pass a weaker `known_hosts` than the default (`false` refuses it)";
+    transfer_timeout: u64 = "RELAY_SHELL_TRANSFER_TIMEOUT", "SSH", "SECS",
+        default Default::Value("600"), accepts int(1, 86_400),
+        "longest an `ssh_upload` or `ssh_download` runs after the dial, seconds; a call's `timeout` may lower it, never raise it";
+    transfer_max_bytes: u64 = "RELAY_SHELL_TRANSFER_MAX_BYTES", "SSH", "BYTES",
+        default Default::Value("1073741824"), accepts int(1, 1 << 40),
+        "most bytes one transfer moves; a larger file or tree is refused before anything is written";
+    transfer_local_root: Option<PathBuf> = "RELAY_SHELL_TRANSFER_LOCAL_ROOT", "SSH", "DIR",
+        default Default::Empty, accepts Kind::Text("absolute path, `~` expanded"),
+        "local paths of transfers must lie inside this directory (relative ones start there; `..` and symbolic links may not leave it); empty = anywhere";
+    transfer_remote_root: String = "RELAY_SHELL_TRANSFER_REMOTE_ROOT", "SSH", "DIR",
+        default Default::Empty, accepts Kind::Text("absolute path on the remote hosts"),
+        "remote paths of transfers must lie inside this directory on every host (relative ones start there; `..` and symbolic links may not leave it); empty = anywhere, relative paths from the login directory";
+    forward_allow_nonloopback: bool = "RELAY_SHELL_FORWARD_ALLOW_NONLOOPBACK", "SSH", "BOOL",
+        default Default::Value("false"), accepts Kind::Bool,
+        "let an `ssh_forward` spec name a listen address other than loopback (local for `L:`/`D:`, on the remote host for `R:`); otherwise listeners bind 127.0.0.1";
 
     auth_tokens_file: Option<PathBuf> = "RELAY_SHELL_AUTH_TOKENS_FILE", "HTTP auth", "PATH",
         default Default::Empty, accepts Kind::Text("path, `~` expanded"),
@@ -227,16 +254,26 @@ settings! {
         "bearer token `GET /metrics` then requires";
     auth_enabled: bool = "RELAY_SHELL_AUTH_ENABLED", "HTTP auth", "BOOL",
         default Default::Value("false"), accepts Kind::Bool,
-        "OAuth on the HTTP transport: not in this build; `true` with `http` is refused at start";
+        "OAuth 2.1 on the HTTP transport: this server is its own authorization server (docs/oauth.md)";
     auth_issuer: String = "RELAY_SHELL_AUTH_ISSUER", "HTTP auth", "URL",
         default Default::Value("https://localhost:8080"), accepts Kind::Url,
-        "OAuth issuer";
+        "OAuth issuer: the public base URL clients reach this server at (https unless the host is loopback; no path, query or fragment)";
+    auth_resource_url: String = "RELAY_SHELL_AUTH_RESOURCE_URL", "HTTP auth", "URL",
+        default Default::Computed { doc: "`<issuer>/mcp`", value: String::new },
+        accepts Kind::Text("http(s) URL without credentials or fragment"),
+        "the protected resource (RFC 8707 audience) every OAuth token is bound to";
+    auth_registration: String = "RELAY_SHELL_AUTH_REGISTRATION", "HTTP auth", "HOW",
+        default Default::Value("approve"), accepts Kind::Choice(&["approve", "token", "closed", "open"]),
+        "who may register an OAuth client: `approve` (pending until `relay-shell auth approve`), `token` (an initial access token from `relay-shell auth registration-token`), `closed` (only `relay-shell auth client add`), `open` (anyone; warned at start)";
+    auth_require_approval: bool = "RELAY_SHELL_AUTH_REQUIRE_APPROVAL", "HTTP auth", "BOOL",
+        default Default::Value("true"), accepts Kind::Bool,
+        "with `approve` registration: a registered client waits for the operator (`false` approves at registration, like `open`)";
     auth_state_dir: PathBuf = "RELAY_SHELL_AUTH_STATE_DIR", "HTTP auth", "PATH",
-        default Default::Value("/var/lib/relay-shell/oauth"), accepts Kind::Text("path"),
-        "OAuth state";
+        default Default::Value("/var/lib/relay-shell/oauth"), accepts Kind::Text("path, `~` expanded"),
+        "OAuth state: clients, hashes of codes and tokens, the operator passphrase's hash (directory 0700, files 0600)";
     auth_single_client: bool = "RELAY_SHELL_AUTH_SINGLE_CLIENT", "HTTP auth", "BOOL",
         default Default::Value("true"), accepts Kind::Bool,
-        "only one OAuth client may register";
+        "`/register` is closed once an approved client exists (an initial access token still opens it)";
     auth_access_ttl: u64 = "RELAY_SHELL_AUTH_ACCESS_TTL", "HTTP auth", "SECS",
         default Default::Value("3600"), accepts int(60, u64::MAX),
         "access token lifetime, seconds";

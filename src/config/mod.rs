@@ -5,7 +5,9 @@
 //! names the variable, the value and what is accepted; `main` prints it as one line and exits 2.
 
 mod defs;
+mod sources;
 mod value;
+mod warnings;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -13,12 +15,54 @@ use std::str::FromStr;
 use crate::audit::Format;
 
 pub use defs::{SETTINGS, Settings};
+pub use sources::{DotEnv, candidate_names, fill_from_sources, unknown_setting_warnings};
 pub use value::{Default, Kind, SettingDef, SettingsArgs, expand_tilde, markdown_table};
+pub use warnings::standing_warnings;
 
 /// A configuration value that cannot be accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(pub String);
+
+impl ConfigError {
+    /// An error about one setting, named first by its field the way the Python relay-shell's
+    /// validation names it (`transport: RELAY_SHELL_TRANSPORT=sse (expected …)`).
+    pub fn field(field: &str, message: impl std::fmt::Display) -> Self {
+        ConfigError(format!("{field}: {message}"))
+    }
+}
+
+/// How `session_send` input is recorded in the audit log (`RELAY_SHELL_AUDIT_SESSION_INPUT`).
+/// Input typed at a secret prompt is never recorded, in either mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionInput {
+    /// The data itself, redacted like any argument.
+    Redacted,
+    /// Only its length in characters and the SHA-256 of its UTF-8 bytes.
+    Hash,
+}
+
+impl SessionInput {
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionInput::Redacted => "redacted",
+            SessionInput::Hash => "hash",
+        }
+    }
+}
+
+impl FromStr for SessionInput {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "redacted" => Ok(SessionInput::Redacted),
+            "hash" => Ok(SessionInput::Hash),
+            // The Python relay-shell's message, word for word.
+            _ => Err("audit_session_input must be one of ['hash', 'redacted']".into()),
+        }
+    }
+}
 
 /// Which transport serves MCP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,10 +184,27 @@ impl Settings {
             s.audit_chain = false;
         }
         if s.audit_chain && s.audit_format != Format::Jsonl {
-            return Err(ConfigError(
-                "RELAY_SHELL_AUDIT_CHAIN=true requires RELAY_SHELL_AUDIT_FORMAT=jsonl".into(),
+            return Err(ConfigError::field(
+                "audit_chain",
+                "RELAY_SHELL_AUDIT_CHAIN=true requires RELAY_SHELL_AUDIT_FORMAT=jsonl",
             ));
         }
+        if let Some(root) = &s.transfer_local_root
+            && !root.is_absolute()
+        {
+            return Err(ConfigError(format!(
+                "RELAY_SHELL_TRANSFER_LOCAL_ROOT={} (expected an absolute path)",
+                root.display()
+            )));
+        }
+        let remote_root = s.transfer_remote_root.trim();
+        if !remote_root.is_empty() && (!remote_root.starts_with('/') || remote_root.contains('\0'))
+        {
+            return Err(ConfigError(format!(
+                "RELAY_SHELL_TRANSFER_REMOTE_ROOT={remote_root} (expected an absolute path)"
+            )));
+        }
+        s.transfer_remote_root = remote_root.to_string();
         if s.audit_path.as_os_str().is_empty() {
             s.audit_path = default_audit_path();
         }
@@ -153,40 +214,95 @@ impl Settings {
                 .or_else(|| o.strip_prefix("https://"));
             !(o.as_str() == "null" || rest.is_some_and(|r| !r.is_empty() && !r.contains('/')))
         }) {
-            return Err(ConfigError(format!(
-                "RELAY_SHELL_HTTP_ALLOWED_ORIGINS={bad} (expected http(s)://host[:port|:*] entries, comma-separated)"
-            )));
+            return Err(ConfigError::field(
+                "http_allowed_origins",
+                format!(
+                    "RELAY_SHELL_HTTP_ALLOWED_ORIGINS={bad} (expected http(s)://host[:port|:*] entries, comma-separated)"
+                ),
+            ));
         }
         Ok(s)
     }
 }
 
+/// A URL as OAuth names things: `scheme://authority[/path]`, scheme and host lower-cased, no
+/// credentials, query or fragment, no trailing `/`. `what` names the setting in errors.
+pub fn normalize_url(raw: &str, what: &str) -> Result<String, ConfigError> {
+    let bad = |why: &str| ConfigError(format!("{what}={raw} ({why})"));
+    let raw = raw.trim();
+    if raw.contains('#') {
+        return Err(bad("must not contain a fragment"));
+    }
+    let uri: http::Uri = raw.parse().map_err(|_| bad("expected an http(s) URL"))?;
+    let scheme = uri.scheme_str().map(str::to_ascii_lowercase);
+    let Some(scheme) = scheme.filter(|s| s == "http" || s == "https") else {
+        return Err(bad("expected an http(s) URL"));
+    };
+    let Some(auth) = uri.authority() else {
+        return Err(bad("expected an http(s) URL"));
+    };
+    if auth.as_str().contains('@') {
+        return Err(bad("must not contain credentials"));
+    }
+    if uri.query().is_some() {
+        return Err(bad("must not contain a query"));
+    }
+    if scheme == "http" && !is_loopback_host(auth.host()) {
+        return Err(bad("https is required unless the host is loopback"));
+    }
+    let path = uri.path().trim_end_matches('/');
+    Ok(format!(
+        "{scheme}://{}{path}",
+        auth.as_str().to_ascii_lowercase()
+    ))
+}
+
 impl Settings {
+    /// The OAuth issuer, normalised (`RELAY_SHELL_AUTH_ISSUER`): no path.
+    pub fn oauth_issuer(&self) -> Result<String, ConfigError> {
+        let issuer = normalize_url(&self.auth_issuer, "RELAY_SHELL_AUTH_ISSUER")?;
+        let path_start = issuer.find("://").map_or(0, |i| i + 3);
+        if issuer[path_start..].contains('/') {
+            return Err(ConfigError(format!(
+                "RELAY_SHELL_AUTH_ISSUER={} (must not have a path: the endpoints live at its root)",
+                self.auth_issuer.trim()
+            )));
+        }
+        Ok(issuer)
+    }
+
+    /// The protected resource every OAuth token is bound to: `RELAY_SHELL_AUTH_RESOURCE_URL`
+    /// normalised, else `<issuer>/mcp`.
+    pub fn oauth_resource(&self) -> Result<String, ConfigError> {
+        if self.auth_resource_url.trim().is_empty() {
+            return Ok(format!("{}/mcp", self.oauth_issuer()?));
+        }
+        normalize_url(&self.auth_resource_url, "RELAY_SHELL_AUTH_RESOURCE_URL")
+    }
+
     /// Whether this build can serve with these settings (checked before serving and by
-    /// `--check-config`, so the check never accepts what serving then refuses). Over HTTP: no
-    /// OAuth (not in this build), and no network-reachable socket without authentication —
-    /// that would be an unauthenticated shell. The token file itself is loaded and checked
-    /// by `http::prepare`, which both paths run too.
+    /// `--check-config`, so the check never accepts what serving then refuses). Over HTTP:
+    /// valid OAuth URLs when OAuth is on, and no network-reachable socket without
+    /// authentication — that would be an unauthenticated shell. The token file and the OAuth
+    /// state directory are loaded and checked by `http::prepare`, which both paths run too.
     pub fn servable(&self) -> Result<(), ConfigError> {
         if self.transport != Transport::Http {
             return Ok(());
         }
         if self.auth_enabled {
-            return Err(ConfigError(
-                "RELAY_SHELL_AUTH_ENABLED=true: OAuth is not available in this build; use \
-                 RELAY_SHELL_AUTH_TOKENS_FILE for bearer tokens"
-                    .into(),
-            ));
+            self.oauth_issuer()?;
+            self.oauth_resource()?;
         }
         if self.auth_tokens_file.is_none()
+            && !self.auth_enabled
             && !self.allow_unauth_network
             && !is_loopback_host(&self.http_host)
         {
             return Err(ConfigError(format!(
                 "refusing to serve HTTP on {} without authentication: set \
-                 RELAY_SHELL_AUTH_TOKENS_FILE, bind a loopback address, or set \
-                 RELAY_SHELL_ALLOW_UNAUTH_NETWORK=true if an authenticating proxy is the only \
-                 way to reach the port",
+                 RELAY_SHELL_AUTH_ENABLED=true or RELAY_SHELL_AUTH_TOKENS_FILE, bind a loopback \
+                 address, or set RELAY_SHELL_ALLOW_UNAUTH_NETWORK=true if an authenticating \
+                 proxy is the only way to reach the port",
                 self.http_host.trim()
             )));
         }
@@ -241,7 +357,7 @@ mod tests {
         };
         let e = http(&[("RELAY_SHELL_HTTP_HOST", "0.0.0.0")]).unwrap_err();
         assert!(
-            e.0.starts_with("refusing to serve HTTP on 0.0.0.0 without authentication: set RELAY_SHELL_AUTH_TOKENS_FILE"),
+            e.0.starts_with("refusing to serve HTTP on 0.0.0.0 without authentication: set RELAY_SHELL_AUTH_ENABLED=true or RELAY_SHELL_AUTH_TOKENS_FILE"),
             "{e}"
         );
         assert!(!e.0.contains('\n'));
@@ -261,8 +377,50 @@ mod tests {
             ])
             .is_ok()
         );
-        let e = http(&[("RELAY_SHELL_AUTH_ENABLED", "true")]).unwrap_err();
-        assert!(e.0.starts_with("RELAY_SHELL_AUTH_ENABLED=true: OAuth is not available"));
+        // OAuth authenticates a network bind; its URLs must be sound.
+        assert!(
+            http(&[
+                ("RELAY_SHELL_HTTP_HOST", "0.0.0.0"),
+                ("RELAY_SHELL_AUTH_ENABLED", "true"),
+                ("RELAY_SHELL_AUTH_ISSUER", "https://relay.example")
+            ])
+            .is_ok()
+        );
+        let e = http(&[
+            ("RELAY_SHELL_AUTH_ENABLED", "true"),
+            ("RELAY_SHELL_AUTH_ISSUER", "http://relay.example"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e.0,
+            "RELAY_SHELL_AUTH_ISSUER=http://relay.example (https is required unless the host is loopback)"
+        );
+        let e = http(&[
+            ("RELAY_SHELL_AUTH_ENABLED", "true"),
+            (
+                "RELAY_SHELL_AUTH_RESOURCE_URL",
+                "https://u:p@relay.example/mcp",
+            ),
+        ])
+        .unwrap_err();
+        assert!(e.0.ends_with("(must not contain credentials)"), "{e}");
+        let e = http(&[
+            ("RELAY_SHELL_AUTH_ENABLED", "true"),
+            (
+                "RELAY_SHELL_AUTH_RESOURCE_URL",
+                "https://relay.example/mcp#x",
+            ),
+        ])
+        .unwrap_err();
+        assert!(e.0.ends_with("(must not contain a fragment)"), "{e}");
+        let s = with(&[("RELAY_SHELL_AUTH_ISSUER", "https://Relay.Example/")]).expect("valid"); // ok: test
+        assert_eq!(s.oauth_issuer().expect("issuer"), "https://relay.example"); // ok: test
+        assert_eq!(
+            s.oauth_resource().expect("resource"), // ok: test
+            "https://relay.example/mcp"
+        );
+        let s = with(&[("RELAY_SHELL_AUTH_ISSUER", "https://relay.example/sub")]).expect("valid"); // ok: test
+        assert!(s.oauth_issuer().is_err());
         // Over stdio the HTTP host is not used, so it is not judged.
         let s = with(&[("RELAY_SHELL_HTTP_HOST", "0.0.0.0")]).expect("valid"); // ok: test
         assert!(s.servable().is_ok());
@@ -273,7 +431,7 @@ mod tests {
             )])
             .unwrap_err()
             .0,
-            "RELAY_SHELL_HTTP_ALLOWED_ORIGINS=evil (expected http(s)://host[:port|:*] entries, comma-separated)"
+            "http_allowed_origins: RELAY_SHELL_HTTP_ALLOWED_ORIGINS=evil (expected http(s)://host[:port|:*] entries, comma-separated)"
         );
         let s = with(&[(
             "RELAY_SHELL_HTTP_ALLOWED_HOSTS",
@@ -294,34 +452,49 @@ mod tests {
         let e = with(&[("RELAY_SHELL_MAX_OUTPUT", "12")]).unwrap_err();
         assert_eq!(
             e.0,
-            "RELAY_SHELL_MAX_OUTPUT=12 (expected an integer from 1024 to 16777216)"
+            "max_output: RELAY_SHELL_MAX_OUTPUT=12 (expected an integer from 1024 to 16777216)"
         );
         let e = with(&[("RELAY_SHELL_POLICY_MODE", "strict")]).unwrap_err();
         assert_eq!(
             e.0,
-            "RELAY_SHELL_POLICY_MODE=strict (expected open, guarded or readonly)"
+            "policy_mode: RELAY_SHELL_POLICY_MODE=strict (expected open, guarded or readonly)"
         );
         let e = with(&[("RELAY_SHELL_TRANSPORT", "sse")]).unwrap_err();
-        assert_eq!(e.0, "RELAY_SHELL_TRANSPORT=sse (expected stdio or http)");
+        assert_eq!(
+            e.0,
+            "transport: RELAY_SHELL_TRANSPORT=sse (expected stdio or http)"
+        );
+        let e = with(&[("RELAY_SHELL_AUDIT_SESSION_INPUT", "plain")]).unwrap_err();
+        assert_eq!(
+            e.0,
+            "audit_session_input: RELAY_SHELL_AUDIT_SESSION_INPUT=plain (audit_session_input must be one of ['hash', 'redacted'])"
+        );
+        let s = with(&[("RELAY_SHELL_AUDIT_SESSION_INPUT", " HASH ")]).expect("valid"); // ok: test
+        assert_eq!(s.audit_session_input, SessionInput::Hash);
+        let e = with(&[("RELAY_SHELL_MAX_INPUT", "1023")]).unwrap_err();
+        assert_eq!(
+            e.0,
+            "max_input: RELAY_SHELL_MAX_INPUT=1023 (expected an integer from 1024 to 134217728)"
+        );
         let e = with(&[("RELAY_SHELL_AUDIT_STDERR", "maybe")]).unwrap_err();
         assert_eq!(
             e.0,
-            "RELAY_SHELL_AUDIT_STDERR=maybe (expected true or false; also 1/0, yes/no, on/off)"
+            "audit_stderr: RELAY_SHELL_AUDIT_STDERR=maybe (expected true or false; also 1/0, yes/no, on/off)"
         );
         let e = with(&[("RELAY_SHELL_AUTH_ACCESS_TTL", "5")]).unwrap_err();
         assert_eq!(
             e.0,
-            "RELAY_SHELL_AUTH_ACCESS_TTL=5 (expected an integer of at least 60)"
+            "auth_access_ttl: RELAY_SHELL_AUTH_ACCESS_TTL=5 (expected an integer of at least 60)"
         );
         let e = with(&[("RELAY_SHELL_HTTP_HOST", " ")]).unwrap_err();
         assert_eq!(
             e.0,
-            "RELAY_SHELL_HTTP_HOST=  (expected a host name or address)"
+            "http_host: RELAY_SHELL_HTTP_HOST=  (expected a host name or address)"
         );
         let e = with(&[("RELAY_SHELL_AUTH_ISSUER", "ftp://x")]).unwrap_err();
         assert_eq!(
             e.0,
-            "RELAY_SHELL_AUTH_ISSUER=ftp://x (expected an http(s) URL)"
+            "auth_issuer: RELAY_SHELL_AUTH_ISSUER=ftp://x (expected an http(s) URL)"
         );
     }
 
@@ -370,15 +543,15 @@ mod tests {
         let bad = |name, value| with(&[(name, value)]).map(|_| ()).unwrap_err().0;
         assert_eq!(
             bad("RELAY_SHELL_CONFINE", "sometimes"),
-            "RELAY_SHELL_CONFINE=sometimes (expected auto, require, off or always)"
+            "confine: RELAY_SHELL_CONFINE=sometimes (expected auto, require, off or always)"
         );
         assert_eq!(
             bad("RELAY_SHELL_READONLY_NETWORK", "lan"),
-            "RELAY_SHELL_READONLY_NETWORK=lan (expected any or none)"
+            "readonly_network: RELAY_SHELL_READONLY_NETWORK=lan (expected any or none)"
         );
         assert_eq!(
             bad("RELAY_SHELL_WRITABLE_ROOTS", "/srv:data"),
-            "RELAY_SHELL_WRITABLE_ROOTS=/srv:data (expected absolute paths separated by ':'; \
+            "writable_roots: RELAY_SHELL_WRITABLE_ROOTS=/srv:data (expected absolute paths separated by ':'; \
              data is relative)"
         );
     }

@@ -82,7 +82,10 @@ impl SettingDef {
     }
 
     fn invalid(&self, raw: &str, expected: impl std::fmt::Display) -> ConfigError {
-        ConfigError(format!("{}={raw} (expected {expected})", self.env))
+        ConfigError::field(
+            self.field,
+            format!("{}={raw} (expected {expected})", self.env),
+        )
     }
 
     /// The "Accepted" column of the docs table.
@@ -215,7 +218,8 @@ impl SettingValue for Vec<String> {
 /// server's working directory); empty entries dropped.
 impl SettingValue for Vec<PathBuf> {
     fn parse(def: &SettingDef, raw: &str) -> Result<Self, ConfigError> {
-        crate::confine::parse_roots(raw).map_err(|e| ConfigError(format!("{}={e}", def.env)))
+        crate::confine::parse_roots(raw)
+            .map_err(|e| ConfigError::field(def.field, format!("{}={e}", def.env)))
     }
 }
 
@@ -230,7 +234,8 @@ macro_rules! spelled_setting {
     ($($ty:ty),*) => {$(
         impl SettingValue for $ty {
             fn parse(def: &SettingDef, raw: &str) -> Result<Self, ConfigError> {
-                raw.parse::<$ty>().map_err(|e| ConfigError(format!("{}={e}", def.env)))
+                raw.parse::<$ty>()
+                    .map_err(|e| ConfigError::field(def.field, format!("{}={e}", def.env)))
             }
         }
     )*};
@@ -245,6 +250,14 @@ spelled_setting!(
     crate::confine::Setting,
     crate::confine::Network
 );
+
+/// `RELAY_SHELL_AUDIT_SESSION_INPUT`: the Python relay-shell's message in the parentheses.
+impl SettingValue for super::SessionInput {
+    fn parse(def: &SettingDef, raw: &str) -> Result<Self, ConfigError> {
+        raw.parse::<super::SessionInput>()
+            .map_err(|e| ConfigError::field(def.field, format!("{}={raw} ({e})", def.env)))
+    }
+}
 
 /// `a, b or c`.
 pub(super) fn one_of(words: &[&str]) -> String {
@@ -287,6 +300,17 @@ impl SettingsArgs {
     /// The value given for `env`, if any.
     pub fn get(&self, env: &str) -> Option<&str> {
         self.values.get(env).map(String::as_str)
+    }
+
+    /// Give `value` for the setting `env` unless a flag or the environment already gave one
+    /// (the `.env` file and differently-cased variables rank below both). Unknown names are
+    /// ignored.
+    pub fn fill_missing(&mut self, env: &str, value: &str) {
+        if let Some(def) = super::SETTINGS.iter().find(|d| d.env == env) {
+            self.values
+                .entry(def.env)
+                .or_insert_with(|| value.to_string());
+        }
     }
 
     /// The value of `def`: given, or its default.

@@ -1,9 +1,12 @@
-//! Authentication on `/mcp` and `/metrics`: bearer tokens from the token file become the
-//! request's [`Principal`]; without a token file every request is the `anonymous` principal
-//! (allowed only on loopback, or with `RELAY_SHELL_ALLOW_UNAUTH_NETWORK=true`).
+//! Authentication on `/mcp` and `/metrics`: bearer tokens from the token file and OAuth
+//! access tokens become the request's [`Principal`]; without either every request is the
+//! `anonymous` principal (allowed only on loopback, or with
+//! `RELAY_SHELL_ALLOW_UNAUTH_NETWORK=true`).
 //!
 //! A missing or wrong token gets 401 with `WWW-Authenticate: Bearer` (RFC 6750), the same
-//! answer for both, and nothing about which tokens exist.
+//! answer for both, and nothing about which tokens exist; with OAuth the challenge names the
+//! protected-resource metadata and the scope (RFC 9728 §5.1). A token in the query string is
+//! never accepted: 400 `invalid_request`.
 
 use std::sync::Arc;
 
@@ -14,8 +17,17 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::oauth::OAuth;
 use super::tokens::TokenStore;
 use crate::server::Principal;
+
+/// What `/mcp` accepts as credentials.
+pub(super) struct Credentials {
+    /// The bearer-token file.
+    pub tokens: Option<Arc<TokenStore>>,
+    /// The OAuth authorization server.
+    pub oauth: Option<Arc<OAuth>>,
+}
 
 /// The principal of every request when no token file is configured.
 pub(super) const ANONYMOUS: &str = "anonymous";
@@ -46,28 +58,79 @@ pub(super) fn unauthorized(realm: &'static str, presented: bool) -> Response {
     resp
 }
 
+/// The 401 for `/mcp` with OAuth: the challenge names the resource metadata and the scope.
+fn oauth_unauthorized(oauth: &OAuth, presented: bool) -> Response {
+    let mut challenge = format!(
+        "Bearer realm=\"relay-shell\", resource_metadata=\"{}\", scope=\"{}\"",
+        oauth.resource_metadata_url(),
+        super::oauth::CHALLENGE_SCOPE
+    );
+    if presented {
+        challenge.push_str(", error=\"invalid_token\"");
+    }
+    let mut resp = (
+        StatusCode::UNAUTHORIZED,
+        "Unauthorized: a valid bearer token is required",
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    resp
+}
+
+/// Whether the query string carries a token (`access_token=`), which is never accepted.
+fn token_in_query(uri: &http::Uri) -> bool {
+    uri.query().is_some_and(|q| {
+        form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k.eq_ignore_ascii_case("access_token"))
+    })
+}
+
 /// Middleware on `/mcp`: attach the request's principal, or refuse it.
 pub(super) async fn require(
-    State(store): State<Option<Arc<TokenStore>>>,
+    State(creds): State<Arc<Credentials>>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let principal = match &store {
-        None => Principal {
+    let principal = if creds.tokens.is_none() && creds.oauth.is_none() {
+        Principal {
             name: ANONYMOUS.to_string(),
-            mode_ceiling: None,
-        },
-        Some(store) => {
-            let presented = bearer(req.headers());
-            match presented.and_then(|t| store.authenticate(t)) {
-                Some(p) => p,
-                None => {
-                    tracing::warn!(
-                        token_presented = presented.is_some(),
-                        "relay-shell refused an unauthenticated request"
-                    );
-                    return unauthorized("relay-shell", presented.is_some());
-                }
+            ceiling: crate::policy::Ceiling::NONE,
+            client_id: String::new(),
+        }
+    } else {
+        if token_in_query(req.uri()) {
+            tracing::warn!("relay-shell refused a request with a token in its query string");
+            let mut resp = (
+                StatusCode::BAD_REQUEST,
+                "Bad Request: tokens are accepted only in the Authorization header",
+            )
+                .into_response();
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"relay-shell\", error=\"invalid_request\""),
+            );
+            return resp;
+        }
+        let presented = bearer(req.headers());
+        let found = presented.and_then(|t| {
+            creds
+                .tokens
+                .as_ref()
+                .and_then(|s| s.authenticate(t))
+                .or_else(|| creds.oauth.as_ref().and_then(|o| o.authenticate(t)))
+        });
+        match found {
+            Some(p) => p,
+            None => {
+                tracing::warn!(
+                    token_presented = presented.is_some(),
+                    "relay-shell refused an unauthenticated request"
+                );
+                return match &creds.oauth {
+                    Some(o) => oauth_unauthorized(o, presented.is_some()),
+                    None => unauthorized("relay-shell", presented.is_some()),
+                };
             }
         }
     };

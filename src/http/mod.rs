@@ -14,6 +14,7 @@
 
 mod auth;
 mod guard;
+pub mod oauth;
 mod sessions;
 pub mod token_cli;
 mod tokens;
@@ -57,10 +58,13 @@ const CANCEL_WAIT: Duration = Duration::from_secs(5);
 pub struct Prepared {
     /// The bearer-token file, when one is configured.
     pub tokens: Option<Arc<TokenStore>>,
+    /// The OAuth authorization server, when `RELAY_SHELL_AUTH_ENABLED=true`.
+    pub oauth: Option<Arc<oauth::OAuth>>,
 }
 
 /// Load what the HTTP transport needs beyond the settings (which `Settings::servable` has
-/// checked): the token file, which must load and be private.
+/// checked): the token file, which must load and be private, and the OAuth state directory,
+/// which must be private too.
 pub fn prepare(settings: &Settings) -> Result<Prepared, ConfigError> {
     let tokens = match &settings.auth_tokens_file {
         None => None,
@@ -70,7 +74,12 @@ pub fn prepare(settings: &Settings) -> Result<Prepared, ConfigError> {
             })?))
         }
     };
-    Ok(Prepared { tokens })
+    let oauth = if settings.auth_enabled {
+        Some(Arc::new(oauth::OAuth::prepare(settings)?))
+    } else {
+        None
+    };
+    Ok(Prepared { tokens, oauth })
 }
 
 fn metrics_response(state: &State, sessions: &McpSessions) -> Response {
@@ -80,8 +89,7 @@ fn metrics_response(state: &State, sessions: &McpSessions) -> Response {
         ssh_masters: state.ssh.pool().stats().0,
         mcp_sessions: sessions.len(),
         audit_degraded: state.gate.audit().status().degraded,
-        // No tool opens SSH forwards yet.
-        forwards: 0,
+        forwards: state.ssh.forwards().live(),
     });
     (
         [(
@@ -103,10 +111,17 @@ fn router(
     ct: &CancellationToken,
 ) -> Router {
     let st = &state.settings;
-    let allow = Arc::new(guard::Allowlist::new(
-        &st.http_allowed_hosts,
-        &st.http_allowed_origins,
-    ));
+    let (mut hosts, mut origins) = (
+        st.http_allowed_hosts.clone(),
+        st.http_allowed_origins.clone(),
+    );
+    if let Some(o) = &prepared.oauth {
+        // The issuer's and the resource's own names: the browser and clients use them.
+        let (h, or) = o.allowed();
+        hosts.extend(h);
+        origins.extend(or);
+    }
+    let allow = Arc::new(guard::Allowlist::new(&hosts, &origins));
     let config = StreamableHttpServerConfig::default()
         .with_cancellation_token(ct.child_token())
         .with_allowed_hosts(allow.hosts())
@@ -141,15 +156,22 @@ fn router(
             (StatusCode::OK, "ok\n")
         })
     };
-    Router::new()
+    let credentials = Arc::new(auth::Credentials {
+        tokens: prepared.tokens.clone(),
+        oauth: prepared.oauth.clone(),
+    });
+    let mut app = Router::new()
         .route_service("/mcp", mcp)
         .route_layer(axum::middleware::from_fn_with_state(wire, wire::check))
         .route_layer(axum::middleware::from_fn_with_state(
-            prepared.tokens.clone(),
+            credentials,
             auth::require,
         ))
-        .route("/metrics", get(metrics))
-        .layer(axum::middleware::from_fn_with_state(allow, guard::check))
+        .route("/metrics", get(metrics));
+    if let Some(o) = &prepared.oauth {
+        app = app.merge(o.routes());
+    }
+    app.layer(axum::middleware::from_fn_with_state(allow, guard::check))
         .route("/healthz", get(healthz))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             st.http_max_body_bytes,
@@ -202,14 +224,29 @@ pub async fn serve(state: Arc<State>, prepared: Prepared) -> ExitCode {
     let addr = listener
         .local_addr()
         .map_or_else(|_| "?".to_string(), |a: SocketAddr| a.to_string());
+    let mut methods = Vec::new();
+    if let Some(t) = &prepared.tokens {
+        methods.push(format!("bearer tokens from {}", t.path().display()));
+    }
+    if let Some(o) = &prepared.oauth {
+        methods.push(format!(
+            "OAuth, issuer {}, resource {}",
+            o.issuer(),
+            o.resource()
+        ));
+        for w in o.warnings() {
+            tracing::warn!("unsafe setting: {w}");
+        }
+    }
     tracing::info!(
         "relay-shell listening on http://{addr}/mcp ({})",
-        match &prepared.tokens {
-            Some(t) => format!("bearer tokens from {}", t.path().display()),
-            None => "no authentication".to_string(),
+        if methods.is_empty() {
+            "no authentication".to_string()
+        } else {
+            methods.join("; ")
         }
     );
-    if prepared.tokens.is_none() {
+    if prepared.tokens.is_none() && prepared.oauth.is_none() {
         tracing::warn!(
             "HTTP transport without authentication: any client that reaches the port can run \
              commands as the service user"
@@ -243,7 +280,7 @@ pub async fn serve(state: Arc<State>, prepared: Prepared) -> ExitCode {
             _ = &mut stop => break,
         };
         let Ok(permit) = permit else { break };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(c) => c,
                 Err(e) => {
@@ -256,10 +293,13 @@ pub async fn serve(state: Arc<State>, prepared: Prepared) -> ExitCode {
             _ = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(
-            app.clone()
-                .map_request(|r: Request<hyper::body::Incoming>| r.map(axum::body::Body::new)),
-        );
+        let service = TowerToHyperService::new(app.clone().map_request(
+            move |r: Request<hyper::body::Incoming>| {
+                let mut r = r.map(axum::body::Body::new);
+                r.extensions_mut().insert(oauth::Peer(peer));
+                r
+            },
+        ));
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)

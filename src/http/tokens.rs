@@ -260,7 +260,8 @@ impl TokenStore {
         let entries = self.current().ok()?;
         find(&entries, presented).map(|e| Principal {
             name: e.name.clone(),
-            mode_ceiling: e.mode,
+            ceiling: crate::policy::Ceiling::mode(e.mode),
+            client_id: String::new(),
         })
     }
 }
@@ -359,7 +360,7 @@ mod tests {
         std::fs::rename(&tmp, &path).expect("rename");
         assert_eq!(store.authenticate("one"), None);
         let p = store.authenticate("two").expect("new token");
-        assert_eq!(p.mode_ceiling, Some(Mode::Readonly));
+        assert_eq!(p.ceiling.mode, Some(Mode::Readonly));
         // Opened to others while serving: every token is refused until it is fixed.
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
         assert_eq!(store.authenticate("two"), None);

@@ -1,7 +1,7 @@
 //! Admission (docs/compatibility.md): deny first in every mode, then the mode; the allow regex only lifts
 //! a `guarded` refusal. Operator regexes use the linear-time `regex` crate under a size limit.
 
-use super::{Classification, Mode, Probe, Tier, classify};
+use super::{Ceiling, Classification, Mode, Probe, Tier, classify};
 
 /// Size limit for operator-supplied deny/allow regexes (compiled program size, bytes).
 pub const USER_REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -106,15 +106,16 @@ impl Policy {
     /// Classify and admit one call: deny first in every mode, then the mode. The operator's
     /// regexes see `"<tool> <text>"` trimmed, exactly as the Python implementation built it.
     pub fn check(&self, probe: &Probe) -> Decision {
-        self.check_capped(probe, None)
+        self.check_capped(probe, Ceiling::NONE)
     }
 
-    /// [`Policy::check`] under the stricter of the configured mode and the caller's
-    /// `ceiling` (a bearer token's mode): a `readonly` token never runs tier 1.
-    pub fn check_capped(&self, probe: &Probe, ceiling: Option<Mode>) -> Decision {
-        let mode = self.mode.capped(ceiling);
+    /// [`Policy::check`] under the caller's `ceiling`: the stricter of the configured mode and
+    /// the ceiling's mode (a `readonly` token never runs tier 1), then the ceiling's highest
+    /// tier (an OAuth `shell:write` token never runs tier 3), which the allow regex cannot lift.
+    pub fn check_capped(&self, probe: &Probe, ceiling: Ceiling) -> Decision {
+        let mode = self.mode.capped(ceiling.mode);
         let classification = classify(probe);
-        let tier = classification.tier;
+        let tier = classification.tier.max(probe.min_tier());
         let confined_session = self.is_confined_session(probe, &classification);
         let probe = format!("{} {}", probe.tool(), probe.text());
         let probe = probe.trim();
@@ -126,6 +127,16 @@ impl Policy {
                 false,
                 format!(
                     "readonly mode refuses Tier {} ({})",
+                    tier.as_u8(),
+                    tier.name()
+                ),
+            )
+        } else if let Some((max, grant)) = ceiling.max_tier.filter(|(max, _)| tier > *max) {
+            (
+                false,
+                format!(
+                    "{grant} allows up to Tier {}; Tier {} ({}) is refused",
+                    max.as_u8(),
                     tier.as_u8(),
                     tier.name()
                 ),
@@ -250,12 +261,12 @@ mod tests {
         assert!(!p.check(&ssh).admitted, "a remote session is not confined");
         // A token's readonly ceiling on an open server admits it the same way.
         let open = policy(Mode::Open, "", "").with_confined_sessions(true);
-        let d = open.check_capped(&spawn("git status"), Some(Mode::Readonly));
+        let d = open.check_capped(&spawn("git status"), Ceiling::mode(Some(Mode::Readonly)));
         assert!(d.admitted);
         assert_eq!(d.mode, Mode::Readonly);
         assert!(
             !open
-                .check_capped(&spawn("bash"), Some(Mode::Readonly))
+                .check_capped(&spawn("bash"), Ceiling::mode(Some(Mode::Readonly)))
                 .admitted
         );
     }
@@ -306,16 +317,53 @@ mod tests {
         assert_eq!(Guarded.capped(None), Guarded);
         let p = policy(Open, "", "");
         let shell = |text: &str| Probe::from_text("shell_exec", PolicyClass::Shell, text);
-        let d = p.check_capped(&shell("touch x"), Some(Readonly));
+        let d = p.check_capped(&shell("touch x"), Ceiling::mode(Some(Readonly)));
         assert!(!d.admitted);
         assert_eq!(d.reason, "readonly mode refuses Tier 1 (REVERSIBLE)");
-        assert!(p.check_capped(&shell("ls"), Some(Readonly)).admitted);
         assert!(
-            !p.check_capped(&shell("systemctl restart x"), Some(Guarded))
+            p.check_capped(&shell("ls"), Ceiling::mode(Some(Readonly)))
+                .admitted
+        );
+        assert!(
+            !p.check_capped(&shell("systemctl restart x"), Ceiling::mode(Some(Guarded)))
                 .admitted
         );
         let p = policy(Readonly, "", "");
-        assert!(!p.check_capped(&shell("touch x"), Some(Open)).admitted);
+        assert!(
+            !p.check_capped(&shell("touch x"), Ceiling::mode(Some(Open)))
+                .admitted
+        );
+    }
+
+    #[test]
+    fn a_tier_ceiling_refuses_above_it_even_when_allowed() {
+        let write = Ceiling {
+            mode: None,
+            max_tier: Some((Tier::Stateful, "scope shell:write")),
+        };
+        let shell = |text: &str| Probe::from_text("shell_exec", PolicyClass::Shell, text);
+        let p = policy(Mode::Open, "", "");
+        assert!(
+            p.check_capped(&shell("systemctl restart x"), write)
+                .admitted
+        );
+        let d = p.check_capped(&shell("rm -rf /srv"), write);
+        assert!(!d.admitted);
+        assert_eq!(
+            d.reason,
+            "scope shell:write allows up to Tier 2; Tier 3 (IRREVERSIBLE) is refused"
+        );
+        // The allow regex lifts guarded refusals, never a ceiling.
+        let p = policy(Mode::Guarded, "", ".*");
+        assert!(!p.check_capped(&shell("rm -rf /srv"), write).admitted);
+        assert!(
+            p.check_capped(&shell("systemctl restart x"), write)
+                .admitted
+        );
+        // Deny still comes first.
+        let p = policy(Mode::Open, "restart", "");
+        let d = p.check_capped(&shell("systemctl restart x"), write);
+        assert_eq!(d.reason, "matched RELAY_SHELL_POLICY_DENY");
     }
 
     #[test]

@@ -207,17 +207,19 @@ impl Broker {
         token
     }
 
-    /// Arm a known, unexpired token (idempotent). False for unknown or expired tokens.
-    pub fn arm(&self, token: &str) -> bool {
+    /// Arm a known, unexpired token planned for `principal` (idempotent). False for unknown or
+    /// expired tokens and for another principal's: a token is bound to the client it was
+    /// issued to, so a leaked token cannot be armed by anyone else.
+    pub fn arm(&self, token: &str, principal: &str) -> bool {
         let now = self.clock.now();
         let mut store = self.lock();
         Self::sweep(&mut store, now);
         match store.entries.get_mut(&key_of(token)) {
-            Some(e) => {
+            Some(e) if e.principal == principal => {
                 e.armed = true;
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 
@@ -293,8 +295,8 @@ mod tests {
                 .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         );
         assert!(!b.consume(&key), "an unarmed plan does not count");
-        assert!(b.arm(&token));
-        assert!(b.arm(&token), "arming is idempotent");
+        assert!(b.arm(&token, "stdio"));
+        assert!(b.arm(&token, "stdio"), "arming is idempotent");
         assert!(b.consume(&key));
         assert!(!b.consume(&key), "a token is consumed once");
         assert_eq!(b.pending(), 0);
@@ -304,7 +306,7 @@ mod tests {
     fn binding_covers_the_whole_identity() {
         let (b, _) = broker(60);
         let key = op("rm -rf /x");
-        assert!(b.arm(&b.plan(&key)));
+        assert!(b.arm(&b.plan(&key), "stdio"));
         let other_principal = OperationKey::new(
             "shell_exec",
             "bearer:ci",
@@ -342,13 +344,13 @@ mod tests {
         let key = op("x");
         let token = b.plan(&key);
         clock.advance(Duration::from_secs(11));
-        assert!(!b.arm(&token));
+        assert!(!b.arm(&token, "stdio"));
         let token = b.plan(&key);
-        assert!(b.arm(&token));
+        assert!(b.arm(&token, "stdio"));
         clock.advance(Duration::from_secs(11));
         assert!(!b.consume(&key));
         assert_eq!(b.pending(), 0);
-        assert!(!b.arm(""));
+        assert!(!b.arm("", "stdio"));
     }
 
     #[test]
@@ -356,7 +358,7 @@ mod tests {
         let (b, clock) = broker(60);
         let key = op("rm -rf /important");
         let token = b.plan(&key);
-        assert!(b.arm(&token));
+        assert!(b.arm(&token, "stdio"));
         // Many principals flood the store with plans expiring later than the armed one.
         for i in 0..(MAX_ENTRIES * 4) {
             clock.advance(Duration::from_millis(1));
@@ -382,11 +384,25 @@ mod tests {
         }
         assert_eq!(b.pending(), MAX_UNARMED_PER_PRINCIPAL);
         // The oldest went first; the newest survive.
-        assert!(!b.arm(&tokens[0]));
-        assert!(b.arm(tokens.last().map(String::as_str).unwrap_or_default()));
+        assert!(!b.arm(&tokens[0], "stdio"));
+        assert!(b.arm(
+            tokens.last().map(String::as_str).unwrap_or_default(),
+            "stdio"
+        ));
         // Another principal is unaffected.
         let other = OperationKey::new("shell_exec", "bearer:ops", "y", "{}");
-        assert!(b.arm(&b.plan(&other)));
+        assert!(b.arm(&b.plan(&other), "bearer:ops"));
+    }
+
+    #[test]
+    fn a_token_is_armed_only_by_its_principal() {
+        let (b, _) = broker(60);
+        let key = op("rm -rf /x");
+        let token = b.plan(&key);
+        assert!(!b.arm(&token, "bearer:other"));
+        assert!(!b.consume(&key));
+        assert!(b.arm(&token, "stdio"));
+        assert!(b.consume(&key));
     }
 
     #[test]
@@ -407,7 +423,7 @@ mod tests {
         })
         .join();
         let key = op("x");
-        assert!(b.arm(&b.plan(&key)));
+        assert!(b.arm(&b.plan(&key), "stdio"));
         assert!(b.consume(&key));
     }
 }

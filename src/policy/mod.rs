@@ -17,7 +17,9 @@ mod tier;
 pub use admit::{Decision, Policy, PolicyError, USER_REGEX_SIZE_LIMIT};
 pub use classify::{classify, declared_programs, parse_backstops, prepare};
 pub use hosts::widen_hosts;
-pub use probe::{Interpreter, Payload, PolicyClass, Probe, Script};
+pub use probe::{
+    Direction, Forward, ForwardKind, Interpreter, Payload, PolicyClass, Probe, Script, Transfer,
+};
 pub use tier::Tier;
 
 use std::fmt;
@@ -73,6 +75,33 @@ impl FromStr for Mode {
             "guarded" => Ok(Mode::Guarded),
             "readonly" => Ok(Mode::Readonly),
             other => Err(format!("{other} (expected open, guarded or readonly)")),
+        }
+    }
+}
+
+/// The most a principal may do, on top of the server's mode: a bearer token's mode, or what an
+/// OAuth token's scope grants. A ceiling only ever narrows what the server allows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ceiling {
+    /// A mode the server's mode is capped by (the stricter of the two applies).
+    pub mode: Option<Mode>,
+    /// The highest tier admitted, and the grant that sets it (named in the refusal): an
+    /// OAuth `shell:write` token stops at tier 2 whatever the allow regex says.
+    pub max_tier: Option<(Tier, &'static str)>,
+}
+
+impl Ceiling {
+    /// No ceiling: the server's policy alone decides.
+    pub const NONE: Ceiling = Ceiling {
+        mode: None,
+        max_tier: None,
+    };
+
+    /// A mode ceiling only (a bearer token's `:mode`).
+    pub fn mode(mode: Option<Mode>) -> Ceiling {
+        Ceiling {
+            mode,
+            max_tier: None,
         }
     }
 }

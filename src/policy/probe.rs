@@ -104,6 +104,10 @@ pub enum Payload {
     Argv(Vec<String>),
     /// A script on an interpreter's standard input.
     Script(Script),
+    /// Files copied over SFTP: the paths read and written, and which way.
+    Transfer(Transfer),
+    /// A port forward opened over an SSH connection.
+    Forward(Forward),
     /// Keystrokes into a session.
     Input {
         /// The bytes sent to the terminal, as typed (Enter included).
@@ -112,6 +116,96 @@ pub enum Payload {
         /// and not yet submitted in front, and the unsubmitted rest last, joined by `\n`.
         lines: String,
     },
+}
+
+/// Which way a transfer copies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Local → remote (`ssh_upload`): the remote path is written.
+    Upload,
+    /// Remote → local (`ssh_download`): the local path is written.
+    Download,
+}
+
+/// A file transfer as the executor runs it: the paths exactly as given (the executor places
+/// them under the configured roots), so the classifier judges the path that is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transfer {
+    /// Which way the bytes go.
+    pub direction: Direction,
+    /// The path on the server's host.
+    pub local: String,
+    /// The path on the remote host.
+    pub remote: String,
+    /// Whether a directory and everything below it may be copied.
+    pub recursive: bool,
+}
+
+impl Transfer {
+    /// The path this transfer writes (remote for an upload, local for a download).
+    pub fn written(&self) -> &str {
+        match self.direction {
+            Direction::Upload => &self.remote,
+            Direction::Download => &self.local,
+        }
+    }
+}
+
+/// The kind of a port forward.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForwardKind {
+    /// `L:` — a listener on the server's host, connections carried to a destination reached
+    /// from the remote host.
+    Local,
+    /// `R:` — a listener on the remote host, connections carried to a destination reached
+    /// from the server's host.
+    Remote,
+    /// `D:` — a SOCKS listener on the server's host; the remote host connects wherever the
+    /// client asks.
+    Dynamic,
+}
+
+impl ForwardKind {
+    /// The name shown in results and listings (`local`, `remote`, `dynamic`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForwardKind::Local => "local",
+            ForwardKind::Remote => "remote",
+            ForwardKind::Dynamic => "dynamic",
+        }
+    }
+}
+
+/// A port forward as the executor opens it (parsed from the caller's spec before anything
+/// connects).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Forward {
+    /// Local, remote or dynamic.
+    pub kind: ForwardKind,
+    /// The listen address the spec named (`None` = loopback, `127.0.0.1`).
+    pub bind: Option<String>,
+    /// The listen port (0 = one the listening side picks).
+    pub listen_port: u16,
+    /// Where connections go (`L:`/`R:`); `None` for `D:`.
+    pub dest: Option<(String, u16)>,
+}
+
+impl Forward {
+    /// Whether the listener is reachable from other hosts: a bind address that is not a
+    /// loopback name or address.
+    pub fn non_loopback(&self) -> bool {
+        self.bind.as_deref().is_some_and(|b| !is_loopback(b))
+    }
+}
+
+/// Whether `host` names the loopback interface (`localhost`, `127.0.0.0/8`, `::1`).
+pub fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    if h.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    h.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// One environment change: `Some` sets the variable, `None` removes it.
@@ -137,6 +231,12 @@ pub struct Probe {
     /// Destination hosts (as given, before resolution), and any other spelling of them the
     /// tool adds (host part, inventory address); each is checked by the raw-text rules.
     pub hosts: Vec<String>,
+    /// The lowest tier the call gets whatever its text (a tool's own rule, e.g. `ssh_check`
+    /// naming a host outside the inventory).
+    min_tier: Tier,
+    /// Characters the call carries when that is not the length of [`Probe::text`] (session
+    /// input: the pending line plus the data as typed, before line editing shortens it).
+    input_chars: Option<usize>,
     text: String,
 }
 
@@ -151,8 +251,35 @@ impl Probe {
             env: Vec::new(),
             cwd: None,
             hosts: Vec::new(),
+            min_tier: Tier::ReadOnly,
+            input_chars: None,
             text: String::new(),
         }
+    }
+
+    /// The call gets at least `tier`, whatever the classifier finds.
+    pub fn at_least(mut self, tier: Tier) -> Self {
+        self.min_tier = self.min_tier.max(tier);
+        self
+    }
+
+    /// The call carries `n` characters of input, whatever the length of its regex text (the
+    /// measure `RELAY_SHELL_MAX_INPUT` is checked against).
+    pub fn carrying(mut self, n: usize) -> Self {
+        self.input_chars = Some(n);
+        self
+    }
+
+    /// Characters of input the call carries: [`Probe::carrying`], else the length of
+    /// [`Probe::text`] in characters.
+    pub fn input_chars(&self) -> usize {
+        self.input_chars
+            .unwrap_or_else(|| self.text.chars().count())
+    }
+
+    /// The lowest tier the call gets (see [`Probe::at_least`]).
+    pub fn min_tier(&self) -> Tier {
+        self.min_tier
     }
 
     /// The tool the call is for.
@@ -256,6 +383,20 @@ impl Probe {
         self
     }
 
+    /// A file transfer; `shown` (`upload <local> <host>:<remote>`) is its regex text.
+    pub fn transfer(mut self, transfer: Transfer, shown: &str) -> Self {
+        self.push_text(shown);
+        self.payload = Payload::Transfer(transfer);
+        self
+    }
+
+    /// A port forward; `shown` (`forward <spec>`) is its regex text.
+    pub fn forward(mut self, forward: Forward, shown: &str) -> Self {
+        self.push_text(shown);
+        self.payload = Payload::Forward(forward);
+        self
+    }
+
     /// Regex-only text for tools whose arguments are not code (`upload <local> <host>:<path>`,
     /// `forward <spec>`); the raw-text rules read it for `Control` and `Stateful` tools.
     pub fn describe(mut self, text: &str) -> Self {
@@ -279,27 +420,23 @@ impl Probe {
 }
 
 /// The probe of a corpus case stated as (`tool`, one text), for the classifier's corpus tests
-/// and benches; never used to serve. Tools not in the server's table yet (the SSH transfer and
-/// forward tools) get the class their specification gives them; for the SSH shell tools a
-/// last line of hosts is split off.
+/// and benches; never used to serve. A tool is looked up in the server's table (the fallback
+/// names keep corpora readable without it); for the SSH shell tools a last line of hosts is
+/// split off.
 #[doc(hidden)]
 pub fn test_probe(tool: &str, text: &str) -> Probe {
-    let (tool, class): (&'static str, PolicyClass) = match crate::server::tools::find(tool)
-        .map(|d| (d.name, d.class))
-    {
-        Some(found) => found,
-        None => match tool {
-            "ssh_exec" => ("ssh_exec", PolicyClass::Shell),
-            "ssh_fanout" => ("ssh_fanout", PolicyClass::Shell),
-            "ssh_spawn" => ("ssh_spawn", PolicyClass::Session),
-            "ssh_keyscan" => ("ssh_keyscan", PolicyClass::Control),
-            "ssh_upload" => ("ssh_upload", PolicyClass::Stateful),
-            "ssh_download" => ("ssh_download", PolicyClass::Stateful),
-            "ssh_forward" => ("ssh_forward", PolicyClass::Stateful),
-            "ssh_hosts" | "ssh_check" | "ssh_forward_list" => ("ssh_hosts", PolicyClass::ReadOnly),
-            _ => ("unknown", PolicyClass::Control),
-        },
-    };
+    let (tool, class): (&'static str, PolicyClass) =
+        match crate::server::tools::find(tool).map(|d| (d.name, d.class)) {
+            Some(found) => found,
+            None => match tool {
+                "ssh_exec" => ("ssh_exec", PolicyClass::Shell),
+                "ssh_fanout" => ("ssh_fanout", PolicyClass::Shell),
+                "ssh_spawn" => ("ssh_spawn", PolicyClass::Session),
+                "ssh_keyscan" => ("ssh_keyscan", PolicyClass::Control),
+                "ssh_hosts" | "ssh_check" => ("ssh_hosts", PolicyClass::ReadOnly),
+                _ => ("unknown", PolicyClass::Control),
+            },
+        };
     if matches!(tool, "ssh_exec" | "ssh_fanout" | "ssh_spawn") {
         let (command, hosts) = text.rsplit_once('\n').unwrap_or((text, ""));
         let list: Vec<String> = hosts

@@ -38,15 +38,20 @@ pub struct State {
     pub ssh: Arc<crate::ssh::Ssh>,
 }
 
-/// The identity the HTTP transport proved for a request (a bearer token's name and mode),
-/// attached to the request's `http::request::Parts` extensions by its authentication layer.
-/// Over stdio there is none and the handler's own principal applies.
+/// The identity the HTTP transport proved for a request (a bearer token's name and mode, or
+/// an OAuth client and its token's scope), attached to the request's `http::request::Parts`
+/// extensions by its authentication layer. Over stdio there is none and the handler's own
+/// principal applies.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
-    /// Recorded in every audit record; owns sessions.
+    /// Recorded in every audit record; owns sessions (`oauth:<client id> (<client name>)`
+    /// for an OAuth client).
     pub name: String,
-    /// The token's mode: a ceiling on the server's mode.
-    pub mode_ceiling: Option<crate::policy::Mode>,
+    /// The token's ceiling on the server's policy.
+    pub ceiling: crate::policy::Ceiling,
+    /// The OAuth client id the access token was issued to (empty for bearer tokens): the
+    /// audit record's `client_id`, never taken from the request's `_meta` then.
+    pub client_id: String,
 }
 
 /// The rmcp handler. Cheap to clone (one per HTTP session or request).
@@ -66,7 +71,9 @@ pub fn instructions() -> String {
          see the configuration, limits and audit health, and audit_tail to read recent audit records (filter by tool, tier or \
          denied). On remote hosts: ssh_exec runs one command, ssh_spawn starts an interactive \
          remote program driven by the same session_* tools; before fleet work use ssh_hosts \
-         and ssh_check, then ssh_fanout; ssh_keyscan fetches host keys to verify and record. Every call is classified into a tier (0 read-only, 1 reversible, 2 \
+         and ssh_check, then ssh_fanout; ssh_keyscan fetches host keys to verify and record; \
+         ssh_upload and ssh_download copy files and trees over SFTP; ssh_forward opens a port \
+         forward (list and close them with ssh_forward_list and ssh_forward_close). Every call is classified into a tier (0 read-only, 1 reversible, 2 \
          stateful, 3 irreversible), admitted or refused by the operator's policy, bounded in \
          time and output, and recorded in a hash-chained audit log that stores a hash of the \
          output, never the output. Results read `[exit N]` + output, `[DENIED …]`, \
@@ -92,14 +99,18 @@ impl RelayServer {
 
     /// Who makes this request: the [`Principal`] the HTTP transport proved for it, else this
     /// handler's own principal (stdio) with no ceiling.
-    fn who(&self, context: &RequestContext<RoleServer>) -> (String, Option<crate::policy::Mode>) {
+    fn who(&self, context: &RequestContext<RoleServer>) -> Principal {
         let proven = context
             .extensions
             .get::<http::request::Parts>()
             .and_then(|p| p.extensions.get::<Principal>());
         match proven {
-            Some(p) => (p.name.clone(), p.mode_ceiling),
-            None => (self.principal.clone(), None),
+            Some(p) => p.clone(),
+            None => Principal {
+                name: self.principal.clone(),
+                ceiling: crate::policy::Ceiling::NONE,
+                client_id: String::new(),
+            },
         }
     }
 
@@ -109,12 +120,12 @@ impl RelayServer {
         call: crate::gate::ToolCall,
         context: &RequestContext<RoleServer>,
     ) -> Result<String, McpError> {
-        let (principal, mode_ceiling) = self.who(context);
+        let who = self.who(context);
         let caller = Caller {
             request_id: context.id.to_string(),
-            client_id: String::new(),
-            principal,
-            mode_ceiling,
+            client_id: who.client_id,
+            principal: who.name,
+            ceiling: who.ceiling,
         };
         let state = self.state.clone();
         let task = self
@@ -237,7 +248,8 @@ impl ServerHandler for RelayServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let (principal, mode_ceiling) = self.who(&context);
+        let who = self.who(&context);
+        let principal = who.name;
         let Some(def) = tools::find(&request.name) else {
             // Not a tool call: nothing is classified or run, so there is no audit record; MCP
             // answers an unknown tool with a protocol error. The attempt is logged.
@@ -253,16 +265,12 @@ impl ServerHandler for RelayServer {
         };
         let caller = Caller {
             request_id: context.id.to_string(),
-            client_id: context
-                .meta
-                .0
-                .0
-                .get("client_id")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string(),
+            // The client id of a verified OAuth access token, as the Python relay-shell v0.5
+            // records it: never taken from the request's own `_meta`, which the client
+            // writes. Empty on stdio and with bearer tokens (omitted from the record).
+            client_id: who.client_id,
             principal,
-            mode_ceiling,
+            ceiling: who.ceiling,
         };
         let args = request.arguments.unwrap_or_default();
         let call = (def.build)(&self.state, &caller, &args);

@@ -146,6 +146,10 @@ written to a hash-chained audit log. The log keeps a hash of the output, never t
 - Anything that needs a terminal (a REPL, a prompt, a pager, a job you want to watch): \
 shell_spawn here, ssh_spawn on a remote host.
 - The same command on many hosts: ssh_fanout.
+- Files and trees between here and a remote host: ssh_upload, ssh_download (SFTP; each file \
+appears under its final name only when complete).
+- A tunnel: ssh_forward (L: listen here, R: listen there, D: SOCKS here; 127.0.0.1 by \
+default), then ssh_forward_list and ssh_forward_close.
 
 3. Sessions are one workflow
 shell_spawn / ssh_spawn return a session id. Then loop: session_send to type (a newline is \
@@ -175,7 +179,9 @@ with a token: call operation_confirm with it, then send exactly the same call ag
 refused by policy, nothing ran. [TIMEOUT after Ns]: the deadline hit and the command was \
 stopped; over SSH the outcome is unknown, so check the remote state before retrying a \
 change. [ERROR: Kind: message]: a contained failure; the message says what to fix. A \
-trailing [TRUNCATED - N bytes total, M shown] means the output was cut to the budget.
+trailing [TRUNCATED - N bytes total, M shown] means the output was cut to the budget. \
+[NOTICE ...] lines after a result flag a risky call (tier 2 or 3, or SSH without host-key \
+verification): read them before the next step; they are not output of the command.
 ";
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //! exited and all its output has been read.
 
 mod env;
+mod prompt;
 mod pty;
 mod registry;
 mod ring;
@@ -26,6 +27,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use env::local_session_env;
+pub use prompt::{LineModes, PROMPT_PATTERN, at_secret_prompt};
 pub use registry::{ENDED_LINGER, Registry, new_session_id};
 pub use ring::{OutputRing, Taken};
 pub use signal::{ProcStat, all_processes, live_members, parse_signal, session_alive};

@@ -172,6 +172,17 @@ impl PtyTerminal {
             .map_err(|e| pty_error("resize session", e))
     }
 
+    /// The terminal's echo and canonical-mode flags (the slave's termios, which Linux reports
+    /// through the master), when the kernel will say.
+    pub(super) fn line_modes(&self) -> Option<super::LineModes> {
+        use nix::sys::termios::{LocalFlags, tcgetattr};
+        let t = tcgetattr(self.master.as_fd()).ok()?;
+        Some(super::LineModes {
+            echo: t.local_flags.contains(LocalFlags::ECHO),
+            canonical: t.local_flags.contains(LocalFlags::ICANON),
+        })
+    }
+
     /// The terminal's foreground process group, when the kernel will say.
     pub(super) fn foreground_group(&self) -> Option<i32> {
         nix::unistd::tcgetpgrp(self.master.as_fd())

@@ -23,14 +23,45 @@ pub fn parse_signal(name: &str) -> Result<Signal, ToolError> {
     if trimmed.is_empty() {
         return Ok(Signal::SIGTERM);
     }
+    let unknown = || {
+        let shown: String = name.chars().take(32).collect();
+        ToolError::invalid(format!("unknown signal: {}", py_repr(&shown)))
+    };
     if let Ok(n) = trimmed.parse::<i32>() {
-        return Signal::try_from(n)
-            .map_err(|_| ToolError::invalid(format!("unknown signal {trimmed}")));
+        return Signal::try_from(n).map_err(|_| unknown());
     }
     let upper = trimmed.to_ascii_uppercase();
     let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
-    Signal::from_str(&format!("SIG{bare}"))
-        .map_err(|_| ToolError::invalid(format!("unknown signal {trimmed}")))
+    Signal::from_str(&format!("SIG{bare}")).map_err(|_| unknown())
+}
+
+/// `s` quoted the way Python's `repr` quotes a string (single quotes unless it holds one and
+/// no double quote; backslash escapes for quotes, backslashes and control characters).
+pub(crate) fn py_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::from(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
 }
 
 /// One line of `/proc/<pid>/stat`, the fields process-group bookkeeping needs.
@@ -159,9 +190,16 @@ mod tests {
             let err = parse_signal(bad).unwrap_err();
             assert_eq!(
                 err.render(),
-                format!("[ERROR: InvalidArgument: unknown signal {bad}]")
+                format!("[ERROR: InvalidArgument: unknown signal: '{bad}']")
             );
         }
+        assert_eq!(
+            parse_signal(&format!("it's{}", "x".repeat(40)))
+                .unwrap_err()
+                .message,
+            format!("unknown signal: \"it's{}\"", "x".repeat(28))
+        );
+        assert_eq!(py_repr("a\\b\n"), "'a\\\\b\\n'");
     }
 
     #[test]

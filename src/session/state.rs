@@ -80,6 +80,9 @@ struct SessionState {
     ended_at: Option<Instant>,
     /// A caller has been told the session ended (end marker read, or closed by request).
     end_reported: bool,
+    /// The last output bytes since the last send (at most `prompt::TAIL_BYTES`), for the
+    /// secret-prompt check; separate from the ring, so reading output does not clear it.
+    tail: Vec<u8>,
 }
 
 impl SessionState {
@@ -196,6 +199,7 @@ impl Session {
                 reaped: false,
                 ended_at: None,
                 end_reported: false,
+                tail: Vec::new(),
             }),
             changed: Notify::new(),
             waiters: AtomicUsize::new(0),
@@ -276,9 +280,22 @@ impl Session {
         f(&mut self.pending_input.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
+    /// Whether the session is waiting for a secret (see `session::prompt`): its input must
+    /// then not be recorded. An SSH session's local terminal is the `ssh` client's, so only
+    /// its output is looked at.
+    pub fn at_secret_prompt(&self) -> bool {
+        let modes = match self.kind {
+            SessionKind::Local => self.terminal.line_modes(),
+            SessionKind::Ssh => None,
+        };
+        let st = self.lock();
+        super::at_secret_prompt(modes, &st.tail)
+    }
+
     /// Write `bytes` to the child's terminal; returns the number of bytes written.
     pub async fn send(&self, bytes: &[u8]) -> Result<usize, ToolError> {
         self.touch();
+        self.lock().tail.clear();
         if self.has_ended() {
             return Err(ToolError::new(
                 crate::error::ErrorKind::Io,
@@ -468,6 +485,15 @@ impl Session {
     fn push_output(&self, chunk: &[u8]) {
         let mut st = self.lock();
         st.ring.push(chunk);
+        let keep = super::prompt::TAIL_BYTES;
+        if chunk.len() >= keep {
+            st.tail.clear();
+            st.tail.extend_from_slice(&chunk[chunk.len() - keep..]);
+        } else {
+            st.tail.extend_from_slice(chunk);
+            let excess = st.tail.len().saturating_sub(keep);
+            st.tail.drain(..excess);
+        }
         st.last_activity = Instant::now();
     }
 

@@ -13,11 +13,13 @@
 pub mod exec;
 pub mod failure;
 pub mod fanout;
+pub mod forward;
 pub mod inventory;
 pub mod keyscan;
 pub mod pool;
 pub mod resolve;
 pub mod runtime;
+pub mod transfer;
 pub mod validate;
 
 use std::collections::HashMap;
@@ -51,6 +53,8 @@ pub struct SshSettings {
     pub idle_timeout: u64,
     /// Most masters.
     pub max_conns: usize,
+    /// Forward cap and listen-address rule.
+    pub forwards: forward::ForwardLimits,
 }
 
 /// What a caller said about where to connect (raw tool arguments).
@@ -92,6 +96,7 @@ pub struct Ssh {
     settings: SshSettings,
     runtime: Arc<Runtime>,
     pool: Pool,
+    forwards: forward::Forwards,
     inventory: Mutex<Arc<Inventory>>,
     resolved: Mutex<HashMap<Request, Resolved>>,
 }
@@ -116,6 +121,7 @@ impl Ssh {
             },
         );
         Ok(Ssh {
+            forwards: forward::Forwards::new(settings.forwards),
             settings,
             runtime,
             pool,
@@ -132,6 +138,11 @@ impl Ssh {
     /// The pool.
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// The live port forwards.
+    pub fn forwards(&self) -> &forward::Forwards {
+        &self.forwards
     }
 
     /// The current inventory, re-read (and the generated configs rewritten, and the
@@ -350,8 +361,9 @@ impl Ssh {
         argv
     }
 
-    /// Stop every master and remove the runtime directory.
+    /// Close every forward, stop every master and remove the runtime directory.
     pub async fn shutdown(&self) {
+        self.forwards.shutdown().await;
         self.pool.shutdown().await;
     }
 }

@@ -151,7 +151,7 @@ pub fn start_sshd(dir: &Path, name: &str, port: u16, host_key: &Path, authorized
              KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
              PermitRootLogin prohibit-password\nAllowTcpForwarding yes\nPermitTTY yes\n\
              X11Forwarding no\nMaxSessions 64\nMaxStartups 100:30:200\nLogLevel VERBOSE\n\
-             SetEnv SHLVL=1\n",
+             SetEnv SHLVL=1\nSubsystem sftp internal-sftp\n",
             host_key.display(),
             dir.display(),
             authorized.display()

@@ -27,7 +27,7 @@ pub fn declared_programs() -> Vec<(&'static str, &'static crate::policy::options
 
 pub use shell::parse_backstops;
 
-use super::probe::{Interpreter, Payload, PolicyClass, Probe};
+use super::probe::{Direction, Interpreter, Payload, PolicyClass, Probe};
 use super::{Classification, Reason, Tier};
 use environment::Setting;
 
@@ -51,6 +51,7 @@ pub fn classify(probe: &Probe) -> Classification {
                 tier: Tier::Stateful,
             });
             raw_floor(probe.text(), &mut reasons);
+            stateful_payload(&probe.payload, &mut reasons);
         }
         PolicyClass::Control => raw_floor(probe.text(), &mut reasons),
         PolicyClass::Shell | PolicyClass::Session => {
@@ -117,7 +118,36 @@ fn payload(probe: &Probe, interactive: bool, reasons: &mut Vec<Reason>) {
             });
             raw_floor(&script.body, reasons);
         }
-        Payload::None => no_command("", reasons),
+        Payload::None | Payload::Transfer(_) | Payload::Forward(_) => no_command("", reasons),
+    }
+}
+
+/// What a transfer or forward does, judged from its typed fields: the path a transfer
+/// writes, as a redirection to it would be (a block device is tier 3, a system or login
+/// file tier 2), and a forward's listener when other hosts can reach it.
+fn stateful_payload(payload: &Payload, reasons: &mut Vec<Reason>) {
+    match payload {
+        Payload::Transfer(t) => {
+            let side = match t.direction {
+                Direction::Upload => "remote",
+                Direction::Download => "local",
+            };
+            if let Some((tier, why)) =
+                paths::judge(&paths::Dest::write(t.written(), true), &paths::Cwd::Start)
+            {
+                reasons.push(Reason {
+                    subject: t.written().chars().take(120).collect(),
+                    rule: format!("the transfer {why} ({side} side)"),
+                    tier,
+                });
+            }
+        }
+        Payload::Forward(f) if f.non_loopback() => reasons.push(Reason {
+            subject: f.bind.clone().unwrap_or_default(),
+            rule: "the forward listens on an address other hosts can reach".into(),
+            tier: Tier::Stateful,
+        }),
+        _ => {}
     }
 }
 
@@ -361,6 +391,58 @@ mod tests {
             .shell("ls")
             .env("", vec![("PATH".into(), None)]);
         assert_eq!(tier(removed), Tier::Stateful);
+    }
+
+    #[test]
+    fn transfers_are_judged_by_the_path_they_write() {
+        use crate::policy::probe::{Direction, Transfer};
+        let tier = |direction, local: &str, remote: &str| {
+            let t = Transfer {
+                direction,
+                local: local.into(),
+                remote: remote.into(),
+                recursive: false,
+            };
+            classify(&Probe::new("ssh_upload", PolicyClass::Stateful).transfer(t, "x")).tier
+        };
+        // The written side decides: the local path of a download, the remote one of an upload.
+        assert_eq!(
+            tier(Direction::Download, "/dev/sda", "f"),
+            Tier::Irreversible
+        );
+        assert_eq!(tier(Direction::Upload, "/dev/sda", "f"), Tier::Stateful);
+        assert_eq!(
+            tier(Direction::Upload, "f", "/dev/nvme0n1"),
+            Tier::Irreversible
+        );
+        assert_eq!(
+            tier(Direction::Upload, "f", "~/.ssh/authorized_keys"),
+            Tier::Stateful
+        );
+        assert_eq!(
+            tier(Direction::Download, "out.txt", "/etc/shadow"),
+            Tier::Stateful
+        );
+    }
+
+    #[test]
+    fn a_forward_reachable_from_other_hosts_is_a_reason() {
+        use crate::policy::probe::{Forward, ForwardKind};
+        let probe = |bind: Option<&str>| {
+            let f = Forward {
+                kind: ForwardKind::Dynamic,
+                bind: bind.map(String::from),
+                listen_port: 0,
+                dest: None,
+            };
+            classify(&Probe::new("ssh_forward", PolicyClass::Stateful).forward(f, "forward D:0"))
+        };
+        let wide = probe(Some("0.0.0.0"));
+        assert_eq!(wide.tier, Tier::Stateful);
+        assert!(wide.reasons.iter().any(|r| r.subject == "0.0.0.0"));
+        let local = probe(None);
+        assert_eq!(local.tier, Tier::Stateful);
+        assert!(!local.reasons.iter().any(|r| r.rule.contains("other hosts")));
     }
 
     #[test]

@@ -35,12 +35,13 @@ impl Tool for OperationConfirm {
 
     fn call(cx: &Context<'_>, p: ConfirmParams) -> ToolCall {
         let state = cx.state.clone();
+        let principal = cx.caller.principal.clone();
         cx.plan(vec![("token_sha256", json!(token_digest(&p.token)))])
             .budget(1024)
             .work(move |_| async move {
                 let text = match state.gate.broker() {
                     None => "[confirmation broker disabled (RELAY_SHELL_CONFIRM_TIER3 is off)]",
-                    Some(b) if b.arm(&p.token) => {
+                    Some(b) if b.arm(&p.token, &principal) => {
                         "[armed: re-issue the exact Tier-3 call now to execute it]"
                     }
                     Some(_) => "[invalid or expired confirmation token]",

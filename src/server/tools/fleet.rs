@@ -15,8 +15,9 @@ use super::ssh::{host_probe, remote_command};
 use super::{Context, Tool};
 use crate::config::KnownHosts;
 use crate::error::ToolError;
-use crate::gate::{Output, Processes, ToolCall};
-use crate::policy::PolicyClass;
+use crate::gate::{Output, Plan, Processes, ToolCall};
+use crate::notices;
+use crate::policy::{PolicyClass, Tier};
 use crate::ssh::keyscan::{self, Checked};
 use crate::ssh::{Ssh, fanout, validate};
 use crate::text;
@@ -135,10 +136,21 @@ impl Tool for SshCheck {
             p.hosts.as_str()
         };
         let refs: Vec<&str> = hosts.iter().map(String::as_str).collect();
-        let (probe, layout) = host_probe(cx.probe(), &ssh.inventory(), &refs, "");
+        let inv = ssh.inventory();
+        let (mut probe, layout) = host_probe(cx.probe(), &inv, &refs, "");
+        // Contacting a host the operator did not list is more than observing: at least
+        // tier 1 (a `user@host` spelling is never an inventory entry).
+        let listed = validate::split_hosts(&p.hosts);
+        if listed
+            .iter()
+            .any(|h| inv.get(h).is_none() && !inv.hosts().any(|e| e.hostname == *h))
+        {
+            probe = probe.at_least(Tier::Reversible);
+        }
         let deadline =
             Duration::from_secs(timeout * 2 * hosts.len().div_ceil(8).max(1) as u64 + 10);
-        cx.plan(vec![("hosts", json!(shown))])
+        let plan = cx.plan(vec![("hosts", json!(shown))]);
+        with_host_notice(plan, &ssh, &hosts)
             .probe(probe)
             .budget(8192)
             .deadline(deadline)
@@ -201,7 +213,9 @@ impl Tool for SshFanout {
         let (probe, layout) = host_probe(cx.probe().shell(&p.command), &ssh.inventory(), &refs, "");
         let waves = hosts.len().div_ceil(concurrency).max(1) as u64;
         let deadline = Duration::from_secs((2 * timeout + 10) * waves);
-        plan.probe(probe)
+        with_host_notice(plan, &ssh, &hosts)
+            .notices_in_json()
+            .probe(probe)
             .budget(budget)
             .deadline(deadline)
             .runs()
@@ -214,7 +228,6 @@ impl Tool for SshFanout {
                 if hosts.len() > fanout::MAX_HOSTS {
                     return Err(cap_error(hosts.len()));
                 }
-                let notices: Vec<String> = ignore_notice(&ssh, &hosts).into_iter().collect();
                 let echo_len = text::truncate(&command, (budget / 4).min(2048), None)
                     .0
                     .len();
@@ -234,7 +247,7 @@ impl Tool for SshFanout {
                     concurrency,
                     timeout,
                     &results,
-                    &notices,
+                    &[],
                     budget,
                 )))
             })
@@ -302,6 +315,7 @@ impl Tool for SshKeyscan {
                     exit_code: o.exit_code.map(i64::from),
                     timed_out: false,
                     total_bytes: Some(o.total_bytes as usize),
+                    ..Output::default()
                 })
             })
     }
@@ -324,23 +338,14 @@ fn cap_error(n: usize) -> ToolError {
     ))
 }
 
-/// The notice for hosts whose effective policy is `ignore` (docs/tools.md).
-fn ignore_notice(ssh: &Ssh, hosts: &[String]) -> Option<String> {
-    let off: Vec<&str> = hosts
-        .iter()
-        .take(200)
-        .filter(|h| ssh.effective_mode_name(h, "") == KnownHosts::Ignore.as_str())
-        .map(String::as_str)
-        .collect();
-    if off.is_empty() {
-        return None;
+/// `plan` with the host-list notice for the hosts whose effective host-key policy is
+/// `ignore` (docs/tools.md), if any.
+fn with_host_notice(plan: Plan, ssh: &Ssh, hosts: &[String]) -> Plan {
+    let notice = notices::host_list_notice(hosts.iter().map(String::as_str), |h| {
+        ssh.effective_mode_name(h, "") == KnownHosts::Ignore.as_str()
+    });
+    match notice {
+        Some(n) => plan.notice(n),
+        None => plan,
     }
-    let mut shown = off[..off.len().min(5)].join(", ");
-    if off.len() > 5 {
-        shown.push_str(&format!(" and {} more", off.len() - 5));
-    }
-    Some(format!(
-        "ssh: host-key verification is off for {shown} (known_hosts=ignore); the peer is not \
-         authenticated and the connection can be intercepted"
-    ))
 }

@@ -32,8 +32,17 @@ impl Tool for ServerInfo {
     fn call(cx: &Context<'_>, _: NoParams) -> ToolCall {
         let state = cx.state.clone();
         let caller = cx.caller.clone();
-        cx.plan(vec![]).work(move |_| async move {
-            let text = document(&state, &caller).to_pretty();
+        cx.plan(vec![]).budget(8192).work(move |_| async move {
+            let mut doc = document(&state, &caller);
+            // An OAuth token's scope can stop below tier 3: say where, after the mode.
+            if let (Json::Obj(fields), Some((tier, _))) = (&mut doc, caller.ceiling.max_tier) {
+                let at = fields.len().min(6);
+                fields.insert(
+                    at,
+                    ("principal_max_tier".into(), Json::Int(tier.as_u8().into())),
+                );
+            }
+            let text = doc.to_pretty();
             Ok(Output::text(
                 state.gate.redactor().redact(&text).into_owned(),
             ))
@@ -73,10 +82,19 @@ pub(super) fn document(state: &State, caller: &Caller) -> Json {
         ("version", s(env!("CARGO_PKG_VERSION"))),
         ("transport", s(st.transport.as_str())),
         ("policy_mode", s(st.policy_mode.as_str())),
+        (
+            "warnings",
+            Json::Arr(
+                crate::config::standing_warnings(st, euid == 0)
+                    .into_iter()
+                    .map(Json::Str)
+                    .collect(),
+            ),
+        ),
         ("principal", s(caller.principal.clone())),
         (
             "principal_mode",
-            s(st.policy_mode.capped(caller.mode_ceiling).as_str()),
+            s(st.policy_mode.capped(caller.ceiling.mode).as_str()),
         ),
         (
             "runtime",
@@ -101,12 +119,14 @@ pub(super) fn document(state: &State, caller: &Caller) -> Json {
                 ("max_concurrent", n(st.max_concurrent as u64)),
                 ("session_idle_timeout", n(st.session_idle_timeout)),
                 ("session_max_lifetime", n(st.session_max_lifetime)),
+                ("max_input", n(st.max_input as u64)),
             ]),
         ),
         (
             "audit",
             obj(vec![
                 ("path", s(audit.path.clone())),
+                ("session_input", s(st.audit_session_input.as_str())),
                 ("degraded", Json::Bool(audit.degraded)),
                 ("reason", s(audit.reason.clone())),
                 ("format", s(st.audit_format.as_str())),
@@ -114,6 +134,7 @@ pub(super) fn document(state: &State, caller: &Caller) -> Json {
                 ("fsync", s(st.audit_fsync.as_str())),
                 ("on_failure", s(st.audit_on_failure.as_str())),
                 ("start_records", Json::Bool(st.audit_start_records)),
+                ("intent", Json::Bool(st.audit_intent)),
             ]),
         ),
         (
@@ -137,7 +158,7 @@ pub(super) fn document(state: &State, caller: &Caller) -> Json {
                     s("the syscall audit channel is not part of this build"),
                 ),
                 ("cap", n(st.seccomp_notify_cap.into())),
-                ("filter_version", n(2)),
+                ("filter_version", n(3)),
             ]),
         ),
         (

@@ -9,11 +9,13 @@
 mod audit_tail;
 mod confirm;
 mod fleet;
+mod forward;
 mod info;
 mod params;
 mod session;
 mod shell;
 mod ssh;
+mod transfer;
 
 use std::sync::Arc;
 
@@ -160,6 +162,11 @@ pub fn table() -> &'static [ToolDef] {
         def::<fleet::SshCheck>(),
         def::<fleet::SshFanout>(),
         def::<fleet::SshKeyscan>(),
+        def::<transfer::SshUpload>(),
+        def::<transfer::SshDownload>(),
+        def::<forward::SshForward>(),
+        def::<forward::SshForwardList>(),
+        def::<forward::SshForwardClose>(),
         def::<info::ServerInfo>(),
         def::<audit_tail::AuditTail>(),
         def::<confirm::OperationConfirm>(),

@@ -12,7 +12,8 @@ use serde_json::json;
 use super::info::NoParams;
 use super::params::{self, defaults};
 use super::{Context, Tool};
-use crate::audit::Json;
+use crate::audit::{Json, sha256_hex};
+use crate::config::SessionInput;
 use crate::error::{ErrorKind, ToolError};
 use crate::exec;
 use crate::gate::{Output, Processes, ToolCall};
@@ -111,10 +112,10 @@ fn default_max_bytes() -> i64 {
 pub(super) struct SessionResizeParams {
     /// The session id.
     pub session_id: String,
-    /// New width in columns (values below 1 become 1).
+    /// New width in columns (clamped to 1..65535).
     #[serde(deserialize_with = "params::int")]
     pub cols: i64,
-    /// New height in rows (values below 1 become 1).
+    /// New height in rows (clamped to 1..65535).
     #[serde(deserialize_with = "params::int")]
     pub rows: i64,
 }
@@ -147,7 +148,8 @@ impl Tool for ShellSpawn {
     const DESCRIPTION: &'static str = "Start an interactive program (default /bin/bash) in a \
         pseudo-terminal and return a session id. Use for REPLs, prompts, long-running jobs and \
         anything that needs a terminal; then session_send to type, session_recv to read output, \
-        session_kill to end it. Ctrl-C, job control and resizing behave as in a real terminal.";
+        session_kill to end it. Ctrl-C, job control and resizing behave as in a real terminal. \
+        For a command that exits by itself, use shell_exec instead.";
     const SUMMARY: &'static str =
         "start an interactive program in a terminal session (default bash)";
     const CLASS: PolicyClass = PolicyClass::Session;
@@ -240,12 +242,10 @@ impl Tool for SessionSend {
     const PROCESSES: Processes = Processes::Session;
 
     fn call(cx: &Context<'_>, p: SessionSendParams) -> ToolCall {
-        let plan = cx.plan(vec![
-            ("session_id", json!(p.session_id)),
-            ("data", json!(p.data)),
-            ("enter", json!(p.enter)),
-        ]);
         let session = cx.state.sessions.get(&cx.caller.principal, &p.session_id);
+        // Input typed at a secret prompt is never recorded, whatever the audit mode.
+        let secret = session.as_ref().is_ok_and(|s| s.at_secret_prompt());
+        let plan = cx.plan(send_args(&p, secret, cx.state.settings.audit_session_input));
         // Text typed earlier without Enter is part of the command this send completes: the
         // policy judges the whole line (or lines) this input submits.
         let pending = session
@@ -256,7 +256,12 @@ impl Tool for SessionSend {
         if p.enter {
             keys.push('\n');
         }
-        let probe = cx.probe().input(keys, pending.probe(&p.data, p.enter));
+        // The input limit counts the pending line plus the data as typed (erase keys count).
+        let carried = pending.pending().chars().count() + p.data.chars().count();
+        let probe = cx
+            .probe()
+            .input(keys, pending.probe(&p.data, p.enter))
+            .carrying(carried);
         plan.probe(probe)
             .budget(2048)
             .deadline(SEND_DEADLINE)
@@ -294,6 +299,37 @@ impl Tool for SessionSend {
     }
 }
 
+/// What the audit record of a `session_send` holds: the data itself (redacted like any
+/// argument), or with `RELAY_SHELL_AUDIT_SESSION_INPUT=hash` its length in characters and the
+/// SHA-256 of its UTF-8 bytes (Enter excluded); at a secret prompt, in either mode, a
+/// placeholder and the length only.
+fn send_args(
+    p: &SessionSendParams,
+    secret: bool,
+    mode: SessionInput,
+) -> Vec<(&'static str, serde_json::Value)> {
+    let mut args = vec![
+        ("session_id", json!(p.session_id)),
+        ("enter", json!(p.enter)),
+    ];
+    let len = p.data.chars().count();
+    match (secret, mode) {
+        (true, _) => {
+            args.push(("data", json!(SECRET_PLACEHOLDER)));
+            args.push(("data_len", json!(len)));
+        }
+        (false, SessionInput::Hash) => {
+            args.push(("data_len", json!(len)));
+            args.push(("data_sha256", json!(sha256_hex(p.data.as_bytes()))));
+        }
+        (false, SessionInput::Redacted) => args.push(("data", json!(p.data))),
+    }
+    args
+}
+
+/// Recorded instead of input typed at a secret prompt.
+const SECRET_PLACEHOLDER: &str = "[REDACTED: secret prompt]";
+
 /// `session_recv`: read a session's output.
 pub(super) struct SessionRecv;
 
@@ -316,9 +352,10 @@ impl Tool for SessionRecv {
         let read = text::clamp_i64(p.max_bytes, RECV_MIN_BYTES, hard as i64) as usize;
         let read = read.min(budget.saturating_sub(RECV_MARKER_ROOM)).max(1);
         let session = cx.state.sessions.get(&cx.caller.principal, &p.session_id);
+        // The record holds the wait actually used, as a float (v0.5: 100 → 60.0).
         cx.plan(vec![
             ("session_id", json!(p.session_id)),
-            ("timeout", json!(p.timeout)),
+            ("timeout", json!(p.timeout.clamp(0.0, RECV_MAX_WAIT))),
         ])
         .budget(budget)
         .deadline(wait)
@@ -355,14 +392,11 @@ impl Tool for SessionResize {
         .runs()
         .work(move |_| async move {
             let s = session?;
-            s.resize(TermSize::clamped(p.cols, p.rows)).await?;
-            // The reply echoes the values as given, as the reference implementation does.
-            Ok(Output::text(format!(
-                "resized {} to {}x{}",
-                s.id(),
-                p.cols,
-                p.rows
-            )))
+            // Each dimension is clamped to 1..65535; the reply names the size set (the
+            // record keeps the values as given).
+            let size = TermSize::clamped(p.cols, p.rows);
+            s.resize(size).await?;
+            Ok(Output::text(format!("resized {} to {size}", s.id())))
         })
     }
 }

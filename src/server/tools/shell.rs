@@ -21,8 +21,8 @@ use crate::text;
 pub(super) struct ShellExecParams {
     /// The command line. Run by `/bin/sh -c` unless `use_shell` is false.
     pub command: String,
-    /// Seconds before the process group is killed (default RELAY_SHELL_DEFAULT_TIMEOUT,
-    /// clamped to 1..RELAY_SHELL_MAX_TIMEOUT).
+    /// Seconds before the process group is killed (0 or absent = RELAY_SHELL_DEFAULT_TIMEOUT;
+    /// otherwise clamped to 1..RELAY_SHELL_MAX_TIMEOUT).
     #[serde(default, deserialize_with = "opt_int")]
     pub timeout: Option<i64>,
     /// Most bytes of output returned (default RELAY_SHELL_MAX_OUTPUT, clamped to
@@ -60,7 +60,8 @@ pub(super) struct ShellScriptParams {
     /// Shell interpreters only: stop at the first failing command (default true).
     #[serde(default = "defaults::yes", deserialize_with = "params::boolean")]
     pub strict: bool,
-    /// Seconds before the process group is killed (default twice RELAY_SHELL_DEFAULT_TIMEOUT).
+    /// Seconds before the process group is killed (0 or absent = twice
+    /// RELAY_SHELL_DEFAULT_TIMEOUT; otherwise clamped to 1..RELAY_SHELL_MAX_TIMEOUT).
     #[serde(default, deserialize_with = "opt_int")]
     pub timeout: Option<i64>,
     /// Working directory; empty = the server's.
@@ -96,8 +97,7 @@ impl Tool for ShellExec {
 
     fn call(cx: &Context<'_>, p: ShellExecParams) -> ToolCall {
         let s = &cx.state.settings;
-        let timeout =
-            text::clamp_timeout(p.timeout.unwrap_or(s.default_timeout as i64), s.max_timeout);
+        let timeout = timeout_or(p.timeout, s.default_timeout, s.max_timeout);
         let budget = text::clamp_output(
             p.max_output.unwrap_or(s.max_output as i64),
             s.max_output_hard,
@@ -155,10 +155,7 @@ impl Tool for ShellScript {
 
     fn call(cx: &Context<'_>, p: ShellScriptParams) -> ToolCall {
         let s = &cx.state.settings;
-        let timeout = text::clamp_timeout(
-            p.timeout.unwrap_or(2 * s.default_timeout as i64),
-            s.max_timeout,
-        );
+        let timeout = timeout_or(p.timeout, 2 * s.default_timeout, s.max_timeout);
         let plan = cx
             .plan(vec![
                 ("interpreter", json!(p.interpreter)),
@@ -193,6 +190,15 @@ impl Tool for ShellScript {
                 let req = exec_request(judged, strict, timeout, capture_limit, true)?;
                 exec::run(req).await.map(|o| outcome_to_output(o, timeout))
             })
+    }
+}
+
+/// A call's timeout: `0` or absent means `default`; anything else is clamped to
+/// `1..=max` (so a negative one becomes 1 s). The default itself is clamped the same way.
+fn timeout_or(given: Option<i64>, default: u64, max: u64) -> u64 {
+    match given {
+        None | Some(0) => text::clamp_timeout(default.min(i64::MAX as u64) as i64, max),
+        Some(t) => text::clamp_timeout(t, max),
     }
 }
 
@@ -258,7 +264,7 @@ fn exec_request(
                 Some(body.into_bytes()),
             )
         }
-        Payload::None | Payload::Input { .. } => {
+        Payload::None | Payload::Input { .. } | Payload::Transfer(_) | Payload::Forward(_) => {
             return Err(ToolError::new(
                 crate::error::ErrorKind::Internal,
                 "a one-shot command was planned without a program",
@@ -291,5 +297,6 @@ fn outcome_to_output(o: ExecOutcome, timeout: u64) -> Output {
         exit_code: o.exit_code.map(i64::from),
         timed_out: false,
         total_bytes: Some(o.total_bytes as usize),
+        ..Output::default()
     }
 }

@@ -13,12 +13,14 @@ use serde_json::json;
 
 use super::params;
 use super::{Context, Tool};
+use crate::config::KnownHosts;
 use crate::error::{ErrorKind, ToolError};
-use crate::gate::{Output, Processes, ToolCall};
+use crate::gate::{Output, Plan, Processes, ToolCall};
+use crate::notices;
 use crate::policy::{Payload, PolicyClass, Probe};
 use crate::session::{SessionKind, SpawnRequest, TermSize, local_session_env};
 use crate::ssh::inventory::Inventory;
-use crate::ssh::{Target, fanout, validate};
+use crate::ssh::{Ssh, Target, fanout, validate};
 use crate::text;
 
 /// Deadline of an `ssh_spawn` beyond the dial (starting the local client is quick).
@@ -93,7 +95,7 @@ fn default_rows() -> i64 {
     40
 }
 
-fn opt_int<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+pub(super) fn opt_int<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     params::int(d).map(Some)
 }
 
@@ -120,28 +122,6 @@ impl Tool for SshExec {
             Some(t) => text::clamp_timeout(t, s.max_timeout),
         };
         let ssh = cx.state.ssh.clone();
-        let plan = cx
-            .plan(vec![
-                ("host", json!(p.host)),
-                ("command", json!(p.command)),
-                ("timeout", json!(timeout)),
-                ("user", json!(p.user)),
-                ("port", json!(p.port)),
-                ("key_path", json!(p.key_path)),
-                ("jump", json!(p.jump)),
-                (
-                    "known_hosts",
-                    json!(ssh.effective_mode_name(&p.host, &p.known_hosts)),
-                ),
-            ])
-            .budget(65536);
-        let (probe, layout) = host_probe(
-            cx.probe().shell(&p.command),
-            &ssh.inventory(),
-            &[&p.host],
-            &p.jump,
-        );
-        let plan = plan.probe(probe);
         let t = target(
             &p.host,
             &p.user,
@@ -150,6 +130,21 @@ impl Tool for SshExec {
             &p.jump,
             &p.known_hosts,
         );
+        let plan = cx
+            .plan(vec![
+                ("host", json!(p.host)),
+                ("command", json!(p.command)),
+                ("timeout", json!(timeout)),
+            ])
+            .budget(65536);
+        let plan = declare_target(plan, &ssh, &t);
+        let (probe, layout) = host_probe(
+            cx.probe().shell(&p.command),
+            &ssh.inventory(),
+            &[&p.host],
+            &p.jump,
+        );
+        let plan = plan.probe(probe);
         if let Err(e) = ssh.prepare(&t) {
             return plan.fail(e);
         }
@@ -182,6 +177,7 @@ impl Tool for SshExec {
                     exit_code: o.exit_code.map(i64::from),
                     timed_out: false,
                     total_bytes: Some(o.total_bytes),
+                    ..Output::default()
                 })
             })
     }
@@ -210,28 +206,6 @@ impl Tool for SshSpawn {
         } else {
             p.command.as_str()
         };
-        let plan = cx
-            .plan(vec![
-                ("host", json!(p.host)),
-                ("command", json!(shown)),
-                ("size", json!(size.to_string())),
-                ("user", json!(p.user)),
-                ("port", json!(p.port)),
-                ("key_path", json!(p.key_path)),
-                ("jump", json!(p.jump)),
-                (
-                    "known_hosts",
-                    json!(ssh.effective_mode_name(&p.host, &p.known_hosts)),
-                ),
-            ])
-            .budget(4096);
-        let (probe, layout) = host_probe(
-            cx.probe().shell(&p.command),
-            &ssh.inventory(),
-            &[&p.host],
-            &p.jump,
-        );
-        let plan = plan.probe(probe);
         let t = target(
             &p.host,
             &p.user,
@@ -240,6 +214,21 @@ impl Tool for SshSpawn {
             &p.jump,
             &p.known_hosts,
         );
+        let plan = cx
+            .plan(vec![
+                ("host", json!(p.host)),
+                ("command", json!(shown)),
+                ("size", json!(size.to_string())),
+            ])
+            .budget(4096);
+        let plan = declare_target(plan, &ssh, &t);
+        let (probe, layout) = host_probe(
+            cx.probe().shell(&p.command),
+            &ssh.inventory(),
+            &[&p.host],
+            &p.jump,
+        );
+        let plan = plan.probe(probe);
         if let Err(e) = ssh.prepare(&t) {
             return plan.fail(e);
         }
@@ -276,6 +265,28 @@ impl Tool for SshSpawn {
     }
 }
 
+/// Declare the SSH target of a call that connects to one host (`ssh_exec`, `ssh_spawn`, and
+/// the transfer and forward tools): after the tool's own audit arguments come `user`,
+/// `port`, `key_path`, `jump` and `known_hosts` — the *effective* host-key policy (the
+/// per-call value, else the inventory entry's, else the server default) — and when that
+/// policy is `ignore` the result gets the per-call SSH notice (even if the call is then
+/// refused as a downgrade).
+pub(super) fn declare_target(plan: Plan, ssh: &Ssh, t: &Target) -> Plan {
+    let known_hosts = ssh.effective_mode_name(&t.host, &t.known_hosts);
+    let ignore = known_hosts == KnownHosts::Ignore.as_str();
+    let plan = plan
+        .arg("user", json!(t.user))
+        .arg("port", json!(t.port))
+        .arg("key_path", json!(t.key_path))
+        .arg("jump", json!(t.jump))
+        .arg("known_hosts", json!(known_hosts));
+    if ignore {
+        plan.notice(notices::SSH_IGNORE)
+    } else {
+        plan
+    }
+}
+
 /// How an SSH call's hosts are laid out in its probe's host list: first the destinations
 /// the executor dials, in the caller's order; then the jump hops, in chain order; then every
 /// other spelling of them (host part without user or port, inventory address), which only the
@@ -303,7 +314,7 @@ impl HostLayout {
     }
 
     /// `t` with its host and jump chain taken from the judged probe (one destination).
-    fn target(&self, probe: &Probe, t: Target) -> Result<Target, ToolError> {
+    pub(super) fn target(&self, probe: &Probe, t: Target) -> Result<Target, ToolError> {
         match self.dests(probe) {
             [host] => Ok(Target {
                 host: host.clone(),
@@ -369,7 +380,7 @@ fn push(list: &mut Vec<String>, t: &str) {
     }
 }
 
-fn target(host: &str, user: &str, port: i64, key: &str, jump: &str, kh: &str) -> Target {
+pub(super) fn target(host: &str, user: &str, port: i64, key: &str, jump: &str, kh: &str) -> Target {
     Target {
         host: host.into(),
         user: user.into(),

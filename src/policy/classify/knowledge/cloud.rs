@@ -97,16 +97,12 @@ fn terraform(c: &mut Call<'_>) {
     let sub = ops.first().copied().unwrap_or("");
     let second = ops.get(1).copied().unwrap_or("");
     let destroy_flag = words.iter().any(|w| w == "-destroy" || w == "--destroy");
-    let version = words
-        .iter()
-        .any(|w| matches!(w.as_str(), "-version" | "--version" | "-v"));
-    if !sub.is_empty() && sub != "help" || version {
-        // Commands write a checkpoint signature under ~/.terraform.d (the oracle sees it).
-        c.raise(
-            T1,
-            format!("{name} writes its checkpoint file under ~/.terraform.d"),
-        );
-    }
+    // Every invocation may write a checkpoint signature under ~/.terraform.d, `-help`
+    // included (the oracle saw it).
+    c.raise(
+        T1,
+        format!("{name} writes its checkpoint file under ~/.terraform.d"),
+    );
     match (sub, second) {
         ("", _) => {}
         ("show" | "output" | "version" | "providers" | "graph" | "metadata" | "modules", _)
@@ -195,7 +191,8 @@ pub(super) const DECLS: &[Decl] = &[
     judged(
         &["terraform", "tofu", "terragrunt"],
         Api,
-        "@go -chdir=!C -help!h -h!h -version -v",
+        // `-help` is not tagged as help: terraform writes its checkpoint file even then.
+        "@go -chdir=!C -help -h -version -v",
         terraform,
     ),
     judged(
