@@ -99,9 +99,11 @@ pub fn redact_json_document(
 /// Streams `input` to `output`, redacting as described in the module comment. Memory stays
 /// bounded by [`LINE_WINDOW_BYTES`] plus [`PEM_GROUP_MAX_BYTES`] whatever the input size.
 ///
-/// Fast path: the buffered input is searched for hint literals once per block of whole lines;
-/// a line with no hint (and no gate of a hint-less rule passing) cannot change, so runs of
-/// such lines are copied through without being redacted one by one.
+/// Fast path: the whole lines of the buffered input are searched at once for the first place
+/// where a rule may have work ([`Engine::first_work`]: one SIMD search for hint literals, and
+/// the block filter of the rules without hints); everything before the line that holds it is
+/// copied through unchanged, and that line (with its continuation or key group) is redacted.
+/// Clean text therefore costs one search and one copy, with no work per line.
 pub fn redact_stream(
     input: impl Read,
     mut output: impl Write,
@@ -110,11 +112,6 @@ pub fn redact_stream(
     let engine = Engine::get();
     let mut reader = BufReader::with_capacity(BLOCK_BYTES, input);
     let mut unit: Vec<u8> = Vec::new();
-    // Absolute stream offsets: bytes consumed so far, and the end of the searched region.
-    let mut pos: u64 = 0;
-    let mut scanned_to: u64 = 0;
-    let mut hints: Vec<u64> = Vec::new();
-    let mut next_hint = 0;
     loop {
         let buf = loop {
             match reader.fill_buf() {
@@ -126,63 +123,40 @@ pub fn redact_stream(
         if buf.is_empty() {
             break;
         }
-        if pos >= scanned_to {
-            // Search the whole lines of the buffer (a buffer without a line break takes the
-            // slow path below).
-            let Some(last_nl) = buf.iter().rposition(|&b| b == b'\n') else {
-                pos += redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
-                continue;
-            };
-            hints.clear();
-            next_hint = 0;
-            engine.hint_offsets(&buf[..=last_nl], pos, &mut hints);
-            scanned_to = pos + last_nl as u64 + 1;
-        }
-        // Copy the clean lines up to the first line that needs work.
-        let region = &buf[..(scanned_to - pos) as usize];
-        let mut clean = 0;
-        let mut dirty = false;
-        while clean < region.len() {
-            let line_end = region[clean..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(region.len(), |p| clean + p + 1);
-            let (from, to) = (pos + clean as u64, pos + line_end as u64);
-            while hints.get(next_hint).is_some_and(|&h| h < from) {
-                next_hint += 1;
-            }
-            let hinted = hints.get(next_hint).is_some_and(|&h| h < to);
-            if hinted || engine.unhinted_may_change(&region[clean..line_end]) {
-                dirty = true;
-                break;
-            }
-            clean = line_end;
-        }
+        // The whole lines of the buffer; a buffer without a line break takes the unit path.
+        let Some(last_nl) = memchr::memrchr(b'\n', buf) else {
+            redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
+            continue;
+        };
+        let block = &buf[..=last_nl];
+        let clean = match engine.first_work(block) {
+            None => block.len(),
+            Some(at) => memchr::memrchr(b'\n', &block[..at]).map_or(0, |nl| nl + 1),
+        };
+        let whole = clean == block.len();
         if clean > 0 {
-            output.write_all(&region[..clean])?;
+            output.write_all(&block[..clean])?;
             reader.consume(clean);
-            pos += clean as u64;
         }
-        if dirty {
-            pos += redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
+        if !whole {
+            redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
         }
     }
     output.flush()
 }
 
 /// Reads and redacts one unit — a line, a `\`-continued group, a private-key group or a
-/// window of an overlong line — and returns the bytes it consumed.
+/// window of an overlong line.
 fn redact_unit(
     reader: &mut impl BufRead,
     output: &mut impl Write,
     unit: &mut Vec<u8>,
     redactor: &Redactor,
-) -> io::Result<u64> {
+) -> io::Result<()> {
     unit.clear();
     let complete = read_line_bounded(reader, unit, LINE_WINDOW_BYTES)?;
-    let mut consumed = unit.len();
     if unit.is_empty() {
-        return Ok(0);
+        return Ok(());
     }
     if !complete {
         // An overlong line: redact a window cut where no rule reaches across, and leave the
@@ -192,12 +166,9 @@ fn redact_unit(
         let mut rest = unit.split_off(cut);
         // The rest was consumed already: redact it with the following bytes of the line.
         loop {
-            let before = rest.len();
             let complete = read_line_bounded(reader, &mut rest, LINE_WINDOW_BYTES)?;
-            consumed += rest.len() - before;
             if complete {
-                write_redacted(output, &rest, redactor)?;
-                return Ok(consumed as u64);
+                return write_redacted(output, &rest, redactor);
             }
             let cut = choose_cut(&rest, redactor);
             write_redacted(output, &rest[..cut], redactor)?;
@@ -220,9 +191,7 @@ fn redact_unit(
             break;
         }
     }
-    consumed = unit.len();
-    write_redacted(output, unit, redactor)?;
-    Ok(consumed as u64)
+    write_redacted(output, unit, redactor)
 }
 
 /// Appends bytes up to and including the next `\n` to `buf`, stopping once `buf` holds
@@ -281,11 +250,11 @@ fn closes_after(text: &[u8], begin: usize) -> bool {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).rposition(|w| w == needle)
+    memchr::memmem::rfind(hay, needle)
 }
 
 /// Where to cut a full window: at whitespace, as late as possible, where the text before the

@@ -8,7 +8,7 @@ use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use super::scan::{Rule, ScanState, next_char_boundary};
-use super::{PLACEHOLDER, cmdline, extra, provider, rules};
+use super::{PLACEHOLDER, cmdline, extra, provider, rules, verify};
 
 /// A pass is repeated until it changes nothing, at most this many times. One pass is the
 /// Python implementation's pipeline; a second is needed only when a late rule uncovers an earlier rule's shape
@@ -26,6 +26,8 @@ pub(crate) struct Engine {
     hint_rules: Vec<u128>,
     /// Rules with no hints: they always run (subject to their gate).
     always: u128,
+    /// How the text mode finds lines that the rules without hints may change.
+    unhinted: Unhinted,
     /// SIMD literal search over case-folded bytes: does any hint occur at all? Most text has
     /// none, and this answers that several times faster than the full automaton.
     /// Split in groups of at most [`SEARCHER_GROUP`] literals (one searcher holds at most 64,
@@ -36,17 +38,32 @@ pub(crate) struct Engine {
     minimal_by_first: Vec<Vec<MinimalHint>>,
 }
 
+/// How [`Engine::first_work`] finds work for the rules without hints.
+enum Unhinted {
+    /// There are none.
+    None,
+    /// Each declares a block filter; this is their alternation.
+    Filter(regex::bytes::Regex),
+    /// One declares none: every line is a candidate.
+    Every,
+}
+
 /// A hint that contains no other hint, and the longer hints that contain it.
 struct MinimalHint {
     /// The hint, ASCII lower case.
     text: Vec<u8>,
     /// Rules this hint enables.
     rules: u128,
+    /// The hint's check ([`verify`]): an occurrence counts only where it says yes.
+    verify: Option<Verifier>,
     /// Each longer hint containing this one: (offset of this hint inside it, the longer hint
-    /// in ASCII lower case, the rules it enables). Every occurrence of a longer hint contains
-    /// an occurrence of this one at that offset, so checking there finds them all.
-    containing: Vec<(usize, Vec<u8>, u128)>,
+    /// in ASCII lower case, the rules it enables, its check). Every occurrence of a longer
+    /// hint contains an occurrence of this one at that offset, so checking there finds them all.
+    containing: Vec<(usize, Vec<u8>, u128, Option<Verifier>)>,
 }
+
+/// See [`verify::verifier`].
+type Verifier = fn(&[u8], usize) -> bool;
 
 /// Whether `text` holds `hint` (ASCII lower case) at byte offset `at`, ignoring ASCII case.
 fn hint_at(text: &[u8], at: usize, hint: &[u8]) -> bool {
@@ -140,12 +157,22 @@ impl Engine {
         let mut minimal_by_first: Vec<Vec<MinimalHint>> = (0..256).map(|_| Vec::new()).collect();
         for m in (0..lower.len()).filter(|&l| is_minimal(l)) {
             let containing = (0..lower.len())
-                .filter_map(|o| contained_in(m, o).map(|at| (at, lower[o].clone(), hint_rules[o])))
+                .filter_map(|o| {
+                    contained_in(m, o).map(|at| {
+                        (
+                            at,
+                            lower[o].clone(),
+                            hint_rules[o],
+                            verify::verifier(&lower[o]),
+                        )
+                    })
+                })
                 .collect();
             if let Some(&first) = lower[m].first() {
                 minimal_by_first[usize::from(first)].push(MinimalHint {
                     text: lower[m].clone(),
                     rules: hint_rules[m],
+                    verify: verify::verifier(&lower[m]),
                     containing,
                 });
             }
@@ -162,11 +189,32 @@ impl Engine {
                     .build()
             })
             .collect();
+        let filters: Option<Vec<&str>> = rules
+            .iter()
+            .filter(|r| r.hints().is_empty())
+            .map(|r| r.scan_filter())
+            .collect();
+        let unhinted = match filters {
+            None => Unhinted::Every,
+            Some(f) if f.is_empty() => Unhinted::None,
+            Some(f) => {
+                let alternation = f
+                    .iter()
+                    .map(|p| format!("(?:{p})"))
+                    .collect::<Vec<_>>()
+                    .join("|");
+                match regex::bytes::Regex::new(&alternation) {
+                    Ok(re) => Unhinted::Filter(re),
+                    Err(_) => Unhinted::Every,
+                }
+            }
+        };
         Engine {
             rules,
             hints,
             hint_rules,
             always,
+            unhinted,
             any_hint,
             minimal_by_first,
         }
@@ -213,7 +261,10 @@ impl Engine {
         let Some(any_hint) = &self.any_hint else {
             let mut mask = self.always;
             for m in self.hints.find_overlapping_iter(text) {
-                mask |= self.hint_rules[m.pattern().as_usize()];
+                let hint = text[m.range()].to_ascii_lowercase();
+                if verify::verifier(hint.as_bytes()).is_none_or(|v| v(text.as_bytes(), m.start())) {
+                    mask |= self.hint_rules[m.pattern().as_usize()];
+                }
             }
             return mask;
         };
@@ -273,64 +324,81 @@ impl Engine {
         mask
     }
 
-    /// Appends to `out` (as `base + offset`) every offset of `bytes` where a hint starts, for
-    /// a caller that skips the text between them (`relay-shell redact` on a block of lines).
-    /// `bytes` need not be UTF-8: hints are ASCII.
-    pub(crate) fn hint_offsets(&self, bytes: &[u8], base: u64, out: &mut Vec<u64>) {
-        let Some(any_hint) = &self.any_hint else {
-            out.extend(
-                self.hints
-                    .find_overlapping_iter(bytes)
-                    .map(|m| base + m.start() as u64),
-            );
-            return;
+    /// The offset of the first place in `bytes` where redaction may have work: the start of
+    /// a hint, or a match of the block filter of a rule without hints. `None` means no line
+    /// of `bytes` can change, so `relay-shell redact` copies it through. `bytes` need not be
+    /// UTF-8 (hints are ASCII). One SIMD search over the block, no per-line work.
+    pub(crate) fn first_work(&self, bytes: &[u8]) -> Option<usize> {
+        let unhinted = match &self.unhinted {
+            Unhinted::None => None,
+            Unhinted::Filter(filter) => filter.find(bytes).map(|m| m.start()),
+            Unhinted::Every => return (!bytes.is_empty()).then_some(0),
         };
-        let initial = out.len();
-        let mut folded = Vec::with_capacity(bytes.len().min(FOLD_CHUNK));
-        let mut start = 0;
-        loop {
-            let end = (start + FOLD_CHUNK).min(bytes.len());
-            folded.clear();
-            folded.extend(bytes[start..end].iter().copied().map(fold));
-            for searcher in any_hint {
-                let mut from = 0;
-                while let Some(m) =
-                    searcher.find_in(&folded, aho_corasick::Span::from(from..folded.len()))
-                {
-                    let at = start + m.start();
-                    if self.hints_at(bytes, at) != 0 {
-                        out.push(base + at as u64);
-                    }
-                    from = m.start() + 1;
-                }
-            }
-            if end == bytes.len() {
-                // Several searchers, and chunks that overlap: sort and drop repeats.
-                out[initial..].sort_unstable();
-                out.dedup();
-                return;
-            }
-            start = end - HINT_OVERLAP;
+        // Hints are searched only up to where the filter found work already.
+        let limit = unhinted.map_or(bytes.len(), |at| at.min(bytes.len()));
+        let hint = self.first_hint(&bytes[..limit]);
+        match (hint, unhinted) {
+            (Some(h), Some(u)) => Some(h.min(u)),
+            (h, u) => h.or(u),
         }
     }
 
-    /// Whether a line with no hint may still change: a rule without hints passes its gate.
-    pub(crate) fn unhinted_may_change(&self, line: &[u8]) -> bool {
-        if self.always == 0 {
-            return false;
-        }
-        let Ok(text) = std::str::from_utf8(line) else {
-            return true;
+    /// The offset of the first hint in `bytes` (see [`Self::first_work`]).
+    fn first_hint(&self, bytes: &[u8]) -> Option<usize> {
+        let Some(any_hint) = &self.any_hint else {
+            return self.hints.find(bytes).map(|m| m.start());
         };
-        let mut always = self.always;
-        while always != 0 {
-            let i = always.trailing_zeros() as usize;
-            always &= always - 1;
-            if self.rules.get(i).is_some_and(|r| r.gate(text)) {
-                return true;
-            }
+        thread_local! {
+            static FOLDED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         }
-        false
+        FOLDED.with(|cell| {
+            let mut owned = Vec::new();
+            let mut borrowed = cell.try_borrow_mut();
+            let folded = match borrowed.as_deref_mut() {
+                Ok(buf) => buf,
+                Err(_) => &mut owned,
+            };
+            let mut start = 0;
+            loop {
+                let end = (start + FOLD_CHUNK).min(bytes.len());
+                folded.clear();
+                folded.extend(bytes[start..end].iter().copied().map(fold));
+                // A hint that starts in the overlap with the next chunk may not lie whole in
+                // this one: it is left to the next chunk, which holds it whole.
+                let accept = if end == bytes.len() {
+                    folded.len()
+                } else {
+                    folded.len() - HINT_OVERLAP
+                };
+                let mut first: Option<usize> = None;
+                let folded: &[u8] = folded;
+                for searcher in any_hint {
+                    // Past the first hint found so far, nothing can come first.
+                    let span_end =
+                        first.map_or(folded.len(), |f| (f + HINT_OVERLAP).min(folded.len()));
+                    let mut from = 0;
+                    while let Some(m) =
+                        searcher.find_in(folded, aho_corasick::Span::from(from..span_end))
+                    {
+                        if m.start() >= accept || first.is_some_and(|f| m.start() >= f) {
+                            break;
+                        }
+                        if self.hints_at(bytes, start + m.start()) != 0 {
+                            first = Some(m.start());
+                            break;
+                        }
+                        from = m.start() + 1;
+                    }
+                }
+                if let Some(f) = first {
+                    return Some(start + f);
+                }
+                if end == bytes.len() {
+                    return None;
+                }
+                start = end - HINT_OVERLAP;
+            }
+        })
     }
 
     /// The rules enabled by every hint that has an occurrence of a minimal hint at `at`.
@@ -343,10 +411,13 @@ impl Engine {
             if !hint_at(text, at, &minimal.text) {
                 continue;
             }
-            mask |= minimal.rules;
-            for (offset, longer, rules) in &minimal.containing {
+            if minimal.verify.is_none_or(|v| v(text, at)) {
+                mask |= minimal.rules;
+            }
+            for (offset, longer, rules, verify) in &minimal.containing {
                 if let Some(outer) = at.checked_sub(*offset)
                     && hint_at(text, outer, longer)
+                    && verify.is_none_or(|v| v(text, outer))
                 {
                     mask |= rules;
                 }
@@ -526,7 +597,10 @@ mod tests {
     fn reference_candidates(engine: &Engine, text: &str) -> u128 {
         let mut mask = engine.always;
         for m in engine.hints.find_overlapping_iter(text) {
-            mask |= engine.hint_rules[m.pattern().as_usize()];
+            let hint = text[m.range()].to_ascii_lowercase();
+            if verify::verifier(hint.as_bytes()).is_none_or(|v| v(text.as_bytes(), m.start())) {
+                mask |= engine.hint_rules[m.pattern().as_usize()];
+            }
         }
         mask
     }

@@ -116,7 +116,9 @@ pub(crate) fn extra_rules() -> Vec<Box<dyn Rule>> {
             .reading_previous_char()
             .resuming_at_secret_end()
             .prechecked_by(|text| text.bytes().filter(|&b| b == b':').count() >= 4)
-            .gated_by(r":(?:[0-9]{1,5}|\*):"),
+            .gated_by(r":(?:[0-9]{1,5}|\*):")
+            // The port and the two fields after it, which every match contains.
+            .filtered_by(r#":(?:[0-9]{1,5}|\*):[^:\s'"]+:[^:\s'"]+:"#),
         ),
         // GitLab session cookie.
         Box::new(PatternRule::valued(

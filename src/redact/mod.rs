@@ -20,6 +20,7 @@ mod extra;
 mod provider;
 mod rules;
 mod scan;
+mod verify;
 mod writer;
 
 use std::borrow::Cow;

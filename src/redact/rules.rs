@@ -34,6 +34,8 @@ pub(crate) struct PatternRule {
     gate: Option<LazyRegex>,
     /// Optional cheap check run before the gate pattern.
     precheck: Option<fn(&str) -> bool>,
+    /// See [`Rule::scan_filter`].
+    filter: Option<&'static str>,
 }
 
 impl PatternRule {
@@ -47,6 +49,7 @@ impl PatternRule {
             hints,
             gate: None,
             precheck: None,
+            filter: None,
         }
     }
 
@@ -60,6 +63,7 @@ impl PatternRule {
             hints,
             gate: None,
             precheck: None,
+            filter: None,
         }
     }
 
@@ -81,6 +85,12 @@ impl PatternRule {
         self
     }
 
+    /// Declares the block filter of a rule without hints (see [`Rule::scan_filter`]).
+    pub(crate) fn filtered_by(mut self, pattern: &'static str) -> Self {
+        self.filter = Some(pattern);
+        self
+    }
+
     /// Adds a whole-text gate pattern.
     pub(crate) fn gated_by(mut self, pattern: &str) -> Self {
         self.gate = Some(compile(pattern));
@@ -96,6 +106,10 @@ impl Rule for PatternRule {
     fn gate(&self, text: &str) -> bool {
         self.precheck.is_none_or(|check| check(text))
             && self.gate.as_ref().is_none_or(|g| g.is_match(text))
+    }
+
+    fn scan_filter(&self) -> Option<&'static str> {
+        self.filter
     }
 
     fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {

@@ -52,6 +52,13 @@ pub(crate) trait Rule: Send + Sync {
         true
     }
 
+    /// For a rule without hints: a pattern (`regex::bytes` syntax) that every text the rule
+    /// can change contains. `relay-shell redact` searches a whole block of lines for it once
+    /// instead of asking [`Rule::gate`] line by line; `None` makes every line a candidate.
+    fn scan_filter(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The leftmost secret whose match starts at or after `from`.
     fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit>;
 }

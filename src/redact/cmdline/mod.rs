@@ -180,15 +180,10 @@ impl Rule for CommandLineRule {
 
     fn gate(&self, text: &str) -> bool {
         let bytes = text.as_bytes();
-        table().names.find_overlapping_iter(text).any(|m| {
-            let before = m.start().checked_sub(1).map(|i| bytes[i]);
-            let after = bytes.get(m.end()).copied();
-            let starts = before.is_none_or(|b| {
-                !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
-            });
-            let ends = after.is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
-            starts && ends
-        })
+        table()
+            .names
+            .find_overlapping_iter(text)
+            .any(|m| whole_word(bytes, m.range()))
     }
 
     fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
@@ -204,16 +199,88 @@ impl Rule for CommandLineRule {
     }
 }
 
-/// Every secret span in `text`, sorted and without overlaps.
+/// Whether a name found at `at` stands as a word of its own (not inside `mysql_config` or
+/// `my-mysql.conf`).
+fn whole_word(bytes: &[u8], at: Range<usize>) -> bool {
+    let before = at.start.checked_sub(1).map(|i| bytes[i]);
+    let after = bytes.get(at.end).copied();
+    let starts =
+        before.is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'));
+    let ends = after.is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+    starts && ends
+}
+
+/// Whether the line break at `nl` is escaped by a backslash (an odd run of them right before
+/// it, or before its `\r`): the shell reads the next line as part of the same command. A run
+/// inside single quotes is counted too, which can only join more lines, never fewer.
+fn continued(bytes: &[u8], nl: usize) -> bool {
+    let mut end = nl;
+    if end > 0 && bytes[end - 1] == b'\r' {
+        end -= 1;
+    }
+    let run = bytes[..end]
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b'\\')
+        .count();
+    run % 2 == 1
+}
+
+/// Whether the line that ends at `nl` ends with a pipe (`echo x |` then `tee f` on the next
+/// line is one pipeline).
+fn ends_with_pipe(bytes: &[u8], nl: usize) -> bool {
+    bytes[..nl]
+        .iter()
+        .rev()
+        .find(|&&b| !matches!(b, b' ' | b'\t' | b'\r'))
+        == Some(&b'|')
+}
+
+/// The start of the logical line (lines joined by `\` continuations) that holds `at`.
+fn logical_line_start(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(nl) = memchr::memrchr(b'\n', &bytes[..at]) {
+        if !continued(bytes, nl) {
+            return nl + 1;
+        }
+        at = nl;
+    }
+    0
+}
+
+/// The end (past its line break) of the logical line that holds `at`, joined with the next
+/// one while it ends in a pipe.
+fn logical_line_end(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(p) = memchr::memchr(b'\n', &bytes[at..]) {
+        let nl = at + p;
+        if !continued(bytes, nl) && !ends_with_pipe(bytes, nl) {
+            return nl + 1;
+        }
+        at = nl + 1;
+    }
+    bytes.len()
+}
+
+/// Every secret span in `text`, sorted and without overlaps. Only the logical lines that name
+/// a program or verb of the table are read as commands.
 fn secrets(text: &str) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
     let mut found = Vec::new();
     let mut previous: Option<Command<'_>> = None;
-    words::for_each_command(text, &mut |cmd| {
-        if let Some(p) = previous.take() {
-            in_command(&p, Some(&cmd), &mut found);
+    let mut covered = 0;
+    for m in table().names.find_overlapping_iter(text) {
+        if m.start() < covered || !whole_word(bytes, m.range()) {
+            continue;
         }
-        previous = Some(cmd);
-    });
+        let start = logical_line_start(bytes, m.start()).max(covered);
+        let end = logical_line_end(bytes, m.end());
+        words::for_each_command_in(text, start..end, &mut |cmd| {
+            if let Some(p) = previous.take() {
+                in_command(&p, Some(&cmd), &mut found);
+            }
+            previous = Some(cmd);
+        });
+        covered = end;
+    }
     if let Some(p) = previous {
         in_command(&p, None, &mut found);
     }

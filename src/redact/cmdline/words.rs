@@ -139,8 +139,19 @@ pub(crate) struct Command<'t> {
 
 /// Calls `emit` with every simple command of `text`, then of the quoted parts with whitespace
 /// inside, in order, one at a time (memory stays bounded by one command plus the quoted spans).
+#[cfg(test)]
 pub(crate) fn for_each_command<'t>(text: &'t str, emit: &mut dyn FnMut(Command<'t>)) {
-    let mut pending = vec![(0, text.len(), 0usize)];
+    for_each_command_in(text, 0..text.len(), emit);
+}
+
+/// [`for_each_command`] over `text[range]`, which must start where a command may start (the
+/// start of the text or of a line that no `\` continues).
+pub(crate) fn for_each_command_in<'t>(
+    text: &'t str,
+    range: Range<usize>,
+    emit: &mut dyn FnMut(Command<'t>),
+) {
+    let mut pending = vec![(range.start, range.end, 0usize)];
     while let Some((start, end, depth)) = pending.pop() {
         let mut reader = Reader {
             text,
