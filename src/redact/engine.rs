@@ -636,6 +636,36 @@ mod tests {
     }
 
     #[test]
+    fn first_work_finds_the_earliest_place_across_chunks() {
+        let engine = Engine::get();
+        for offset in [
+            0,
+            5,
+            FOLD_CHUNK - HINT_OVERLAP - 2,
+            FOLD_CHUNK - HINT_OVERLAP,
+            FOLD_CHUNK - 10,
+            FOLD_CHUNK,
+            2 * FOLD_CHUNK - 100,
+        ] {
+            let text = format!("{}ConvertTo-SecureString sk-", " ".repeat(offset));
+            assert_eq!(engine.first_work(text.as_bytes()), Some(offset), "{offset}");
+        }
+        assert_eq!(
+            engine.first_work(" ".repeat(3 * FOLD_CHUNK).as_bytes()),
+            None
+        );
+        assert_eq!(engine.first_work(b"h.x:5432:db:user:pw\n"), Some(3));
+        assert_eq!(
+            engine.first_work(b"see https://example.com/a@b, bypassing --author=x\n"),
+            None
+        );
+        assert_eq!(
+            engine.first_work(b"ok\ngit clone https://u:t@h/r\n"),
+            Some(18)
+        );
+    }
+
+    #[test]
     fn every_hint_fits_the_chunk_overlap() {
         for rule in &Engine::get().rules {
             for hint in rule.hints() {

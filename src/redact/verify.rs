@@ -14,6 +14,7 @@ pub(crate) fn verifier(hint: &[u8]) -> Option<fn(&[u8], usize) -> bool> {
         b"://" => Some(url_has_at),
         b"auth" => Some(auth_ends_segment),
         b"pass" => Some(pass_ends_segment),
+        b"curl" => Some(curl_may_take_user),
         _ => None,
     }
 }
@@ -53,6 +54,39 @@ fn pass_ends_segment(text: &[u8], at: usize) -> bool {
     }
 }
 
+/// Bytes after `curl` that [`curl_may_take_user`] reads before it gives up and says yes.
+const CURL_SCAN_BYTES: usize = 256;
+
+/// `curl` (the command-line rule): curl's secret options are `-u`/`-U` (alone or ending a
+/// bundle such as `-su`), `--user`, `--proxy-user`, `--oauth2-bearer` — each a `-` followed
+/// later by a `u` — and `--pass`, `--proxy-pass`, `--tlspassword`, whose `pass` is a hint of
+/// its own. So the logical line after `curl` must hold a `-` and, after it, a `u` or `U`. The
+/// scan stops at a line break that no `\` continues, and says yes after
+/// [`CURL_SCAN_BYTES`] (which bounds the work per occurrence).
+fn curl_may_take_user(text: &[u8], at: usize) -> bool {
+    let rest = text.get(at + 4..).unwrap_or_default();
+    let mut dash = false;
+    for (i, &b) in rest.iter().enumerate() {
+        if i >= CURL_SCAN_BYTES {
+            return true;
+        }
+        match b {
+            b'-' => dash = true,
+            b'u' | b'U' if dash => return true,
+            b'\n' => {
+                let before = &rest[..i];
+                let before = before.strip_suffix(b"\r").unwrap_or(before);
+                let run = before.iter().rev().take_while(|&&c| c == b'\\').count();
+                if run % 2 == 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +118,14 @@ mod tests {
         }
         assert!(!check("pass", "bypassing the cache"));
         assert!(!check("pass", "passenger"));
+        assert!(check("curl", "curl -su bob:pw https://h"));
+        assert!(check("curl", "curl --user bob:pw h"));
+        assert!(check("curl", "curl -s \\\n  -U bob:pw h"));
+        assert!(check("curl", &format!("curl -s {}", "x".repeat(300))));
+        assert!(!check(
+            "curl",
+            "curl -fsSL https://example.com/install.sh | sh -s"
+        ));
+        assert!(!check("curl", "curl -s https://h/x\n-u"));
     }
 }

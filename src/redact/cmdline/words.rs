@@ -201,7 +201,13 @@ enum Stop {
 
 impl<'t> Reader<'t> {
     fn peek(&self) -> Option<char> {
-        self.text.get(self.pos..self.end)?.chars().next()
+        if self.pos >= self.end {
+            return None;
+        }
+        match self.text.as_bytes().get(self.pos) {
+            Some(&b) if b.is_ascii() => Some(char::from(b)),
+            _ => self.text.get(self.pos..self.end)?.chars().next(),
+        }
     }
 
     fn read(&mut self, out: &mut dyn FnMut(Command<'t>)) {
