@@ -112,6 +112,10 @@ pub fn redact_stream(
     let engine = Engine::get();
     let mut reader = BufReader::with_capacity(BLOCK_BYTES, input);
     let mut unit: Vec<u8> = Vec::new();
+    // Absolute stream offsets: bytes consumed so far, and the end of the whole lines of the
+    // buffer being worked through (found once per buffer, not once per redacted line).
+    let mut pos: u64 = 0;
+    let mut block_end: u64 = 0;
     loop {
         let buf = loop {
             match reader.fill_buf() {
@@ -123,12 +127,15 @@ pub fn redact_stream(
         if buf.is_empty() {
             break;
         }
-        // The whole lines of the buffer; a buffer without a line break takes the unit path.
-        let Some(last_nl) = memchr::memrchr(b'\n', buf) else {
-            redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
-            continue;
-        };
-        let block = &buf[..=last_nl];
+        if pos >= block_end {
+            // The whole lines of the buffer; one without a line break takes the unit path.
+            let Some(last_nl) = memchr::memrchr(b'\n', buf) else {
+                pos += redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
+                continue;
+            };
+            block_end = pos + last_nl as u64 + 1;
+        }
+        let block = &buf[..(block_end - pos) as usize];
         let clean = match engine.first_work(block) {
             None => block.len(),
             Some(at) => memchr::memrchr(b'\n', &block[..at]).map_or(0, |nl| nl + 1),
@@ -137,26 +144,28 @@ pub fn redact_stream(
         if clean > 0 {
             output.write_all(&block[..clean])?;
             reader.consume(clean);
+            pos += clean as u64;
         }
         if !whole {
-            redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
+            pos += redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
         }
     }
     output.flush()
 }
 
 /// Reads and redacts one unit — a line, a `\`-continued group, a private-key group or a
-/// window of an overlong line.
+/// window of an overlong line — and returns the bytes it consumed.
 fn redact_unit(
     reader: &mut impl BufRead,
     output: &mut impl Write,
     unit: &mut Vec<u8>,
     redactor: &Redactor,
-) -> io::Result<()> {
+) -> io::Result<u64> {
     unit.clear();
     let complete = read_line_bounded(reader, unit, LINE_WINDOW_BYTES)?;
+    let mut consumed = unit.len();
     if unit.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     if !complete {
         // An overlong line: redact a window cut where no rule reaches across, and leave the
@@ -166,9 +175,12 @@ fn redact_unit(
         let mut rest = unit.split_off(cut);
         // The rest was consumed already: redact it with the following bytes of the line.
         loop {
+            let before = rest.len();
             let complete = read_line_bounded(reader, &mut rest, LINE_WINDOW_BYTES)?;
+            consumed += rest.len() - before;
             if complete {
-                return write_redacted(output, &rest, redactor);
+                write_redacted(output, &rest, redactor)?;
+                return Ok(consumed as u64);
             }
             let cut = choose_cut(&rest, redactor);
             write_redacted(output, &rest[..cut], redactor)?;
@@ -191,7 +203,8 @@ fn redact_unit(
             break;
         }
     }
-    write_redacted(output, unit, redactor)
+    write_redacted(output, unit, redactor)?;
+    Ok(unit.len() as u64)
 }
 
 /// Appends bytes up to and including the next `\n` to `buf`, stopping once `buf` holds

@@ -77,6 +77,9 @@ const SEARCHER_GROUP: usize = 48;
 /// Bytes folded per step by the quick hint check (plus an overlap of the longest hint).
 const FOLD_CHUNK: usize = 32 << 10;
 
+/// The first chunk [`Engine::first_work`] folds; each next one is twice as long.
+const FIRST_CHUNK: usize = 4 * HINT_OVERLAP;
+
 /// Texts up to this many bytes are folded into a stack buffer for the hint scan.
 const SHORT_TEXT: usize = 512;
 
@@ -359,8 +362,12 @@ impl Engine {
                 Err(_) => &mut owned,
             };
             let mut start = 0;
+            // Chunks grow from small to FOLD_CHUNK: the text mode asks again after every line
+            // it redacts, and on secret-dense text the first hint is a line away.
+            let mut chunk = FIRST_CHUNK;
             loop {
-                let end = (start + FOLD_CHUNK).min(bytes.len());
+                let end = (start + chunk).min(bytes.len());
+                chunk = (chunk * 2).min(FOLD_CHUNK);
                 folded.clear();
                 folded.extend(bytes[start..end].iter().copied().map(fold));
                 // A hint that starts in the overlap with the next chunk may not lie whole in
