@@ -3,6 +3,12 @@
 //! Prints MB/s for mixed realistic text (per line, as `relay-shell redact` does, and as one
 //! buffer), for secret-free text, and for adversarial inputs per rule at 1 MB and 10 MB: a
 //! linear rule takes about ten times as long for ten times the input.
+//!
+//! For instruction counts (independent of machine load), two variables narrow a run:
+//! `REDACT_BENCH_ONLY=dense-cli` (or `clean-cli`) runs only that row, once, and
+//! `REDACT_BENCH_MB=N` sizes its input. The text mode runs inside [`run_stream`], which is
+//! never inlined, so `valgrind --tool=callgrind --collect-atstart=no
+//! --toggle-collect='*run_stream*'` counts exactly its instructions.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -45,9 +51,45 @@ fn mixed_text(bytes: usize) -> String {
     out
 }
 
+/// A line of about 300 bytes with a password, a bearer header and a GitHub token.
+const DENSE_LINE: &str = "2026-11-30T07:00:00Z web-7 INFO shell_exec command=\"mysqldump -u app -p'Tr0ub4dor&3' shop\" \
+curl -sS -H \"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl\" \
+https://api.example.com/v1/items?page=2 push ghp_R4nd0mT0k3nV4lu3F0rT3st1ngAbCdEf12 exit=0";
+
+fn dense_text(bytes: usize) -> String {
+    let mut out = String::with_capacity(bytes + 512);
+    while out.len() < bytes {
+        out.push_str(DENSE_LINE);
+        out.push('\n');
+    }
+    out
+}
+
+/// `REDACT_BENCH_ONLY`: the one row to run (once), if set.
+fn only() -> Option<String> {
+    std::env::var("REDACT_BENCH_ONLY").ok()
+}
+
+/// `REDACT_BENCH_MB`: input size of the text-mode rows (64 by default).
+fn input_bytes() -> usize {
+    std::env::var("REDACT_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(64)
+        << 20
+}
+
+/// `relay-shell redact`'s text mode over `input`, into a sink.
+#[inline(never)]
+fn run_stream(input: &[u8], r: &Redactor) {
+    let mut sink = std::io::sink();
+    relay_shell::redact::redact_stream(black_box(input), &mut sink, r).unwrap_or(());
+}
+
 fn time<F: FnMut()>(mut f: F) -> Duration {
     // Best of three: the machine is shared.
-    (0..3)
+    let runs = if only().is_some() { 1 } else { 3 };
+    (0..runs)
         .map(|_| {
             let start = Instant::now();
             f();
@@ -65,8 +107,33 @@ fn adversarial(unit: &str, bytes: usize) -> String {
     unit.repeat(bytes / unit.len() + 1)
 }
 
+/// One text-mode row alone (see the module comment).
+fn only_row(row: &str, r: &Redactor) {
+    let text = match row {
+        "dense-cli" => dense_text(input_bytes()),
+        "clean-cli" => {
+            let clean: String = MIXED_LINES[..12].iter().map(|l| format!("{l}\n")).collect();
+            clean.repeat(input_bytes() / clean.len() + 1)
+        }
+        other => {
+            eprintln!("unknown REDACT_BENCH_ONLY row {other:?} (dense-cli, clean-cli)");
+            return;
+        }
+    };
+    let d = time(|| run_stream(text.as_bytes(), r));
+    println!(
+        "{row} {:>7.0} MB/s  ({} bytes)",
+        mb_per_s(text.len(), d),
+        text.len()
+    );
+}
+
 fn main() {
     let r = Redactor::new();
+    if let Some(row) = only() {
+        only_row(&row, &r);
+        return;
+    }
     let mixed = mixed_text(64 << 20);
     let lines: Vec<&str> = mixed.lines().collect();
 
@@ -125,6 +192,23 @@ fn main() {
         d.as_secs_f64() * 1e6 / 1000.0
     );
 
+    // Through `relay-shell redact`'s text mode (`redact_stream`, in memory).
+    let dense = dense_text(input_bytes());
+    let d = time(|| run_stream(dense.as_bytes(), &r));
+    println!(
+        "secret-dense, redact CLI {:>7.0} MB/s  ({} MB, 3 secrets per {}-byte line)",
+        mb_per_s(dense.len(), d),
+        dense.len() >> 20,
+        DENSE_LINE.len() + 1
+    );
+    let clean_big = clean.repeat(input_bytes() / clean.len().max(1) + 1);
+    let d = time(|| run_stream(clean_big.as_bytes(), &r));
+    println!(
+        "secret-free, redact CLI  {:>7.0} MB/s  ({} MB)",
+        mb_per_s(clean_big.len(), d),
+        clean_big.len() >> 20
+    );
+
     println!();
     println!("adversarial input (rule: unit)                      1 MB ms   10 MB ms  ratio");
     let cases: &[(&str, &str)] = &[
@@ -167,6 +251,13 @@ fn main() {
         ("sshpass options", "sshpass -v -v -v "),
         ("netrc: password words", "machine h login u password "),
         ("pgpass: colons", "a:1:b:c:"),
+        ("cmdline: mysql -p words", "mysql -p -p -p "),
+        ("cmdline: unclosed quotes", "mysql -u \"a "),
+        ("cmdline: continuations", "curl -u \\\n"),
+        ("cmdline: nested quotes", "sh -c \"mysql 'a b' \" "),
+        ("cmdline: set secret keys", "set requirepass "),
+        ("cmdline: echo > password file", "echo x > a.pass; "),
+        ("keyword: quoted values", "password=\"a b "),
         (
             "all hints, no secrets",
             "token secret password sk- ey .ey ghp_ AKIA xox :// ",

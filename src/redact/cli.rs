@@ -1,7 +1,9 @@
 //! `relay-shell redact`: stdin → stdout with the rules the audit log uses.
 //!
-//! Text mode streams in constant memory. Each line is redacted on its own, with two
+//! Text mode streams in constant memory. Each line is redacted on its own, with three
 //! exceptions that keep secrets whole:
+//! - a line ending in a `\` continuation is redacted together with the lines it continues
+//!   into (at most [`CONTINUED_MAX_BYTES`]), so a command split across lines is read whole;
 //! - a private-key header whose footer is not on the same line starts a group that runs to
 //!   the footer (at most [`PEM_GROUP_MAX_BYTES`]), redacted as one text;
 //! - a line longer than [`LINE_WINDOW_BYTES`] is redacted in windows, each cut at whitespace
@@ -16,15 +18,22 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::ExitCode;
 
 use super::Redactor;
+use super::engine::Engine;
 
 /// Longest piece of one line redacted at once; longer lines are cut into windows.
 pub const LINE_WINDOW_BYTES: usize = 1 << 20;
+
+/// Buffer of the text mode: the block of whole lines searched for hints at once.
+const BLOCK_BYTES: usize = 256 << 10;
 
 /// Largest JSON document `--json` accepts.
 pub const JSON_INPUT_MAX_BYTES: usize = 64 << 20;
 
 /// Largest private-key group gathered across lines.
 const PEM_GROUP_MAX_BYTES: usize = 64 << 10;
+
+/// Largest group of `\`-continued lines redacted as one command.
+const CONTINUED_MAX_BYTES: usize = 64 << 10;
 
 /// How far back from the end of a full window a cut point is looked for.
 const CUT_SEARCH_BYTES: usize = 64 << 10;
@@ -89,40 +98,113 @@ pub fn redact_json_document(
 
 /// Streams `input` to `output`, redacting as described in the module comment. Memory stays
 /// bounded by [`LINE_WINDOW_BYTES`] plus [`PEM_GROUP_MAX_BYTES`] whatever the input size.
+///
+/// Fast path: the whole lines of the buffered input are searched at once for the first place
+/// where a rule may have work ([`Engine::first_work`]: one SIMD search for hint literals, and
+/// the block filter of the rules without hints); everything before the line that holds it is
+/// copied through unchanged, and that line (with its continuation or key group) is redacted.
+/// Clean text therefore costs one search and one copy, with no work per line.
 pub fn redact_stream(
     input: impl Read,
     mut output: impl Write,
     redactor: &Redactor,
 ) -> io::Result<()> {
-    let mut reader = BufReader::with_capacity(64 << 10, input);
+    let engine = Engine::get();
+    let mut reader = BufReader::with_capacity(BLOCK_BYTES, input);
     let mut unit: Vec<u8> = Vec::new();
+    // Absolute stream offsets: bytes consumed so far, and the end of the whole lines of the
+    // buffer being worked through (found once per buffer, not once per redacted line).
+    let mut pos: u64 = 0;
+    let mut block_end: u64 = 0;
     loop {
-        let complete = read_line_bounded(&mut reader, &mut unit, LINE_WINDOW_BYTES)?;
-        if unit.is_empty() {
+        let buf = loop {
+            match reader.fill_buf() {
+                Ok(buf) => break buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        if buf.is_empty() {
             break;
         }
-        if !complete {
-            let cut = choose_cut(&unit, redactor);
-            write_redacted(&mut output, &unit[..cut], redactor)?;
-            unit.drain(..cut);
-            continue;
+        if pos >= block_end {
+            // The whole lines of the buffer; one without a line break takes the unit path.
+            let Some(last_nl) = memchr::memrchr(b'\n', buf) else {
+                pos += redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
+                continue;
+            };
+            block_end = pos + last_nl as u64 + 1;
         }
-        if opens_private_key(&unit) {
-            while unit.len() < PEM_GROUP_MAX_BYTES {
-                let before = unit.len();
-                let complete = read_line_bounded(&mut reader, &mut unit, PEM_GROUP_MAX_BYTES)?;
-                if unit.len() == before
-                    || !complete
-                    || find(&unit[before..], b"-----END ").is_some()
-                {
-                    break;
-                }
-            }
+        let block = &buf[..(block_end - pos) as usize];
+        let clean = match engine.first_work(block) {
+            None => block.len(),
+            Some(at) => memchr::memrchr(b'\n', &block[..at]).map_or(0, |nl| nl + 1),
+        };
+        let whole = clean == block.len();
+        if clean > 0 {
+            output.write_all(&block[..clean])?;
+            reader.consume(clean);
+            pos += clean as u64;
         }
-        write_redacted(&mut output, &unit, redactor)?;
-        unit.clear();
+        if !whole {
+            pos += redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
+        }
     }
     output.flush()
+}
+
+/// Reads and redacts one unit — a line, a `\`-continued group, a private-key group or a
+/// window of an overlong line — and returns the bytes it consumed.
+fn redact_unit(
+    reader: &mut impl BufRead,
+    output: &mut impl Write,
+    unit: &mut Vec<u8>,
+    redactor: &Redactor,
+) -> io::Result<u64> {
+    unit.clear();
+    let complete = read_line_bounded(reader, unit, LINE_WINDOW_BYTES)?;
+    let mut consumed = unit.len();
+    if unit.is_empty() {
+        return Ok(0);
+    }
+    if !complete {
+        // An overlong line: redact a window cut where no rule reaches across, and leave the
+        // rest of the line for the next unit.
+        let cut = choose_cut(unit, redactor);
+        write_redacted(output, &unit[..cut], redactor)?;
+        let mut rest = unit.split_off(cut);
+        // The rest was consumed already: redact it with the following bytes of the line.
+        loop {
+            let before = rest.len();
+            let complete = read_line_bounded(reader, &mut rest, LINE_WINDOW_BYTES)?;
+            consumed += rest.len() - before;
+            if complete {
+                write_redacted(output, &rest, redactor)?;
+                return Ok(consumed as u64);
+            }
+            let cut = choose_cut(&rest, redactor);
+            write_redacted(output, &rest[..cut], redactor)?;
+            rest.drain(..cut);
+        }
+    }
+    if opens_private_key(unit) {
+        while unit.len() < PEM_GROUP_MAX_BYTES {
+            let before = unit.len();
+            let complete = read_line_bounded(reader, unit, PEM_GROUP_MAX_BYTES)?;
+            if unit.len() == before || !complete || find(&unit[before..], b"-----END ").is_some() {
+                break;
+            }
+        }
+    }
+    while continues(unit) && unit.len() < CONTINUED_MAX_BYTES {
+        let before = unit.len();
+        read_line_bounded(reader, unit, CONTINUED_MAX_BYTES)?;
+        if unit.len() == before {
+            break;
+        }
+    }
+    write_redacted(output, unit, redactor)?;
+    Ok(unit.len() as u64)
 }
 
 /// Appends bytes up to and including the next `\n` to `buf`, stopping once `buf` holds
@@ -163,6 +245,12 @@ fn write_redacted(output: &mut impl Write, bytes: &[u8], redactor: &Redactor) ->
     Ok(())
 }
 
+/// Whether a line ends with a shell line continuation (a backslash right before its line
+/// break): the next line is part of the same command.
+fn continues(line: &[u8]) -> bool {
+    line.ends_with(b"\\\n") || line.ends_with(b"\\\r\n")
+}
+
 fn opens_private_key(line: &[u8]) -> bool {
     let Some(begin) = rfind(line, b"-----BEGIN ") else {
         return false;
@@ -175,11 +263,11 @@ fn closes_after(text: &[u8], begin: usize) -> bool {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).rposition(|w| w == needle)
+    memchr::memmem::rfind(hay, needle)
 }
 
 /// Where to cut a full window: at whitespace, as late as possible, where the text before the

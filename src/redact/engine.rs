@@ -8,7 +8,7 @@ use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use super::scan::{Rule, ScanState, next_char_boundary};
-use super::{PLACEHOLDER, extra, provider, rules};
+use super::{PLACEHOLDER, cmdline, extra, provider, rules, verify};
 
 /// A pass is repeated until it changes nothing, at most this many times. One pass is the
 /// Python implementation's pipeline; a second is needed only when a late rule uncovers an earlier rule's shape
@@ -26,12 +26,26 @@ pub(crate) struct Engine {
     hint_rules: Vec<u128>,
     /// Rules with no hints: they always run (subject to their gate).
     always: u128,
+    /// How the text mode finds lines that the rules without hints may change.
+    unhinted: Unhinted,
     /// SIMD literal search over case-folded bytes: does any hint occur at all? Most text has
     /// none, and this answers that several times faster than the full automaton.
-    any_hint: Option<packed::Searcher>,
+    /// Split in groups of at most [`SEARCHER_GROUP`] literals (one searcher holds at most 64,
+    /// and fewer literals per searcher verify fewer false candidates).
+    any_hint: Option<Vec<packed::Searcher>>,
     /// The minimal hints (those that contain no other hint), grouped by their first byte in
     /// lower case: where the quick check proposes a position, these are compared exactly.
     minimal_by_first: Vec<Vec<MinimalHint>>,
+}
+
+/// How [`Engine::first_work`] finds work for the rules without hints.
+enum Unhinted {
+    /// There are none.
+    None,
+    /// Each declares a block filter; this is their alternation.
+    Filter(regex::bytes::Regex),
+    /// One declares none: every line is a candidate.
+    Every,
 }
 
 /// A hint that contains no other hint, and the longer hints that contain it.
@@ -40,11 +54,16 @@ struct MinimalHint {
     text: Vec<u8>,
     /// Rules this hint enables.
     rules: u128,
+    /// The hint's check ([`verify`]): an occurrence counts only where it says yes.
+    verify: Option<Verifier>,
     /// Each longer hint containing this one: (offset of this hint inside it, the longer hint
-    /// in ASCII lower case, the rules it enables). Every occurrence of a longer hint contains
-    /// an occurrence of this one at that offset, so checking there finds them all.
-    containing: Vec<(usize, Vec<u8>, u128)>,
+    /// in ASCII lower case, the rules it enables, its check). Every occurrence of a longer
+    /// hint contains an occurrence of this one at that offset, so checking there finds them all.
+    containing: Vec<(usize, Vec<u8>, u128, Option<Verifier>)>,
 }
+
+/// See [`verify::verifier`].
+type Verifier = fn(&[u8], usize) -> bool;
 
 /// Whether `text` holds `hint` (ASCII lower case) at byte offset `at`, ignoring ASCII case.
 fn hint_at(text: &[u8], at: usize, hint: &[u8]) -> bool {
@@ -52,8 +71,14 @@ fn hint_at(text: &[u8], at: usize, hint: &[u8]) -> bool {
         .is_some_and(|window| window.eq_ignore_ascii_case(hint))
 }
 
+/// Most literals per SIMD searcher.
+const SEARCHER_GROUP: usize = 48;
+
 /// Bytes folded per step by the quick hint check (plus an overlap of the longest hint).
 const FOLD_CHUNK: usize = 32 << 10;
+
+/// The first chunk [`Engine::first_work`] folds; each next one is twice as long.
+const FIRST_CHUNK: usize = 4 * HINT_OVERLAP;
 
 /// Texts up to this many bytes are folded into a stack buffer for the hint scan.
 const SHORT_TEXT: usize = 512;
@@ -89,6 +114,7 @@ impl Engine {
         rules.extend(provider::provider_rules());
         rules.push(rules::mysql_rule());
         rules.extend(extra::extra_rules());
+        rules.push(Box::new(cmdline::CommandLineRule));
         assert!(rules.len() <= 128, "rule bitmask holds 128 rules"); // ok: constant table size
 
         let mut literals: Vec<&'static str> = Vec::new();
@@ -134,28 +160,64 @@ impl Engine {
         let mut minimal_by_first: Vec<Vec<MinimalHint>> = (0..256).map(|_| Vec::new()).collect();
         for m in (0..lower.len()).filter(|&l| is_minimal(l)) {
             let containing = (0..lower.len())
-                .filter_map(|o| contained_in(m, o).map(|at| (at, lower[o].clone(), hint_rules[o])))
+                .filter_map(|o| {
+                    contained_in(m, o).map(|at| {
+                        (
+                            at,
+                            lower[o].clone(),
+                            hint_rules[o],
+                            verify::verifier(&lower[o]),
+                        )
+                    })
+                })
                 .collect();
             if let Some(&first) = lower[m].first() {
                 minimal_by_first[usize::from(first)].push(MinimalHint {
                     text: lower[m].clone(),
                     rules: hint_rules[m],
+                    verify: verify::verifier(&lower[m]),
                     containing,
                 });
             }
         }
         // `None` when the table outgrows the SIMD searcher (64 literals): every text then
         // takes the full automaton, which is slower but equally exact.
-        let any_hint = packed::Config::new()
-            .match_kind(packed::MatchKind::LeftmostFirst)
-            .builder()
-            .extend(&folded)
-            .build();
+        let any_hint: Option<Vec<packed::Searcher>> = folded
+            .chunks(SEARCHER_GROUP)
+            .map(|group| {
+                packed::Config::new()
+                    .match_kind(packed::MatchKind::LeftmostFirst)
+                    .builder()
+                    .extend(group)
+                    .build()
+            })
+            .collect();
+        let filters: Option<Vec<&str>> = rules
+            .iter()
+            .filter(|r| r.hints().is_empty())
+            .map(|r| r.scan_filter())
+            .collect();
+        let unhinted = match filters {
+            None => Unhinted::Every,
+            Some(f) if f.is_empty() => Unhinted::None,
+            Some(f) => {
+                let alternation = f
+                    .iter()
+                    .map(|p| format!("(?:{p})"))
+                    .collect::<Vec<_>>()
+                    .join("|");
+                match regex::bytes::Regex::new(&alternation) {
+                    Ok(re) => Unhinted::Filter(re),
+                    Err(_) => Unhinted::Every,
+                }
+            }
+        };
         Engine {
             rules,
             hints,
             hint_rules,
             always,
+            unhinted,
             any_hint,
             minimal_by_first,
         }
@@ -181,7 +243,7 @@ impl Engine {
                 let end = (start + FOLD_CHUNK).min(bytes.len());
                 buf.clear();
                 buf.extend(bytes[start..end].iter().copied().map(fold));
-                if any_hint.find(&buf[..]).is_some() {
+                if any_hint.iter().any(|h| h.find(&buf[..]).is_some()) {
                     return true;
                 }
                 if end == bytes.len() {
@@ -202,7 +264,10 @@ impl Engine {
         let Some(any_hint) = &self.any_hint else {
             let mut mask = self.always;
             for m in self.hints.find_overlapping_iter(text) {
-                mask |= self.hint_rules[m.pattern().as_usize()];
+                let hint = text[m.range()].to_ascii_lowercase();
+                if verify::verifier(hint.as_bytes()).is_none_or(|v| v(text.as_bytes(), m.start())) {
+                    mask |= self.hint_rules[m.pattern().as_usize()];
+                }
             }
             return mask;
         };
@@ -244,18 +309,103 @@ impl Engine {
     /// offset `start`.
     fn scan_chunk(
         &self,
-        any_hint: &packed::Searcher,
+        any_hint: &[packed::Searcher],
         folded: &[u8],
         text: &[u8],
         start: usize,
     ) -> u128 {
         let mut mask = 0;
-        let mut from = 0;
-        while let Some(m) = any_hint.find_in(folded, aho_corasick::Span::from(from..folded.len())) {
-            mask |= self.hints_at(text, start + m.start());
-            from = m.start() + 1;
+        for searcher in any_hint {
+            let mut from = 0;
+            while let Some(m) =
+                searcher.find_in(folded, aho_corasick::Span::from(from..folded.len()))
+            {
+                mask |= self.hints_at(text, start + m.start());
+                from = m.start() + 1;
+            }
         }
         mask
+    }
+
+    /// The offset of the first place in `bytes` where redaction may have work: the start of
+    /// a hint, or a match of the block filter of a rule without hints. `None` means no line
+    /// of `bytes` can change, so `relay-shell redact` copies it through. `bytes` need not be
+    /// UTF-8 (hints are ASCII). One SIMD search over the block, no per-line work.
+    pub(crate) fn first_work(&self, bytes: &[u8]) -> Option<usize> {
+        let unhinted = match &self.unhinted {
+            Unhinted::None => None,
+            Unhinted::Filter(filter) => filter.find(bytes).map(|m| m.start()),
+            Unhinted::Every => return (!bytes.is_empty()).then_some(0),
+        };
+        // Hints are searched only up to where the filter found work already.
+        let limit = unhinted.map_or(bytes.len(), |at| at.min(bytes.len()));
+        let hint = self.first_hint(&bytes[..limit]);
+        match (hint, unhinted) {
+            (Some(h), Some(u)) => Some(h.min(u)),
+            (h, u) => h.or(u),
+        }
+    }
+
+    /// The offset of the first hint in `bytes` (see [`Self::first_work`]).
+    fn first_hint(&self, bytes: &[u8]) -> Option<usize> {
+        let Some(any_hint) = &self.any_hint else {
+            return self.hints.find(bytes).map(|m| m.start());
+        };
+        thread_local! {
+            static FOLDED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        FOLDED.with(|cell| {
+            let mut owned = Vec::new();
+            let mut borrowed = cell.try_borrow_mut();
+            let folded = match borrowed.as_deref_mut() {
+                Ok(buf) => buf,
+                Err(_) => &mut owned,
+            };
+            let mut start = 0;
+            // Chunks grow from small to FOLD_CHUNK: the text mode asks again after every line
+            // it redacts, and on secret-dense text the first hint is a line away.
+            let mut chunk = FIRST_CHUNK;
+            loop {
+                let end = (start + chunk).min(bytes.len());
+                chunk = (chunk * 2).min(FOLD_CHUNK);
+                folded.clear();
+                folded.extend(bytes[start..end].iter().copied().map(fold));
+                // A hint that starts in the overlap with the next chunk may not lie whole in
+                // this one: it is left to the next chunk, which holds it whole.
+                let accept = if end == bytes.len() {
+                    folded.len()
+                } else {
+                    folded.len() - HINT_OVERLAP
+                };
+                let mut first: Option<usize> = None;
+                let folded: &[u8] = folded;
+                for searcher in any_hint {
+                    // Past the first hint found so far, nothing can come first.
+                    let span_end =
+                        first.map_or(folded.len(), |f| (f + HINT_OVERLAP).min(folded.len()));
+                    let mut from = 0;
+                    while let Some(m) =
+                        searcher.find_in(folded, aho_corasick::Span::from(from..span_end))
+                    {
+                        if m.start() >= accept || first.is_some_and(|f| m.start() >= f) {
+                            break;
+                        }
+                        if self.hints_at(bytes, start + m.start()) != 0 {
+                            first = Some(m.start());
+                            break;
+                        }
+                        from = m.start() + 1;
+                    }
+                }
+                if let Some(f) = first {
+                    return Some(start + f);
+                }
+                if end == bytes.len() {
+                    return None;
+                }
+                start = end - HINT_OVERLAP;
+            }
+        })
     }
 
     /// The rules enabled by every hint that has an occurrence of a minimal hint at `at`.
@@ -268,10 +418,13 @@ impl Engine {
             if !hint_at(text, at, &minimal.text) {
                 continue;
             }
-            mask |= minimal.rules;
-            for (offset, longer, rules) in &minimal.containing {
+            if minimal.verify.is_none_or(|v| v(text, at)) {
+                mask |= minimal.rules;
+            }
+            for (offset, longer, rules, verify) in &minimal.containing {
                 if let Some(outer) = at.checked_sub(*offset)
                     && hint_at(text, outer, longer)
+                    && verify.is_none_or(|v| v(text, outer))
                 {
                     mask |= rules;
                 }
@@ -359,21 +512,45 @@ fn apply(rule: &dyn Rule, text: &str, sub: &Substitution<'_>) -> Option<String> 
         } else {
             next_char_boundary(text, pos)
         };
-        if hit.secret.start >= copied
-            && hit.secret.start < hit.secret.end
-            && let Some(secret) = text.get(hit.secret.clone())
+        let span = outside_placeholders(text, hit.secret.clone());
+        if span.start >= copied
+            && span.start < span.end
+            && let Some(secret) = text.get(span.clone())
             && !is_placeholder(secret)
         {
             let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
-            buf.push_str(&text[copied..hit.secret.start]);
+            buf.push_str(&text[copied..span.start]);
             push_placeholder(buf, secret, sub);
-            copied = hit.secret.end;
+            copied = span.end;
         }
         pos = next;
     }
     let mut buf = out?;
     buf.push_str(&text[copied..]);
     Some(buf)
+}
+
+/// The placeholder that strictly contains byte offset `at` (starts before it, ends after it).
+fn placeholder_around(text: &str, at: usize) -> Option<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    (1..=at.min(18)).map(|k| at - k).find_map(|start| {
+        if !bytes[start..].starts_with(b"[REDACTED") {
+            return None;
+        }
+        [10, 19].into_iter().find_map(|len| {
+            let end = start + len;
+            (end > at && text.get(start..end).is_some_and(is_placeholder)).then_some(start..end)
+        })
+    })
+}
+
+/// A secret span with its ends moved out of any placeholder they fall inside: a rule that
+/// splits a value at `:` or `%` must not cut a keyed placeholder `[REDACTED:xxxxxxxx]` in
+/// two (that would not be idempotent). The start moves past the placeholder, the end to its end.
+fn outside_placeholders(text: &str, span: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let start = placeholder_around(text, span.start).map_or(span.start, |p| p.end);
+    let end = placeholder_around(text, span.end).map_or(span.end, |p| p.end);
+    start..end.max(start)
 }
 
 /// Whether `s` is already a placeholder, plain or keyed. Such a value is left as it is, so
@@ -409,7 +586,7 @@ mod tests {
     fn quick_hint_check_fits_the_simd_searcher() {
         assert!(
             Engine::get().any_hint.is_some(),
-            "hint table outgrew 64 literals"
+            "a hint group outgrew the SIMD searcher"
         );
     }
 
@@ -427,7 +604,10 @@ mod tests {
     fn reference_candidates(engine: &Engine, text: &str) -> u128 {
         let mut mask = engine.always;
         for m in engine.hints.find_overlapping_iter(text) {
-            mask |= engine.hint_rules[m.pattern().as_usize()];
+            let hint = text[m.range()].to_ascii_lowercase();
+            if verify::verifier(hint.as_bytes()).is_none_or(|v| v(text.as_bytes(), m.start())) {
+                mask |= engine.hint_rules[m.pattern().as_usize()];
+            }
         }
         mask
     }
@@ -460,6 +640,36 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    #[test]
+    fn first_work_finds_the_earliest_place_across_chunks() {
+        let engine = Engine::get();
+        for offset in [
+            0,
+            5,
+            FOLD_CHUNK - HINT_OVERLAP - 2,
+            FOLD_CHUNK - HINT_OVERLAP,
+            FOLD_CHUNK - 10,
+            FOLD_CHUNK,
+            2 * FOLD_CHUNK - 100,
+        ] {
+            let text = format!("{}ConvertTo-SecureString sk-", " ".repeat(offset));
+            assert_eq!(engine.first_work(text.as_bytes()), Some(offset), "{offset}");
+        }
+        assert_eq!(
+            engine.first_work(" ".repeat(3 * FOLD_CHUNK).as_bytes()),
+            None
+        );
+        assert_eq!(engine.first_work(b"h.x:5432:db:user:pw\n"), Some(3));
+        assert_eq!(
+            engine.first_work(b"see https://example.com/a@b, bypassing --author=x\n"),
+            None
+        );
+        assert_eq!(
+            engine.first_work(b"ok\ngit clone https://u:t@h/r\n"),
+            Some(18)
+        );
     }
 
     #[test]

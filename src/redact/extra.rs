@@ -45,6 +45,7 @@ impl SshpassRule {
                 if arg == at {
                     return None;
                 }
+                let arg = super::scan::skip_continuations(text, arg);
                 let arg_end = flag_value_end(text, arg, state)?;
                 if option == "-p" {
                     return Some(Hit {
@@ -83,6 +84,17 @@ impl Rule for SshpassRule {
 pub(crate) fn extra_rules() -> Vec<Box<dyn Rule>> {
     vec![
         Box::new(CliFlagRule::compound()),
+        // `private_key=`, `secret_key:` (v0.5): after the key-block rule, so a PEM block that
+        // follows has already gone whole.
+        Box::new(super::rules::AssignmentRule::new(
+            "(?:private|secret)[_-]?key",
+            &["private", "secret"],
+        )),
+        // docker `config.json` auths: `"auth": "dXNlcjpwYXNz"` (base64 of user:password).
+        Box::new(PatternRule::valued(
+            r#"(?i)"auth"\s*:\s*"(?P<v>[A-Za-z0-9+/=]{8,})""#,
+            &["auth"],
+        )),
         Box::new(SshpassRule {
             word: compile(r"(?-u:\b)sshpass"),
         }),
@@ -104,7 +116,9 @@ pub(crate) fn extra_rules() -> Vec<Box<dyn Rule>> {
             .reading_previous_char()
             .resuming_at_secret_end()
             .prechecked_by(|text| text.bytes().filter(|&b| b == b':').count() >= 4)
-            .gated_by(r":(?:[0-9]{1,5}|\*):"),
+            .gated_by(r":(?:[0-9]{1,5}|\*):")
+            // The port and the two fields after it, which every match contains.
+            .filtered_by(r#":(?:[0-9]{1,5}|\*):[^:\s'"]+:[^:\s'"]+:"#),
         ),
         // GitLab session cookie.
         Box::new(PatternRule::valued(

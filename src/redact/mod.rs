@@ -14,11 +14,13 @@
 //! in an audit record, a false negative leaks a credential.
 
 mod cli;
+mod cmdline;
 mod engine;
 mod extra;
 mod provider;
 mod rules;
 mod scan;
+mod verify;
 mod writer;
 
 use std::borrow::Cow;

@@ -34,6 +34,8 @@ pub(crate) struct PatternRule {
     gate: Option<LazyRegex>,
     /// Optional cheap check run before the gate pattern.
     precheck: Option<fn(&str) -> bool>,
+    /// See [`Rule::scan_filter`].
+    filter: Option<&'static str>,
 }
 
 impl PatternRule {
@@ -47,6 +49,7 @@ impl PatternRule {
             hints,
             gate: None,
             precheck: None,
+            filter: None,
         }
     }
 
@@ -60,6 +63,7 @@ impl PatternRule {
             hints,
             gate: None,
             precheck: None,
+            filter: None,
         }
     }
 
@@ -81,6 +85,12 @@ impl PatternRule {
         self
     }
 
+    /// Declares the block filter of a rule without hints (see [`Rule::scan_filter`]).
+    pub(crate) fn filtered_by(mut self, pattern: &'static str) -> Self {
+        self.filter = Some(pattern);
+        self
+    }
+
     /// Adds a whole-text gate pattern.
     pub(crate) fn gated_by(mut self, pattern: &str) -> Self {
         self.gate = Some(compile(pattern));
@@ -98,18 +108,17 @@ impl Rule for PatternRule {
             && self.gate.as_ref().is_none_or(|g| g.is_match(text))
     }
 
+    fn scan_filter(&self) -> Option<&'static str> {
+        self.filter
+    }
+
     fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
         let start = if self.reads_previous_char {
             char_before(text, from).map_or(from, |c| from - c.len_utf8())
         } else {
             from
         };
-        let group = if self.valued {
-            self.re.capture_names().position(|n| n == Some("v"))
-        } else {
-            None
-        };
-        let Some(group) = group else {
+        if !self.valued {
             let m = self.re.find_at(text, start)?;
             return Some(Hit {
                 secret: m.range(),
@@ -121,7 +130,14 @@ impl Rule for PatternRule {
             .captures
             .get_or_insert_with(|| self.re.capture_locations());
         let whole = self.re.captures_read_at(locs, text, start)?;
-        let (secret_start, secret_end) = locs.get(group)?;
+        // The secret is group `v`, or the first of `v1`, `v2`, … that took part in the match
+        // (a pattern with alternative value shapes).
+        let (secret_start, secret_end) = self
+            .re
+            .capture_names()
+            .enumerate()
+            .filter(|(_, n)| n.is_some_and(|n| n.starts_with('v')))
+            .find_map(|(i, _)| locs.get(i))?;
         let secret = secret_start..secret_end;
         let resume = if self.resume_at_secret_end {
             secret.end
@@ -129,6 +145,110 @@ impl Rule for PatternRule {
             whole.end()
         };
         Some(Hit { secret, resume })
+    }
+}
+
+/// The separator of a keyword assignment (v0.5): `:`, `=` or `:=`, and the whitespace after it.
+const SEPARATOR: &str = r"(?::=|[:=])\s*";
+
+/// A keyword assignment (v0.5): a keyword, an optional quote, the separator, then a value that
+/// is a closed quoted string (`PASSWORD="a b c"`: everything inside), else a bare run that ends
+/// at whitespace, a quote, or a shell operator `;`, `&`, `|` (`token=a;rm -rf /x`). A line
+/// continuation inside a bare run joins it. The prefix is one capture-free pattern (a DFA
+/// search); the value is read here, following the order of the alternatives.
+pub(crate) struct AssignmentRule {
+    prefix: LazyRegex,
+    hints: &'static [&'static str],
+}
+
+impl AssignmentRule {
+    /// A rule for the keywords `keywords` (a pattern alternation, case-insensitive).
+    pub(crate) fn new(keywords: &str, hints: &'static [&'static str]) -> Self {
+        Self {
+            prefix: compile(&format!(r#"(?i)(?:{keywords})["']?\s*{SEPARATOR}"#)),
+            hints,
+        }
+    }
+
+    /// Whether a bare value may hold `c`.
+    fn bare(c: char) -> bool {
+        !(is_py_space(c) || matches!(c, '"' | '\'' | '\r' | '\n' | ';' | '&' | '|'))
+    }
+
+    /// The value at `at`: its span and the end of the whole match.
+    fn value(text: &str, at: usize) -> Option<(std::ops::Range<usize>, usize)> {
+        let bytes = text.as_bytes();
+        let quote = bytes.get(at).copied();
+        if let Some(q @ (b'"' | b'\'')) = quote {
+            let mut i = at + 1;
+            while let Some(&b) = bytes.get(i) {
+                match b {
+                    b'\r' | b'\n' => break,
+                    b if b == q => {
+                        if i > at + 1 {
+                            return Some((at + 1..i, i + 1));
+                        }
+                        break;
+                    }
+                    b'\\' if q == b'"' => {
+                        if matches!(bytes.get(i + 1), None | Some(b'\r' | b'\n')) {
+                            break;
+                        }
+                        i += 2;
+                    }
+                    _ => i += 1,
+                }
+            }
+        }
+        let start = if matches!(quote, Some(b'"' | b'\'')) {
+            at + 1
+        } else {
+            at
+        };
+        let mut end = start;
+        let mut chars = text[start..].char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c == '\\' {
+                if let Some(after) = super::scan::continuation_end(text, start + i) {
+                    if char_at(text, after).is_some_and(Self::bare) {
+                        while chars.peek().is_some_and(|&(j, _)| start + j < after) {
+                            chars.next();
+                        }
+                        continue;
+                    }
+                    break;
+                }
+                match chars.next() {
+                    Some((j, n)) if n != '\r' && n != '\n' => {
+                        end = start + j + n.len_utf8();
+                        continue;
+                    }
+                    _ => break,
+                }
+            }
+            if !Self::bare(c) {
+                break;
+            }
+            end = start + i + c.len_utf8();
+        }
+        (end > start).then_some((start..end, end))
+    }
+}
+
+impl Rule for AssignmentRule {
+    fn hints(&self) -> &'static [&'static str] {
+        self.hints
+    }
+
+    fn find(&self, text: &str, from: usize, _state: &mut ScanState) -> Option<Hit> {
+        let mut at = from;
+        loop {
+            let m = self.prefix.find_at(text, at)?;
+            if let Some((secret, resume)) = Self::value(text, m.end()) {
+                return Some(Hit { secret, resume });
+            }
+            at = next_char_boundary(text, m.start());
+        }
     }
 }
 
@@ -257,6 +377,8 @@ pub(crate) struct CliFlagRule {
     allows_before: fn(Option<char>) -> bool,
     /// See [`Rule::hints`].
     hints: &'static [&'static str],
+    /// Flags that match the prefix but take no value (`--ask-password`).
+    is_switch: fn(&str) -> bool,
 }
 
 impl CliFlagRule {
@@ -266,6 +388,7 @@ impl CliFlagRule {
             prefix: compile(r"(?i)--?(?:password|passwd|pwd|secret|token|api[_-]?key|credential)"),
             allows_before: |c| !c.is_some_and(|c| c.is_ascii_alphabetic()),
             hints: KEYWORD_HINTS,
+            is_switch: |_| false,
         }
     }
 
@@ -287,6 +410,13 @@ impl CliFlagRule {
                 "api-key",
                 "apikey",
             ],
+            // Switches that ask for a secret instead of taking one (wget, curl, psql, git).
+            is_switch: |flag| {
+                let name = flag.trim_start_matches('-').to_ascii_lowercase();
+                ["ask-", "no-", "prompt-", "use-"]
+                    .iter()
+                    .any(|p| name.starts_with(p))
+            },
         }
     }
 }
@@ -302,7 +432,7 @@ impl Rule for CliFlagRule {
         loop {
             let m = self.prefix.find_at(text, at)?;
             at = next_char_boundary(text, m.start());
-            if !(self.allows_before)(char_before(text, m.start())) {
+            if !(self.allows_before)(char_before(text, m.start())) || (self.is_switch)(m.as_str()) {
                 continue;
             }
             // `[= \t]+`, greedy; on failure give back separators one by one. Only a given-back
@@ -315,7 +445,7 @@ impl Rule for CliFlagRule {
             if sep_len == 0 {
                 continue;
             }
-            let value_at = sep_start + sep_len;
+            let value_at = super::scan::skip_continuations(text, sep_start + sep_len);
             if let Some(end) = flag_value_end(text, value_at, state) {
                 return Some(Hit {
                     secret: value_at..end,
@@ -423,8 +553,10 @@ impl Rule for SecureStringRule {
 pub(crate) fn structure_rules() -> Vec<Box<dyn Rule>> {
     vec![
         // 1. URL credentials: user and password both go.
+        // The password part runs to the last `@` of the authority (`u:p@ss@host`); a user
+        // part of 12 or more characters alone is a token (`https://ghp_…@github.com`).
         Box::new(PatternRule::valued(
-            r"://(?P<v>[^/\s:@]+:[^/\s:@]+)@",
+            r#"://(?P<v>[^/\s:@]+:[^/\s?#"'<>]+|[^/\s:@"'<>]{12,})@"#,
             &["://"],
         )),
         // 2a. Authorization header.
@@ -435,8 +567,8 @@ pub(crate) fn structure_rules() -> Vec<Box<dyn Rule>> {
             &["bearer"],
         )),
         // 2c. Keyword assignment, no leading boundary (DB_PASSWORD=, MYSQL_PWD=).
-        Box::new(PatternRule::valued(
-            r#"(?i)(?:api[_-]?key|secret|token|password|passwd|pwd|credential)["']?\s*[:=]\s*["']?(?P<v>[^\s"'\r\n]+)"#,
+        Box::new(AssignmentRule::new(
+            "api[_-]?key|secret|token|password|passwd|pwd|credential",
             KEYWORD_HINTS,
         )),
         // 2d. AWS secret access key.
@@ -467,7 +599,7 @@ pub(crate) fn structure_rules() -> Vec<Box<dyn Rule>> {
 pub(crate) fn mysql_rule() -> Box<dyn Rule> {
     Box::new(
         PatternRule::valued(
-            r"(?:\A|[^A-Za-z0-9-])-p(?P<v>[^\s=-]\S*)",
+            r#"(?:\A|[^A-Za-z0-9-])-p(?:'(?P<v1>[^'\r\n]+)'|"(?P<v2>(?:[^"\\\r\n]|\\[^\r\n])+)"|(?P<v3>[^\s=-](?:[^\s\\]|\\[^\r\n]|\\\r?\n[^\s])*))"#,
             &["mysql", "mariadb", "mycli"],
         )
         .reading_previous_char()

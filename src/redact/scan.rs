@@ -35,6 +35,10 @@ pub(crate) struct ScanState {
     pub footer: Option<(usize, Option<Range<usize>>)>,
     /// Capture slots of a pattern rule, allocated on its first search and then reused.
     pub captures: Option<regex::CaptureLocations>,
+    /// Every secret span of a rule that finds them all at once (the command-line rule).
+    pub spans: Option<Vec<Range<usize>>>,
+    /// Index of the first span of `spans` not yet returned (searches only move forward).
+    pub span_next: usize,
 }
 
 /// A redaction rule: finds the next secret at or after `from`.
@@ -46,6 +50,13 @@ pub(crate) trait Rule: Send + Sync {
     /// Whether the rule may run on `text` at all (the MySQL rule's whole-text gate).
     fn gate(&self, _text: &str) -> bool {
         true
+    }
+
+    /// For a rule without hints: a pattern (`regex::bytes` syntax) that every text the rule
+    /// can change contains. `relay-shell redact` searches a whole block of lines for it once
+    /// instead of asking [`Rule::gate`] line by line; `None` makes every line a candidate.
+    fn scan_filter(&self) -> Option<&'static str> {
+        None
     }
 
     /// The leftmost secret whose match starts at or after `from`.
@@ -144,15 +155,65 @@ pub(crate) fn flag_value_end(text: &str, at: usize, state: &mut ScanState) -> Op
     if first == '-' && char_at(text, at + 1) == Some('-') {
         return None;
     }
+    if let Some(after) = continuation_end(text, at) {
+        // `--password \<newline>  VALUE`: the value is on the continued line.
+        let next = after
+            + text[after..]
+                .bytes()
+                .take_while(|b| matches!(b, b' ' | b'\t'))
+                .count();
+        if next == after || continuation_end(text, next).is_some() {
+            return None;
+        }
+        return flag_value_end(text, next, state);
+    }
     let end = bare_token_end(text, at);
     (end > at).then_some(end)
 }
 
+/// Where a value starting at `at` really starts: past any line continuations, each followed
+/// by blanks (`--password \<newline>  VALUE`).
+pub(crate) fn skip_continuations(text: &str, mut at: usize) -> usize {
+    while let Some(after) = continuation_end(text, at) {
+        at = after
+            + text[after..]
+                .bytes()
+                .take_while(|b| matches!(b, b' ' | b'\t'))
+                .count();
+    }
+    at
+}
+
+/// The end of a line continuation (a backslash, then `\n` or `\r\n`) starting at `at`.
+pub(crate) fn continuation_end(text: &str, at: usize) -> Option<usize> {
+    let rest = text.as_bytes().get(at..)?;
+    if rest.starts_with(b"\\\n") {
+        Some(at + 2)
+    } else if rest.starts_with(b"\\\r\n") {
+        Some(at + 3)
+    } else {
+        None
+    }
+}
+
 /// End of the run of units `\\.|\S` starting at `at` (Python semantics: `.` is not `\n`).
+/// A line continuation inside the run (`abc\<newline>def`) joins it, as the shell does; one
+/// followed by whitespace ends it before the backslash.
 pub(crate) fn bare_token_end(text: &str, at: usize) -> usize {
     let mut chars = text[at..].char_indices().peekable();
     let mut end = at;
     while let Some((i, c)) = chars.next() {
+        if c == '\\'
+            && let Some(after) = continuation_end(text, at + i)
+        {
+            if i > 0 && char_at(text, after).is_some_and(|n| !is_py_space(n)) {
+                while chars.peek().is_some_and(|&(j, _)| at + j < after) {
+                    chars.next();
+                }
+                continue;
+            }
+            break;
+        }
         if c == '\\'
             && let Some(&(_, next)) = chars.peek()
             && next != '\n'
@@ -278,6 +339,8 @@ mod tests {
     fn bare_token_keeps_escaped_spaces() {
         assert_eq!(bare_token_end(r"top\ secret next", 0), 11);
         assert_eq!(bare_token_end("a\\", 0), 2);
-        assert_eq!(bare_token_end("a\\\nb", 0), 2);
+        // A continuation joins the token, unless whitespace follows it.
+        assert_eq!(bare_token_end("a\\\nb", 0), 4);
+        assert_eq!(bare_token_end("a\\\n b", 0), 1);
     }
 }

@@ -1,0 +1,595 @@
+//! Credentials in command lines, found by each program's own grammar.
+//!
+//! The keyword and flag rules see text; this rule reads commands. A text that names a known
+//! client (one Aho-Corasick pass over a list of program and verb names, checked as whole
+//! words) is cut into shell words ([`words`]); each simple command that runs a client in
+//! [`table`] is parsed with that client's option grammar — the same parser the policy
+//! classifier uses (`crate::policy::options`), which knows how `-pSECRET`, `-p SECRET`,
+//! `--password=SECRET`, `--password SECRET` and bundles like `-upSECRET` are read — and the
+//! values of the options that carry a secret are redacted, with the secrets some programs take
+//! positionally (`vault login TOKEN`, `net user NAME PASSWORD`). Two forms need no client:
+//! `set`/`config` verbs whose key names a secret (`redis-cli CONFIG SET requirepass X`,
+//! `git config user.password X`, `setx API_TOKEN X`), and `echo`/`printf` into a file whose
+//! name says it holds a password (`echo X > /etc/rsync.pass`).
+//!
+//! Because words follow shell quoting and line continuation, a secret split across a
+//! `\`-continued line is one word and is redacted whole.
+
+mod table;
+mod words;
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use crate::policy::options::{Grammar, Item, OptId};
+
+use super::scan::{Hit, Rule, ScanState};
+use table::{Client, Positional, Shape, Source};
+use words::{Command, Next, Word};
+
+/// Most words after a program name that are parsed as its arguments (keeps many program
+/// names on one line linear).
+const MAX_ARGS: usize = 64;
+
+/// Verbs whose next words are a key and a value (`set KEY VALUE`).
+const SET_VERBS: &[&str] = &["set", "setx", "config"];
+
+/// Programs whose operands, written to a password file, are the secret.
+const WRITERS: &[&str] = &["echo", "printf"];
+
+/// A client with its grammar built and its secret options resolved.
+struct Built {
+    client: &'static Client,
+    grammar: Grammar,
+    secrets: Vec<(OptId, Shape)>,
+}
+
+/// FNV-1a: the name index hashes a short word per shell word; SipHash's setup cost showed in
+/// profiles, and the keys are a fixed table, not attacker-chosen.
+#[derive(Default, Clone, Copy)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
+
+/// The built table, the name index and the prefilter.
+struct Table {
+    built: Vec<Built>,
+    by_name: HashMap<&'static str, Vec<usize>, FnvBuild>,
+    /// First bytes (ASCII lower case) of every program and verb name: a word starting with
+    /// anything else is not looked up.
+    first_bytes: [bool; 256],
+    /// Program and verb names, ASCII case-insensitive.
+    names: AhoCorasick,
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(build)
+}
+
+fn build() -> Table {
+    let declared = crate::policy::declared_programs();
+    let mut built = Vec::new();
+    let mut by_name: HashMap<&'static str, Vec<usize>, FnvBuild> = HashMap::default();
+    let mut names: Vec<&'static str> = Vec::new();
+    for client in table::clients() {
+        let grammar = match client.grammar {
+            Source::Own(text) => Grammar::new(text).ok(),
+            Source::Declared(name) => declared
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, g)| (*g).clone()),
+        };
+        // A row whose grammar does not build is skipped (a unit test keeps every row valid).
+        let Some(grammar) = grammar else { continue };
+        let secrets = client
+            .secrets
+            .iter()
+            .filter_map(|(name, shape)| grammar.find(name).map(|id| (id, *shape)))
+            .collect();
+        for name in client.names {
+            by_name.entry(name).or_default().push(built.len());
+            names.push(name);
+        }
+        built.push(Built {
+            client,
+            grammar,
+            secrets,
+        });
+    }
+    names.extend(SET_VERBS);
+    names.extend(WRITERS);
+    let mut first_bytes = [false; 256];
+    for name in &names {
+        if let Some(&b) = name.as_bytes().first() {
+            first_bytes[usize::from(b.to_ascii_lowercase())] = true;
+        }
+    }
+    let names = AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(&names)
+        .expect("name automaton builds"); // ok: a fixed list of short literals always builds
+    Table {
+        built,
+        by_name,
+        first_bytes,
+        names,
+    }
+}
+
+/// Hints for the engine: a literal every form this rule handles contains.
+pub(crate) const HINTS: &[&str] = &[
+    "mysql",
+    "mariadb",
+    "mycli",
+    "mongo",
+    "sshpass",
+    "login",
+    "pass",
+    "smbclient",
+    "ldap",
+    "curl",
+    "redis",
+    "etcdctl",
+    "psexec",
+    "net use",
+    "schtasks",
+    "literal",
+    "secret",
+    "token",
+    "auth",
+    "pwd",
+    "private",
+    "api_key",
+    "api-key",
+    "apikey",
+    "rpcclient",
+    "openssl",
+];
+
+/// The rule.
+pub(crate) struct CommandLineRule;
+
+impl Rule for CommandLineRule {
+    fn hints(&self) -> &'static [&'static str] {
+        HINTS
+    }
+
+    fn gate(&self, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        table()
+            .names
+            .find_overlapping_iter(text)
+            .any(|m| whole_word(bytes, m.range()))
+    }
+
+    fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
+        let hits = state.spans.get_or_insert_with(|| secrets(text));
+        while hits.get(state.span_next).is_some_and(|r| r.start < from) {
+            state.span_next += 1;
+        }
+        let next = hits.get(state.span_next)?;
+        Some(Hit {
+            secret: next.clone(),
+            resume: next.end,
+        })
+    }
+}
+
+/// Whether a name found at `at` stands as a word of its own (not inside `mysql_config` or
+/// `my-mysql.conf`).
+fn whole_word(bytes: &[u8], at: Range<usize>) -> bool {
+    let before = at.start.checked_sub(1).map(|i| bytes[i]);
+    let after = bytes.get(at.end).copied();
+    let starts =
+        before.is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'));
+    let ends = after.is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+    starts && ends
+}
+
+/// Whether the line break at `nl` is escaped by a backslash (an odd run of them right before
+/// it, or before its `\r`): the shell reads the next line as part of the same command. A run
+/// inside single quotes is counted too, which can only join more lines, never fewer.
+fn continued(bytes: &[u8], nl: usize) -> bool {
+    let mut end = nl;
+    if end > 0 && bytes[end - 1] == b'\r' {
+        end -= 1;
+    }
+    let run = bytes[..end]
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b'\\')
+        .count();
+    run % 2 == 1
+}
+
+/// Whether the line that ends at `nl` ends with a pipe (`echo x |` then `tee f` on the next
+/// line is one pipeline).
+fn ends_with_pipe(bytes: &[u8], nl: usize) -> bool {
+    bytes[..nl]
+        .iter()
+        .rev()
+        .find(|&&b| !matches!(b, b' ' | b'\t' | b'\r'))
+        == Some(&b'|')
+}
+
+/// The start of the logical line (lines joined by `\` continuations) that holds `at`.
+fn logical_line_start(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(nl) = memchr::memrchr(b'\n', &bytes[..at]) {
+        if !continued(bytes, nl) {
+            return nl + 1;
+        }
+        at = nl;
+    }
+    0
+}
+
+/// The end (past its line break) of the logical line that holds `at`, joined with the next
+/// one while it ends in a pipe.
+fn logical_line_end(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(p) = memchr::memchr(b'\n', &bytes[at..]) {
+        let nl = at + p;
+        if !continued(bytes, nl) && !ends_with_pipe(bytes, nl) {
+            return nl + 1;
+        }
+        at = nl + 1;
+    }
+    bytes.len()
+}
+
+/// Every secret span in `text`, sorted and without overlaps. Only the logical lines that name
+/// a program or verb of the table are read as commands.
+fn secrets(text: &str) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut previous: Option<Command<'_>> = None;
+    let mut covered = 0;
+    for m in table().names.find_overlapping_iter(text) {
+        if m.start() < covered || !whole_word(bytes, m.range()) {
+            continue;
+        }
+        let start = logical_line_start(bytes, m.start()).max(covered);
+        let end = logical_line_end(bytes, m.end());
+        words::for_each_command_in(text, start..end, &mut |cmd| {
+            if let Some(p) = previous.take() {
+                in_command(&p, Some(&cmd), &mut found);
+            }
+            previous = Some(cmd);
+        });
+        covered = end;
+    }
+    if let Some(p) = previous {
+        in_command(&p, None, &mut found);
+    }
+    found.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(found.len());
+    for r in found {
+        match merged.last_mut() {
+            Some(last) if r.start < last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    merged
+}
+
+/// The program name of a word: its last path component, ASCII lower case, without `.exe`,
+/// written into `buf` (`None` when longer than the buffer: no client has such a name).
+fn program_name<'b>(word: &str, buf: &'b mut [u8; 32]) -> Option<&'b str> {
+    let base = word.rsplit(['/', '\\']).next().unwrap_or(word);
+    let len = base.len();
+    if len > buf.len() {
+        return None;
+    }
+    buf[..len].copy_from_slice(base.as_bytes());
+    buf[..len].make_ascii_lowercase();
+    let name = std::str::from_utf8(&buf[..len]).ok()?;
+    Some(name.strip_suffix(".exe").unwrap_or(name))
+}
+
+fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Range<usize>>) {
+    let t = table();
+    let words = &cmd.words;
+    let mut buf = [0u8; 32];
+    for (p, word) in words.iter().enumerate() {
+        let base = word.text.rsplit(['/', '\\']).next().unwrap_or(&word.text);
+        if !base
+            .as_bytes()
+            .first()
+            .is_some_and(|&b| t.first_bytes[usize::from(b.to_ascii_lowercase())])
+        {
+            continue;
+        }
+        let Some(name) = program_name(base, &mut buf) else {
+            continue;
+        };
+        if SET_VERBS.contains(&name) {
+            set_form(&words[p + 1..], found);
+        }
+        if WRITERS.contains(&name) && p == 0 {
+            writer(cmd, next, name, found);
+        }
+        let Some(rows) = t.by_name.get(name) else {
+            continue;
+        };
+        for &row in rows {
+            let built = &t.built[row];
+            let Some(args) = after_subcommand(&words[p + 1..], built.client.sub) else {
+                continue;
+            };
+            let args = &args[..args.len().min(MAX_ARGS)];
+            client(built, args, found);
+        }
+    }
+}
+
+/// The words after the subcommand `sub` (found among the first few words, after options).
+fn after_subcommand<'w, 't>(args: &'w [Word<'t>], sub: &[&str]) -> Option<&'w [Word<'t>]> {
+    let Some(first) = sub.first() else {
+        return Some(args);
+    };
+    let start = args
+        .iter()
+        .take(6)
+        .position(|w| w.text.eq_ignore_ascii_case(first))?;
+    let rest = &args[start..];
+    let matches = sub
+        .iter()
+        .enumerate()
+        .all(|(i, s)| rest.get(i).is_some_and(|w| w.text.eq_ignore_ascii_case(s)));
+    matches.then(|| &rest[sub.len()..])
+}
+
+/// Whether a value is a reference or a prompt rather than a secret: `$VAR`, `${VAR}`, `$(…)`,
+/// `-`, `*`, `<placeholder>`, `***`.
+fn is_reference(value: &str) -> bool {
+    value.is_empty()
+        || value == "-"
+        || value.bytes().all(|b| b == b'*')
+        || (value.starts_with('<') && value.ends_with('>'))
+        || value.strip_prefix('$').is_some_and(|rest| {
+            rest.starts_with(['{', '('])
+                || (!rest.is_empty()
+                    && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        })
+}
+
+/// Records `word.text[start..]` as a secret unless it is a reference.
+fn push_from(word: &Word, start: usize, found: &mut Vec<Range<usize>>) {
+    let Some(value) = word.text.get(start..) else {
+        return;
+    };
+    if is_reference(value) {
+        return;
+    }
+    if let Some(span) = word.source(start, word.text.len()) {
+        found.push(span);
+    }
+}
+
+fn client(built: &Built, args: &[Word], found: &mut Vec<Range<usize>>) {
+    let parsed = built.grammar.parse(args);
+    for item in &parsed.items {
+        let Item::Opt {
+            id, value: Some(v), ..
+        } = item
+        else {
+            continue;
+        };
+        let Some((_, shape)) = built.secrets.iter().find(|(s, _)| s == id) else {
+            continue;
+        };
+        let Some(word) = args.get(v.at) else { continue };
+        let value = v.text(args);
+        let start = match shape {
+            Shape::Whole => Some(v.start),
+            Shape::AfterColon => value.find(':').map(|i| v.start + i + 1),
+            Shape::AfterPercent => value.find('%').map(|i| v.start + i + 1),
+        };
+        if let Some(start) = start {
+            push_from(word, start, found);
+        }
+    }
+    let operands: Vec<usize> = parsed.operands().collect();
+    match built.client.positional {
+        Positional::No => {}
+        Positional::Operand(n, no_assignments) => {
+            if let Some(word) = operands.get(n).and_then(|&i| args.get(i))
+                && !(no_assignments && word.text.contains('='))
+            {
+                push_from(word, 0, found);
+            }
+        }
+        Positional::HtpasswdBatch => {
+            let has = |tag: char| {
+                parsed.items.iter().any(
+                    |i| matches!(i, Item::Opt { id, .. } if built.grammar.tags(*id).contains(tag)),
+                )
+            };
+            let batch = has('b');
+            let no_file = parsed.items.iter().any(|i| {
+                matches!(i, Item::Opt { id, .. } if built.grammar.info(*id).is_some_and(|o| o.names.contains(&"-n")))
+            });
+            let index = if no_file { 1 } else { 2 };
+            if batch && let Some(word) = operands.get(index).and_then(|&i| args.get(i)) {
+                push_from(word, 0, found);
+            }
+        }
+        Positional::Net => net(args, found),
+        Positional::PassArgs => {
+            for word in args {
+                if word.text.starts_with("pass:") {
+                    push_from(word, 5, found);
+                }
+            }
+        }
+        Positional::FromLiteral => {
+            for (i, word) in args.iter().enumerate() {
+                let (word, start) = if let Some(rest) = word.text.strip_prefix("--from-literal=") {
+                    (word, word.text.len() - rest.len())
+                } else if word.text == "--from-literal"
+                    && let Some(next) = args.get(i + 1)
+                {
+                    (next, 0)
+                } else {
+                    continue;
+                };
+                if let Some(eq) = word.text[start..].find('=') {
+                    push_from(word, start + eq + 1, found);
+                }
+            }
+        }
+        Positional::Slash(switches) => {
+            for (i, word) in args.iter().enumerate() {
+                let lower = word.text.to_ascii_lowercase();
+                for (name, attached) in switches {
+                    if *attached {
+                        if lower.starts_with(name) {
+                            push_from(word, name.len(), found);
+                        }
+                    } else if lower == *name
+                        && let Some(next) = args.get(i + 1)
+                    {
+                        push_from(next, 0, found);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `net use [DEVICE] \\host\share PASSWORD …` and `net user NAME PASSWORD …`.
+fn net(args: &[Word], found: &mut Vec<Range<usize>>) {
+    let mut operands = args.iter().filter(|w| !w.text.starts_with('/'));
+    let Some(verb) = operands.next() else { return };
+    let verb = verb.text.to_ascii_lowercase();
+    let password = match verb.as_str() {
+        "use" => {
+            let mut rest = operands.skip_while(|w| !w.text.starts_with('\\'));
+            rest.next();
+            rest.next()
+        }
+        "user" => operands.nth(1),
+        _ => None,
+    };
+    if let Some(word) = password {
+        push_from(word, 0, found);
+    }
+}
+
+/// Whether a configuration key names a secret (`requirepass`, `user.password`,
+/// `//registry/:_authToken`, `API_TOKEN`) and not a setting about one (`token_file`,
+/// `credential.helper`, `password_min_length`).
+pub(crate) fn names_secret(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    const ABOUT: &[&str] = &[
+        "file", "path", "helper", "url", "uri", "type", "method", "mode", "cmd", "command", "env",
+        "user", "username", "name", "id", "dir", "host", "port", "timeout", "ttl", "length", "len",
+        "enabled", "required", "policy", "header", "prompt", "store", "expiry", "expires",
+    ];
+    let segments: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let Some(last) = segments.last() else {
+        return false;
+    };
+    if ABOUT.iter().any(|a| last.ends_with(a)) && !last.ends_with("password") {
+        return false;
+    }
+    let joined: String = segments.concat();
+    segments.iter().any(|s| {
+        matches!(*s, "pass" | "auth")
+            || ["requirepass", "masterpass", "masterauth", "authtoken"]
+                .iter()
+                .any(|k| s.ends_with(k))
+            || ["passw", "passphrase", "secret", "token", "pwd"]
+                .iter()
+                .any(|k| s.contains(k))
+    }) || ["apikey", "privatekey"].iter().any(|k| joined.contains(k))
+}
+
+/// `set KEY VALUE`, `config [set] KEY VALUE`, `setx KEY VALUE`: the value, when the key names
+/// a secret. Options before the key (`--global`) are skipped.
+fn set_form(rest: &[Word], found: &mut Vec<Range<usize>>) {
+    let mut words = rest
+        .iter()
+        .take(8)
+        .skip_while(|w| w.text.starts_with('-') || w.text.eq_ignore_ascii_case("set"));
+    let Some(key) = words.next() else { return };
+    if key.text.contains('=') || !names_secret(&key.text) {
+        return;
+    }
+    if let Some(value) = words.next().filter(|w| !w.text.starts_with('-')) {
+        push_from(value, 0, found);
+    }
+}
+
+/// Whether a file name says the file holds a bare password or token.
+fn secret_file(path: &str) -> bool {
+    let base = path
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(path)
+        .to_ascii_lowercase();
+    ["passw", "secret", "token", "pwd"]
+        .iter()
+        .any(|k| base.contains(k))
+        || base.ends_with(".pass")
+        || base.ends_with("-pass")
+        || base.ends_with("_pass")
+}
+
+/// `echo SECRET > /etc/rsync.pass`, `printf '%s' SECRET | tee ~/.vault-token`.
+fn writer(cmd: &Command, next: Option<&Command>, name: &str, found: &mut Vec<Range<usize>>) {
+    let into_secret = cmd.written.iter().any(|w| secret_file(&w.text))
+        || (cmd.next == Next::Pipe
+            && next.is_some_and(|n| {
+                n.words
+                    .first()
+                    .is_some_and(|w| program_name(&w.text, &mut [0u8; 32]) == Some("tee"))
+                    && n.words[1..]
+                        .iter()
+                        .any(|w| !w.text.starts_with('-') && secret_file(&w.text))
+            }));
+    if !into_secret {
+        return;
+    }
+    let operands = cmd.words[1..].iter().skip_while(|w| {
+        w.text.starts_with('-')
+            && w.text.len() <= 3
+            && w.text[1..].bytes().all(|b| b.is_ascii_alphabetic())
+    });
+    let mut operands = operands.peekable();
+    if name == "printf" && operands.peek().is_some_and(|w| w.text.contains('%')) {
+        operands.next();
+    }
+    for word in operands {
+        push_from(word, 0, found);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,131 @@
+//! Checks that make a frequent hint literal count only where a rule could use it.
+//!
+//! A hint is a necessary literal: a rule can change a text only if one of its hints occurs in
+//! it. Some literals that rules need are common in ordinary text (`://` in every URL, `pass`
+//! in `bypass`, `auth` in `--author`). For those, a check looks at the bytes around the
+//! occurrence and says whether any rule enabled by that literal could match there; when it
+//! cannot, the occurrence does not count, so clean text keeps to the fast path. Each check is
+//! a superset of what its rules accept (it may say yes too often, never no wrongly), and reads
+//! a bounded or non-overlapping stretch of the text, so the search stays linear.
+
+/// The check for a hint (ASCII lower case), if it has one.
+pub(crate) fn verifier(hint: &[u8]) -> Option<fn(&[u8], usize) -> bool> {
+    match hint {
+        b"://" => Some(url_has_at),
+        b"auth" => Some(auth_ends_segment),
+        b"pass" => Some(pass_ends_segment),
+        b"curl" => Some(curl_may_take_user),
+        _ => None,
+    }
+}
+
+/// `://` (URL credentials, the only rule it enables): every match is `://`, then a run
+/// without `/` or whitespace that holds an `@`. The scan stops at the first `/` or ASCII
+/// whitespace byte; every `://` holds a `/`, so scans of successive occurrences never
+/// overlap.
+fn url_has_at(text: &[u8], at: usize) -> bool {
+    for &b in text.get(at + 3..).unwrap_or_default() {
+        match b {
+            b'@' => return true,
+            b'/' | b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// `auth` (the command-line rule's key names and docker's `"auth":`): it ends a segment of a
+/// key (`masterauth`, `http.auth`, `"auth"`), so no letter or digit follows it. A longer key
+/// such as `authtoken` is found by its own hint (`token`).
+fn auth_ends_segment(text: &[u8], at: usize) -> bool {
+    !text.get(at + 4).is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
+/// `pass` (the command-line rule): a key segment or file name ending in it (`requirepass`,
+/// `db_pass`, `rsync.pass`, `/pass:`, `--pass`), or the start of `passw…` (htpasswd,
+/// `--password`) or `passphrase`.
+fn pass_ends_segment(text: &[u8], at: usize) -> bool {
+    let rest = text.get(at + 4..).unwrap_or_default();
+    match rest.first() {
+        None => true,
+        Some(b) if !b.is_ascii_alphanumeric() => true,
+        Some(b'w' | b'W') => true,
+        Some(_) => rest.len() >= 6 && rest[..6].eq_ignore_ascii_case(b"phrase"),
+    }
+}
+
+/// Bytes after `curl` that [`curl_may_take_user`] reads before it gives up and says yes.
+const CURL_SCAN_BYTES: usize = 256;
+
+/// `curl` (the command-line rule): curl's secret options are `-u`/`-U` (alone or ending a
+/// bundle such as `-su`), `--user`, `--proxy-user`, `--oauth2-bearer` — each a `-` followed
+/// later by a `u` — and `--pass`, `--proxy-pass`, `--tlspassword`, whose `pass` is a hint of
+/// its own. So the logical line after `curl` must hold a `-` and, after it, a `u` or `U`. The
+/// scan stops at a line break that no `\` continues, and says yes after
+/// [`CURL_SCAN_BYTES`] (which bounds the work per occurrence).
+fn curl_may_take_user(text: &[u8], at: usize) -> bool {
+    let rest = text.get(at + 4..).unwrap_or_default();
+    let mut dash = false;
+    for (i, &b) in rest.iter().enumerate() {
+        if i >= CURL_SCAN_BYTES {
+            return true;
+        }
+        match b {
+            b'-' => dash = true,
+            b'u' | b'U' if dash => return true,
+            b'\n' => {
+                let before = &rest[..i];
+                let before = before.strip_suffix(b"\r").unwrap_or(before);
+                let run = before.iter().rev().take_while(|&&c| c == b'\\').count();
+                if run % 2 == 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(hint: &str, text: &str) -> bool {
+        let at = text.find(hint).expect("hint in text");
+        verifier(hint.as_bytes()).expect("has a check")(text.as_bytes(), at)
+    }
+
+    #[test]
+    fn checks_keep_what_rules_need() {
+        assert!(check("://", "https://u:p@h/x"));
+        assert!(check("://", "ftp://ghp_abcdefghijklmnop@github.com"));
+        assert!(!check("://", "https://example.com/x@y"));
+        assert!(!check("://", "https://example.com x@y"));
+        assert!(check("auth", "config set masterauth x"));
+        assert!(check("auth", "\"auth\": \"x\""));
+        assert!(check("auth", "auth"));
+        assert!(!check("auth", "git log --author=alice"));
+        for text in [
+            "requirepass x",
+            "a.pass",
+            "/pass:x",
+            "password",
+            "PASSPHRASE",
+            "pass",
+        ] {
+            assert!(check("pass", &text.to_ascii_lowercase()), "{text}");
+        }
+        assert!(!check("pass", "bypassing the cache"));
+        assert!(!check("pass", "passenger"));
+        assert!(check("curl", "curl -su bob:pw https://h"));
+        assert!(check("curl", "curl --user bob:pw h"));
+        assert!(check("curl", "curl -s \\\n  -U bob:pw h"));
+        assert!(check("curl", &format!("curl -s {}", "x".repeat(300))));
+        assert!(!check(
+            "curl",
+            "curl -fsSL https://example.com/install.sh | sh -s"
+        ));
+        assert!(!check("curl", "curl -s https://h/x\n-u"));
+    }
+}

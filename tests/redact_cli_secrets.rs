@@ -1,0 +1,428 @@
+//! Credentials in command lines and credential files: every form the redactor reads by the
+//! program's own grammar (issue 18, v0.5 delta §5), with the exact redacted output, plus the
+//! near misses that must stay unchanged.
+
+use relay_shell::redact::{Redactor, redact_stream};
+
+const R: &str = "[REDACTED]";
+
+fn red(text: &str) -> String {
+    Redactor::new().redact(text).into_owned()
+}
+
+fn check(cases: &[(&str, &str)]) {
+    let mut failures = Vec::new();
+    for (input, expected) in cases {
+        let expected = expected.replace("[R]", R);
+        let got = red(input);
+        if got != expected {
+            failures.push(format!("  {input}\n    want {expected}\n    got  {got}"));
+        }
+        assert_eq!(red(&got), got, "not idempotent: {input}");
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn v05_delta_forms() {
+    check(&[
+        (r#"PASSWORD="a b c""#, r#"PASSWORD="[R]""#),
+        ("export PASSWORD='a b c' x", "export PASSWORD='[R]' x"),
+        ("token=a;rm -rf /srv", "token=[R];rm -rf /srv"),
+        ("token=a&rm -rf /srv", "token=[R]&rm -rf /srv"),
+        ("token=a|sh", "token=[R]|sh"),
+        ("https://u:p@ss@host/x", "https://[R]@host/x"),
+        (
+            "git clone https://ghp_abcdefghijkl@github.com/o/r",
+            "git clone https://[R]@github.com/o/r",
+        ),
+        (
+            "git clone https://git@github.com/o/r",
+            "git clone https://git@github.com/o/r",
+        ),
+        ("curl -u a:pw https://h", "curl -u a:[R] https://h"),
+        ("curl -ua:pw https://h", "curl -ua:[R] https://h"),
+        ("curl --user a:pw https://h", "curl --user a:[R] https://h"),
+        (
+            "curl -su admin:s3cr3t https://h",
+            "curl -su admin:[R] https://h",
+        ),
+        ("curl -u admin https://h", "curl -u admin https://h"),
+        (
+            "az ad sp create --client-secret abc123",
+            "az ad sp create --client-secret [R]",
+        ),
+        (
+            "ssh-keygen -f k --passphrase hunter2",
+            "ssh-keygen -f k --passphrase [R]",
+        ),
+        (
+            "sshpass -p hunter2 ssh -p 22 h",
+            "sshpass -p [R] ssh -p 22 h",
+        ),
+        (
+            "docker login -u bob -p hunter2 reg.io",
+            "docker login -u bob -p [R] reg.io",
+        ),
+        ("docker login -uBob -phunter2", "docker login -uBob -p[R]"),
+        ("redis-cli -a hunter2 ping", "redis-cli -a [R] ping"),
+        (
+            "redis-cli -h h -p 6379 -a'hunter 2' ping",
+            "redis-cli -h h -p 6379 -a'[R]' ping",
+        ),
+        ("password := hunter2", "password := [R]"),
+        ("private_key=abcdef0123", "private_key=[R]"),
+        ("secret_key: 'xyz 123'", "secret_key: '[R]'"),
+    ]);
+}
+
+#[test]
+fn database_clients_by_grammar() {
+    check(&[
+        ("mysql -u root -phunter2 db", "mysql -u root -p[R] db"),
+        ("mysql -uroot -phunter2 db", "mysql -uroot -p[R] db"),
+        ("mysql --password=hunter2 db", "mysql --password=[R] db"),
+        ("mysql -p db", "mysql -p db"),
+        (
+            "mysqldump -h db1 -u backup -p'p@ss w0rd' shop",
+            "mysqldump -h db1 -u backup -p'[R]' shop",
+        ),
+        (
+            "mariadb -Bphunter2 -e 'select 1'",
+            "mariadb -Bp[R] -e 'select 1'",
+        ),
+        ("mycli -u root -p hunter2 db", "mycli -u root -p [R] db"),
+        (
+            "mongosh -u admin -p hunter2 --host h",
+            "mongosh -u admin -p [R] --host h",
+        ),
+        (
+            "mongodump --username=a --password=hunter2",
+            "mongodump --username=a --password=[R]",
+        ),
+        (
+            "PGPASSWORD=hunter2 psql -h db -U app",
+            "PGPASSWORD=[R] psql -h db -U app",
+        ),
+        (
+            "mysqladmin -u root -phunter2 status",
+            "mysqladmin -u root -p[R] status",
+        ),
+    ]);
+}
+
+#[test]
+fn tools_with_their_own_shapes() {
+    check(&[
+        (
+            "htpasswd -b -c /etc/nginx/.htpasswd bob hunter2",
+            "htpasswd -b -c /etc/nginx/.htpasswd bob [R]",
+        ),
+        ("htpasswd -nb bob hunter2", "htpasswd -nb bob [R]"),
+        (
+            "htpasswd -c /etc/nginx/.htpasswd bob",
+            "htpasswd -c /etc/nginx/.htpasswd bob",
+        ),
+        (
+            "openssl enc -aes-256-cbc -pass pass:hunter2 -in a -out b",
+            "openssl enc -aes-256-cbc -pass pass:[R] -in a -out b",
+        ),
+        (
+            "openssl pkcs12 -export -passout pass:abc -out x.p12",
+            "openssl pkcs12 -export -passout pass:[R] -out x.p12",
+        ),
+        (
+            "openssl rsa -in k -passin env:KEYPASS",
+            "openssl rsa -in k -passin env:KEYPASS",
+        ),
+        (
+            "smbclient //srv/share -U bob%hunter2",
+            "smbclient //srv/share -U bob%[R]",
+        ),
+        (
+            "smbclient -Ubob%hunter2 //srv/share",
+            "smbclient -Ubob%[R] //srv/share",
+        ),
+        (
+            "smbclient //srv/share hunter2 -U bob",
+            "smbclient //srv/share [R] -U bob",
+        ),
+        ("smbclient -L //srv -U bob", "smbclient -L //srv -U bob"),
+        ("vault login s.AbCdEf123456", "vault login [R]"),
+        (
+            "vault login -method=userpass username=bob",
+            "vault login -method=userpass username=bob",
+        ),
+        ("vault login -", "vault login -"),
+        (
+            "kubectl --token eyToken123 get pods",
+            "kubectl --token [R] get pods",
+        ),
+        (
+            "kubectl create secret generic db --from-literal=password=hunter2 --from-literal=user=app",
+            "kubectl create secret generic db --from-literal=password=[R] --from-literal=user=[R]",
+        ),
+        (
+            "ldapsearch -x -D cn=admin -w hunter2 -b dc=x",
+            "ldapsearch -x -D cn=admin -w [R] -b dc=x",
+        ),
+        (
+            "ldapmodify -xD cn=admin -whunter2 -f a.ldif",
+            "ldapmodify -xD cn=admin -w[R] -f a.ldif",
+        ),
+        (
+            "wget --user=bob --password=hunter2 https://h/f",
+            "wget --user=bob --password=[R] https://h/f",
+        ),
+        (
+            "gh secret set API_KEY --body abc123",
+            "gh secret set API_KEY --body [R]",
+        ),
+        (
+            r#"dotnet user-secrets set Db:Conn "server=x;pwd=y""#,
+            r#"dotnet user-secrets set Db:Conn "[R]""#,
+        ),
+        (
+            "etcdctl --user root:hunter2 get /k",
+            "etcdctl --user root:[R] get /k",
+        ),
+        (
+            "oc login -u dev -p hunter2 https://api:6443",
+            "oc login -u dev -p [R] https://api:6443",
+        ),
+        (
+            "helm registry login reg.io -u bob -p hunter2",
+            "helm registry login reg.io -u bob -p [R]",
+        ),
+    ]);
+}
+
+#[test]
+fn key_value_forms_where_the_key_names_a_secret() {
+    check(&[
+        (
+            "redis-cli CONFIG SET requirepass hunter2",
+            "redis-cli CONFIG SET requirepass [R]",
+        ),
+        (
+            "redis-cli config set masterauth hunter2",
+            "redis-cli config set masterauth [R]",
+        ),
+        (
+            "git config --global user.password hunter2",
+            "git config --global user.password [R]",
+        ),
+        (
+            "npm config set //registry.npmjs.org/:_authToken abc123",
+            "npm config set //registry.npmjs.org/:_authToken [R]",
+        ),
+        (
+            "aws configure set aws_secret_access_key abc123",
+            "aws configure set aws_secret_access_key [R]",
+        ),
+        ("setx API_TOKEN abc123", "setx API_TOKEN [R]"),
+        (
+            "git config --global credential.helper store",
+            "git config --global credential.helper store",
+        ),
+        ("set -euo pipefail", "set -euo pipefail"),
+        ("git config user.name bob", "git config user.name bob"),
+    ]);
+}
+
+#[test]
+fn powershell_and_windows() {
+    check(&[
+        (
+            "New-LocalUser -Name bob -Password hunter2",
+            "New-LocalUser -Name bob -Password [R]",
+        ),
+        (
+            "$p = ConvertTo-SecureString 'hunter2' -AsPlainText -Force",
+            "$p = ConvertTo-SecureString [R] -AsPlainText -Force",
+        ),
+        (
+            "ConvertTo-SecureString -String hunter2 -AsPlainText -Force",
+            "ConvertTo-SecureString -String [R] -AsPlainText -Force",
+        ),
+        (
+            "Connect-Thing -Credential hunter2",
+            "Connect-Thing -Credential [R]",
+        ),
+        (
+            r"net use Z: \\srv\share hunter2 /user:CORP\bob",
+            r"net use Z: \\srv\share [R] /user:CORP\bob",
+        ),
+        (
+            r"net use \\srv\ipc$ /user:bob hunter2",
+            r"net use \\srv\ipc$ /user:bob [R]",
+        ),
+        ("net user bob hunter2 /add", "net user bob [R] /add"),
+        ("net user bob * /add", "net user bob * /add"),
+        ("net user", "net user"),
+        (
+            "psexec \\\\host -u bob -p hunter2 cmd",
+            "psexec \\\\host -u bob -p [R] cmd",
+        ),
+        (
+            "schtasks /create /tn t /tr x /ru bob /rp hunter2",
+            "schtasks /create /tn t /tr x /ru bob /rp [R]",
+        ),
+        (
+            "cmdkey /add:srv /user:bob /pass:hunter2",
+            "cmdkey /add:srv /user:bob /pass:[R]",
+        ),
+    ]);
+}
+
+#[test]
+fn credential_files_echoed_or_written() {
+    check(&[
+        (
+            "echo 'hunter2' > /etc/rsyncd.pass",
+            "echo '[R]' > /etc/rsyncd.pass",
+        ),
+        (
+            "echo hunter2 > ~/.rsync-password && chmod 600 ~/.rsync-password",
+            "echo [R] > ~/.rsync-password && chmod 600 ~/.rsync-password",
+        ),
+        (
+            "printf '%s' s.abcdef | tee ~/.vault-token",
+            "printf '%s' [R] | tee ~/.vault-token",
+        ),
+        ("echo hello > /tmp/notes.txt", "echo hello > /tmp/notes.txt"),
+        (
+            "machine github.com login bob password hunter2",
+            "machine github.com login bob password [R]",
+        ),
+        (
+            "db.example.com:5432:app:bob:hunter2",
+            "db.example.com:5432:app:bob:[R]",
+        ),
+        (
+            "[client]\nuser=root\npassword=hunter2\n",
+            "[client]\nuser=root\npassword=[R]\n",
+        ),
+        (
+            "[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = abc/def+ghi\n",
+            "[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = [R]\n",
+        ),
+        (
+            r#"{"auths": {"reg.io": {"auth": "Ym9iOmh1bnRlcjI="}}}"#,
+            r#"{"auths": {"reg.io": {"auth": "[R]"}}}"#,
+        ),
+    ]);
+}
+
+#[test]
+fn commands_inside_strings_and_logs() {
+    check(&[
+        (
+            r#"2024-05-01 INFO shell_exec command="mysqldump -ubackup -phunter2 shop""#,
+            r#"2024-05-01 INFO shell_exec command="mysqldump -ubackup -p[R] shop""#,
+        ),
+        (
+            "ssh db1 'sshpass -p hunter2 scp f h:'",
+            "ssh db1 'sshpass -p [R] scp f h:'",
+        ),
+        (
+            "sudo -u app /usr/bin/redis-cli -a hunter2 info",
+            "sudo -u app /usr/bin/redis-cli -a [R] info",
+        ),
+    ]);
+}
+
+#[test]
+fn continued_lines_hold_one_secret() {
+    check(&[
+        (
+            "sshpass -p \\\n  hunter2 ssh h",
+            "sshpass -p \\\n  [R] ssh h",
+        ),
+        (
+            "mysql -u root \\\n -phun\\\nter2 db",
+            "mysql -u root \\\n -p[R] db",
+        ),
+        (
+            "docker login \\\n  -u bob \\\n  -p hunter2 reg.io",
+            "docker login \\\n  -u bob \\\n  -p [R] reg.io",
+        ),
+    ]);
+}
+
+#[test]
+fn the_text_mode_cli_joins_continued_lines() {
+    let input = b"ok line\nldapsearch -x -D cn=admin \\\n  -w hun\\\nter2 -b dc=x\nnext\n";
+    let mut out = Vec::new();
+    redact_stream(&input[..], &mut out, &Redactor::new()).expect("in-memory");
+    assert_eq!(
+        String::from_utf8(out).expect("utf-8"),
+        "ok line\nldapsearch -x -D cn=admin \\\n  -w [R] -b dc=x\nnext\n".replace("[R]", R)
+    );
+}
+
+/// Random command lines built from the tokeniser's special characters and the clients' names:
+/// the redactor never panics, is idempotent, and never grows a text by more than its
+/// placeholders.
+#[test]
+fn random_command_lines_are_total_and_idempotent() {
+    const PARTS: &[&str] = &[
+        "mysql",
+        " -p",
+        "'",
+        "\"",
+        "\\",
+        "\n",
+        "\\\n",
+        " ",
+        "x",
+        "=",
+        "set ",
+        "password ",
+        ">",
+        "|",
+        "curl -u ",
+        ":",
+        "%",
+        "smbclient -U ",
+        "net user ",
+        "$(",
+        "`",
+        "é",
+        "sshpass",
+        "htpasswd -b ",
+        "vault login ",
+        "echo ",
+        " a.pass",
+        "pass:",
+        "--from-literal=",
+        "\r\n",
+        "docker login -p",
+        "config set requirepass ",
+        ";",
+        "&",
+        "(",
+        ")",
+        "2>",
+        "\\\r\n",
+    ];
+    let mut seed: u64 = 0x5eed_1801;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let r = Redactor::new();
+    let keyed = Redactor::with_key(b"k".to_vec());
+    for _ in 0..4000 {
+        let n = (next() % 40) as usize;
+        let text: String = (0..n)
+            .map(|_| PARTS[(next() % PARTS.len() as u64) as usize])
+            .collect();
+        for red in [&r, &keyed] {
+            let once = red.redact(&text).into_owned();
+            assert_eq!(red.redact(&once), once, "not idempotent: {text:?}");
+        }
+    }
+}
