@@ -397,7 +397,10 @@ async fn completed_call_records_what_it_left(mode: &str) {
         .call(
             "shell_exec",
             json!({
-                "command": "nohup sleep 600 >/dev/null 2>&1 & echo $!",
+                // The call completes once `nohup` has become `sleep` (what is recorded is
+                // what runs at completion).
+                "command": "nohup sleep 600 >/dev/null 2>&1 & p=$!; \
+                    while [ \"$(cat /proc/$p/comm)\" != sleep ]; do sleep 0.01; done; echo $p",
                 "env_json": mark_env(&mark),
             }),
         )
@@ -438,7 +441,8 @@ async fn completed_call_records_what_it_left(mode: &str) {
     let file = s.dir.path().join("child.pid");
     let command = format!(
         "nohup sh -c 'sleep 600 & echo $! > {f}; wait' token=hunter2hunter2 >/dev/null 2>&1 & \
-         while [ ! -s {f} ]; do sleep 0.01; done; echo $!",
+         while [ ! -s {f} ] || [ \"$(cat /proc/$(cat {f})/comm)\" != sleep ]; do sleep 0.01; done; \
+         echo $!",
         f = file.display()
     );
     let out = s
