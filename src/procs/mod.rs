@@ -87,16 +87,21 @@ static NEXT: AtomicU64 = AtomicU64::new(1);
 /// uninterruptible sleep): removal is retried whenever a call starts.
 static PENDING: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
 
-/// Calls and sessions whose `Tracked` still exists (by number): their zombies are theirs to
-/// reap (a call's direct child is waited for by the runtime).
-static LIVE: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+/// Cgroup mode: calls and sessions whose `Tracked` was dropped (number and direct child),
+/// newest last, at most [`ENDED_ROOTS`]. A zombie in one of their cgroups is an orphan of an
+/// ended call, except the direct child itself, which the runtime waits for. (Asking "which
+/// calls are still live" instead would race: a call that starts during the scan is not in
+/// an earlier snapshot, and its quickly exited child would be taken from the runtime.)
+static ENDED_CALLS: std::sync::Mutex<std::collections::VecDeque<(u64, Option<i32>)>> =
+    std::sync::Mutex::new(std::collections::VecDeque::new());
 
 /// Subreaper mode: the direct children (group and session ids) of ended calls, newest last,
 /// at most [`ENDED_ROOTS`]; a zombie in one of their groups or sessions is an orphan of it.
 static ENDED: std::sync::Mutex<std::collections::VecDeque<i32>> =
     std::sync::Mutex::new(std::collections::VecDeque::new());
 
-/// How many ended calls' roots are remembered in subreaper mode.
+/// How many ended calls are remembered (their roots in subreaper mode, their numbers in
+/// cgroup mode).
 const ENDED_ROOTS: usize = 1024;
 
 /// Reap zombie children of the server that belong to calls that have ended: in cgroup mode,
@@ -104,21 +109,28 @@ const ENDED_ROOTS: usize = 1024;
 /// or session (and in no live call's).
 fn reap_ended_orphans() {
     let Some(t) = TRACKING.get() else { return };
-    let live = LIVE.lock().unwrap_or_else(|p| p.into_inner()).clone();
     match &t.instance {
-        Some(instance) => reap::reap_orphans(&|p| {
-            let Some(path) = cgroup::path_of(p.pid) else {
-                return false;
-            };
-            let Some(call) = path
-                .strip_prefix(instance.rel.as_str())
-                .and_then(|c| c.strip_prefix('c'))
-                .and_then(|n| n.parse::<u64>().ok())
-            else {
-                return false;
-            };
-            !live.contains(&call)
-        }),
+        Some(instance) => {
+            let ended = ENDED_CALLS
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            reap::reap_orphans(&|p| {
+                let Some(path) = cgroup::path_of(p.pid) else {
+                    return false;
+                };
+                let Some(call) = path
+                    .strip_prefix(instance.rel.as_str())
+                    .and_then(|c| c.strip_prefix('c'))
+                    .and_then(|n| n.parse::<u64>().ok())
+                else {
+                    return false;
+                };
+                ended
+                    .iter()
+                    .any(|(n, root)| *n == call && *root != Some(p.pid))
+            })
+        }
         None => {
             let ended = ENDED.lock().unwrap_or_else(|p| p.into_inner()).clone();
             let roots = LIVE_ROOTS.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -324,7 +336,6 @@ impl Tracked {
             }
             _ => How::Group,
         };
-        LIVE.lock().unwrap_or_else(|p| p.into_inner()).push(n);
         Ok(Tracked {
             how,
             n,
@@ -518,9 +529,13 @@ impl Drop for Tracked {
             reap::reap_adopted();
             self.remove();
         }
-        LIVE.lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|n| *n != self.n);
+        if let How::Cgroup(_) = &self.how {
+            let mut ended = ENDED_CALLS.lock().unwrap_or_else(|p| p.into_inner());
+            if ended.len() >= ENDED_ROOTS {
+                ended.pop_front();
+            }
+            ended.push_back((self.n, self.root));
+        }
         if let (How::Marker(_), Some(root)) = (&self.how, self.root) {
             LIVE_ROOTS
                 .lock()

@@ -86,11 +86,16 @@ fn pids() -> Vec<i32> {
         .collect()
 }
 
-/// Live (non-zombie) children of `pid`.
+/// Live (non-zombie) children of `pid`, except the server's process-tracking watchdog (the
+/// binary re-executed with its hidden argument, ADR 0022), which lives as long as the server.
 pub fn children(pid: u32) -> Vec<i32> {
     pids()
         .into_iter()
         .filter(|p| matches!(stat(*p), Some((s, pp, _)) if s != 'Z' && pp == pid as i32))
+        .filter(|p| {
+            !std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.windows(30).any(|w| w == b"__relay-shell-process-watchdog"))
+        })
         .collect()
 }
 
