@@ -93,8 +93,10 @@ pub fn children(pid: u32) -> Vec<i32> {
         .into_iter()
         .filter(|p| matches!(stat(*p), Some((s, pp, _)) if s != 'Z' && pp == pid as i32))
         .filter(|p| {
-            !std::fs::read(format!("/proc/{p}/cmdline"))
-                .is_ok_and(|c| c.windows(30).any(|w| w == b"__relay-shell-process-watchdog"))
+            !std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
+                c.windows(30)
+                    .any(|w| w == b"__relay-shell-process-watchdog")
+            })
         })
         .collect()
 }
