@@ -447,9 +447,12 @@ async fn concurrent_senders_and_a_reader_share_one_session() {
         t.await.unwrap();
     }
     let seen = reader.await.unwrap();
+    // Every line arrived whole at least once. Twice is usual (echo and cat), but the
+    // terminal's echo of one sender's input may land inside cat's output of another line.
     for i in 0..8 {
         for j in 0..5 {
-            assert_eq!(seen.matches(&format!("line-{i}-{j}\r\n")).count(), 2);
+            let n = seen.matches(&format!("line-{i}-{j}\r\n")).count();
+            assert!((1..=2).contains(&n), "line-{i}-{j}: {n} in {seen:?}");
         }
     }
     reg.shutdown().await;
