@@ -21,9 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use relay_shell::audit::{
-    AuditConfig, AuditLog, FsyncPolicy, Json, Record, ToolRecord, now_iso, sha256_hex, verify_audit,
-};
+use relay_shell::audit::{AuditConfig, AuditLog, FsyncPolicy, verify_audit};
 use relay_shell::policy::classify;
 use relay_shell::policy::probe::test_probe;
 use relay_shell::redact::Redactor;
@@ -31,6 +29,10 @@ use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, ClientConfig};
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use sha2::{Digest, Sha256};
+
+#[path = "support/record.rs"]
+mod sample;
+use sample::record;
 
 const OURS: &str = env!("CARGO_BIN_EXE_relay-shell");
 
@@ -302,37 +304,6 @@ async fn rss_section() -> anyhow::Result<()> {
         println!("  relay-shell v0.3 (Py) idle {idle}  after 1,000 calls x16 {after}  peak {peak}");
     }
     Ok(())
-}
-
-/// A typical completion record (about 450 bytes on disk), as in `benches/audit.rs`.
-fn record(i: u64) -> Record {
-    Record::Tool(ToolRecord {
-        ts: now_iso(),
-        tool: "shell_exec".into(),
-        tier: 1,
-        denied: false,
-        args: vec![
-            (
-                "command".into(),
-                Json::Str(format!("systemctl status nginx --no-pager # {i}")),
-            ),
-            ("timeout".into(), Json::Int(60)),
-            ("cwd".into(), Json::Str("/srv/app".into())),
-            ("use_shell".into(), Json::Bool(true)),
-            ("stdin".into(), Json::Str(String::new())),
-            ("env_json".into(), Json::Str(String::new())),
-        ],
-        output_sha256: sha256_hex(&i.to_le_bytes()),
-        output_len: 1234,
-        exit_code: Some(0),
-        request_id: i.to_string(),
-        client_id: String::new(),
-        action: String::new(),
-        principal: "stdio".into(),
-        duration_ms: Some(12),
-        outcome: "ok".into(),
-        confinement: String::new(),
-    })
 }
 
 fn timed(f: impl FnOnce()) -> f64 {
