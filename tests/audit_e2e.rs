@@ -3,23 +3,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use common::limited::{Served, serve};
+
+use std::path::Path;
 use std::process::Command;
 
-use rmcp::ServiceExt;
-use rmcp::model::ClientConfig;
-use rmcp::service::RunningService;
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use serde_json::json;
 
 use relay_shell::audit::{IDENTITY_CHECK_EVERY, verify_audit};
-
-struct Served {
-    client: RunningService<rmcp::RoleClient, ClientConfig>,
-    pid: i32,
-    _dir: tempfile::TempDir,
-    audit: PathBuf,
-}
 
 impl Served {
     async fn call(&self, command: &str) -> String {
@@ -29,63 +20,6 @@ impl Served {
             .await
             .expect("answered");
         common::text(&r)
-    }
-}
-
-/// Start the server; with `fsize`, its file-size limit is that many bytes (SIGXFSZ ignored,
-/// so writes beyond it fail with EFBIG instead of killing the process).
-async fn serve(envs: &[(&str, &str)], fsize: Option<u64>) -> Served {
-    let dir = tempfile::tempdir().expect("tmp");
-    let audit = dir.path().join("audit.jsonl");
-    let audit_s = audit.display().to_string();
-    let envs: Vec<(String, String)> = envs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let cmd = tokio::process::Command::new(common::bin()).configure(|c| {
-        c.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env(
-                "HOME",
-                std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
-            )
-            .env("RELAY_SHELL_LOG", "warn")
-            .env("RELAY_SHELL_AUDIT_PATH", &audit_s);
-        for (k, v) in &envs {
-            c.env(k, v);
-        }
-        if let Some(limit) = fsize {
-            // SAFETY: only async-signal-safe calls between fork and exec.
-            unsafe {
-                c.pre_exec(move || {
-                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                    let lim = libc::rlimit {
-                        rlim_cur: limit,
-                        rlim_max: libc::RLIM_INFINITY,
-                    };
-                    if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-        }
-    });
-    // The server prints every record it cannot write to stderr: keep test output quiet.
-    let (transport, _) = TokioChildProcess::builder(cmd)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let pid = transport.id().expect("pid") as i32;
-    let client = ClientConfig::default()
-        .serve(transport)
-        .await
-        .expect("initialize");
-    Served {
-        client,
-        pid,
-        _dir: dir,
-        audit,
     }
 }
 

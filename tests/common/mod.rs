@@ -2,6 +2,8 @@
 //! rmcp's MCP client over child-process stdio.
 #![allow(dead_code)]
 
+pub mod limited;
+
 use std::path::{Path, PathBuf};
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientConfig};
