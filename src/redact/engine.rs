@@ -521,6 +521,7 @@ fn apply(rule: &dyn Rule, text: &str, sub: &Substitution<'_>) -> Option<String> 
             let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
             buf.push_str(&text[copied..span.start]);
             push_placeholder(buf, secret, sub);
+            buf.push_str(hit.keep);
             copied = span.end;
         }
         pos = next;

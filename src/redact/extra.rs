@@ -36,6 +36,7 @@ impl SshpassRule {
                 return Some(Hit {
                     secret: token + 2..value_end,
                     resume: value_end,
+                    keep: "",
                 });
             }
             let takes_argument = matches!(option, "-p" | "-f" | "-d" | "-P");
@@ -51,6 +52,7 @@ impl SshpassRule {
                     return Some(Hit {
                         secret: arg..arg_end,
                         resume: arg_end,
+                        keep: "",
                     });
                 }
                 at = arg_end;

@@ -80,6 +80,7 @@ impl Rule for PrivateKeyRule {
                 return Some(Hit {
                     secret: header.start()..footer.end,
                     resume: footer.end,
+                    keep: "",
                 });
             }
             let after = &text.as_bytes()[body_start..];
@@ -92,6 +93,7 @@ impl Rule for PrivateKeyRule {
                 return Some(Hit {
                     secret: header.start()..end,
                     resume: end,
+                    keep: "",
                 });
             }
         }

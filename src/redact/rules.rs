@@ -123,6 +123,7 @@ impl Rule for PatternRule {
             return Some(Hit {
                 secret: m.range(),
                 resume: m.end(),
+                keep: "",
             });
         };
         // One set of capture slots per rule pass, reused for every hit.
@@ -144,7 +145,11 @@ impl Rule for PatternRule {
         } else {
             whole.end()
         };
-        Some(Hit { secret, resume })
+        Some(Hit {
+            secret,
+            resume,
+            keep: "",
+        })
     }
 }
 
@@ -245,7 +250,11 @@ impl Rule for AssignmentRule {
         loop {
             let m = self.prefix.find_at(text, at)?;
             if let Some((secret, resume)) = Self::value(text, m.end()) {
-                return Some(Hit { secret, resume });
+                return Some(Hit {
+                    secret,
+                    resume,
+                    keep: "",
+                });
             }
             at = next_char_boundary(text, m.start());
         }
@@ -361,6 +370,7 @@ impl Rule for AuthorizationRule {
                 return Some(Hit {
                     secret: start..end,
                     resume: end,
+                    keep: "",
                 });
             }
             at = next_char_boundary(text, m.start());
@@ -450,6 +460,7 @@ impl Rule for CliFlagRule {
                 return Some(Hit {
                     secret: value_at..end,
                     resume: end,
+                    keep: "",
                 });
             }
             if let Some(eq) = bytes[sep_start + 1..value_at]
@@ -461,6 +472,7 @@ impl Rule for CliFlagRule {
                     return Some(Hit {
                         secret: start..end,
                         resume: end,
+                        keep: "",
                     });
                 }
             }
@@ -535,6 +547,7 @@ impl Rule for SecureStringRule {
                     return Some(Hit {
                         secret: pos..end,
                         resume: end,
+                        keep: "",
                     });
                 }
                 if switches == Self::MAX_SWITCHES {

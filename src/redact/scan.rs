@@ -21,6 +21,69 @@ pub(crate) struct Hit {
     pub secret: Range<usize>,
     /// Byte offset where the next search for this rule starts.
     pub resume: usize,
+    /// Quote characters written after the placeholder, so that the text around it is read
+    /// as before: the command-line rule's value may contain the quote that closes a part
+    /// opened before it (`-'pSECRET'`), and dropping that quote would change which words
+    /// the next pass sees. Empty for every other rule.
+    pub keep: &'static str,
+}
+
+/// A secret span of the command-line rule with the quote characters to write after its
+/// placeholder (see [`Hit::keep`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Span {
+    /// Byte range of the value in the source text.
+    pub range: Range<usize>,
+    /// At most two quote characters: the net effect of the quotes inside `range`.
+    pub keep: &'static str,
+}
+
+impl Span {
+    /// The span of `range` whose quotes inside it are `quotes`, in source order (each `'` or
+    /// `"` that opens or closes a quoted part, not a quote character of the value).
+    ///
+    /// An opening quote followed by its closing one cancels out, as does a closing quote
+    /// followed by an opening one of the same kind, so what remains is at most one closing
+    /// quote then one opening quote.
+    pub fn with_quotes(range: Range<usize>, quotes: impl IntoIterator<Item = u8>) -> Self {
+        let mut net: Vec<u8> = Vec::new();
+        for q in quotes {
+            if net.last() == Some(&q) {
+                net.pop();
+            } else {
+                net.push(q);
+            }
+        }
+        Self {
+            range,
+            keep: keep_str(&net),
+        }
+    }
+
+    /// Joins a span that starts inside this one (sorted by start).
+    pub fn absorb(&mut self, other: &Span) {
+        if other.range.end <= self.range.end {
+            return;
+        }
+        let joined: Vec<u8> = self.keep.bytes().chain(other.keep.bytes()).collect();
+        *self = Self::with_quotes(self.range.start..other.range.end, joined);
+    }
+}
+
+/// The static string of a short quote sequence. One word's quotes cancel down to at most two;
+/// three can come from joining spans of two reading levels. Anything longer keeps none: the
+/// text may then read differently, and the engine's next pass redacts what that exposes.
+fn keep_str(net: &[u8]) -> &'static str {
+    match net {
+        [] => "",
+        [b'\''] => "'",
+        [b'"'] => "\"",
+        [b'\'', b'"'] => "'\"",
+        [b'"', b'\''] => "\"'",
+        [b'\'', b'"', b'\''] => "'\"'",
+        [b'"', b'\'', b'"'] => "\"'\"",
+        _ => "",
+    }
 }
 
 /// Memo carried through one pass of one rule over one text (see the module comment).
@@ -36,7 +99,7 @@ pub(crate) struct ScanState {
     /// Capture slots of a pattern rule, allocated on its first search and then reused.
     pub captures: Option<regex::CaptureLocations>,
     /// Every secret span of a rule that finds them all at once (the command-line rule).
-    pub spans: Option<Vec<Range<usize>>>,
+    pub spans: Option<Vec<Span>>,
     /// Index of the first span of `spans` not yet returned (searches only move forward).
     pub span_next: usize,
 }

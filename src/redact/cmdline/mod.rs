@@ -26,7 +26,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::policy::options::{Grammar, Item, OptId};
 
-use super::scan::{Hit, Rule, ScanState};
+use super::scan::{Hit, Rule, ScanState, Span};
 use table::{Client, Positional, Shape, Source};
 use words::{Command, Next, Word};
 
@@ -188,13 +188,17 @@ impl Rule for CommandLineRule {
 
     fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
         let hits = state.spans.get_or_insert_with(|| secrets(text));
-        while hits.get(state.span_next).is_some_and(|r| r.start < from) {
+        while hits
+            .get(state.span_next)
+            .is_some_and(|r| r.range.start < from)
+        {
             state.span_next += 1;
         }
         let next = hits.get(state.span_next)?;
         Some(Hit {
-            secret: next.clone(),
-            resume: next.end,
+            secret: next.range.clone(),
+            resume: next.range.end,
+            keep: next.keep,
         })
     }
 }
@@ -262,7 +266,7 @@ fn logical_line_end(bytes: &[u8], mut at: usize) -> usize {
 
 /// Every secret span in `text`, sorted and without overlaps. Only the logical lines that name
 /// a program or verb of the table are read as commands.
-fn secrets(text: &str) -> Vec<Range<usize>> {
+fn secrets(text: &str) -> Vec<Span> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
     let mut previous: Option<Command<'_>> = None;
@@ -284,12 +288,12 @@ fn secrets(text: &str) -> Vec<Range<usize>> {
     if let Some(p) = previous {
         in_command(&p, None, &mut found);
     }
-    found.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
-    let mut merged: Vec<Range<usize>> = Vec::with_capacity(found.len());
-    for r in found {
+    found.sort_by_key(|s| (s.range.start, std::cmp::Reverse(s.range.end)));
+    let mut merged: Vec<Span> = Vec::with_capacity(found.len());
+    for s in found {
         match merged.last_mut() {
-            Some(last) if r.start < last.end => last.end = last.end.max(r.end),
-            _ => merged.push(r),
+            Some(last) if s.range.start < last.range.end => last.absorb(&s),
+            _ => merged.push(s),
         }
     }
     merged
@@ -309,7 +313,7 @@ fn program_name<'b>(word: &str, buf: &'b mut [u8; 32]) -> Option<&'b str> {
     Some(name.strip_suffix(".exe").unwrap_or(name))
 }
 
-fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Range<usize>>) {
+fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Span>) {
     let t = table();
     let words = &cmd.words;
     let mut buf = [0u8; 32];
@@ -377,7 +381,7 @@ fn is_reference(value: &str) -> bool {
 }
 
 /// Records `word.text[start..]` as a secret unless it is a reference.
-fn push_from(word: &Word, start: usize, found: &mut Vec<Range<usize>>) {
+fn push_from(word: &Word, start: usize, found: &mut Vec<Span>) {
     let Some(value) = word.text.get(start..) else {
         return;
     };
@@ -389,7 +393,7 @@ fn push_from(word: &Word, start: usize, found: &mut Vec<Range<usize>>) {
     }
 }
 
-fn client(built: &Built, args: &[Word], found: &mut Vec<Range<usize>>) {
+fn client(built: &Built, args: &[Word], found: &mut Vec<Span>) {
     let parsed = built.grammar.parse(args);
     for item in &parsed.items {
         let Item::Opt {
@@ -481,7 +485,7 @@ fn client(built: &Built, args: &[Word], found: &mut Vec<Range<usize>>) {
 }
 
 /// `net use [DEVICE] \\host\share PASSWORD …` and `net user NAME PASSWORD …`.
-fn net(args: &[Word], found: &mut Vec<Range<usize>>) {
+fn net(args: &[Word], found: &mut Vec<Span>) {
     let mut operands = args.iter().filter(|w| !w.text.starts_with('/'));
     let Some(verb) = operands.next() else { return };
     let verb = verb.text.to_ascii_lowercase();
@@ -533,7 +537,7 @@ pub(crate) fn names_secret(key: &str) -> bool {
 
 /// `set KEY VALUE`, `config [set] KEY VALUE`, `setx KEY VALUE`: the value, when the key names
 /// a secret. Options before the key (`--global`) are skipped.
-fn set_form(rest: &[Word], found: &mut Vec<Range<usize>>) {
+fn set_form(rest: &[Word], found: &mut Vec<Span>) {
     let mut words = rest
         .iter()
         .take(8)
@@ -563,7 +567,7 @@ fn secret_file(path: &str) -> bool {
 }
 
 /// `echo SECRET > /etc/rsync.pass`, `printf '%s' SECRET | tee ~/.vault-token`.
-fn writer(cmd: &Command, next: Option<&Command>, name: &str, found: &mut Vec<Range<usize>>) {
+fn writer(cmd: &Command, next: Option<&Command>, name: &str, found: &mut Vec<Span>) {
     let into_secret = cmd.written.iter().any(|w| secret_file(&w.text))
         || (cmd.next == Next::Pipe
             && next.is_some_and(|n| {

@@ -13,6 +13,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use crate::redact::scan::Span;
+
 /// How many levels of quoted text are read as commands of their own.
 const MAX_DEPTH: usize = 2;
 
@@ -26,6 +28,8 @@ pub(crate) struct Word<'t> {
     start: usize,
     /// For an owned `text`: the source offset of each of its bytes.
     map: Vec<usize>,
+    /// The whole source text the offsets point into.
+    source: &'t str,
 }
 
 impl AsRef<str> for Word<'_> {
@@ -36,13 +40,31 @@ impl AsRef<str> for Word<'_> {
 
 impl Word<'_> {
     /// The source span of `text[start..end]`, or `None` when it is empty.
-    pub(crate) fn source(&self, start: usize, end: usize) -> Option<Range<usize>> {
+    ///
+    /// The span runs from the source of the first byte to that of the last, so it also holds
+    /// the quotes and backslashes between them. Backslashes go with the bytes they escape (or
+    /// the line break they remove); the quotes that open or close a part are kept in the
+    /// span's [`Span::keep`], so that a placeholder written over it leaves the quoting of the
+    /// text after it as it was (`-'pSECRET'` becomes `-'p[REDACTED]'`, not `-'p[REDACTED]`,
+    /// which would open a quote the next pass reads differently).
+    pub(crate) fn source(&self, start: usize, end: usize) -> Option<Span> {
         if start >= end || end > self.text.len() {
             return None;
         }
         match &self.text {
-            Cow::Borrowed(_) => Some(self.start + start..self.start + end),
-            Cow::Owned(_) => Some(self.map[start]..self.map[end - 1] + 1),
+            Cow::Borrowed(_) => Some(Span::with_quotes(self.start + start..self.start + end, [])),
+            Cow::Owned(_) => {
+                let value = &self.map[start..end];
+                let range = value[0]..value[value.len() - 1] + 1;
+                let bytes = self.source.as_bytes();
+                let mut next = value.iter().peekable();
+                let quotes = range.clone().filter(move |&at| {
+                    while next.next_if(|&&v| v < at).is_some() {}
+                    next.next_if_eq(&&at).is_none() && matches!(bytes.get(at), Some(b'\'' | b'"'))
+                });
+                let quotes: Vec<u8> = quotes.map(|at| bytes[at]).collect();
+                Some(Span::with_quotes(range, quotes))
+            }
         }
     }
 }
@@ -107,11 +129,13 @@ impl<'t> WordBuilder<'t> {
                 text: Cow::Owned(text),
                 start: 0,
                 map,
+                source: self.source,
             },
             None => Word {
                 text: Cow::Borrowed(&self.source[self.start..self.end]),
                 start: self.start,
                 map: Vec::new(),
+                source: self.source,
             },
         })
     }
@@ -431,7 +455,8 @@ mod tests {
         let w = &cmds[0].words[1];
         assert_eq!(w.text, "--password=abcd");
         let span = w.source(11, w.text.len()).unwrap();
-        assert_eq!(&text[span], "ab\\\ncd");
+        assert_eq!(&text[span.range], "ab\\\ncd");
+        assert_eq!(span.keep, "");
     }
 
     #[test]
