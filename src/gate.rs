@@ -56,7 +56,40 @@ pub struct Output {
     /// of a new forward): appended to the completion record's `args`, after the call's own
     /// arguments, and redacted like them. The start record does not have them.
     pub record: Vec<(&'static str, serde_json::Value)>,
+    /// Something the work keeps until the call's completion record is written (the
+    /// processes a command left running, which may run on only once a record names them).
+    pub hold: Hold,
 }
+
+/// Something a finished work keeps alive until its completion record is written, then
+/// drops. Not part of the output's value: every hold compares equal, and clones share one.
+#[derive(Clone, Default)]
+pub struct Hold(Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>);
+
+impl Hold {
+    /// Holds `value` (nothing for `None`).
+    pub fn new<T: std::any::Any + Send + Sync>(value: Option<T>) -> Self {
+        Self(value.map(|v| std::sync::Arc::new(v) as _))
+    }
+}
+
+impl std::fmt::Debug for Hold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Hold(held)"
+        } else {
+            "Hold(none)"
+        })
+    }
+}
+
+impl PartialEq for Hold {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Hold {}
 
 impl Output {
     /// Informational text with no exit status.
@@ -448,6 +481,8 @@ struct Finished {
     /// A tier-0 call that runs nothing (`server_info`, `audit_tail`): it answers even while
     /// the audit log refuses, so an operator can see why other calls are refused.
     observer: bool,
+    /// Kept until the completion record is written ([`Output::hold`]).
+    hold: Hold,
 }
 
 impl Finished {
@@ -466,6 +501,7 @@ impl Finished {
             confinement: Profile::None.as_str().into(),
             extra: Vec::new(),
             observer: false,
+            hold: Hold::default(),
         }
     }
 }
@@ -894,6 +930,7 @@ impl Gate {
                     confinement,
                     extra: self.redact_args(&out.record),
                     observer: false,
+                    hold: out.hold,
                 }
             }
             Err(err) if err.kind == ErrorKind::Cancelled => Finished {
@@ -938,6 +975,7 @@ impl Gate {
             confinement,
             extra,
             observer,
+            hold,
         } = finished;
         args.extend(extra);
         let duration_ms = started.elapsed().as_millis() as u64;
@@ -977,6 +1015,8 @@ impl Gate {
                 text = self.render_error(&err);
             }
         }
+        // What the call left running may run on now that a record names it.
+        drop(hold);
         // Notices follow the recorded result: they are not part of its hash or length.
         let text = notices::place(&text, &notices, json_notices);
         self.metrics.count_call(

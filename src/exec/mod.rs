@@ -106,6 +106,9 @@ pub struct ExecOutcome {
     /// What a command that completed normally left running (deliberate background
     /// processes: `nohup svc &`); empty after a timeout, which kills them all.
     pub left_running: Leftovers,
+    /// Keeps `left_running` in the call's cgroup until dropped; the gate drops it once the
+    /// completion record that lists them is written.
+    pub hold: crate::gate::Hold,
 }
 
 /// Run one process to completion under `req`'s bounds.
@@ -160,13 +163,14 @@ pub async fn run(req: ExecRequest) -> Result<ExecOutcome, ToolError> {
     match finished {
         Ok(Ok(status)) => {
             group.disarm();
-            let left_running = tracked.release();
+            let (left_running, hold) = tracked.release();
             Ok(ExecOutcome {
                 total_bytes: capture.total(),
                 output: capture.into_output(),
                 exit_code: exit_code(status),
                 timed_out: false,
                 left_running,
+                hold: crate::gate::Hold::new(hold),
             })
         }
         Ok(Err(e)) => {
@@ -181,6 +185,7 @@ pub async fn run(req: ExecRequest) -> Result<ExecOutcome, ToolError> {
                 exit_code: None,
                 timed_out: true,
                 left_running: Leftovers::default(),
+                hold: crate::gate::Hold::default(),
             })
         }
     }

@@ -474,19 +474,33 @@ impl Tracked {
         pids
     }
 
-    /// The call completed normally: list what it left running, let it run on (out of the
-    /// call's cgroup), remember it for reaping, and remove the cgroup.
-    pub fn release(&mut self) -> Leftovers {
-        self.armed = false;
+    /// The call completed normally: list what it left running, and hold it until the
+    /// returned [`Hold`] is dropped, which lets it run on (out of the call's cgroup, its
+    /// marker released to the watchdog). The gate drops the hold after the call's completion
+    /// record is written: a server killed in between leaves no process running that no
+    /// record names, because the watchdog still ends a call that was never let go. `None`
+    /// when nothing was left running (the cgroup is removed at once).
+    pub fn release(mut self) -> (Leftovers, Option<Hold>) {
         let pids: Vec<i32> = self
             .members()
             .into_iter()
             .filter(|p| Some(*p) != self.root)
             .collect();
         let left = Leftovers::of(pids.clone());
+        if pids.is_empty() {
+            self.let_go(false);
+            return (left, None);
+        }
         for pid in pids {
             reap::adopt(pid);
         }
+        (left, Some(Hold(Some(self))))
+    }
+
+    /// Lets the call's processes run on: moves them out of its cgroup, or tells the
+    /// watchdog their marker is released, and removes the cgroup.
+    fn let_go(&mut self, left_any: bool) {
+        self.armed = false;
         if let (How::Cgroup(g), Some(t)) = (&self.how, TRACKING.get())
             && let Some(i) = &t.instance
             && !g.release_to(&i.home)
@@ -494,7 +508,7 @@ impl Tracked {
             tracing::warn!(dir = %g.dir.display(), "processes kept forking while released");
         }
         if let (How::Marker(m), Some(t)) = (&self.how, TRACKING.get())
-            && !left.is_empty()
+            && left_any
             && let Some(w) = &t.watchdog
         {
             use std::io::Write;
@@ -504,7 +518,6 @@ impl Tracked {
             }
         }
         self.remove();
-        left
     }
 
     fn remove(&self) {
@@ -518,6 +531,19 @@ impl Tracked {
             if list.len() < 1024 {
                 list.push(g.dir.clone());
             }
+        }
+    }
+}
+
+/// The processes a completed call left running, held in its cgroup (or under its unreleased
+/// marker) until this is dropped; see [`Tracked::release`].
+#[derive(Debug)]
+pub struct Hold(Option<Tracked>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if let Some(mut t) = self.0.take() {
+            t.let_go(true);
         }
     }
 }

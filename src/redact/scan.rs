@@ -45,7 +45,7 @@ impl Span {
     /// An opening quote followed by its closing one cancels out, as does a closing quote
     /// followed by an opening one of the same kind, so what remains is at most one closing
     /// quote then one opening quote.
-    pub fn with_quotes(range: Range<usize>, quotes: impl IntoIterator<Item = u8>) -> Self {
+    pub(crate) fn with_quotes(range: Range<usize>, quotes: impl IntoIterator<Item = u8>) -> Self {
         let mut net: Vec<u8> = Vec::new();
         for q in quotes {
             if net.last() == Some(&q) {
@@ -61,7 +61,7 @@ impl Span {
     }
 
     /// Joins a span that starts inside this one (sorted by start).
-    pub fn absorb(&mut self, other: &Span) {
+    pub(crate) fn absorb(&mut self, other: &Span) {
         if other.range.end <= self.range.end {
             return;
         }

@@ -42,6 +42,7 @@ fn outcome(output: &[u8], exit_code: i32) -> ExecOutcome {
         exit_code: Some(exit_code),
         timed_out: false,
         left_running: Default::default(),
+        hold: Default::default(),
     }
 }
 
@@ -238,6 +239,7 @@ async fn capture_limit_keeps_prefix_and_counts_everything() {
             exit_code: Some(0),
             timed_out: false,
             left_running: Default::default(),
+            hold: Default::default(),
         }
     );
 }
@@ -257,6 +259,7 @@ async fn merged_budget_is_shared_in_write_order() {
             exit_code: Some(0),
             timed_out: false,
             left_running: Default::default(),
+            hold: Default::default(),
         }
     );
 }

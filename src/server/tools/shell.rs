@@ -302,6 +302,7 @@ fn outcome_to_output(o: ExecOutcome, timeout: u64) -> Output {
         timed_out: false,
         total_bytes: Some(o.total_bytes as usize),
         record: left_running_record(&o.left_running),
+        hold: o.hold,
     }
 }
 
