@@ -295,6 +295,9 @@ async fn sweep(master: Arc<Master>, left: Vec<PathBuf>) {
                 tracing::warn!(path = %p.display(), error = %e, "cannot remove a temporary file");
             }
         }
+        // `Sftp::close` unwraps its session's only reference and panics while any handle
+        // made from it (this `Fs`) is still alive: drop them all first.
+        drop(fs);
         let _ = sftp.close().await;
         Some(())
     };
