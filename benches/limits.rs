@@ -469,7 +469,7 @@ fn scan_section() {
             t=open(sys.argv[1]).read().splitlines()\nmb=sum(len(l)+1 for l in t)/1e6\n\
             s=time.perf_counter()\nfor l in t: redaction.redact(l)\nr=time.perf_counter()-s\n\
             s=time.perf_counter()\nfor l in t: policy.classify('shell_exec', l)\nc=time.perf_counter()-s\n\
-            print(f'  relay-shell v0.3 (Py): redact {mb/r:.1} MB/s, classify {mb/c:.2} MB/s ({c*1e6/len(t):.1} us per line)')\n";
+            print(f'  relay-shell v0.3 (Py): redact {mb/r:.2f} MB/s, classify {mb/c:.2f} MB/s ({c*1e6/len(t):.1f} us per line)')\n";
         let out = Command::new(py)
             .arg("-c")
             .arg(script)

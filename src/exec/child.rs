@@ -1,6 +1,5 @@
-//! The child of one run, however it was started: by std/tokio (`posix_spawn`, unconfined) or
-//! by `confine::launch` (confined), which tokio cannot adopt. A confined child is waited on
-//! through its pidfd, which becomes readable when it exits.
+//! The child of one run, started by `confine::launch` (confined or not), which tokio cannot
+//! adopt: it is waited on through its pidfd, which becomes readable when it exits.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -13,8 +12,6 @@ use tokio::io::unix::AsyncFd;
 /// A running child.
 #[derive(Debug)]
 pub(super) enum Child {
-    /// Started by tokio.
-    Std(tokio::process::Child),
     /// Started by `confine::launch`.
     Confined(ConfinedChild),
 }
@@ -23,7 +20,6 @@ impl Child {
     /// Its process id, while it has one.
     pub(super) fn id(&self) -> Option<u32> {
         match self {
-            Child::Std(c) => c.id(),
             Child::Confined(c) => c.status.is_none().then_some(c.pid as u32),
         }
     }
@@ -31,7 +27,6 @@ impl Child {
     /// Wait for it to exit and reap it (cancel-safe: call again after a timeout).
     pub(super) async fn wait(&mut self) -> io::Result<ExitStatus> {
         match self {
-            Child::Std(c) => c.wait().await,
             Child::Confined(c) => c.wait().await,
         }
     }

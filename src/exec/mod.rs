@@ -26,12 +26,11 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use tokio::net::unix::pipe::Receiver;
-use tokio::process::Command;
 use tokio::time::Instant;
 
 use crate::confine::launch::{self, Launch, LaunchError};
@@ -88,7 +87,8 @@ pub struct ExecRequest {
     pub capture_limit: usize,
     /// `true`: stdout and stderr interleaved in arrival order; `false`: stdout then stderr.
     pub merge_stderr: bool,
-    /// The kernel profile the child runs under (`None`: unconfined, the `posix_spawn` path).
+    /// The kernel profile the child runs under (`None`: unconfined; started the same
+    /// cheap way, `clone(CLONE_VM | CLONE_VFORK)`, with no steps).
     pub confinement: Option<Confinement>,
 }
 
@@ -134,7 +134,7 @@ pub async fn run(req: ExecRequest) -> Result<ExecOutcome, ToolError> {
     let mut tracked = Tracked::start()
         .map_err(|e| ToolError::new(ErrorKind::SpawnFailed, format!("process tracking: {e}")))?;
     let (mut child, stdin) = match &prepared {
-        None => spawn_std(&req, &argv, output, &tracked)?,
+        None => spawn_plain(&req, &argv, output, &tracked)?,
         Some((confiner, p)) => spawn_confined(&req, &argv, confiner, p, output, &tracked).await?,
     };
     // Declared after `child` so it drops first: the group is killed while the child is unreaped.
@@ -223,64 +223,41 @@ impl OutputPipes {
     }
 }
 
-/// Start the child unconfined through tokio. The pre-exec hook (which makes std fork rather
-/// than `posix_spawn`) moves it into its call's cgroup and arms its death signal. The write
-/// ends are consumed: our copies close once it has them.
-fn spawn_std(
+/// Start the child unconfined, the way a confined one starts but on the calling thread and
+/// with no steps: `clone(CLONE_VM | CLONE_VFORK)` (`confine::launch`), so the child copies no
+/// page tables of the server (std's `fork`, which a pre-exec hook forces, cost about 1.5 ms
+/// per call, see `docs/performance.md`). The child leads a new session (no terminal to
+/// inherit), joins its call's cgroup and arms its death signal before exec. The write ends are
+/// consumed: our copies close once the child has them.
+fn spawn_plain(
     req: &ExecRequest,
     argv: &[&str],
-    (stdout, stderr): (OwnedFd, OwnedFd),
-    tracked: &Tracked,
-) -> Result<(Child, Option<StdinWriter>), ToolError> {
-    let mut command = Command::new(argv[0]);
-    command
-        .args(&argv[1..])
-        .env_clear()
-        .envs(child_env(&req.env))
-        .envs(tracked.marker_env())
-        .kill_on_drop(true)
-        .stdin(if req.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::from(stdout))
-        .stderr(Stdio::from(stderr));
-    if let Some(dir) = &req.cwd {
-        command.current_dir(dir);
-    }
-    let setup = tracked.child_setup();
-    if has_controlling_terminal() {
-        new_session(&mut command, setup);
-    } else {
-        // No terminal to inherit: a new process group is enough (and without tracking std
-        // can use the cheaper `posix_spawn` path, with no pre-exec hook).
-        command.process_group(0);
-        child_hook(&mut command, setup);
-    }
-    let spawned = command.spawn();
-    // The command holds our copies of the pipes' write ends: close them now, or EOF never comes.
-    drop(command);
-    let mut child = spawned.map_err(|e| spawn_error(&e, argv[0], req.cwd.as_deref()))?;
-    let stdin = child.stdin.take().map(|s| Box::new(s) as StdinWriter);
-    Ok((Child::Std(child), stdin))
-}
-
-/// Start the child under `prepared` through the profile's launcher (`Confiner::launch`): the
-/// leader of a new session, with `TMPDIR` set to the profile's scratch directory (the one
-/// place it may write).
-async fn spawn_confined(
-    req: &ExecRequest,
-    argv: &[&str],
-    confiner: &Confiner,
-    prepared: &Prepared,
     (stdout, stderr): (OwnedFd, OwnedFd),
     tracked: &Tracked,
 ) -> Result<(Child, Option<StdinWriter>), ToolError> {
     let mut env = child_env(&req.env);
     env.extend(tracked.marker_env());
-    env.retain(|(k, _)| k != "TMPDIR");
-    env.push(("TMPDIR".into(), prepared.tmpdir().as_os_str().to_owned()));
+    let (spec, stdin_reader, stdin_writer) = child_spec(req, argv, &env, &stdout, &stderr)?;
+    let mut spec = spec;
+    spec.setup = tracked.child_setup();
+    let launched = launch::launch(&spec, None, launch::Apply::All)
+        .map_err(|e| launch_error(&e, argv[0], req.cwd.as_deref()))?;
+    // Our copies of the child's ends: closed now, or EOF never comes.
+    drop((stdin_reader, stdout, stderr));
+    let child = ConfinedChild::new(launched.pid, launched.pidfd)
+        .map_err(|e| ToolError::new(ErrorKind::SpawnFailed, format!("watching the child: {e}")))?;
+    Ok((Child::Confined(child), stdin_writer))
+}
+
+/// The launch of `argv` with `env`: the program resolved on the environment's `PATH`, stdin a
+/// pipe (when the request has input) or `/dev/null`, and our ends of stdin.
+fn child_spec(
+    req: &ExecRequest,
+    argv: &[&str],
+    env: &[(OsString, OsString)],
+    stdout: &OwnedFd,
+    stderr: &OwnedFd,
+) -> Result<(Launch, OwnedFd, Option<StdinWriter>), ToolError> {
     let path_var = env
         .iter()
         .find(|(k, _)| k == "PATH")
@@ -298,13 +275,32 @@ async fn spawn_confined(
             std::fs::File::open("/dev/null").map_err(|e| ToolError::from_io(&e, "/dev/null"))?;
         (OwnedFd::from(null), None)
     };
-    let mut spec = launch_spec(
+    let spec = launch_spec(
         &program,
         argv,
-        &env,
+        env,
         req.cwd.as_deref(),
-        [&stdin_reader, &stdout, &stderr],
+        [&stdin_reader, stdout, stderr],
     )?;
+    Ok((spec, stdin_reader, stdin_writer))
+}
+
+/// Start the child under `prepared` through the profile's launcher (`Confiner::launch`): the
+/// leader of a new session, with `TMPDIR` set to the profile's scratch directory (the one
+/// place it may write).
+async fn spawn_confined(
+    req: &ExecRequest,
+    argv: &[&str],
+    confiner: &Confiner,
+    prepared: &Prepared,
+    (stdout, stderr): (OwnedFd, OwnedFd),
+    tracked: &Tracked,
+) -> Result<(Child, Option<StdinWriter>), ToolError> {
+    let mut env = child_env(&req.env);
+    env.extend(tracked.marker_env());
+    env.retain(|(k, _)| k != "TMPDIR");
+    env.push(("TMPDIR".into(), prepared.tmpdir().as_os_str().to_owned()));
+    let (mut spec, stdin_reader, stdin_writer) = child_spec(req, argv, &env, &stdout, &stderr)?;
     spec.setup = tracked.child_setup();
     // The launcher owns our copies of the child's ends until it has started the child, then
     // closes them (or EOF never comes).
@@ -371,51 +367,11 @@ fn launch_error(err: &LaunchError, program: &str, cwd: Option<&Path>) -> ToolErr
     }
 }
 
-/// Make the child the leader of a new session, and so of a new process group whose id is its
-/// pid. Unlike `process_group(0)` alone this also drops the server's controlling terminal, so
-/// a program that opens `/dev/tty` to prompt (`sudo`, `ssh`) fails at once instead of being
-/// stopped as a background job until the deadline. The price: std cannot use `posix_spawn`
-/// while the server still has a terminal (`detach_controlling_terminal` normally removes it).
-fn new_session(command: &mut Command, setup: ChildSetup) {
-    // SAFETY: the hook runs in the forked child before exec and only calls `setsid`, which is
-    // async-signal-safe; building the error from errno does not allocate.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::setsid() == -1 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    child_hook(command, setup);
-}
-
-/// Add the tracking hook: the child joins its call's cgroup and dies with the server.
-fn child_hook(command: &mut Command, setup: ChildSetup) {
-    if setup.is_noop() {
-        return;
-    }
-    // SAFETY: `ChildSetup::apply` makes system calls only and does not allocate.
-    unsafe {
-        command.pre_exec(move || setup.apply().map_err(io::Error::from_raw_os_error));
-    }
-}
-
-/// Whether this process has a controlling terminal a child could inherit (and a prompting
-/// program could open as `/dev/tty`).
-fn has_controlling_terminal() -> bool {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
-        .open("/dev/tty")
-        .is_ok()
-}
-
 /// Give up the server's controlling terminal, when it has one and is not a session leader
 /// (a session leader giving it up would hang up its own foreground job). Children then have no
-/// terminal to inherit, so a prompt for a password fails at once, and every one-shot command
-/// takes the fast `posix_spawn` path. The server's own stdin/stdout stay open and usable.
+/// terminal to inherit (one-shot commands lead sessions of their own anyway; this covers the
+/// children std starts: `ssh`, the watchdog), so a prompt for a password fails at once. The
+/// server's own stdin/stdout stay open and usable.
 pub fn detach_controlling_terminal() {
     let Ok(tty) = std::fs::OpenOptions::new()
         .read(true)

@@ -332,14 +332,21 @@ impl Engine {
     /// of `bytes` can change, so `relay-shell redact` copies it through. `bytes` need not be
     /// UTF-8 (hints are ASCII). One SIMD search over the block, no per-line work.
     pub(crate) fn first_work(&self, bytes: &[u8]) -> Option<usize> {
-        let unhinted = match &self.unhinted {
-            Unhinted::None => None,
-            Unhinted::Filter(filter) => filter.find(bytes).map(|m| m.start()),
-            Unhinted::Every => return (!bytes.is_empty()).then_some(0),
+        if matches!(self.unhinted, Unhinted::Every) {
+            return (!bytes.is_empty()).then_some(0);
+        }
+        let hint = self.first_hint(bytes);
+        let Unhinted::Filter(filter) = &self.unhinted else {
+            return hint;
         };
-        // Hints are searched only up to where the filter found work already.
-        let limit = unhinted.map_or(bytes.len(), |at| at.min(bytes.len()));
-        let hint = self.first_hint(&bytes[..limit]);
+        // The filter is searched only up to the end of the hint's line: a filter match lies
+        // within one line (see `PatternRule::filtered_by`), so one that starts after that line
+        // cannot come first. Searching the whole rest of the block for every line redacted
+        // made secret-dense text quadratic in the block size.
+        let limit = hint.map_or(bytes.len(), |h| {
+            memchr::memchr(b'\n', &bytes[h..]).map_or(bytes.len(), |i| h + i + 1)
+        });
+        let unhinted = filter.find(&bytes[..limit]).map(|m| m.start());
         match (hint, unhinted) {
             (Some(h), Some(u)) => Some(h.min(u)),
             (h, u) => h.or(u),
@@ -670,6 +677,35 @@ mod tests {
         assert_eq!(
             engine.first_work(b"ok\ngit clone https://u:t@h/r\n"),
             Some(18)
+        );
+    }
+
+    #[test]
+    fn block_filter_matches_stay_within_one_line() {
+        let Unhinted::Filter(filter) = &Engine::get().unhinted else {
+            return;
+        };
+        let sample = "h.x:5432:db:user:pw h:*:d:u:p";
+        for at in 0..=sample.len() {
+            let split = format!("{}\n{}", &sample[..at], &sample[at..]);
+            for m in filter.find_iter(split.as_bytes()) {
+                assert!(!m.as_bytes().contains(&b'\n'), "{split:?}");
+            }
+        }
+        assert!(filter.is_match(sample.as_bytes()));
+    }
+
+    #[test]
+    fn first_work_on_dense_lines_is_the_next_line() {
+        let engine = Engine::get();
+        let line = "t 07:00:00Z mysql -pX https://a.b/c 10:20:30\n";
+        let text = line.repeat(64);
+        assert_eq!(engine.first_work(text.as_bytes()), Some(12));
+        assert_eq!(engine.first_work(&text.as_bytes()[line.len()..]), Some(12));
+        let pg = format!("{line}h.x:5432:db:user:pw\n");
+        assert_eq!(
+            engine.first_work(&pg.as_bytes()[20..]),
+            Some(line.len() - 20 + 3)
         );
     }
 

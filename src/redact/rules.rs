@@ -85,7 +85,9 @@ impl PatternRule {
         self
     }
 
-    /// Declares the block filter of a rule without hints (see [`Rule::scan_filter`]).
+    /// Declares the block filter of a rule without hints (see [`Rule::scan_filter`]). A
+    /// match of the filter must lie within one line (the text mode searches it only up to the
+    /// end of the line of the first hint); the engine's tests check it on split lines.
     pub(crate) fn filtered_by(mut self, pattern: &'static str) -> Self {
         self.filter = Some(pattern);
         self
