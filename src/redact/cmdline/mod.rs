@@ -318,7 +318,11 @@ fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Span>) {
     let words = &cmd.words;
     let mut buf = [0u8; 32];
     for (p, word) in words.iter().enumerate() {
-        let base = word.text.rsplit(['/', '\\']).next().unwrap_or(&word.text);
+        // The last path component (a byte search: this runs for every word of every command).
+        let base = match memchr::memrchr2(b'/', b'\\', word.text.as_bytes()) {
+            Some(i) => &word.text[i + 1..],
+            None => &word.text[..],
+        };
         if !base
             .as_bytes()
             .first()
