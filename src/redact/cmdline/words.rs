@@ -18,6 +18,19 @@ use crate::redact::scan::Span;
 /// How many levels of quoted text are read as commands of their own.
 const MAX_DEPTH: usize = 2;
 
+/// The bytes [`Reader::word`] treats specially outside quotes; a run of any others is part of
+/// the word as it stands.
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let special = b" \t\n\r;()`&|<>\\'\"";
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// One shell word.
 #[derive(Debug)]
 pub(crate) struct Word<'t> {
@@ -108,6 +121,32 @@ impl<'t> WordBuilder<'t> {
             let mut map: Vec<usize> = (self.start..self.end).collect();
             text.push(c);
             map.extend(at..at + len);
+            self.owned = Some((text, map));
+        }
+    }
+
+    /// Appends the source run `at..end` (whole characters) at once: a word is mostly such
+    /// runs, and pushing them a character at a time dominated the rule's cost.
+    fn push_run(&mut self, at: usize, end: usize) {
+        if at >= end {
+            return;
+        }
+        if let Some((text, map)) = &mut self.owned {
+            text.push_str(&self.source[at..end]);
+            map.extend(at..end);
+            return;
+        }
+        if self.start == self.end {
+            self.start = at;
+            self.end = end;
+        } else if at == self.end {
+            self.end = end;
+        } else {
+            let mut text = String::with_capacity(self.end - self.start + (end - at) + 16);
+            text.push_str(&self.source[self.start..self.end]);
+            text.push_str(&self.source[at..end]);
+            let mut map: Vec<usize> = (self.start..self.end).collect();
+            map.extend(at..end);
             self.owned = Some((text, map));
         }
     }
@@ -365,8 +404,14 @@ impl<'t> Reader<'t> {
                     }
                 }
                 _ => {
-                    word.push(c, at);
-                    self.pos += c.len_utf8();
+                    // Every byte up to the next one the reader treats specially (all ASCII, so
+                    // the run ends on a character boundary).
+                    let end = bytes[at..self.end]
+                        .iter()
+                        .position(|&b| SPECIAL[usize::from(b)])
+                        .map_or(self.end, |i| at + i);
+                    word.push_run(at, end);
+                    self.pos = end;
                     word.started = true;
                 }
             }
@@ -398,6 +443,10 @@ impl<'t> Reader<'t> {
     /// Appends the inside of a quoted part. In double quotes a backslash escapes `\ " $ ``
     /// and a line break (removed); elsewhere it is literal.
     fn quoted(&self, word: &mut WordBuilder<'t>, inner: Range<usize>, double: bool) {
+        if !double || !self.text.as_bytes()[inner.clone()].contains(&b'\\') {
+            word.push_run(inner.start, inner.end);
+            return;
+        }
         let mut chars = self.text[inner.clone()].char_indices().peekable();
         while let Some((i, c)) = chars.next() {
             let at = inner.start + i;
