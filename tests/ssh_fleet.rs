@@ -306,6 +306,29 @@ async fn bad_input_is_refused_before_anything_runs() {
     s.stop().await;
 }
 
+/// A host that times out keeps what it wrote before the deadline, after the timeout text (as
+/// `ssh_exec` does).
+#[tokio::test]
+async fn fanout_timeout_keeps_the_output_read_before_the_deadline() {
+    let (s, _x) = server(&[]).await;
+    let out = s
+        .call(
+            "ssh_fanout",
+            json!({"command": "echo early-$((6*7)); sleep 30", "hosts": "target", "timeout": 2}),
+        )
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let r = &v["results"][0];
+    assert_eq!(r["exit_code"], serde_json::Value::Null, "{out}");
+    let o = r["output"].as_str().unwrap_or_default();
+    assert!(
+        o.starts_with("[TIMEOUT after 2s] outcome unknown: the remote side may still be running"),
+        "{o}"
+    );
+    assert!(o.ends_with("retrying a mutation\nearly-42\n"), "{o}");
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn fanout_reports_each_host_and_stays_valid_json() {
     let (s, _x) = server(&[]).await;

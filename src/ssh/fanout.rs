@@ -117,11 +117,12 @@ async fn one(
         .await;
     match ran {
         Err(e) => unreachable(host, e),
+        // As `ssh_exec`: the timeout text, then the output read before the deadline.
         Ok(o) if o.timed_out => HostResult {
             host,
             exit_code: None,
-            output: timeout_text(timeout),
-            total_bytes: 0,
+            output: text::after_marker(&timeout_text(timeout), &o.output),
+            total_bytes: o.total_bytes,
             error_kind: None,
         },
         Ok(o) => HostResult {
