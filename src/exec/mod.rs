@@ -237,8 +237,7 @@ fn spawn_plain(
 ) -> Result<(Child, Option<StdinWriter>), ToolError> {
     let mut env = child_env(&req.env);
     env.extend(tracked.marker_env());
-    let (spec, stdin_reader, stdin_writer) = child_spec(req, argv, &env, &stdout, &stderr)?;
-    let mut spec = spec;
+    let (mut spec, stdin_reader, stdin_writer) = child_spec(req, argv, &env, &stdout, &stderr)?;
     spec.setup = tracked.child_setup();
     let launched = launch::launch(&spec, None, launch::Apply::All)
         .map_err(|e| launch_error(&e, argv[0], req.cwd.as_deref()))?;
