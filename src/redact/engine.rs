@@ -525,11 +525,21 @@ fn apply(rule: &dyn Rule, text: &str, sub: &Substitution<'_>) -> Option<String> 
             && let Some(secret) = text.get(span.clone())
             && !is_placeholder(secret)
         {
-            let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
-            buf.push_str(&text[copied..span.start]);
-            push_placeholder(buf, secret, sub);
-            buf.push_str(hit.keep);
-            copied = span.end;
+            // The quotes written after the placeholder: the rule's own when it reads the
+            // quoting, else those of the replaced text that are not seen paired inside it.
+            let keep = if rule.reads_quotes() {
+                hit.keep
+            } else {
+                unpaired_quotes(text, span.clone(), secret)
+            };
+            // A placeholder already followed by exactly those quotes is final.
+            if !placeholder_then(secret, keep) {
+                let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                buf.push_str(&text[copied..span.start]);
+                push_placeholder(buf, secret, sub);
+                buf.push_str(keep);
+                copied = span.end;
+            }
         }
         pos = next;
     }
@@ -559,6 +569,33 @@ fn outside_placeholders(text: &str, span: std::ops::Range<usize>) -> std::ops::R
     let start = placeholder_around(text, span.start).map_or(span.start, |p| p.end);
     let end = placeholder_around(text, span.end).map_or(span.end, |p| p.end);
     start..end.max(start)
+}
+
+/// For a rule that does not read quoting: the quotes of `secret` (at `span` in `text`) that
+/// are not paired inside it and that a quote of the same kind elsewhere on its line may pair
+/// with. An unterminated quote with no partner on the line stays part of the secret (as the
+/// compatible rules replace it).
+fn unpaired_quotes(text: &str, span: std::ops::Range<usize>, secret: &str) -> &'static str {
+    let net = super::scan::Span::quotes_of(secret);
+    if net.is_empty() {
+        return net;
+    }
+    let before = &text[..span.start];
+    let before = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
+    let after = &text[span.end..];
+    let after = &after[..after.find('\n').unwrap_or(after.len())];
+    let kept = net
+        .bytes()
+        .filter(|&q| before.as_bytes().contains(&q) || after.as_bytes().contains(&q));
+    super::scan::Span::with_quotes(0..0, kept).keep
+}
+
+/// Whether `s` is a placeholder followed by exactly `keep` (which a replacement would write
+/// again unchanged).
+fn placeholder_then(s: &str, keep: &str) -> bool {
+    !keep.is_empty()
+        && s.ends_with(keep)
+        && s.get(..s.len() - keep.len()).is_some_and(is_placeholder)
 }
 
 /// Whether `s` is already a placeholder, plain or keyed. Such a value is left as it is, so

@@ -60,6 +60,19 @@ impl Span {
         }
     }
 
+    /// The net quotes of `text` read as a regular-expression rule sees it: every `'` and `"`
+    /// not escaped by a backslash, adjacent equal pairs cancelled (see [`Span::with_quotes`]).
+    pub(crate) fn quotes_of(text: &str) -> &'static str {
+        let bytes = text.as_bytes();
+        let mut escaped = false;
+        let quotes = bytes.iter().filter_map(move |&b| {
+            let was = escaped;
+            escaped = !was && b == b'\\';
+            (!was && (b == b'\'' || b == b'"')).then_some(b)
+        });
+        Span::with_quotes(0..0, quotes).keep
+    }
+
     /// Joins a span that starts inside this one (sorted by start).
     pub(crate) fn absorb(&mut self, other: &Span) {
         if other.range.end <= self.range.end {
@@ -120,6 +133,15 @@ pub(crate) trait Rule: Send + Sync {
     /// instead of asking [`Rule::gate`] line by line; `None` makes every line a candidate.
     fn scan_filter(&self) -> Option<&'static str> {
         None
+    }
+
+    /// Whether the rule's hits say themselves which quotes follow their placeholder
+    /// ([`Hit::keep`], the command-line rule, which reads the quoting). For every other rule
+    /// the engine keeps the quote characters of the replaced text that it cannot see paired
+    /// (see `engine::quotes_of`), so a replacement never changes how the text around it is
+    /// quoted for the rules that read it next.
+    fn reads_quotes(&self) -> bool {
+        false
     }
 
     /// The leftmost secret whose match starts at or after `from`.

@@ -178,6 +178,10 @@ impl Rule for CommandLineRule {
         HINTS
     }
 
+    fn reads_quotes(&self) -> bool {
+        true
+    }
+
     fn gate(&self, text: &str) -> bool {
         let bytes = text.as_bytes();
         table()
