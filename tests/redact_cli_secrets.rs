@@ -366,21 +366,24 @@ fn the_quoted_bundled_value_fuzz_finding_is_idempotent() {
 
 /// The compatible MySQL `-p` pattern rule reads no quoting: when its value takes a quote that
 /// pairs with one elsewhere on the line, the quote stays after the placeholder, so the
-/// command-line rule reads the same words on the next pass (two fuzz findings, now seeds).
+/// command-line rule reads the same words on the next pass; and it leaves a value that begins
+/// with a placeholder alone (three fuzz findings, now seeds).
 #[test]
 fn pattern_rule_values_keep_quotes_that_pair_outside_them() {
     check(&[
-        ("mysql -pab'c d' db", "mysql -p[R] db"),
+        ("mysql -pab'c d' db", "mysql -p[R]'' db"),
         ("mysql -pab\\'c db", "mysql -p[R] db"),
     ]);
     for seed in [
         &include_bytes!("../fuzz/seeds/redact/pattern-rule-quotes-idempotence")[..],
         &include_bytes!("../fuzz/seeds/redact/pattern-rule-quotes-idempotence-2")[..],
+        &include_bytes!("../fuzz/seeds/redact/mysql-rule-word-ends-idempotence")[..],
     ] {
         let text = String::from_utf8_lossy(seed);
         for r in [Redactor::new(), Redactor::with_key(b"k".to_vec())] {
             let once = r.redact(&text).into_owned();
             assert!(!once.contains("S3d7") && !once.contains("-pS3cr"), "{once}");
+            assert!(!once.contains("-pS3") && !once.contains("-p\0"), "{once}");
             assert_eq!(r.redact(&once), once);
         }
     }

@@ -524,6 +524,7 @@ fn apply(rule: &dyn Rule, text: &str, sub: &Substitution<'_>) -> Option<String> 
             && span.start < span.end
             && let Some(secret) = text.get(span.clone())
             && !is_placeholder(secret)
+            && (rule.extends_placeholders() || !starts_with_placeholder(secret))
         {
             // The quotes written after the placeholder: the rule's own when it reads the
             // quoting, else those of the replaced text that are not seen paired inside it.
@@ -588,6 +589,12 @@ fn unpaired_quotes(text: &str, span: std::ops::Range<usize>, secret: &str) -> &'
         .bytes()
         .filter(|&q| before.as_bytes().contains(&q) || after.as_bytes().contains(&q));
     super::scan::Span::with_quotes(0..0, kept).keep
+}
+
+/// Whether `s` begins with a placeholder, plain or keyed.
+fn starts_with_placeholder(s: &str) -> bool {
+    s.starts_with("[REDACTED")
+        && (s.get(..10).is_some_and(is_placeholder) || s.get(..19).is_some_and(is_placeholder))
 }
 
 /// Whether `s` is a placeholder followed by exactly `keep` (which a replacement would write

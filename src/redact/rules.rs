@@ -36,6 +36,8 @@ pub(crate) struct PatternRule {
     precheck: Option<fn(&str) -> bool>,
     /// See [`Rule::scan_filter`].
     filter: Option<&'static str>,
+    /// See [`Rule::extends_placeholders`].
+    extends_placeholders: bool,
 }
 
 impl PatternRule {
@@ -50,6 +52,7 @@ impl PatternRule {
             gate: None,
             precheck: None,
             filter: None,
+            extends_placeholders: true,
         }
     }
 
@@ -64,7 +67,15 @@ impl PatternRule {
             gate: None,
             precheck: None,
             filter: None,
+            extends_placeholders: true,
         }
+    }
+
+    /// Leaves a value that begins with a placeholder alone (see
+    /// [`Rule::extends_placeholders`]).
+    pub(crate) fn leaving_redacted_values(mut self) -> Self {
+        self.extends_placeholders = false;
+        self
     }
 
     /// Marks the pattern as starting with a consumed look-behind character.
@@ -112,6 +123,10 @@ impl Rule for PatternRule {
 
     fn scan_filter(&self) -> Option<&'static str> {
         self.filter
+    }
+
+    fn extends_placeholders(&self) -> bool {
+        self.extends_placeholders
     }
 
     fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
@@ -618,6 +633,7 @@ pub(crate) fn mysql_rule() -> Box<dyn Rule> {
             &["mysql", "mariadb", "mycli"],
         )
         .reading_previous_char()
+        .leaving_redacted_values()
         .gated_by(r"(?i)(?-u:\b)(?:mysql|mariadb|mycli(?-u:\b))"),
     )
 }
