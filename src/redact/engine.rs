@@ -4,8 +4,8 @@ use std::sync::OnceLock;
 
 use std::cell::RefCell;
 
+use aho_corasick::AhoCorasick;
 use aho_corasick::packed;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use super::scan::{Rule, ScanState, next_char_boundary};
 use super::{PLACEHOLDER, cmdline, extra, provider, rules, verify};
@@ -135,12 +135,7 @@ impl Engine {
                 }
             }
         }
-        let hints = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&literals)
-            .expect("hint automaton builds"); // ok: a fixed list of short literals always builds
+        let hints = super::scan::literal_automaton(&literals);
         // A hint that contains another hint adds nothing to "is any hint present?".
         let lower: Vec<Vec<u8>> = literals
             .iter()
@@ -577,7 +572,7 @@ fn outside_placeholders(text: &str, span: std::ops::Range<usize>) -> std::ops::R
 /// with. An unterminated quote with no partner on the line stays part of the secret (as the
 /// compatible rules replace it).
 fn unpaired_quotes(text: &str, span: std::ops::Range<usize>, secret: &str) -> &'static str {
-    let net = super::scan::Span::quotes_of(secret);
+    let net = super::scan::unescaped_quotes(secret);
     if net.is_empty() {
         return net;
     }
@@ -588,21 +583,28 @@ fn unpaired_quotes(text: &str, span: std::ops::Range<usize>, secret: &str) -> &'
     let kept = net
         .bytes()
         .filter(|&q| before.as_bytes().contains(&q) || after.as_bytes().contains(&q));
-    super::scan::Span::with_quotes(0..0, kept).keep
+    super::scan::net_quotes(kept)
+}
+
+/// The length of the placeholder, plain or keyed, that `s` begins with.
+fn placeholder_prefix(s: &str) -> Option<usize> {
+    if !s.starts_with("[REDACTED") {
+        return None;
+    }
+    [PLACEHOLDER.len(), 19]
+        .into_iter()
+        .find(|&n| s.get(..n).is_some_and(is_placeholder))
 }
 
 /// Whether `s` begins with a placeholder, plain or keyed.
 fn starts_with_placeholder(s: &str) -> bool {
-    s.starts_with("[REDACTED")
-        && (s.get(..10).is_some_and(is_placeholder) || s.get(..19).is_some_and(is_placeholder))
+    placeholder_prefix(s).is_some()
 }
 
 /// Whether `s` is a placeholder followed by exactly `keep` (which a replacement would write
 /// again unchanged).
 fn placeholder_then(s: &str, keep: &str) -> bool {
-    !keep.is_empty()
-        && s.ends_with(keep)
-        && s.get(..s.len() - keep.len()).is_some_and(is_placeholder)
+    !keep.is_empty() && placeholder_prefix(s).is_some_and(|n| &s[n..] == keep)
 }
 
 /// Whether `s` is already a placeholder, plain or keyed. Such a value is left as it is, so
@@ -631,134 +633,5 @@ fn push_placeholder(out: &mut String, secret: &str, sub: &Substitution<'_>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quick_hint_check_fits_the_simd_searcher() {
-        assert!(
-            Engine::get().any_hint.is_some(),
-            "a hint group outgrew the SIMD searcher"
-        );
-    }
-
-    #[test]
-    fn quick_hint_check_spans_chunk_boundaries() {
-        let engine = Engine::get();
-        for offset in [FOLD_CHUNK - 70, FOLD_CHUNK - 3, FOLD_CHUNK, FOLD_CHUNK + 5] {
-            let text = format!("{}PassWord", " ".repeat(offset));
-            assert!(engine.may_have_hint(&text), "{offset}");
-        }
-        assert!(!engine.may_have_hint(&" ".repeat(3 * FOLD_CHUNK)));
-    }
-
-    /// The overlapping case-insensitive scan with every hint: the reference for `candidates`.
-    fn reference_candidates(engine: &Engine, text: &str) -> u128 {
-        let mut mask = engine.always;
-        for m in engine.hints.find_overlapping_iter(text) {
-            let hint = text[m.range()].to_ascii_lowercase();
-            if verify::verifier(hint.as_bytes()).is_none_or(|v| v(text.as_bytes(), m.start())) {
-                mask |= engine.hint_rules[m.pattern().as_usize()];
-            }
-        }
-        mask
-    }
-
-    #[test]
-    fn candidates_match_an_overlapping_scan_of_every_hint() {
-        let engine = Engine::get();
-        let mut texts: Vec<String> = vec![
-            String::new(),
-            "plain text with nothing".into(),
-            "xoxe-1-abc XOXB- Hooks.Slack.Com/Services/ sk-ant- SK_LIVE_ api_org_".into(),
-            "PassPhrase passwd API-KEY apikey _GitLab_Session= glpat-gldt-".into(),
-            "mysqlmariadbmycli sshpass machine ConvertTo-SecureString -----BEGIN ".into(),
-            "a_pat_b ghp_GHO_ ey.eyJ ya29. akiaASIA a3t absk bedrock-api-key- gr1348941".into(),
-            "é://ü sig= accountKey AccessKey authorization bearer jwt credential token".into(),
-            "\r-_\x7f PASSW\rORD pass_word pa\x7fssw".into(),
-        ];
-        texts.push(format!("{}sk-ant-", "y".repeat(SHORT_TEXT - 7)));
-        texts.push(format!("{}sk-ant-", "y".repeat(SHORT_TEXT - 6)));
-        for offset in [FOLD_CHUNK - 20, FOLD_CHUNK - 3, FOLD_CHUNK] {
-            texts.push(format!(
-                "{}ConvertTo-SecureString xoxe- sk-ant-",
-                "x".repeat(offset)
-            ));
-        }
-        for text in &texts {
-            assert_eq!(
-                engine.candidates(text),
-                reference_candidates(engine, text),
-                "{text:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn first_work_finds_the_earliest_place_across_chunks() {
-        let engine = Engine::get();
-        for offset in [
-            0,
-            5,
-            FOLD_CHUNK - HINT_OVERLAP - 2,
-            FOLD_CHUNK - HINT_OVERLAP,
-            FOLD_CHUNK - 10,
-            FOLD_CHUNK,
-            2 * FOLD_CHUNK - 100,
-        ] {
-            let text = format!("{}ConvertTo-SecureString sk-", " ".repeat(offset));
-            assert_eq!(engine.first_work(text.as_bytes()), Some(offset), "{offset}");
-        }
-        assert_eq!(
-            engine.first_work(" ".repeat(3 * FOLD_CHUNK).as_bytes()),
-            None
-        );
-        assert_eq!(engine.first_work(b"h.x:5432:db:user:pw\n"), Some(3));
-        assert_eq!(
-            engine.first_work(b"see https://example.com/a@b, bypassing --author=x\n"),
-            None
-        );
-        assert_eq!(
-            engine.first_work(b"ok\ngit clone https://u:t@h/r\n"),
-            Some(18)
-        );
-    }
-
-    #[test]
-    fn block_filter_matches_stay_within_one_line() {
-        let Unhinted::Filter(filter) = &Engine::get().unhinted else {
-            return;
-        };
-        let sample = "h.x:5432:db:user:pw h:*:d:u:p";
-        for at in 0..=sample.len() {
-            let split = format!("{}\n{}", &sample[..at], &sample[at..]);
-            for m in filter.find_iter(split.as_bytes()) {
-                assert!(!m.as_bytes().contains(&b'\n'), "{split:?}");
-            }
-        }
-        assert!(filter.is_match(sample.as_bytes()));
-    }
-
-    #[test]
-    fn first_work_on_dense_lines_is_the_next_line() {
-        let engine = Engine::get();
-        let line = "t 07:00:00Z mysql -pX https://a.b/c 10:20:30\n";
-        let text = line.repeat(64);
-        assert_eq!(engine.first_work(text.as_bytes()), Some(12));
-        assert_eq!(engine.first_work(&text.as_bytes()[line.len()..]), Some(12));
-        let pg = format!("{line}h.x:5432:db:user:pw\n");
-        assert_eq!(
-            engine.first_work(&pg.as_bytes()[20..]),
-            Some(line.len() - 20 + 3)
-        );
-    }
-
-    #[test]
-    fn every_hint_fits_the_chunk_overlap() {
-        for rule in &Engine::get().rules {
-            for hint in rule.hints() {
-                assert!(hint.len() < HINT_OVERLAP, "{hint}");
-            }
-        }
-    }
-}
+#[path = "engine_tests.rs"]
+mod tests;

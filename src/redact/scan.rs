@@ -46,31 +46,10 @@ impl Span {
     /// followed by an opening one of the same kind, so what remains is at most one closing
     /// quote then one opening quote.
     pub(crate) fn with_quotes(range: Range<usize>, quotes: impl IntoIterator<Item = u8>) -> Self {
-        let mut net: Vec<u8> = Vec::new();
-        for q in quotes {
-            if net.last() == Some(&q) {
-                net.pop();
-            } else {
-                net.push(q);
-            }
-        }
         Self {
             range,
-            keep: keep_str(&net),
+            keep: net_quotes(quotes),
         }
-    }
-
-    /// The net quotes of `text` read as a regular-expression rule sees it: every `'` and `"`
-    /// not escaped by a backslash, adjacent equal pairs cancelled (see [`Span::with_quotes`]).
-    pub(crate) fn quotes_of(text: &str) -> &'static str {
-        let bytes = text.as_bytes();
-        let mut escaped = false;
-        let quotes = bytes.iter().filter_map(move |&b| {
-            let was = escaped;
-            escaped = !was && b == b'\\';
-            (!was && (b == b'\'' || b == b'"')).then_some(b)
-        });
-        Span::with_quotes(0..0, quotes).keep
     }
 
     /// Joins a span that starts inside this one (sorted by start).
@@ -81,6 +60,42 @@ impl Span {
         let joined: Vec<u8> = self.keep.bytes().chain(other.keep.bytes()).collect();
         *self = Self::with_quotes(self.range.start..other.range.end, joined);
     }
+}
+
+/// The net effect of a sequence of quotes: adjacent equal quotes cancel (an opening quote and
+/// its closing one, or a closing quote and a reopening one), as a static string.
+pub(crate) fn net_quotes(quotes: impl IntoIterator<Item = u8>) -> &'static str {
+    let mut net: Vec<u8> = Vec::new();
+    for q in quotes {
+        if net.last() == Some(&q) {
+            net.pop();
+        } else {
+            net.push(q);
+        }
+    }
+    keep_str(&net)
+}
+
+/// The net quotes of `text` read as a regular-expression rule sees it: every `'` and `"` not
+/// escaped by a backslash (see [`net_quotes`]).
+pub(crate) fn unescaped_quotes(text: &str) -> &'static str {
+    let mut escaped = false;
+    net_quotes(text.bytes().filter(move |&b| {
+        let was = escaped;
+        escaped = !was && b == b'\\';
+        !was && (b == b'\'' || b == b'"')
+    }))
+}
+
+/// A case-insensitive DFA over fixed short literals (the engine's hints, the command-line
+/// rule's program names), every overlapping occurrence reported.
+pub(crate) fn literal_automaton<P: AsRef<[u8]>>(literals: &[P]) -> aho_corasick::AhoCorasick {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(aho_corasick::MatchKind::Standard)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(literals)
+        .expect("literal automaton builds") // ok: fixed lists of short literals always build
 }
 
 /// The static string of a short quote sequence. One word's quotes cancel down to at most two;
@@ -138,7 +153,7 @@ pub(crate) trait Rule: Send + Sync {
     /// Whether the rule's hits say themselves which quotes follow their placeholder
     /// ([`Hit::keep`], the command-line rule, which reads the quoting). For every other rule
     /// the engine keeps the quote characters of the replaced text that it cannot see paired
-    /// (see `engine::quotes_of`), so a replacement never changes how the text around it is
+    /// (see `engine::unpaired_quotes`), so a replacement never changes how the text around it is
     /// quoted for the rules that read it next.
     fn reads_quotes(&self) -> bool {
         false

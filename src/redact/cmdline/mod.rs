@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::AhoCorasick;
 
 use crate::policy::options::{Grammar, Item, OptId};
 
@@ -126,12 +126,7 @@ fn build() -> Table {
             first_bytes[usize::from(b.to_ascii_lowercase())] = true;
         }
     }
-    let names = AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(&names)
-        .expect("name automaton builds"); // ok: a fixed list of short literals always builds
+    let names = super::scan::literal_automaton(&names);
     Table {
         built,
         by_name,
