@@ -583,3 +583,39 @@ fn redact_verb_scrubs_stdin() {
         "curl -H \"Authorization: [REDACTED]\" https://h\nplain line\n"
     );
 }
+
+/// The text mode writes each line as it arrives: a log followed live
+/// (`journalctl -f | relay-shell redact`) is not held back until a chunk fills or the input
+/// ends, whatever number of threads redacts it.
+#[test]
+fn redact_verb_streams_lines_as_they_arrive() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = command(&[])
+        .arg("redact")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    for (line, expected) in [
+        (
+            "export DB_PASSWORD=hunter2\n",
+            "export DB_PASSWORD=[REDACTED]\n",
+        ),
+        ("plain line\n", "plain line\n"),
+        (
+            "mysql -u root -pS3cret db\n",
+            "mysql -u root -p[REDACTED] db\n",
+        ),
+    ] {
+        stdin.write_all(line.as_bytes()).expect("write");
+        stdin.flush().expect("flush");
+        // Blocks until the line comes out; stdin is still open.
+        let mut out = String::new();
+        stdout.read_line(&mut out).expect("read");
+        assert_eq!(out, expected);
+    }
+    drop(stdin);
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
+}

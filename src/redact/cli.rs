@@ -17,23 +17,23 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::ExitCode;
 
-use super::Redactor;
 use super::engine::Engine;
+use super::{Redactor, chunks};
 
 /// Longest piece of one line redacted at once; longer lines are cut into windows.
 pub const LINE_WINDOW_BYTES: usize = 1 << 20;
 
 /// Buffer of the text mode: the block of whole lines searched for hints at once.
-const BLOCK_BYTES: usize = 256 << 10;
+pub(super) const BLOCK_BYTES: usize = 256 << 10;
 
 /// Largest JSON document `--json` accepts.
 pub const JSON_INPUT_MAX_BYTES: usize = 64 << 20;
 
 /// Largest private-key group gathered across lines.
-const PEM_GROUP_MAX_BYTES: usize = 64 << 10;
+pub(super) const PEM_GROUP_MAX_BYTES: usize = 64 << 10;
 
 /// Largest group of `\`-continued lines redacted as one command.
-const CONTINUED_MAX_BYTES: usize = 64 << 10;
+pub(super) const CONTINUED_MAX_BYTES: usize = 64 << 10;
 
 /// How far back from the end of a full window a cut point is looked for.
 const CUT_SEARCH_BYTES: usize = 64 << 10;
@@ -49,7 +49,7 @@ pub fn run_cli(json: bool, redactor: &Redactor) -> ExitCode {
     let result = if json {
         redact_json_document(stdin.lock(), stdout.lock(), redactor)
     } else {
-        redact_stream(stdin.lock(), stdout.lock(), redactor)
+        redact_stream(stdin, stdout.lock(), redactor)
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -104,13 +104,32 @@ pub fn redact_json_document(
 /// the block filter of the rules without hints); everything before the line that holds it is
 /// copied through unchanged, and that line (with its continuation or key group) is redacted.
 /// Clean text therefore costs one search and one copy, with no work per line.
+///
+/// On a machine with more than one core the input is cut into chunks redacted in parallel
+/// ([`super::chunks`]); the output is the same bytes.
 pub fn redact_stream(
-    input: impl Read,
+    input: impl Read + Send,
+    output: impl Write,
+    redactor: &Redactor,
+) -> io::Result<()> {
+    match chunks::workers() {
+        1 => redact_serial(
+            BufReader::with_capacity(BLOCK_BYTES, input),
+            output,
+            redactor,
+        ),
+        n => chunks::redact_parallel(input, output, redactor, n, chunks::CUTTING),
+    }
+}
+
+/// The text mode on one thread (see [`redact_stream`]). `reader`'s buffer is the block of
+/// whole lines searched at once.
+pub(super) fn redact_serial(
+    mut reader: impl BufRead,
     mut output: impl Write,
     redactor: &Redactor,
 ) -> io::Result<()> {
     let engine = Engine::get();
-    let mut reader = BufReader::with_capacity(BLOCK_BYTES, input);
     let mut unit: Vec<u8> = Vec::new();
     // Absolute stream offsets: bytes consumed so far, and the end of the whole lines of the
     // buffer being worked through (found once per buffer, not once per redacted line).
@@ -247,7 +266,7 @@ fn write_redacted(output: &mut impl Write, bytes: &[u8], redactor: &Redactor) ->
 
 /// Whether a line ends with a shell line continuation (a backslash right before its line
 /// break): the next line is part of the same command.
-fn continues(line: &[u8]) -> bool {
+pub(super) fn continues(line: &[u8]) -> bool {
     line.ends_with(b"\\\n") || line.ends_with(b"\\\r\n")
 }
 

@@ -71,8 +71,12 @@ fn hint_at(text: &[u8], at: usize, hint: &[u8]) -> bool {
         .is_some_and(|window| window.eq_ignore_ascii_case(hint))
 }
 
-/// Most literals per SIMD searcher.
-const SEARCHER_GROUP: usize = 48;
+/// Most literals per SIMD searcher (its own limit). The hints are first reduced to at most
+/// this many search literals ([`search_literals`]), so one searcher scans each byte once.
+const SEARCHER_GROUP: usize = 64;
+
+/// Most literals of a searcher that scans 32 bytes per step.
+const SLIM_GROUP: usize = 32;
 
 /// Bytes folded per step by the quick hint check (plus an overlap of the longest hint).
 const FOLD_CHUNK: usize = 32 << 10;
@@ -92,6 +96,54 @@ const HINT_OVERLAP: usize = 64;
 /// check can only say "maybe" too often, never miss a hint.
 fn fold(b: u8) -> u8 {
     b | 0x20
+}
+
+/// The literal groups the SIMD searchers look for: a prefix cover of `hints` (folded,
+/// minimal). Every hint starts with a literal of some group, so a position where none starts
+/// holds no hint; where one does, [`Engine::hints_at`] compares the hints exactly.
+///
+/// A searcher compares as many leading bytes per candidate position as its shortest literal
+/// has (at most four), so literals of three bytes and longer ones are searched apart: the
+/// long ones then reject nearly every position on four bytes. Families of long hints that
+/// share a three-byte prefix (the `gl…-` GitLab token prefixes) join the short group as that
+/// prefix while the long group has more literals than one searcher holds.
+fn search_literals(hints: Vec<Vec<u8>>) -> Vec<Vec<Vec<u8>>> {
+    let (mut short, mut long): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
+        hints.into_iter().partition(|h| h.len() < 4);
+    while long.len() > SEARCHER_GROUP {
+        let mut families: Vec<(&[u8], usize)> = Vec::new();
+        for h in &long {
+            let two = &h[..2];
+            match families.iter_mut().find(|(p, _)| *p == two) {
+                Some((_, n)) => *n += 1,
+                None => families.push((two, 1)),
+            }
+        }
+        let Some(&(two, n)) = families.iter().max_by_key(|(_, n)| *n) else {
+            break;
+        };
+        if n < 2 {
+            break;
+        }
+        let two = two.to_vec();
+        for h in long.iter().filter(|h| h.starts_with(&two)) {
+            if !short.iter().any(|s| h.starts_with(s)) {
+                short.push(h[..3].to_vec());
+            }
+        }
+        long.retain(|h| !h.starts_with(&two));
+    }
+    // A searcher of more than [`SLIM_GROUP`] literals steps 16 bytes at a time instead of 32
+    // and costs over twice as much per byte: groups are cut to that size, balanced.
+    let mut groups: Vec<Vec<Vec<u8>>> = Vec::new();
+    for group in [short, long] {
+        let size = group
+            .len()
+            .div_ceil(group.len().div_ceil(SLIM_GROUP).max(1));
+        groups.extend(group.chunks(size.max(1)).map(<[Vec<u8>]>::to_vec));
+    }
+    groups.retain(|g| !g.is_empty());
+    groups
 }
 
 /// How a secret is replaced.
@@ -177,8 +229,8 @@ impl Engine {
         }
         // `None` when the table outgrows the SIMD searcher (64 literals): every text then
         // takes the full automaton, which is slower but equally exact.
-        let any_hint: Option<Vec<packed::Searcher>> = folded
-            .chunks(SEARCHER_GROUP)
+        let any_hint: Option<Vec<packed::Searcher>> = search_literals(folded)
+            .into_iter()
             .map(|group| {
                 packed::Config::new()
                     .match_kind(packed::MatchKind::LeftmostFirst)

@@ -65,26 +65,34 @@ const CURL_SCAN_BYTES: usize = 256;
 /// [`CURL_SCAN_BYTES`] (which bounds the work per occurrence).
 fn curl_may_take_user(text: &[u8], at: usize) -> bool {
     let rest = text.get(at + 4..).unwrap_or_default();
+    let scan = &rest[..rest.len().min(CURL_SCAN_BYTES)];
     let mut dash = false;
-    for (i, &b) in rest.iter().enumerate() {
-        if i >= CURL_SCAN_BYTES {
-            return true;
-        }
-        match b {
+    let mut i = 0;
+    // Byte searches for the next byte that matters: a `-` (then a `u`/`U`) or a line break.
+    loop {
+        let found = if dash {
+            memchr::memchr3(b'u', b'U', b'\n', &scan[i..])
+        } else {
+            memchr::memchr2(b'-', b'\n', &scan[i..])
+        };
+        let Some(p) = found else {
+            return rest.len() > CURL_SCAN_BYTES;
+        };
+        let at = i + p;
+        match scan[at] {
             b'-' => dash = true,
-            b'u' | b'U' if dash => return true,
             b'\n' => {
-                let before = &rest[..i];
+                let before = &scan[..at];
                 let before = before.strip_suffix(b"\r").unwrap_or(before);
                 let run = before.iter().rev().take_while(|&&c| c == b'\\').count();
                 if run % 2 == 0 {
                     return false;
                 }
             }
-            _ => {}
+            _ => return true,
         }
+        i = at + 1;
     }
-    false
 }
 
 #[cfg(test)]
