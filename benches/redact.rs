@@ -7,8 +7,9 @@
 //! For instruction counts (independent of machine load), two variables narrow a run:
 //! `REDACT_BENCH_ONLY=dense-cli` (or `clean-cli`) runs only that row, once, and
 //! `REDACT_BENCH_MB=N` sizes its input. The text mode runs inside [`run_stream`], which is
-//! never inlined, so `valgrind --tool=callgrind --collect-atstart=no
-//! --toggle-collect='*run_stream*'` counts exactly its instructions.
+//! never inlined, so `taskset -c 0 valgrind --tool=callgrind --collect-atstart=no
+//! --toggle-collect='*run_stream*'` counts exactly its instructions (on one CPU the text mode
+//! runs on the calling thread; on more, its workers are threads callgrind would not count).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -136,13 +136,74 @@ fn work(
         let Ok((n, text)) = job else {
             return;
         };
-        let mut out = pool.take();
-        out.reserve(text.len() + text.len() / 8);
-        let result = redact_serial(&text[..], &mut out, redactor).map(|()| out);
-        pool.give(text);
+        let mut out = ChunkOutput {
+            input: &text,
+            passed: 0,
+            copy: None,
+            pool,
+        };
+        let result = redact_serial(&text[..], &mut out, redactor).map(|()| out.copy);
+        let result = match result {
+            Ok(Some(copy)) => {
+                pool.give(text);
+                Ok(copy)
+            }
+            // Only slices of the input were written, in order: the output is the input.
+            Ok(None) => {
+                let passed = out.passed;
+                let mut text = text;
+                text.truncate(passed);
+                Ok(text)
+            }
+            Err(e) => {
+                pool.give(text);
+                Err(e)
+            }
+        };
         if pieces.send((n, result)).is_err() {
             return;
         }
+    }
+}
+
+/// A worker's output. The serial text mode writes clean text as slices of its input (the
+/// chunk); while every write is the input's next slice, nothing is copied and the output is
+/// the chunk itself. The first other write copies what passed so far and continues in a copy.
+struct ChunkOutput<'t> {
+    /// The chunk being redacted.
+    input: &'t [u8],
+    /// How much of it was written through as it stands.
+    passed: usize,
+    /// The output, once it differs from the input.
+    copy: Option<Vec<u8>>,
+    pool: &'t Pool,
+}
+
+impl Write for ChunkOutput<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if bytes.is_empty() {
+            return Ok(0);
+        }
+        match &mut self.copy {
+            Some(copy) => copy.extend_from_slice(bytes),
+            None => {
+                let next = &self.input[self.passed..];
+                if std::ptr::eq(bytes.as_ptr(), next.as_ptr()) && bytes.len() <= next.len() {
+                    self.passed += bytes.len();
+                } else {
+                    let mut copy = self.pool.take();
+                    copy.reserve(self.input.len() + self.input.len() / 8);
+                    copy.extend_from_slice(&self.input[..self.passed]);
+                    copy.extend_from_slice(bytes);
+                    self.copy = Some(copy);
+                }
+            }
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -401,6 +462,21 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn clean_chunks_pass_through_whole() {
+        let input = b"plain line one\nplain line two\n".repeat(500);
+        let r = Redactor::new();
+        for chunk in [1, 64, 1 << 20] {
+            let mut out = Vec::new();
+            let cutting = Cutting {
+                chunk,
+                max: 1 << 20,
+            };
+            redact_parallel(&input[..], &mut out, &r, 2, cutting).expect("in memory");
+            assert!(out == input, "chunk {chunk}");
         }
     }
 

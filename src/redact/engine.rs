@@ -30,8 +30,8 @@ pub(crate) struct Engine {
     unhinted: Unhinted,
     /// SIMD literal search over case-folded bytes: does any hint occur at all? Most text has
     /// none, and this answers that several times faster than the full automaton.
-    /// Split in groups of at most [`SEARCHER_GROUP`] literals (one searcher holds at most 64,
-    /// and fewer literals per searcher verify fewer false candidates).
+    /// One searcher per group of [`search_literals`]: the literals are a prefix cover of the
+    /// minimal hints, short and long ones apart, at most [`SLIM_GROUP`] per searcher.
     any_hint: Option<Vec<packed::Searcher>>,
     /// The minimal hints (those that contain no other hint), grouped by their first byte in
     /// lower case: where the quick check proposes a position, these are compared exactly.
@@ -71,12 +71,12 @@ fn hint_at(text: &[u8], at: usize, hint: &[u8]) -> bool {
         .is_some_and(|window| window.eq_ignore_ascii_case(hint))
 }
 
-/// Most literals per SIMD searcher (its own limit). The hints are first reduced to at most
-/// this many search literals ([`search_literals`]), so one searcher scans each byte once.
-const SEARCHER_GROUP: usize = 64;
-
-/// Most literals of a searcher that scans 32 bytes per step.
+/// Most literals of a searcher that scans 32 bytes per step (one of more literals steps 16
+/// bytes at a time and costs over twice as much per byte; a searcher holds at most 64).
 const SLIM_GROUP: usize = 32;
+
+/// Most long literals ([`search_literals`]): two searchers' worth.
+const LONG_LITERALS: usize = 2 * SLIM_GROUP;
 
 /// Bytes folded per step by the quick hint check (plus an overlap of the longest hint).
 const FOLD_CHUNK: usize = 32 << 10;
@@ -106,11 +106,11 @@ fn fold(b: u8) -> u8 {
 /// has (at most four), so literals of three bytes and longer ones are searched apart: the
 /// long ones then reject nearly every position on four bytes. Families of long hints that
 /// share a three-byte prefix (the `gl…-` GitLab token prefixes) join the short group as that
-/// prefix while the long group has more literals than one searcher holds.
+/// prefix while the long group has more than [`LONG_LITERALS`].
 fn search_literals(hints: Vec<Vec<u8>>) -> Vec<Vec<Vec<u8>>> {
     let (mut short, mut long): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
         hints.into_iter().partition(|h| h.len() < 4);
-    while long.len() > SEARCHER_GROUP {
+    while long.len() > LONG_LITERALS {
         let mut families: Vec<(&[u8], usize)> = Vec::new();
         for h in &long {
             let two = &h[..2];
@@ -133,8 +133,7 @@ fn search_literals(hints: Vec<Vec<u8>>) -> Vec<Vec<Vec<u8>>> {
         }
         long.retain(|h| !h.starts_with(&two));
     }
-    // A searcher of more than [`SLIM_GROUP`] literals steps 16 bytes at a time instead of 32
-    // and costs over twice as much per byte: groups are cut to that size, balanced.
+    // Groups are cut to at most SLIM_GROUP literals, balanced.
     let mut groups: Vec<Vec<Vec<u8>>> = Vec::new();
     for group in [short, long] {
         let size = group

@@ -131,3 +131,29 @@ fn every_hint_fits_the_chunk_overlap() {
         }
     }
 }
+
+#[test]
+fn search_literals_cover_every_hint_in_slim_groups() {
+    let engine = Engine::get();
+    let hints: Vec<Vec<u8>> = engine
+        .minimal_by_first
+        .iter()
+        .flatten()
+        .map(|m| m.text.iter().copied().map(fold).collect())
+        .collect();
+    let groups = search_literals(hints.clone());
+    assert_eq!(groups.len(), 3, "one short and two long searchers");
+    for group in &groups {
+        assert!(!group.is_empty() && group.len() <= SLIM_GROUP);
+        // Within a group, every literal is at least as long as the searcher compares.
+        let shortest = group.iter().map(Vec::len).min().unwrap_or(0);
+        assert!(shortest >= 3, "{shortest}");
+    }
+    for hint in &hints {
+        assert!(
+            groups.iter().flatten().any(|l| hint.starts_with(l)),
+            "{}",
+            String::from_utf8_lossy(hint)
+        );
+    }
+}
