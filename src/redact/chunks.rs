@@ -465,6 +465,47 @@ mod tests {
         }
     }
 
+    /// Inputs built to make a cut land inside a unit: endless continuations (odd and even
+    /// backslash runs, CRLF), key headers without footers close together, footers without
+    /// headers, markers split at every byte, invalid UTF-8 and empty lines at cut points.
+    #[test]
+    fn cuts_never_split_a_unit_on_hostile_input() {
+        let units: &[&[u8]] = &[
+            b"mysql -u root \\\n",
+            b"  -pS3cret \\\r\n",
+            b"echo even \\\\\n",
+            b"-----BEGIN EC PRIVATE KEY-----\n",
+            b"MHcCAQEEIBXo\n",
+            b"-----END EC PRIVATE KEY-----\n",
+            b"-----BEGIN CERTIFICATE-----\n",
+            b"\xff\xfe\n",
+            b"\n",
+            b"password=hunter2 \\",
+            b"\n\\\n",
+        ];
+        let r = Redactor::new();
+        for seed in 0..8u64 {
+            let mut state = seed;
+            let mut input = Vec::new();
+            for _ in 0..300 {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                input.extend_from_slice(units[(state >> 33) as usize % units.len()]);
+            }
+            let expected = serial(&input);
+            for (chunk, max) in [(1, 16), (3, 100), (13, 1 << 20), (200, 200)] {
+                let mut out = Vec::new();
+                let cutting = Cutting { chunk, max };
+                redact_parallel(&input[..], &mut out, &r, 2, cutting).expect("in memory");
+                assert!(
+                    out == expected,
+                    "seed {seed} chunk {chunk} max {max}:\n{}\n---\n{}",
+                    String::from_utf8_lossy(&out),
+                    String::from_utf8_lossy(&expected)
+                );
+            }
+        }
+    }
+
     #[test]
     fn clean_chunks_pass_through_whole() {
         let input = b"plain line one\nplain line two\n".repeat(500);
