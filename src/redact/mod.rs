@@ -21,6 +21,7 @@ mod extra;
 mod provider;
 mod rules;
 mod scan;
+mod substitute;
 mod verify;
 mod writer;
 
@@ -35,7 +36,8 @@ pub use cli::{
 };
 pub use writer::{RedactingLine, RedactingWriter};
 
-use engine::{Engine, Substitution};
+use engine::Engine;
+use substitute::Substitution;
 
 /// Placeholder that replaces a secret.
 pub const PLACEHOLDER: &str = "[REDACTED]";

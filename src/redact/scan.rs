@@ -153,7 +153,7 @@ pub(crate) trait Rule: Send + Sync {
     /// Whether the rule's hits say themselves which quotes follow their placeholder
     /// ([`Hit::keep`], the command-line rule, which reads the quoting). For every other rule
     /// the engine keeps the quote characters of the replaced text that it cannot see paired
-    /// (see `engine::unpaired_quotes`), so a replacement never changes how the text around it is
+    /// (see `substitute::unpaired_quotes`), so a replacement never changes how the text around it is
     /// quoted for the rules that read it next.
     fn reads_quotes(&self) -> bool {
         false
