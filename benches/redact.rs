@@ -265,19 +265,33 @@ fn main() {
         ),
     ];
     for (name, unit) in cases {
-        let small = adversarial(unit, 1 << 20);
-        let big = adversarial(unit, 10 << 20);
-        let ds = time(|| {
-            black_box(r.redact(&small));
+        scaling(name, unit, |text| {
+            black_box(r.redact(text));
         });
-        let db = time(|| {
-            black_box(r.redact(&big));
-        });
-        println!(
-            "{name:<50} {:>9.1} {:>10.1} {:>6.1}",
-            ds.as_secs_f64() * 1e3,
-            db.as_secs_f64() * 1e3,
-            db.as_secs_f64() / ds.as_secs_f64()
-        );
     }
+    // The text mode's chunk cutter where few line ends are safe cuts.
+    let text_mode: &[(&str, &str)] = &[
+        ("text mode: continued lines", "x \\\n"),
+        (
+            "text mode: key headers",
+            "-----BEGIN RSA PRIVATE KEY-----\n",
+        ),
+    ];
+    for (name, unit) in text_mode {
+        scaling(name, unit, |text| run_stream(text.as_bytes(), &r));
+    }
+}
+
+/// Times `f` on `unit` repeated to 1 MB and to 10 MB and prints both and their ratio.
+fn scaling(name: &str, unit: &str, mut f: impl FnMut(&str)) {
+    let small = adversarial(unit, 1 << 20);
+    let big = adversarial(unit, 10 << 20);
+    let ds = time(|| f(&small));
+    let db = time(|| f(&big));
+    println!(
+        "{name:<50} {:>9.1} {:>10.1} {:>6.1}",
+        ds.as_secs_f64() * 1e3,
+        db.as_secs_f64() * 1e3,
+        db.as_secs_f64() / ds.as_secs_f64()
+    );
 }

@@ -561,15 +561,20 @@ fn explain_prints_the_decision_and_exits_by_it() {
     );
 }
 
-#[test]
-fn redact_verb_scrubs_stdin() {
-    use std::io::Write;
-    let mut child = command(&[])
+/// `relay-shell redact` with piped stdin and stdout.
+fn spawn_redact() -> std::process::Child {
+    command(&[])
         .arg("redact")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .expect("spawn");
+        .expect("spawn")
+}
+
+#[test]
+fn redact_verb_scrubs_stdin() {
+    use std::io::Write;
+    let mut child = spawn_redact();
     child
         .stdin
         .take()
@@ -590,12 +595,7 @@ fn redact_verb_scrubs_stdin() {
 #[test]
 fn redact_verb_streams_lines_as_they_arrive() {
     use std::io::{BufRead, BufReader, Write};
-    let mut child = command(&[])
-        .arg("redact")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn_redact();
     let mut stdin = child.stdin.take().expect("stdin");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     for (line, expected) in [

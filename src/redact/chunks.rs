@@ -241,16 +241,16 @@ fn read_and_cut(
     let mut pending: Vec<u8> = Vec::new();
     let mut n = 0u64;
     loop {
-        let want = chunk.saturating_sub(pending.len()).max(chunk / 4).max(1);
-        let got = read_some(&mut input, &mut pending, want)?;
-        let cut = if got == 0 {
-            Some(pending.len())
-        } else {
-            safe_cut(&pending)
-        };
-        match cut {
-            Some(0) if got == 0 => return Ok(()),
-            Some(0) => {}
+        let searched = pending.len();
+        let want = chunk.saturating_sub(searched).max(chunk / 4).max(1);
+        if read_some(&mut input, &mut pending, want)? == 0 {
+            // The end: the rest is the last chunk (a send error means the writer has gone).
+            if !pending.is_empty() {
+                let _ = jobs.send((n, pending));
+            }
+            return Ok(());
+        }
+        match safe_cut(&pending, searched) {
             Some(at) => {
                 let mut rest = pool.take();
                 rest.extend_from_slice(&pending[at..]);
@@ -260,9 +260,6 @@ fn read_and_cut(
                     return Ok(());
                 }
                 n += 1;
-                if got == 0 {
-                    return Ok(());
-                }
             }
             None if pending.len() < cutting.max => {}
             None => {
@@ -304,28 +301,35 @@ fn read_some(input: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> io::Resul
 
 /// The end of the last line of `text` after which the serial text mode holds no state: the
 /// line does not continue (`\`) into the next, and no private-key group opened before it may
-/// still be gathering lines. `None` when there is none.
-pub(super) fn safe_cut(text: &[u8]) -> Option<usize> {
+/// still be gathering lines. `None` when there is none after byte `searched`: the caller
+/// looked at `text[..searched]` before, and text added after a cut cannot make it safe.
+///
+/// Linear: each line end is looked at once, most only for its last bytes; the key-header
+/// search runs only at line ends that do not continue, and each either ends the search or
+/// moves it before a header.
+pub(super) fn safe_cut(text: &[u8], searched: usize) -> Option<usize> {
     let mut end = text.len();
     loop {
         let nl = memchr::memrchr(b'\n', &text[..end])?;
         let at = nl + 1;
-        // A private-key group starts at a header without its footer after it and gathers at
-        // most PEM_GROUP_MAX_BYTES: a cut within that reach of the last header before it, with
-        // no footer between, could fall inside the group.
-        // Only that reach is searched: a header further back does not matter.
-        let reach = at.saturating_sub(PEM_GROUP_MAX_BYTES + CONTINUED_MAX_BYTES);
-        if let Some(begin) =
-            memchr::memmem::rfind(&text[reach..at], b"-----BEGIN ").map(|b| reach + b)
-            && memchr::memmem::find(&text[begin..at], b"-----END ").is_none()
-        {
-            end = memchr::memrchr(b'\n', &text[..begin]).map_or(0, |nl| nl + 1);
+        if at <= searched {
+            return None;
+        }
+        if continues(&text[..at]) {
+            end = nl;
             continue;
         }
-        if !continues(&text[..at]) {
-            return Some(at);
+        // A private-key group starts at a header without its footer after it and gathers at
+        // most PEM_GROUP_MAX_BYTES: a cut within that reach of the last header before it, with
+        // no footer between, could fall inside the group. A header further back does not
+        // matter, so only that reach is searched.
+        let reach = at.saturating_sub(PEM_GROUP_MAX_BYTES + CONTINUED_MAX_BYTES);
+        match memchr::memmem::rfind(&text[reach..at], b"-----BEGIN ").map(|b| reach + b) {
+            Some(begin) if memchr::memmem::find(&text[begin..at], b"-----END ").is_none() => {
+                end = memchr::memrchr(b'\n', &text[..begin]).map_or(0, |nl| nl + 1);
+            }
+            _ => return Some(at),
         }
-        end = nl;
     }
 }
 

@@ -5,18 +5,21 @@ use super::*;
 
 #[test]
 fn cuts_fall_after_lines_that_end_a_unit() {
-    assert_eq!(safe_cut(b"a\nb\nc"), Some(4));
-    assert_eq!(safe_cut(b"no line break"), None);
-    assert_eq!(safe_cut(b"a\nb \\\nc"), Some(2));
-    assert_eq!(safe_cut(b"a\nb \\\r\n"), Some(2));
-    assert_eq!(safe_cut(b"a\\\n"), None);
+    assert_eq!(safe_cut(b"a\nb\nc", 0), Some(4));
+    assert_eq!(safe_cut(b"no line break", 0), None);
+    assert_eq!(safe_cut(b"a\nb \\\nc", 0), Some(2));
+    assert_eq!(safe_cut(b"a\nb \\\r\n", 0), Some(2));
+    assert_eq!(safe_cut(b"a\\\n", 0), None);
     let key = b"x\n-----BEGIN RSA PRIVATE KEY-----\nAAAA\n";
-    assert_eq!(safe_cut(key), Some(2));
+    assert_eq!(safe_cut(key, 0), Some(2));
     let closed = b"x\n-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\ny\n";
-    assert_eq!(safe_cut(closed), Some(closed.len()));
+    assert_eq!(safe_cut(closed, 0), Some(closed.len()));
     let filler = vec![b'a'; PEM_GROUP_MAX_BYTES + CONTINUED_MAX_BYTES];
     let far = [&key[..], &filler[..], b"\n"].concat();
-    assert_eq!(safe_cut(&far), Some(far.len()));
+    assert_eq!(safe_cut(&far, 0), Some(far.len()));
+    // Line ends at or before `searched` were looked at already.
+    assert_eq!(safe_cut(b"a\nb\nc", 4), None);
+    assert_eq!(safe_cut(b"a\nb\nc\n", 4), Some(6));
 }
 
 /// Lines that make units of every kind, in a fixed pseudo-random order.

@@ -106,9 +106,9 @@ fn fold(b: u8) -> u8 {
 ///
 /// A searcher compares as many leading bytes per candidate position as its shortest literal
 /// has (at most four), so literals of three bytes and longer ones are searched apart: the
-/// long ones then reject nearly every position on four bytes. Families of long hints that
-/// share a three-byte prefix (the `gl…-` GitLab token prefixes) join the short group as that
-/// prefix while the long group has more than [`LONG_LITERALS`].
+/// long ones then reject nearly every position on four bytes. While the long group has more
+/// than [`LONG_LITERALS`], its largest family sharing a two-byte prefix (the `gl…-` GitLab
+/// token prefixes) joins the short group as the family's three-byte prefixes.
 fn search_literals(hints: Vec<Vec<u8>>) -> Vec<Vec<Vec<u8>>> {
     let (mut short, mut long): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
         hints.into_iter().partition(|h| h.len() < 4);
