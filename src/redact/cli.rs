@@ -16,6 +16,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::ExitCode;
+use std::sync::LazyLock;
 
 use super::engine::Engine;
 use super::{Redactor, chunks};
@@ -271,7 +272,10 @@ pub(super) fn continues(line: &[u8]) -> bool {
 }
 
 fn opens_private_key(line: &[u8]) -> bool {
-    let Some(begin) = rfind(line, b"-----BEGIN ") else {
+    // Built once: this runs for every line, and building a searcher cost more than the search.
+    static BEGIN: LazyLock<memchr::memmem::FinderRev<'static>> =
+        LazyLock::new(|| memchr::memmem::FinderRev::new(b"-----BEGIN ").into_owned());
+    let Some(begin) = BEGIN.rfind(line) else {
         return false;
     };
     find(&line[begin..], b"PRIVATE KEY-----").is_some() && !closes_after(line, begin)
@@ -283,10 +287,6 @@ fn closes_after(text: &[u8], begin: usize) -> bool {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
-}
-
-fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::rfind(hay, needle)
 }
 
 /// Where to cut a full window: at whitespace, as late as possible, where the text before the

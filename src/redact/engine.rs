@@ -10,7 +10,7 @@ use aho_corasick::packed;
 
 use super::scan::Rule;
 use super::substitute::{Substitution, apply};
-use super::{cmdline, extra, provider, rules, verify};
+use super::{cmdline, extra, mysql, provider, rules, verify};
 
 /// A pass is repeated until it changes nothing, at most this many times. One pass is the
 /// Python implementation's pipeline; a second is needed only when a late rule uncovers an earlier rule's shape
@@ -35,9 +35,15 @@ pub(crate) struct Engine {
     /// One searcher per group of [`search_literals`]: the literals are a prefix cover of the
     /// minimal hints, short and long ones apart, at most [`SLIM_GROUP`] per searcher.
     any_hint: Option<Vec<packed::Searcher>>,
-    /// The minimal hints (those that contain no other hint), grouped by their first byte in
-    /// lower case: where the quick check proposes a position, these are compared exactly.
-    minimal_by_first: Vec<Vec<MinimalHint>>,
+    /// The minimal hints (those that contain no other hint).
+    minimal: Vec<MinimalHint>,
+    /// For each searcher of `any_hint` and each of its literals: the minimal hints (indices
+    /// into `minimal`) that may occur where the searcher reports that literal. A searcher
+    /// reports one literal per position; a hint that occurs there has a covering literal in
+    /// the same searcher that also matches there, so one of the two is a prefix of the other.
+    /// Usually one hint: comparing every hint with the same first byte cost ~500 instructions
+    /// per proposed position.
+    by_literal: Vec<Vec<Vec<u16>>>,
 }
 
 /// How [`Engine::first_work`] finds work for the rules without hints.
@@ -157,7 +163,7 @@ impl Engine {
     fn build() -> Engine {
         let mut rules = rules::structure_rules();
         rules.extend(provider::provider_rules());
-        rules.push(rules::mysql_rule());
+        rules.push(Box::new(mysql::MysqlPasswordRule::new()));
         rules.extend(extra::extra_rules());
         rules.push(Box::new(cmdline::CommandLineRule));
         assert!(rules.len() <= 128, "rule bitmask holds 128 rules"); // ok: constant table size
@@ -197,7 +203,7 @@ impl Engine {
             .filter(|&l| is_minimal(l))
             .map(|l| lower[l].iter().copied().map(fold).collect())
             .collect();
-        let mut minimal_by_first: Vec<Vec<MinimalHint>> = (0..256).map(|_| Vec::new()).collect();
+        let mut minimal: Vec<MinimalHint> = Vec::new();
         for m in (0..lower.len()).filter(|&l| is_minimal(l)) {
             let containing = (0..lower.len())
                 .filter_map(|o| {
@@ -211,18 +217,38 @@ impl Engine {
                     })
                 })
                 .collect();
-            if let Some(&first) = lower[m].first() {
-                minimal_by_first[usize::from(first)].push(MinimalHint {
-                    text: lower[m].clone(),
-                    rules: hint_rules[m],
-                    verify: verify::verifier(&lower[m]),
-                    containing,
-                });
-            }
+            minimal.push(MinimalHint {
+                text: lower[m].clone(),
+                rules: hint_rules[m],
+                verify: verify::verifier(&lower[m]),
+                containing,
+            });
         }
+        let groups = search_literals(folded);
+        let prefix_related = |a: &[u8], b: &[u8]| a.starts_with(b) || b.starts_with(a);
+        let by_literal: Vec<Vec<Vec<u16>>> = groups
+            .iter()
+            .map(|group| {
+                group
+                    .iter()
+                    .map(|literal| {
+                        (0..minimal.len())
+                            .filter(|&h| {
+                                let text: Vec<u8> =
+                                    minimal[h].text.iter().copied().map(fold).collect();
+                                group.iter().any(|cover| {
+                                    text.starts_with(cover) && prefix_related(cover, literal)
+                                })
+                            })
+                            .filter_map(|h| u16::try_from(h).ok())
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
         // `None` when the table outgrows the SIMD searcher (64 literals): every text then
         // takes the full automaton, which is slower but equally exact.
-        let any_hint: Option<Vec<packed::Searcher>> = search_literals(folded)
+        let any_hint: Option<Vec<packed::Searcher>> = groups
             .into_iter()
             .map(|group| {
                 packed::Config::new()
@@ -259,7 +285,8 @@ impl Engine {
             always,
             unhinted,
             any_hint,
-            minimal_by_first,
+            minimal,
+            by_literal,
         }
     }
 
@@ -355,12 +382,12 @@ impl Engine {
         start: usize,
     ) -> u128 {
         let mut mask = 0;
-        for searcher in any_hint {
+        for (group, searcher) in any_hint.iter().enumerate() {
             let mut from = 0;
             while let Some(m) =
                 searcher.find_in(folded, aho_corasick::Span::from(from..folded.len()))
             {
-                mask |= self.hints_at(text, start + m.start());
+                mask |= self.hints_at(text, start + m.start(), group, m.pattern().as_usize());
                 from = m.start() + 1;
             }
         }
@@ -426,7 +453,7 @@ impl Engine {
                 };
                 let mut first: Option<usize> = None;
                 let folded: &[u8] = folded;
-                for searcher in any_hint {
+                for (group, searcher) in any_hint.iter().enumerate() {
                     // Past the first hint found so far, nothing can come first.
                     let span_end =
                         first.map_or(folded.len(), |f| (f + HINT_OVERLAP).min(folded.len()));
@@ -437,7 +464,8 @@ impl Engine {
                         if m.start() >= accept || first.is_some_and(|f| m.start() >= f) {
                             break;
                         }
-                        if self.hints_at(bytes, start + m.start()) != 0 {
+                        let literal = m.pattern().as_usize();
+                        if self.hints_at(bytes, start + m.start(), group, literal) != 0 {
                             first = Some(m.start());
                             break;
                         }
@@ -455,13 +483,17 @@ impl Engine {
         })
     }
 
-    /// The rules enabled by every hint that has an occurrence of a minimal hint at `at`.
-    fn hints_at(&self, text: &[u8], at: usize) -> u128 {
-        let Some(&first) = text.get(at) else {
+    /// The rules enabled by every hint that has an occurrence of a minimal hint at `at`, where
+    /// searcher `group` reported its literal `literal`.
+    fn hints_at(&self, text: &[u8], at: usize, group: usize, literal: usize) -> u128 {
+        let Some(candidates) = self.by_literal.get(group).and_then(|g| g.get(literal)) else {
             return 0;
         };
         let mut mask = 0;
-        for minimal in &self.minimal_by_first[usize::from(first.to_ascii_lowercase())] {
+        for minimal in candidates
+            .iter()
+            .filter_map(|&h| self.minimal.get(usize::from(h)))
+        {
             if !hint_at(text, at, &minimal.text) {
                 continue;
             }

@@ -64,6 +64,39 @@ fn candidates_match_an_overlapping_scan_of_every_hint() {
     }
 }
 
+/// Every hint alone, in upper case, inside a word, and followed by every other hint (so two
+/// hints of one searcher meet at and next to one position): the searchers report one literal
+/// per position, and the hints compared there must still be all that may occur.
+#[test]
+fn candidates_find_every_hint_next_to_every_other() {
+    let engine = Engine::get();
+    let hints: Vec<&str> = engine
+        .rules
+        .iter()
+        .flat_map(|r| r.hints())
+        .copied()
+        .collect();
+    for a in &hints {
+        let mut texts = vec![
+            a.to_string(),
+            a.to_ascii_uppercase(),
+            format!("x{a}y"),
+            format!("{}{a}", &a[..a.len() - 1]),
+        ];
+        for b in &hints {
+            texts.push(format!("{a}{b}"));
+            texts.push(format!("{a} {}", b.to_ascii_uppercase()));
+        }
+        for text in &texts {
+            assert_eq!(
+                engine.candidates(text),
+                reference_candidates(engine, text),
+                "{text:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn first_work_finds_the_earliest_place_across_chunks() {
     let engine = Engine::get();
@@ -136,9 +169,8 @@ fn every_hint_fits_the_chunk_overlap() {
 fn search_literals_cover_every_hint_in_slim_groups() {
     let engine = Engine::get();
     let hints: Vec<Vec<u8>> = engine
-        .minimal_by_first
+        .minimal
         .iter()
-        .flatten()
         .map(|m| m.text.iter().copied().map(fold).collect())
         .collect();
     let groups = search_literals(hints.clone());

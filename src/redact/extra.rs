@@ -82,6 +82,44 @@ impl Rule for SshpassRule {
     }
 }
 
+/// Whether `text` may hold a `.pgpass` line: somewhere a `:`, a port (1 to 5 digits or `*`),
+/// `:`, two fields without `:`, quotes or whitespace, each followed by `:` — the part every
+/// match of the rule (and of its block filter) contains. A byte scan instead of a regex gate:
+/// every timestamped log line (`07:00:00`) passed the old gate, and the rule's own search then
+/// ran on it. It stops fields only at ASCII whitespace, so it says yes wherever the rule's
+/// pattern (which also stops at other whitespace) can match, and possibly elsewhere.
+fn has_pgpass_shape(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let in_field = |b: &u8| !(matches!(*b, b':' | b'\'' | b'"' | 0x0b) || b.is_ascii_whitespace());
+    memchr::memchr_iter(b':', bytes).any(|colon| {
+        let rest = &bytes[colon + 1..];
+        let port = if rest.first() == Some(&b'*') {
+            1
+        } else {
+            let digits = rest
+                .iter()
+                .take(6)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if !(1..=5).contains(&digits) {
+                return false;
+            }
+            digits
+        };
+        let Some(mut rest) = rest[port..].strip_prefix(b":") else {
+            return false;
+        };
+        for _ in 0..2 {
+            let field = rest.iter().take_while(|b| in_field(b)).count();
+            match rest[field..].strip_prefix(b":") {
+                Some(after) if field > 0 => rest = after,
+                _ => return false,
+            }
+        }
+        true
+    })
+}
+
 /// The additional rules, in order.
 pub(crate) fn extra_rules() -> Vec<Box<dyn Rule>> {
     vec![
@@ -117,8 +155,7 @@ pub(crate) fn extra_rules() -> Vec<Box<dyn Rule>> {
             )
             .reading_previous_char()
             .resuming_at_secret_end()
-            .prechecked_by(|text| text.bytes().filter(|&b| b == b':').count() >= 4)
-            .gated_by(r":(?:[0-9]{1,5}|\*):")
+            .prechecked_by(has_pgpass_shape)
             // The port and the two fields after it, which every match contains.
             .filtered_by(r#":(?:[0-9]{1,5}|\*):[^:\s'"]+:[^:\s'"]+:"#),
         ),
@@ -128,4 +165,67 @@ pub(crate) fn extra_rules() -> Vec<Box<dyn Rule>> {
             &["_gitlab_session="],
         )),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_pgpass_shape;
+
+    /// The rule's block filter, which every match of the rule contains.
+    fn filter() -> regex::Regex {
+        regex::Regex::new(r#":(?:[0-9]{1,5}|\*):[^:\s'"]+:[^:\s'"]+:"#).unwrap()
+    }
+
+    #[test]
+    fn pgpass_shape_says_yes_wherever_the_filter_matches() {
+        let filter = filter();
+        // Every string of up to eight pieces of a small alphabet, then longer ones of a larger
+        // alphabet (other whitespace, quotes, a six-digit port) from a fixed generator.
+        let small = [":", "1", "*", "a", " "];
+        let large = [
+            ":", "1", "*", "a", " ", "\u{a0}", "'", "\u{b}", "123456", "\u{1c}",
+        ];
+        let mut texts: Vec<String> = vec![String::new()];
+        let mut frontier = texts.clone();
+        for _ in 0..8 {
+            let mut next = Vec::new();
+            for t in &frontier {
+                for a in small {
+                    next.push(format!("{t}{a}"));
+                }
+            }
+            texts.extend(next.iter().cloned());
+            frontier = next;
+        }
+        let mut state = 0x2026_1130_u64;
+        for _ in 0..50_000 {
+            let mut t = String::new();
+            for _ in 0..20 {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                t.push_str(large[(state >> 33) as usize % large.len()]);
+            }
+            texts.push(t);
+        }
+        let mut matched = 0;
+        for t in &texts {
+            if filter.is_match(t) {
+                matched += 1;
+                assert!(has_pgpass_shape(t), "{t:?}");
+            }
+        }
+        assert!(matched > 200, "only {matched} texts had the shape");
+    }
+
+    #[test]
+    fn pgpass_shape_is_not_a_timestamp() {
+        assert!(has_pgpass_shape("db.example.com:5432:shop:app:s3cret"));
+        assert!(has_pgpass_shape("*:*:*:postgres:pw"));
+        assert!(!has_pgpass_shape(
+            "2026-11-30T07:00:00Z web-7 INFO GET https://api.example.com:443/v1 200"
+        ));
+        assert!(!has_pgpass_shape("a:123456:b:c:d"));
+        assert!(!has_pgpass_shape("host:5432::user:pw"));
+    }
 }

@@ -18,6 +18,7 @@ mod cli;
 mod cmdline;
 mod engine;
 mod extra;
+mod mysql;
 mod provider;
 mod rules;
 mod scan;

@@ -36,8 +36,6 @@ pub(crate) struct PatternRule {
     precheck: Option<fn(&str) -> bool>,
     /// See [`Rule::scan_filter`].
     filter: Option<&'static str>,
-    /// See [`Rule::extends_placeholders`].
-    extends_placeholders: bool,
 }
 
 impl PatternRule {
@@ -52,7 +50,6 @@ impl PatternRule {
             gate: None,
             precheck: None,
             filter: None,
-            extends_placeholders: true,
         }
     }
 
@@ -67,15 +64,7 @@ impl PatternRule {
             gate: None,
             precheck: None,
             filter: None,
-            extends_placeholders: true,
         }
-    }
-
-    /// Leaves a value that begins with a placeholder alone (see
-    /// [`Rule::extends_placeholders`]).
-    pub(crate) fn leaving_redacted_values(mut self) -> Self {
-        self.extends_placeholders = false;
-        self
     }
 
     /// Marks the pattern as starting with a consumed look-behind character.
@@ -123,10 +112,6 @@ impl Rule for PatternRule {
 
     fn scan_filter(&self) -> Option<&'static str> {
         self.filter
-    }
-
-    fn extends_placeholders(&self) -> bool {
-        self.extends_placeholders
     }
 
     fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
@@ -623,17 +608,4 @@ pub(crate) fn structure_rules() -> Vec<Box<dyn Rule>> {
             prefix: compile(r"(?i)convertto-securestring"),
         }),
     ]
-}
-
-/// Step 4 of docs/compatibility.md: `-pSECRET` when a MySQL client is named anywhere in the text.
-pub(crate) fn mysql_rule() -> Box<dyn Rule> {
-    Box::new(
-        PatternRule::valued(
-            r#"(?:\A|[^A-Za-z0-9-])-p(?:'(?P<v1>[^'\r\n]+)'|"(?P<v2>(?:[^"\\\r\n]|\\[^\r\n])+)"|(?P<v3>[^\s=-](?:[^\s\\]|\\[^\r\n]|\\\r?\n[^\s])*))"#,
-            &["mysql", "mariadb", "mycli"],
-        )
-        .reading_previous_char()
-        .leaving_redacted_values()
-        .gated_by(r"(?i)(?-u:\b)(?:mysql|mariadb|mycli(?-u:\b))"),
-    )
 }

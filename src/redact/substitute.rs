@@ -60,17 +60,27 @@ pub(super) fn apply(rule: &dyn Rule, text: &str, sub: &Substitution<'_>) -> Opti
 }
 
 /// The placeholder that strictly contains byte offset `at` (starts before it, ends after it).
+/// Candidates are the `[` bytes in the 18 bytes before `at`, nearest first (a placeholder is at
+/// most 19 bytes long); most spans have none, and a byte search answers that at once.
 fn placeholder_around(text: &str, at: usize) -> Option<std::ops::Range<usize>> {
     let bytes = text.as_bytes();
-    (1..=at.min(18)).map(|k| at - k).find_map(|start| {
+    let floor = at - at.min(18);
+    let mut window = bytes.get(floor..at)?;
+    while let Some(i) = memchr::memrchr(b'[', window) {
+        let start = floor + i;
+        window = &window[..i];
         if !bytes[start..].starts_with(b"[REDACTED") {
-            return None;
+            continue;
         }
-        [10, 19].into_iter().find_map(|len| {
+        let found = [10, 19].into_iter().find_map(|len| {
             let end = start + len;
             (end > at && text.get(start..end).is_some_and(is_placeholder)).then_some(start..end)
-        })
-    })
+        });
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 /// A secret span with its ends moved out of any placeholder they fall inside: a rule that
@@ -143,6 +153,46 @@ fn push_placeholder(out: &mut String, secret: &str, sub: &Substitution<'_>) {
             out.push_str("[REDACTED:");
             out.push_str(&super::correlation_tag(key, secret));
             out.push(']');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition: every start from the nearest byte back, at most 18 bytes back.
+    fn reference(text: &str, at: usize) -> Option<std::ops::Range<usize>> {
+        (1..=at.min(18)).map(|k| at - k).find_map(|start| {
+            if !text.as_bytes()[start..].starts_with(b"[REDACTED") {
+                return None;
+            }
+            [10, 19].into_iter().find_map(|len| {
+                let end = start + len;
+                (end > at && text.get(start..end).is_some_and(is_placeholder)).then_some(start..end)
+            })
+        })
+    }
+
+    #[test]
+    fn placeholder_around_finds_the_nearest_enclosing_placeholder() {
+        let texts = [
+            "a [REDACTED] b [REDACTED:0123abcd] c",
+            "[REDACTED:0123abcd][REDACTED]",
+            "[[REDACTED:zz][REDACTED:01234567]]",
+            "[REDACTED:0123abc] [REDACTED",
+            "é[REDACTED]é[REDACTED:89abcdef]",
+            "[REDACTED[REDACTED]]",
+            "no brackets here at all, just text",
+        ];
+        for text in texts {
+            for at in 0..=text.len() {
+                assert_eq!(
+                    placeholder_around(text, at),
+                    reference(text, at),
+                    "{text:?} at {at}"
+                );
+            }
         }
     }
 }

@@ -293,10 +293,23 @@ fn secrets(text: &str) -> Vec<Span> {
     merged
 }
 
+/// The last path component of a word (a byte search: this runs for every word of every
+/// command).
+fn base_name(word: &str) -> &str {
+    match memchr::memrchr2(b'/', b'\\', word.as_bytes()) {
+        Some(i) => &word[i + 1..],
+        None => word,
+    }
+}
+
 /// The program name of a word: its last path component, ASCII lower case, without `.exe`,
 /// written into `buf` (`None` when longer than the buffer: no client has such a name).
 fn program_name<'b>(word: &str, buf: &'b mut [u8; 32]) -> Option<&'b str> {
-    let base = word.rsplit(['/', '\\']).next().unwrap_or(word);
+    lower_name(base_name(word), buf)
+}
+
+/// `base` in ASCII lower case without `.exe`, written into `buf` (see [`program_name`]).
+fn lower_name<'b>(base: &str, buf: &'b mut [u8; 32]) -> Option<&'b str> {
     let len = base.len();
     if len > buf.len() {
         return None;
@@ -312,11 +325,7 @@ fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Span>) {
     let words = &cmd.words;
     let mut buf = [0u8; 32];
     for (p, word) in words.iter().enumerate() {
-        // The last path component (a byte search: this runs for every word of every command).
-        let base = match memchr::memrchr2(b'/', b'\\', word.text.as_bytes()) {
-            Some(i) => &word.text[i + 1..],
-            None => &word.text[..],
-        };
+        let base = base_name(&word.text);
         if !base
             .as_bytes()
             .first()
@@ -324,7 +333,7 @@ fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Span>) {
         {
             continue;
         }
-        let Some(name) = program_name(base, &mut buf) else {
+        let Some(name) = lower_name(base, &mut buf) else {
             continue;
         };
         if SET_VERBS.contains(&name) {

@@ -1,0 +1,202 @@
+//! Step 4 of docs/compatibility.md: `-pSECRET` when a MySQL client is named anywhere in the
+//! text. The compatible rule is the pattern
+//!
+//! ```text
+//! (?:\A|[^A-Za-z0-9-])-p(?:'(?P<v1>[^'\r\n]+)'|"(?P<v2>(?:[^"\\\r\n]|\\[^\r\n])+)"|(?P<v3>[^\s=-](?:[^\s\\]|\\[^\r\n]|\\\r?\n[^\s])*))
+//! ```
+//!
+//! (`\s` with Python's meaning), read here by hand: a byte search for `-p`, then the three
+//! value shapes in the pattern's order. Each shape's next step depends on one character, so
+//! the first way through is the pattern's leftmost-first match. The regex engine's per-search
+//! overhead made this rule one of the costliest on secret-dense text; a unit test compares
+//! the two on generated text.
+
+use std::ops::Range;
+
+use super::scan::{Hit, LazyRegex, Rule, ScanState, char_at, char_before, compile, is_py_space};
+
+/// The rule (see the module documentation).
+pub(crate) struct MysqlPasswordRule {
+    /// A MySQL client is named somewhere in the text.
+    gate: LazyRegex,
+}
+
+impl MysqlPasswordRule {
+    pub(crate) fn new() -> Self {
+        Self {
+            gate: compile(r"(?i)(?-u:\b)(?:mysql|mariadb|mycli(?-u:\b))"),
+        }
+    }
+}
+
+impl Rule for MysqlPasswordRule {
+    fn hints(&self) -> &'static [&'static str] {
+        &["mysql", "mariadb", "mycli"]
+    }
+
+    fn gate(&self, text: &str) -> bool {
+        self.gate.is_match(text)
+    }
+
+    fn extends_placeholders(&self) -> bool {
+        false
+    }
+
+    fn find(&self, text: &str, from: usize, _state: &mut ScanState) -> Option<Hit> {
+        // The pattern consumes the character before `-p`, so a match may begin one character
+        // before `from` (the compatible rule's search started there).
+        let start = char_before(text, from).map_or(from, |c| from - c.len_utf8());
+        let bytes = text.as_bytes();
+        let mut at = start;
+        while let Some(i) = memchr::memmem::find(&bytes[at..], b"-p").map(|i| at + i) {
+            at = i + 1;
+            let allowed = match char_before(text, i) {
+                // `\A`.
+                None => true,
+                Some(c) => i - c.len_utf8() >= start && !(c.is_ascii_alphanumeric() || c == '-'),
+            };
+            if !allowed {
+                continue;
+            }
+            if let Some((secret, end)) = value(text, i + 2) {
+                return Some(Hit {
+                    secret,
+                    resume: end,
+                    keep: "",
+                });
+            }
+        }
+        None
+    }
+}
+
+/// The value after `-p` at `at`: its span and the end of the match.
+fn value(text: &str, at: usize) -> Option<(Range<usize>, usize)> {
+    let bytes = text.as_bytes();
+    match bytes.get(at) {
+        // `'(?P<v1>[^'\r\n]+)'`
+        Some(b'\'') => {
+            let inner = at + 1;
+            if let Some(k) = memchr::memchr3(b'\'', b'\r', b'\n', &bytes[inner..])
+                && k > 0
+                && bytes[inner + k] == b'\''
+            {
+                return Some((inner..inner + k, inner + k + 1));
+            }
+        }
+        // `"(?P<v2>(?:[^"\\\r\n]|\\[^\r\n])+)"`
+        Some(b'"') => {
+            let inner = at + 1;
+            let mut k = inner;
+            loop {
+                match bytes.get(k) {
+                    Some(b'"') if k > inner => return Some((inner..k, k + 1)),
+                    Some(b'"' | b'\r' | b'\n') | None => break,
+                    Some(b'\\') => match bytes.get(k + 1) {
+                        // A non-ASCII escaped character: its other bytes are stepped over
+                        // one at a time below, and none of them is special.
+                        Some(b'\r' | b'\n') | None => break,
+                        Some(_) => k += 2,
+                    },
+                    Some(_) => k += 1,
+                }
+            }
+        }
+        _ => {}
+    }
+    // `(?P<v3>[^\s=-](?:[^\s\\]|\\[^\r\n]|\\\r?\n[^\s])*)`
+    let first = char_at(text, at)?;
+    if is_py_space(first) || first == '=' || first == '-' {
+        return None;
+    }
+    let mut k = at + first.len_utf8();
+    let not_space = |at: usize| char_at(text, at).filter(|&c| !is_py_space(c));
+    while let Some(c) = char_at(text, k) {
+        if c == '\\' {
+            match char_at(text, k + 1) {
+                Some('\r') if bytes.get(k + 2) == Some(&b'\n') => match not_space(k + 3) {
+                    Some(n) => k += 3 + n.len_utf8(),
+                    None => break,
+                },
+                Some('\n') => match not_space(k + 2) {
+                    Some(n) => k += 2 + n.len_utf8(),
+                    None => break,
+                },
+                Some('\r') | None => break,
+                Some(n) => k += 1 + n.len_utf8(),
+            }
+        } else if is_py_space(c) {
+            break;
+        } else {
+            k += c.len_utf8();
+        }
+    }
+    Some((at..k, k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redact::rules::PatternRule;
+
+    /// The compatible rule as a pattern: the reference.
+    fn reference() -> PatternRule {
+        PatternRule::valued(
+            r#"(?:\A|[^A-Za-z0-9-])-p(?:'(?P<v1>[^'\r\n]+)'|"(?P<v2>(?:[^"\\\r\n]|\\[^\r\n])+)"|(?P<v3>[^\s=-](?:[^\s\\]|\\[^\r\n]|\\\r?\n[^\s])*))"#,
+            &["mysql", "mariadb", "mycli"],
+        )
+        .reading_previous_char()
+    }
+
+    fn hits(rule: &dyn Rule, text: &str) -> Vec<Option<(Range<usize>, usize)>> {
+        (0..=text.len())
+            .filter(|&at| text.is_char_boundary(at))
+            .map(|from| {
+                rule.find(text, from, &mut ScanState::default())
+                    .map(|h| (h.secret, h.resume))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reads_values_as_the_compatible_pattern_does() {
+        let reference = reference();
+        let rule = MysqlPasswordRule::new();
+        let pieces = [
+            "-p", "-p", "-p", "'", "\"", "\\", "\r", "\n", " ", "=", "-", "a", "Z", "7", "é",
+            "\u{1c}", "\u{a0}", "x", "\t", "\\\n", "\\\r\n", "mysql ",
+        ];
+        let mut texts: Vec<String> = [
+            "mysql -u root -p'Tr0ub4dor&3' shop",
+            "mysql -p\"a\\\"b\" db",
+            "mysql -psecret\\\n  more",
+            "mysql -p'' x",
+            "mysql -p\"\" x",
+            "-pX",
+            "é-pé",
+            "mysql -p=x -p-y -p z",
+            "x-p1 .-p2 _-p3",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut state = 0x6d79_7371_6c00_u64;
+        for _ in 0..30_000 {
+            let mut t = String::new();
+            for _ in 0..12 {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                t.push_str(pieces[(state >> 33) as usize % pieces.len()]);
+            }
+            texts.push(t);
+        }
+        let mut found = 0;
+        for t in &texts {
+            let expected = hits(&reference, t);
+            found += expected.iter().filter(|h| h.is_some()).count();
+            assert_eq!(hits(&rule, t), expected, "{t:?}");
+        }
+        assert!(found > 10_000, "only {found} hits");
+    }
+}
