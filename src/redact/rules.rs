@@ -1,4 +1,5 @@
-//! The structure-preserving rules of docs/compatibility.md (steps 1, 2 and 4), in the Python implementation's order.
+//! The structure-preserving rules of docs/compatibility.md (steps 1 and 2), in the Python
+//! implementation's order (step 4, the MySQL `-p` rule, is `mysql.rs`).
 //!
 //! Each rule keeps its prefix (`password=`, `://`, `-p`) and replaces only the value. Rules
 //! whose Python pattern has no look-around are a single `regex` pattern: the `regex` crate's
@@ -10,6 +11,8 @@
 //! Word boundaries are ASCII (`(?-u:\b)`): a non-ASCII letter next to a keyword counts as a
 //! boundary. Python treats it as a word character, so we can only redact more, never less,
 //! and the lazy DFA stays usable on non-ASCII text.
+
+use std::sync::LazyLock;
 
 use super::scan::{
     Hit, LazyRegex, Rule, ScanState, char_at, char_before, compile, flag_value_end, is_py_space,
@@ -279,16 +282,58 @@ const KEYWORD_HINTS: &[&str] = &[
 ///
 /// Value: a run of non-quote, non-newline characters that is followed by a quote; otherwise
 /// the shortest such run that ends before ` && `, ` || `, ` | `, a line break or the end.
-struct AuthorizationRule {
-    /// `\b(?:proxy-)?authorization["']?\s*[:=]` — the deterministic part of the prefix.
-    prefix: LazyRegex,
-}
+struct AuthorizationRule;
+
+/// The deterministic part of the `Authorization` rule's prefix as a pattern:
+/// [`AuthorizationRule::prefix`] reads it by hand.
+#[cfg(test)]
+const AUTHORIZATION_PREFIX: &str = r#"(?i)(?-u:\b)(?:proxy-)?authorization["']?\s*[:=]"#;
 
 impl AuthorizationRule {
     fn new() -> Self {
-        Self {
-            prefix: compile(r#"(?i)(?-u:\b)(?:proxy-)?authorization["']?\s*[:=]"#),
+        Self
+    }
+
+    /// The leftmost match starting at or after `at` of
+    /// `(?i)\b(?:proxy-)?authorization["']?\s*[:=]` (ASCII word boundary, Python `\s`):
+    /// its start and end. Read by hand: the regex engine's overhead per search was most of
+    /// this rule's cost on a line with a header. None of the letters has a non-ASCII case
+    /// variant, so ASCII case-insensitivity is the pattern's.
+    fn prefix(text: &str, at: usize) -> Option<(usize, usize)> {
+        static NAME: LazyLock<aho_corasick::AhoCorasick> =
+            LazyLock::new(|| super::scan::literal_automaton(&["authorization"]));
+        let bytes = text.as_bytes();
+        let word = |i: usize| {
+            bytes
+                .get(i)
+                .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
+        };
+        let mut from = at;
+        while from < bytes.len() {
+            let input = aho_corasick::Input::new(bytes).span(from..bytes.len());
+            let q = NAME.find(input)?.start();
+            from = q + 1;
+            // The name starts with a letter, so a boundary before it is a non-word byte there.
+            let start = if q >= at + 6
+                && bytes[q - 6..q].eq_ignore_ascii_case(b"proxy-")
+                && (q == 6 || !word(q - 7))
+            {
+                q - 6
+            } else if q == 0 || !word(q - 1) {
+                q
+            } else {
+                continue;
+            };
+            let mut sep = q + "authorization".len();
+            if matches!(bytes.get(sep), Some(b'"' | b'\'')) {
+                sep += 1;
+            }
+            let sep = skip_py_space(text, sep);
+            if matches!(bytes.get(sep), Some(b':' | b'=')) {
+                return Some((start, sep + 1));
+            }
         }
+        None
     }
 
     /// Where the value starts after the separator at `sep_end`, following the backtracking
@@ -361,8 +406,8 @@ impl Rule for AuthorizationRule {
     fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
         let mut at = from;
         loop {
-            let m = self.prefix.find_at(text, at)?;
-            if let Some(start) = Self::value_start(text, m.end(), state) {
+            let (m_start, m_end) = Self::prefix(text, at)?;
+            if let Some(start) = Self::value_start(text, m_end, state) {
                 let run_end = Self::plain_run_end(text, start, state);
                 let end = if matches!(char_at(text, run_end), Some('"' | '\'')) {
                     run_end
@@ -375,7 +420,7 @@ impl Rule for AuthorizationRule {
                     keep: "",
                 });
             }
-            at = next_char_boundary(text, m.start());
+            at = next_char_boundary(text, m_start);
         }
     }
 }
@@ -609,3 +654,7 @@ pub(crate) fn structure_rules() -> Vec<Box<dyn Rule>> {
         }),
     ]
 }
+
+#[cfg(test)]
+#[path = "rules_tests.rs"]
+mod tests;

@@ -265,10 +265,17 @@ fn secrets(text: &str) -> Vec<Span> {
     let mut found = Vec::new();
     let mut previous: Option<Command<'_>> = None;
     let mut covered = 0;
-    for m in table().names.find_overlapping_iter(text) {
-        if m.start() < covered || !whole_word(bytes, m.range()) {
-            continue;
-        }
+    // Once a name's logical line is read, the search for names resumes after it: the names
+    // inside it are read already (a dense log line names several).
+    while covered < text.len() {
+        let rest = aho_corasick::Input::new(text).span(covered..text.len());
+        let Some(m) = table()
+            .names
+            .find_overlapping_iter(rest)
+            .find(|m| whole_word(bytes, m.range()))
+        else {
+            break;
+        };
         let start = logical_line_start(bytes, m.start()).max(covered);
         let end = logical_line_end(bytes, m.end());
         words::for_each_command_in(text, start..end, &mut |cmd| {
