@@ -12,8 +12,6 @@
 //! boundary. Python treats it as a word character, so we can only redact more, never less,
 //! and the lazy DFA stays usable on non-ASCII text.
 
-use std::sync::LazyLock;
-
 use super::scan::{
     Hit, LazyRegex, Rule, ScanState, char_at, char_before, compile, flag_value_end, is_py_space,
     next_char_boundary, skip_py_space,
@@ -300,19 +298,24 @@ impl AuthorizationRule {
     /// this rule's cost on a line with a header. None of the letters has a non-ASCII case
     /// variant, so ASCII case-insensitivity is the pattern's.
     fn prefix(text: &str, at: usize) -> Option<(usize, usize)> {
-        static NAME: LazyLock<aho_corasick::AhoCorasick> =
-            LazyLock::new(|| super::scan::literal_automaton(&["authorization"]));
+        const NAME: &[u8] = b"authorization";
+        /// Where the name's `z`, its rarest letter in text, lies.
+        const Z: usize = 7;
+        const _: () = assert!(NAME[Z] == b'z');
         let bytes = text.as_bytes();
         let word = |i: usize| {
             bytes
                 .get(i)
                 .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
         };
-        let mut from = at;
-        while from < bytes.len() {
-            let input = aho_corasick::Input::new(bytes).span(from..bytes.len());
-            let q = NAME.find(input)?.start();
-            from = q + 1;
+        let zs = memchr::memchr2_iter(b'z', b'Z', bytes.get(at + Z..)?);
+        for q in zs.map(|z| at + z) {
+            if !bytes
+                .get(q..q + NAME.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(NAME))
+            {
+                continue;
+            }
             // The name starts with a letter, so a boundary before it is a non-word byte there.
             let start = if q >= at + 6
                 && bytes[q - 6..q].eq_ignore_ascii_case(b"proxy-")
@@ -324,7 +327,7 @@ impl AuthorizationRule {
             } else {
                 continue;
             };
-            let mut sep = q + "authorization".len();
+            let mut sep = q + NAME.len();
             if matches!(bytes.get(sep), Some(b'"' | b'\'')) {
                 sep += 1;
             }

@@ -39,8 +39,10 @@ pub(crate) struct Word<'t> {
     pub text: Cow<'t, str>,
     /// Source offset of the first byte of a borrowed `text`.
     start: usize,
-    /// For an owned `text`: the source offset of each of its bytes.
-    map: Vec<usize>,
+    /// For an owned `text`: its runs of bytes copied from one stretch of the source, as
+    /// (offset in `text`, source offset) of each run's first byte. A run lasts until the next
+    /// one starts (the last to the end of `text`); the first starts at 0.
+    runs: Vec<(usize, usize)>,
     /// The whole source text the offsets point into.
     source: &'t str,
 }
@@ -66,16 +68,23 @@ impl Word<'_> {
         }
         match &self.text {
             Cow::Borrowed(_) => Some(Span::with_quotes(self.start + start..self.start + end, [])),
-            Cow::Owned(_) => {
-                let value = &self.map[start..end];
-                let range = value[0]..value[value.len() - 1] + 1;
+            Cow::Owned(text) => {
+                let runs = &self.runs;
+                // The run holding byte `k` of `text`, and the source offset of that byte.
+                let run_of = |k: usize| runs.partition_point(|&(t, _)| t <= k).saturating_sub(1);
+                let source_of = |k: usize| runs.get(run_of(k)).map(|&(t, s)| s + (k - t));
+                let range = source_of(start)?..source_of(end - 1)? + 1;
+                // The source bytes between the runs that hold the value are what the reader
+                // dropped: quotes, and backslashes of escapes and continuations.
                 let bytes = self.source.as_bytes();
-                let mut next = value.iter().peekable();
-                let quotes = range.clone().filter(move |&at| {
-                    while next.next_if(|&&v| v < at).is_some() {}
-                    next.next_if_eq(&&at).is_none() && matches!(bytes.get(at), Some(b'\'' | b'"'))
-                });
-                let quotes: Vec<u8> = quotes.map(|at| bytes[at]).collect();
+                let mut quotes = Vec::new();
+                for pair in runs.get(run_of(start)..=run_of(end - 1))?.windows(2) {
+                    let (t, s) = pair[0];
+                    let (next_t, next_s) = pair[1];
+                    let dropped = bytes.get(s + (next_t - t)..next_s).unwrap_or_default();
+                    quotes.extend(dropped.iter().filter(|&&b| matches!(b, b'\'' | b'"')));
+                }
+                debug_assert!(runs.last().is_none_or(|&(t, _)| t < text.len()));
                 Some(Span::with_quotes(range, quotes))
             }
         }
@@ -88,7 +97,7 @@ struct WordBuilder<'t> {
     /// The contiguous run so far (`start..end`), while nothing forced a copy.
     start: usize,
     end: usize,
-    owned: Option<(String, Vec<usize>)>,
+    owned: Option<(String, Vec<(usize, usize)>)>,
     started: bool,
 }
 
@@ -103,26 +112,28 @@ impl<'t> WordBuilder<'t> {
         }
     }
 
+    /// Appends the source character `c` at `at` (every caller pushes a character it read
+    /// there).
     fn push(&mut self, c: char, at: usize) {
-        let len = c.len_utf8();
-        if let Some((text, map)) = &mut self.owned {
-            text.push(c);
-            map.extend(at..at + len);
-            return;
-        }
-        if self.start == self.end {
-            self.start = at;
-            self.end = at + len;
-        } else if at == self.end {
-            self.end += len;
-        } else {
-            let mut text = String::with_capacity(self.end - self.start + 16);
+        debug_assert!(self.source[at..].starts_with(c));
+        self.push_run(at, at + c.len_utf8());
+    }
+
+    /// Switches to an owned text (a copy of the run so far) and returns it with its runs.
+    fn owned_parts(&mut self) -> (&mut String, &mut Vec<(usize, usize)>) {
+        let (text, runs) = self.owned.get_or_insert_with(|| {
+            let mut text = String::with_capacity(self.end - self.start + 32);
             text.push_str(&self.source[self.start..self.end]);
-            let mut map: Vec<usize> = (self.start..self.end).collect();
-            text.push(c);
-            map.extend(at..at + len);
-            self.owned = Some((text, map));
-        }
+            let runs = if self.start == self.end {
+                Vec::with_capacity(4)
+            } else {
+                let mut runs = Vec::with_capacity(4);
+                runs.push((0, self.start));
+                runs
+            };
+            (text, runs)
+        });
+        (text, runs)
     }
 
     /// Appends the source run `at..end` (whole characters) at once: a word is mostly such
@@ -131,24 +142,27 @@ impl<'t> WordBuilder<'t> {
         if at >= end {
             return;
         }
-        if let Some((text, map)) = &mut self.owned {
-            text.push_str(&self.source[at..end]);
-            map.extend(at..end);
-            return;
+        if self.owned.is_none() {
+            if self.start == self.end {
+                self.start = at;
+                self.end = end;
+                return;
+            }
+            if at == self.end {
+                self.end = end;
+                return;
+            }
         }
-        if self.start == self.end {
-            self.start = at;
-            self.end = end;
-        } else if at == self.end {
-            self.end = end;
-        } else {
-            let mut text = String::with_capacity(self.end - self.start + (end - at) + 16);
-            text.push_str(&self.source[self.start..self.end]);
-            text.push_str(&self.source[at..end]);
-            let mut map: Vec<usize> = (self.start..self.end).collect();
-            map.extend(at..end);
-            self.owned = Some((text, map));
+        let source = self.source;
+        let (text, runs) = self.owned_parts();
+        // A run continues while its source does.
+        let continues = runs
+            .last()
+            .is_some_and(|&(t, s)| s + (text.len() - t) == at);
+        if !continues {
+            runs.push((text.len(), at));
         }
+        text.push_str(&source[at..end]);
     }
 
     /// The text so far.
@@ -164,16 +178,16 @@ impl<'t> WordBuilder<'t> {
             return None;
         }
         Some(match self.owned {
-            Some((text, map)) => Word {
+            Some((text, runs)) => Word {
                 text: Cow::Owned(text),
                 start: 0,
-                map,
+                runs,
                 source: self.source,
             },
             None => Word {
                 text: Cow::Borrowed(&self.source[self.start..self.end]),
                 start: self.start,
-                map: Vec::new(),
+                runs: Vec::new(),
                 source: self.source,
             },
         })
@@ -275,7 +289,7 @@ impl<'t> Reader<'t> {
 
     fn read(&mut self, out: &mut dyn FnMut(Command<'t>)) {
         let mut cmd = Command {
-            words: Vec::new(),
+            words: Vec::with_capacity(16),
             written: Vec::new(),
             next: Next::Other,
         };
@@ -300,7 +314,7 @@ impl<'t> Reader<'t> {
                     let done = std::mem::replace(
                         &mut cmd,
                         Command {
-                            words: Vec::new(),
+                            words: Vec::with_capacity(16),
                             written: Vec::new(),
                             next: Next::Other,
                         },
@@ -506,6 +520,49 @@ mod tests {
         let span = w.source(11, w.text.len()).unwrap();
         assert_eq!(&text[span.range], "ab\\\ncd");
         assert_eq!(span.keep, "");
+    }
+
+    /// Every byte of every word maps back to the same byte of the source, in order, and a
+    /// value's span keeps exactly the quotes the reader dropped inside it.
+    #[test]
+    fn every_byte_maps_to_its_source_byte() {
+        let texts = [
+            r#"mysql -p"a b"'c d'e\ f "g\"h" -u\
+x "p\
+q" 'é'"ü"z"#,
+            r#"x="a"'b'c"d" y\'z "\$\`\\" 'a''b'"#,
+            "a\\\r\nb \\\nc \"\" ''",
+        ];
+        for text in texts {
+            for cmd in commands(text) {
+                for w in cmd.words.iter().chain(&cmd.written) {
+                    let mut last = None;
+                    for k in 0..w.text.len() {
+                        let Some(span) = w.source(k, k + 1) else {
+                            panic!("{text:?}: no source for byte {k} of {:?}", w.text);
+                        };
+                        assert_eq!(span.range.len(), 1, "{:?} byte {k}", w.text);
+                        assert_eq!(
+                            text.as_bytes()[span.range.start],
+                            w.text.as_bytes()[k],
+                            "{:?} byte {k}",
+                            w.text
+                        );
+                        assert!(last < Some(span.range.start));
+                        last = Some(span.range.start);
+                    }
+                }
+            }
+        }
+        let cmds = commands(r#"mysql -p'a'"b"c"#);
+        let w = &cmds[0].words[1];
+        assert_eq!(w.text, "-pabc");
+        let span = w.source(2, 5).unwrap();
+        assert_eq!(&r#"mysql -p'a'"b"c"#[span.range.clone()], r#"a'"b"c"#);
+        // The quote that closes `'a` stays after a placeholder; `"b"` is paired inside.
+        assert_eq!(span.keep, "'");
+        let span = w.source(2, 4).unwrap();
+        assert_eq!(&r#"mysql -p'a'"b"c"#[span.range.clone()], r#"a'"b"#);
     }
 
     #[test]
