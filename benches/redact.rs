@@ -5,8 +5,8 @@
 //! linear rule takes about ten times as long for ten times the input.
 //!
 //! For instruction counts (independent of machine load), two variables narrow a run:
-//! `REDACT_BENCH_ONLY=dense-cli` (or `clean-cli`) runs only that row, once, and
-//! `REDACT_BENCH_MB=N` sizes its input. The text mode runs inside [`run_stream`], which is
+//! `REDACT_BENCH_ONLY=dense-cli` (or `one-secret-cli`, `clean-cli`) runs only that row, once,
+//! and `REDACT_BENCH_MB=N` sizes its input. The text mode runs inside [`run_stream`], which is
 //! never inlined, so `taskset -c 0 valgrind --tool=callgrind --collect-atstart=no
 //! --toggle-collect='*run_stream*'` counts exactly its instructions (on one CPU the text mode
 //! runs on the calling thread; on more, its workers are threads callgrind would not count).
@@ -56,6 +56,35 @@ fn mixed_text(bytes: usize) -> String {
 const DENSE_LINE: &str = "2026-11-30T07:00:00Z web-7 INFO shell_exec command=\"mysqldump -u app -p'Tr0ub4dor&3' shop\" \
 curl -sS -H \"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl\" \
 https://api.example.com/v1/items?page=2 push ghp_R4nd0mT0k3nV4lu3F0rT3st1ngAbCdEf12 exit=0";
+
+/// Lines of about 300 bytes with one secret each, of four kinds in turn: the literal reading
+/// of issue 18's "a secret every ~300 bytes" (the dense row holds three per line).
+const ONE_SECRET_LINES: &[&str] = &[
+    "2026-11-30T07:00:01Z web-7 INFO shell_exec command=\"mysqldump -u app -p'Tr0ub4dor&3' \
+--single-transaction --routines shop\" cwd=/srv/app exit=0 duration_ms=1840 bytes_out=48213 \
+host=db-01.internal user=deploy session=7f3c2a91 tier=2 mode=guarded policy=default",
+    "2026-11-30T07:00:02Z web-7 INFO http_request method=GET path=/v1/items?page=2 status=200 \
+duration_ms=37 upstream=api-03.internal:8443 header=\"Authorization: Bearer \
+eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl\" client=10.0.4.17 agent=\"curl/8.5.0\" bytes=5120",
+    "2026-11-30T07:00:03Z web-7 INFO shell_exec command=\"git push \
+https://x-access-token:ghp_R4nd0mT0k3nV4lu3F0rT3st1ngAbCdEf12@github.com/acme/site.git main\" \
+cwd=/srv/site exit=0 duration_ms=2210 objects=14 delta=9 session=7f3c2a91 tier=2 mode=guarded",
+    "2026-11-30T07:00:04Z web-7 INFO shell_exec command=\"PGPASSWORD=s3cr3t-Pa55 psql -h \
+db-02.internal -U report -d analytics -c 'select count(*) from events'\" cwd=/srv/report exit=0 \
+duration_ms=412 rows=1 session=7f3c2a91 tier=1 mode=guarded",
+];
+
+fn one_secret_text(bytes: usize) -> String {
+    let mut out = String::with_capacity(bytes + 512);
+    for line in ONE_SECRET_LINES.iter().cycle() {
+        if out.len() >= bytes {
+            break;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
 
 fn dense_text(bytes: usize) -> String {
     let mut out = String::with_capacity(bytes + 512);
@@ -112,12 +141,15 @@ fn adversarial(unit: &str, bytes: usize) -> String {
 fn only_row(row: &str, r: &Redactor) {
     let text = match row {
         "dense-cli" => dense_text(input_bytes()),
+        "one-secret-cli" => one_secret_text(input_bytes()),
         "clean-cli" => {
             let clean: String = MIXED_LINES[..12].iter().map(|l| format!("{l}\n")).collect();
             clean.repeat(input_bytes() / clean.len() + 1)
         }
         other => {
-            eprintln!("unknown REDACT_BENCH_ONLY row {other:?} (dense-cli, clean-cli)");
+            eprintln!(
+                "unknown REDACT_BENCH_ONLY row {other:?} (dense-cli, one-secret-cli, clean-cli)"
+            );
             return;
         }
     };
@@ -201,6 +233,23 @@ fn main() {
         mb_per_s(dense.len(), d),
         dense.len() >> 20,
         DENSE_LINE.len() + 1
+    );
+    let one = one_secret_text(input_bytes());
+    let d = time(|| run_stream(one.as_bytes(), &r));
+    println!(
+        "one secret per line, CLI {:>7.0} MB/s  ({} MB, lines of {}-{} bytes)",
+        mb_per_s(one.len(), d),
+        one.len() >> 20,
+        ONE_SECRET_LINES
+            .iter()
+            .map(|l| l.len() + 1)
+            .min()
+            .unwrap_or(0),
+        ONE_SECRET_LINES
+            .iter()
+            .map(|l| l.len() + 1)
+            .max()
+            .unwrap_or(0)
     );
     let clean_big = clean.repeat(input_bytes() / clean.len().max(1) + 1);
     let d = time(|| run_stream(clean_big.as_bytes(), &r));

@@ -13,6 +13,7 @@
 //! secrets (`Bearer TOKEN`, `passwd: VALUE`, `mysql -pSECRET`); a false positive costs a word
 //! in an audit record, a false negative leaks a credential.
 
+mod authorization;
 mod chunks;
 mod cli;
 mod cmdline;
