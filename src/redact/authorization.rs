@@ -158,24 +158,8 @@ impl Rule for AuthorizationRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redact::generated_texts;
     use crate::redact::scan::compile;
-
-    /// Every text of up to `len` pieces drawn by a fixed generator.
-    fn generated(pieces: &[&str], len: usize, count: usize, seed: u64) -> Vec<String> {
-        let mut state = seed;
-        (0..count)
-            .map(|_| {
-                let mut t = String::new();
-                for _ in 0..len {
-                    state = state
-                        .wrapping_mul(6_364_136_223_846_793_005)
-                        .wrapping_add(1_442_695_040_888_963_407);
-                    t.push_str(pieces[(state >> 33) as usize % pieces.len()]);
-                }
-                t
-            })
-            .collect()
-    }
 
     #[test]
     fn authorization_prefix_is_the_patterns_leftmost_match() {
@@ -201,7 +185,7 @@ mod tests {
             "é",
             "\n",
         ];
-        let mut texts = generated(&pieces, 8, 20_000, 0x4175_7468);
+        let mut texts = generated_texts(&pieces, 8, 20_000, 0x4175_7468);
         texts.extend(
             [
                 "Authorization: Bearer x",

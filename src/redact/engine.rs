@@ -224,7 +224,8 @@ impl Engine {
                 containing,
             });
         }
-        let groups = search_literals(folded);
+        // `folded[h]` is `minimal[h]` folded: both list the minimal hints in table order.
+        let groups = search_literals(folded.clone());
         let prefix_related = |a: &[u8], b: &[u8]| a.starts_with(b) || b.starts_with(a);
         let by_literal: Vec<Vec<Vec<u16>>> = groups
             .iter()
@@ -234,10 +235,8 @@ impl Engine {
                     .map(|literal| {
                         (0..minimal.len())
                             .filter(|&h| {
-                                let text: Vec<u8> =
-                                    minimal[h].text.iter().copied().map(fold).collect();
                                 group.iter().any(|cover| {
-                                    text.starts_with(cover) && prefix_related(cover, literal)
+                                    folded[h].starts_with(cover) && prefix_related(cover, literal)
                                 })
                             })
                             .filter_map(|h| u16::try_from(h).ok())

@@ -170,6 +170,7 @@ pub(crate) fn extra_rules() -> Vec<Box<dyn Rule>> {
 #[cfg(test)]
 mod tests {
     use super::has_pgpass_shape;
+    use crate::redact::generated_texts;
 
     /// The rule's block filter, which every match of the rule contains.
     fn filter() -> regex::Regex {
@@ -197,17 +198,7 @@ mod tests {
             texts.extend(next.iter().cloned());
             frontier = next;
         }
-        let mut state = 0x2026_1130_u64;
-        for _ in 0..50_000 {
-            let mut t = String::new();
-            for _ in 0..20 {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                t.push_str(large[(state >> 33) as usize % large.len()]);
-            }
-            texts.push(t);
-        }
+        texts.extend(generated_texts(&large, 20, 50_000, 0x2026_1130));
         let mut matched = 0;
         for t in &texts {
             if filter.is_match(t) {

@@ -207,3 +207,23 @@ pub fn correlation_tag(key: &[u8], secret: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// `count` texts of `len` pieces each, drawn from `pieces` by a fixed linear congruential
+/// generator seeded with `seed`: reproducible input for the tests that compare a hand-read
+/// rule with the pattern it stands for.
+#[cfg(test)]
+pub(crate) fn generated_texts(pieces: &[&str], len: usize, count: usize, seed: u64) -> Vec<String> {
+    let mut state = seed;
+    (0..count)
+        .map(|_| {
+            let mut t = String::new();
+            for _ in 0..len {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                t.push_str(pieces[(state >> 33) as usize % pieces.len()]);
+            }
+            t
+        })
+        .collect()
+}

@@ -167,6 +167,7 @@ fn value(text: &str, at: usize) -> Option<(Range<usize>, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redact::generated_texts;
     use crate::redact::rules::PatternRule;
 
     /// The compatible rule as a pattern: the reference.
@@ -195,16 +196,8 @@ mod tests {
             "mysql", "MySQL", "mariadb", "MARIADB", "mycli", "myclix", "m", "M", "y", "_", "-",
             " ", "é", "1", "mysq", "maria",
         ];
-        let mut state = 0x6761_7465_u64;
         let mut named = 0;
-        for _ in 0..30_000 {
-            let mut t = String::new();
-            for _ in 0..6 {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                t.push_str(pieces[(state >> 33) as usize % pieces.len()]);
-            }
+        for t in generated_texts(&pieces, 6, 30_000, 0x6761_7465) {
             let expected = gate.is_match(&t);
             named += usize::from(expected);
             assert_eq!(names_client(&t), expected, "{t:?}");
@@ -234,17 +227,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let mut state = 0x6d79_7371_6c00_u64;
-        for _ in 0..30_000 {
-            let mut t = String::new();
-            for _ in 0..12 {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                t.push_str(pieces[(state >> 33) as usize % pieces.len()]);
-            }
-            texts.push(t);
-        }
+        texts.extend(generated_texts(&pieces, 12, 30_000, 0x6d79_7371_6c00));
         let mut found = 0;
         for t in &texts {
             let expected = hits(&reference, t);
