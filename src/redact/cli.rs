@@ -245,7 +245,7 @@ fn read_line_bounded(
         }
         let room = limit - buf.len();
         let take = available.len().min(room);
-        if let Some(nl) = available[..take].iter().position(|&b| b == b'\n') {
+        if let Some(nl) = memchr::memchr(b'\n', &available[..take]) {
             buf.extend_from_slice(&available[..=nl]);
             reader.consume(nl + 1);
             return Ok(true);

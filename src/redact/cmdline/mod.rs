@@ -72,13 +72,25 @@ impl std::hash::Hasher for Fnv {
 
 type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
 
+/// What a program or verb name (ASCII lower case, `.exe` dropped) stands for.
+#[derive(Default)]
+struct Named {
+    /// Rows of `Table::built` for this program.
+    rows: Vec<usize>,
+    /// One of [`SET_VERBS`].
+    set_verb: bool,
+    /// One of [`WRITERS`].
+    writer: bool,
+}
+
 /// The built table, the name index and the prefilter.
 struct Table {
     built: Vec<Built>,
-    by_name: HashMap<&'static str, Vec<usize>, FnvBuild>,
-    /// First bytes (ASCII lower case) of every program and verb name: a word starting with
-    /// anything else is not looked up.
-    first_bytes: [bool; 256],
+    by_name: HashMap<&'static [u8], Named, FnvBuild>,
+    /// For each first byte (ASCII lower case) of a program or verb name, bit `n` is set when
+    /// some such name is `n` bytes long as written in a command (with or without `.exe`): any
+    /// other word is not looked up. Every shell word is checked, most of them not names.
+    first_and_len: [u64; 256],
     /// Program and verb names, ASCII case-insensitive.
     names: AhoCorasick,
 }
@@ -91,7 +103,7 @@ fn table() -> &'static Table {
 fn build() -> Table {
     let declared = crate::policy::declared_programs();
     let mut built = Vec::new();
-    let mut by_name: HashMap<&'static str, Vec<usize>, FnvBuild> = HashMap::default();
+    let mut by_name: HashMap<&'static [u8], Named, FnvBuild> = HashMap::default();
     let mut names: Vec<&'static str> = Vec::new();
     for client in table::clients() {
         let grammar = match client.grammar {
@@ -109,7 +121,11 @@ fn build() -> Table {
             .filter_map(|(name, shape)| grammar.find(name).map(|id| (id, *shape)))
             .collect();
         for name in client.names {
-            by_name.entry(name).or_default().push(built.len());
+            by_name
+                .entry(name.as_bytes())
+                .or_default()
+                .rows
+                .push(built.len());
             names.push(name);
         }
         built.push(Built {
@@ -118,19 +134,29 @@ fn build() -> Table {
             secrets,
         });
     }
+    for verb in SET_VERBS {
+        by_name.entry(verb.as_bytes()).or_default().set_verb = true;
+    }
+    for writer in WRITERS {
+        by_name.entry(writer.as_bytes()).or_default().writer = true;
+    }
     names.extend(SET_VERBS);
     names.extend(WRITERS);
-    let mut first_bytes = [false; 256];
+    let mut first_and_len = [0u64; 256];
     for name in &names {
         if let Some(&b) = name.as_bytes().first() {
-            first_bytes[usize::from(b.to_ascii_lowercase())] = true;
+            for len in [name.len(), name.len() + ".exe".len()] {
+                if len < 64 {
+                    first_and_len[usize::from(b.to_ascii_lowercase())] |= 1 << len;
+                }
+            }
         }
     }
     let names = super::scan::literal_automaton(&names);
     Table {
         built,
         by_name,
-        first_bytes,
+        first_and_len,
         names,
     }
 }
@@ -279,10 +305,10 @@ fn secrets(text: &str) -> Vec<Span> {
         let start = logical_line_start(bytes, m.start()).max(covered);
         let end = logical_line_end(bytes, m.end());
         words::for_each_command_in(text, start..end, &mut |cmd| {
-            if let Some(p) = previous.take() {
-                in_command(&p, Some(&cmd), &mut found);
-            }
-            previous = Some(cmd);
+            let done = previous.replace(cmd)?;
+            in_command(&done, previous.as_ref(), &mut found);
+            // The read words go back to the reader for the next command.
+            Some(done.words)
         });
         covered = end;
     }
@@ -290,20 +316,31 @@ fn secrets(text: &str) -> Vec<Span> {
         in_command(&p, None, &mut found);
     }
     found.sort_by_key(|s| (s.range.start, std::cmp::Reverse(s.range.end)));
-    let mut merged: Vec<Span> = Vec::with_capacity(found.len());
-    for s in found {
-        match merged.last_mut() {
-            Some(last) if s.range.start < last.range.end => last.absorb(&s),
-            _ => merged.push(s),
+    // Overlapping spans are joined in place: `kept` spans are final, the rest are to read.
+    let mut kept = 0;
+    for i in 0..found.len() {
+        if kept > 0 && found[i].range.start < found[kept - 1].range.end {
+            let next = found[i].clone();
+            found[kept - 1].absorb(&next);
+        } else {
+            found.swap(kept, i);
+            kept += 1;
         }
     }
-    merged
+    found.truncate(kept);
+    found
 }
 
-/// The last path component of a word (a byte search: this runs for every word of every
-/// command).
+/// The last path component of a word. This runs for every word of every command: a short
+/// word is searched a byte at a time, which costs less than setting up a vector search.
 fn base_name(word: &str) -> &str {
-    match memchr::memrchr2(b'/', b'\\', word.as_bytes()) {
+    let bytes = word.as_bytes();
+    let slash = if bytes.len() <= 16 {
+        bytes.iter().rposition(|&b| b == b'/' || b == b'\\')
+    } else {
+        memchr::memrchr2(b'/', b'\\', bytes)
+    };
+    match slash {
         Some(i) => &word[i + 1..],
         None => word,
     }
@@ -311,20 +348,21 @@ fn base_name(word: &str) -> &str {
 
 /// The program name of a word: its last path component, ASCII lower case, without `.exe`,
 /// written into `buf` (`None` when longer than the buffer: no client has such a name).
-fn program_name<'b>(word: &str, buf: &'b mut [u8; 32]) -> Option<&'b str> {
-    lower_name(base_name(word), buf)
+fn program_name<'b>(word: &str, buf: &'b mut [u8; 32]) -> Option<&'b [u8]> {
+    lower_name(base_name(word).as_bytes(), buf)
 }
 
 /// `base` in ASCII lower case without `.exe`, written into `buf` (see [`program_name`]).
-fn lower_name<'b>(base: &str, buf: &'b mut [u8; 32]) -> Option<&'b str> {
+fn lower_name<'b>(base: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b [u8]> {
     let len = base.len();
     if len > buf.len() {
         return None;
     }
-    buf[..len].copy_from_slice(base.as_bytes());
-    buf[..len].make_ascii_lowercase();
-    let name = std::str::from_utf8(&buf[..len]).ok()?;
-    Some(name.strip_suffix(".exe").unwrap_or(name))
+    let name = &mut buf[..len];
+    name.copy_from_slice(base);
+    name.make_ascii_lowercase();
+    let name: &[u8] = name;
+    Some(name.strip_suffix(b".exe").unwrap_or(name))
 }
 
 fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Span>) {
@@ -332,27 +370,27 @@ fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Span>) {
     let words = &cmd.words;
     let mut buf = [0u8; 32];
     for (p, word) in words.iter().enumerate() {
-        let base = base_name(&word.text);
-        if !base
-            .as_bytes()
-            .first()
-            .is_some_and(|&b| t.first_bytes[usize::from(b.to_ascii_lowercase())])
-        {
+        let base = base_name(&word.text).as_bytes();
+        let Some(&first) = base.first() else {
+            continue;
+        };
+        let lengths = t.first_and_len[usize::from(first.to_ascii_lowercase())];
+        if base.len() >= 64 || lengths & (1 << base.len()) == 0 {
             continue;
         }
         let Some(name) = lower_name(base, &mut buf) else {
             continue;
         };
-        if SET_VERBS.contains(&name) {
-            set_form(&words[p + 1..], found);
-        }
-        if WRITERS.contains(&name) && p == 0 {
-            writer(cmd, next, name, found);
-        }
-        let Some(rows) = t.by_name.get(name) else {
+        let Some(named) = t.by_name.get(name) else {
             continue;
         };
-        for &row in rows {
+        if named.set_verb {
+            set_form(&words[p + 1..], found);
+        }
+        if named.writer && p == 0 {
+            writer(cmd, next, name == b"printf", found);
+        }
+        for &row in &named.rows {
             let built = &t.built[row];
             let Some(args) = after_subcommand(&words[p + 1..], built.client.sub) else {
                 continue;
@@ -430,11 +468,10 @@ fn client(built: &Built, args: &[Word], found: &mut Vec<Span>) {
             push_from(word, start, found);
         }
     }
-    let operands: Vec<usize> = parsed.operands().collect();
     match built.client.positional {
         Positional::No => {}
         Positional::Operand(n, no_assignments) => {
-            if let Some(word) = operands.get(n).and_then(|&i| args.get(i))
+            if let Some(word) = parsed.operands().nth(n).and_then(|i| args.get(i))
                 && !(no_assignments && word.text.contains('='))
             {
                 push_from(word, 0, found);
@@ -451,7 +488,7 @@ fn client(built: &Built, args: &[Word], found: &mut Vec<Span>) {
                 matches!(i, Item::Opt { id, .. } if built.grammar.info(*id).is_some_and(|o| o.names.contains(&"-n")))
             });
             let index = if no_file { 1 } else { 2 };
-            if batch && let Some(word) = operands.get(index).and_then(|&i| args.get(i)) {
+            if batch && let Some(word) = parsed.operands().nth(index).and_then(|i| args.get(i)) {
                 push_from(word, 0, found);
             }
         }
@@ -580,14 +617,15 @@ fn secret_file(path: &str) -> bool {
         || base.ends_with("_pass")
 }
 
-/// `echo SECRET > /etc/rsync.pass`, `printf '%s' SECRET | tee ~/.vault-token`.
-fn writer(cmd: &Command, next: Option<&Command>, name: &str, found: &mut Vec<Span>) {
+/// `echo SECRET > /etc/rsync.pass`, `printf '%s' SECRET | tee ~/.vault-token` (`printf`
+/// says which: its first operand is a format).
+fn writer(cmd: &Command, next: Option<&Command>, printf: bool, found: &mut Vec<Span>) {
     let into_secret = cmd.written.iter().any(|w| secret_file(&w.text))
         || (cmd.next == Next::Pipe
             && next.is_some_and(|n| {
                 n.words
                     .first()
-                    .is_some_and(|w| program_name(&w.text, &mut [0u8; 32]) == Some("tee"))
+                    .is_some_and(|w| program_name(&w.text, &mut [0u8; 32]) == Some(b"tee"))
                     && n.words[1..]
                         .iter()
                         .any(|w| !w.text.starts_with('-') && secret_file(&w.text))
@@ -601,7 +639,7 @@ fn writer(cmd: &Command, next: Option<&Command>, name: &str, found: &mut Vec<Spa
             && w.text[1..].bytes().all(|b| b.is_ascii_alphabetic())
     });
     let mut operands = operands.peekable();
-    if name == "printf" && operands.peek().is_some_and(|w| w.text.contains('%')) {
+    if printf && operands.peek().is_some_and(|w| w.text.contains('%')) {
         operands.next();
     }
     for word in operands {

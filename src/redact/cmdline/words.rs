@@ -214,10 +214,14 @@ pub(crate) struct Command<'t> {
     pub next: Next,
 }
 
+/// A word list `emit` hands back (emptied) for the reader to fill again: a command's words
+/// are read into it instead of a new allocation.
+pub(crate) type Spare<'t> = Option<Vec<Word<'t>>>;
+
 /// Calls `emit` with every simple command of `text`, then of the quoted parts with whitespace
 /// inside, in order, one at a time (memory stays bounded by one command plus the quoted spans).
 #[cfg(test)]
-pub(crate) fn for_each_command<'t>(text: &'t str, emit: &mut dyn FnMut(Command<'t>)) {
+pub(crate) fn for_each_command<'t>(text: &'t str, emit: &mut dyn FnMut(Command<'t>) -> Spare<'t>) {
     for_each_command_in(text, 0..text.len(), emit);
 }
 
@@ -226,24 +230,27 @@ pub(crate) fn for_each_command<'t>(text: &'t str, emit: &mut dyn FnMut(Command<'
 pub(crate) fn for_each_command_in<'t>(
     text: &'t str,
     range: Range<usize>,
-    emit: &mut dyn FnMut(Command<'t>),
+    emit: &mut dyn FnMut(Command<'t>) -> Spare<'t>,
 ) {
-    let mut pending = vec![(range.start, range.end, 0usize)];
+    let mut pending = Vec::with_capacity(8);
+    pending.push((range.start, range.end, 0usize));
+    let mut spare: Spare<'t> = None;
+    // One list of quoted spans serves every reader in turn.
+    let mut nested = Vec::new();
     while let Some((start, end, depth)) = pending.pop() {
+        nested.clear();
         let mut reader = Reader {
             text,
             end,
             pos: start,
-            nested: Vec::new(),
+            nested,
+            spare: spare.take(),
         };
         reader.read(emit);
+        spare = reader.spare.take();
+        nested = reader.nested;
         if depth + 1 < MAX_DEPTH {
-            pending.extend(
-                reader
-                    .nested
-                    .into_iter()
-                    .map(|r| (r.start, r.end, depth + 1)),
-            );
+            pending.extend(nested.iter().map(|r| (r.start, r.end, depth + 1)));
         }
     }
 }
@@ -252,7 +259,10 @@ pub(crate) fn for_each_command_in<'t>(
 #[cfg(test)]
 pub(crate) fn commands(text: &str) -> Vec<Command<'_>> {
     let mut out = Vec::new();
-    for_each_command(text, &mut |c| out.push(c));
+    for_each_command(text, &mut |c| {
+        out.push(c);
+        None
+    });
     out
 }
 
@@ -262,6 +272,8 @@ struct Reader<'t> {
     pos: usize,
     /// Inner spans of quoted parts that hold whitespace.
     nested: Vec<Range<usize>>,
+    /// An empty word list to read the next command into.
+    spare: Spare<'t>,
 }
 
 /// What ended a word.
@@ -287,12 +299,24 @@ impl<'t> Reader<'t> {
         }
     }
 
-    fn read(&mut self, out: &mut dyn FnMut(Command<'t>)) {
-        let mut cmd = Command {
-            words: Vec::with_capacity(16),
+    /// An empty command, its word list the spare one when there is one.
+    fn fresh(&mut self) -> Command<'t> {
+        let words = self.spare.take().map_or_else(
+            || Vec::with_capacity(16),
+            |mut w| {
+                w.clear();
+                w
+            },
+        );
+        Command {
+            words,
             written: Vec::new(),
             next: Next::Other,
-        };
+        }
+    }
+
+    fn read(&mut self, out: &mut dyn FnMut(Command<'t>) -> Spare<'t>) {
+        let mut cmd = self.fresh();
         // The next word is the target of a redirection (`Some(true)`: an output file).
         let mut target: Option<bool> = None;
         loop {
@@ -311,22 +335,32 @@ impl<'t> Reader<'t> {
                 }
                 Stop::Command(next) => {
                     cmd.next = next;
-                    let done = std::mem::replace(
-                        &mut cmd,
-                        Command {
-                            words: Vec::with_capacity(16),
-                            written: Vec::new(),
-                            next: Next::Other,
-                        },
-                    );
-                    if !done.words.is_empty() {
-                        out(done);
+                    if cmd.words.is_empty() {
+                        // Nothing to emit: the command is read again from scratch.
+                        cmd.words.clear();
+                        cmd.written.clear();
+                        cmd.next = Next::Other;
+                    } else {
+                        let done = std::mem::replace(
+                            &mut cmd,
+                            Command {
+                                words: Vec::new(),
+                                written: Vec::new(),
+                                next: Next::Other,
+                            },
+                        );
+                        if let Some(words) = out(done) {
+                            self.spare = Some(words);
+                        }
+                        cmd = self.fresh();
                     }
                     target = None;
                 }
                 Stop::End => {
-                    if !cmd.words.is_empty() {
-                        out(cmd);
+                    if !cmd.words.is_empty()
+                        && let Some(words) = out(cmd)
+                    {
+                        self.spare = Some(words);
                     }
                     return;
                 }
@@ -437,18 +471,31 @@ impl<'t> Reader<'t> {
     /// (a double-quoted part may hold escaped quotes and continued lines).
     fn closing_quote(&self, quote: char) -> Option<usize> {
         let bytes = &self.text.as_bytes()[..self.end];
+        let quote = quote as u8;
         let mut i = self.pos + 1;
+        // Byte searches for the bytes that matter: the quote, a line break and (in double
+        // quotes) a backslash. Every other byte is skipped, as a byte-by-byte scan would.
         while i < bytes.len() {
+            let rest = &bytes[i..];
+            let p = if quote == b'"' {
+                let p = memchr::memchr3(quote, b'\\', b'\n', rest)?;
+                if memchr::memchr(b'\r', &rest[..p]).is_some() {
+                    return None;
+                }
+                p
+            } else {
+                memchr::memchr3(quote, b'\n', b'\r', rest)?
+            };
+            i += p;
             match bytes[i] {
-                b if b == quote as u8 => return Some(i),
-                b'\n' | b'\r' => return None,
-                b'\\' if quote == '"' => {
+                b'\\' => {
                     if bytes.get(i + 1) == Some(&b'\r') {
                         i += 1;
                     }
                     i += 2;
                 }
-                _ => i += 1,
+                b'\n' | b'\r' => return None,
+                _ => return Some(i),
             }
         }
         None
@@ -563,6 +610,53 @@ q" 'é'"ü"z"#,
         assert_eq!(span.keep, "'");
         let span = w.source(2, 4).unwrap();
         assert_eq!(&r#"mysql -p'a'"b"c"#[span.range.clone()], r#"a'"b"#);
+    }
+
+    /// The closing-quote scan a byte at a time: the reference for [`Reader::closing_quote`].
+    fn closing_quote_bytewise(bytes: &[u8], pos: usize, quote: u8) -> Option<usize> {
+        let mut i = pos + 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b if b == quote => return Some(i),
+                b'\n' | b'\r' => return None,
+                b'\\' if quote == b'"' => {
+                    if bytes.get(i + 1) == Some(&b'\r') {
+                        i += 1;
+                    }
+                    i += 2;
+                }
+                _ => i += 1,
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn closing_quote_matches_a_bytewise_scan() {
+        let pieces = ["'", "\"", "\\", "\n", "\r", "a", "bc ", "\\\r\n", "é"];
+        for text in crate::redact::generated_texts(&pieces, 12, 20_000, 7) {
+            let bytes = text.as_bytes();
+            for (pos, &b) in bytes.iter().enumerate() {
+                if b != b'\'' && b != b'"' {
+                    continue;
+                }
+                for end in [bytes.len(), (pos + 1 + bytes.len()) / 2] {
+                    let reader = Reader {
+                        text: &text,
+                        end: end.max(pos + 1),
+                        pos,
+                        nested: Vec::new(),
+                        spare: None,
+                    };
+                    let end = reader.end;
+                    assert_eq!(
+                        reader.closing_quote(char::from(b)),
+                        closing_quote_bytewise(&bytes[..end], pos, b),
+                        "{text:?} at {pos}, end {end}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
