@@ -193,3 +193,40 @@ fn write_errors_stop_every_thread() {
     assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
     assert_eq!(err.to_string(), "closed");
 }
+
+/// After a line that changed, the serial text mode redacts the next line at once when it is a
+/// unit on its own, without first searching for work: whatever follows must come out as it
+/// does when read from a cold start (a line that continues into one with work, or a key
+/// header, is left to the search, which starts the unit where the work is).
+#[test]
+fn lines_after_a_changed_line_read_as_from_a_cold_start() {
+    let hot = b"export DB_PASSWORD=correct-horse-battery-staple\n";
+    let hot_out = serial(hot);
+    assert!(hot_out != hot, "the first line changes");
+    let tails: &[&[u8]] = &[
+        b"plain line \\\nmysql -u root -pS3cret shop\n",
+        // The hint is on the second line, the secret on the first: read from its first line,
+        // the unit redacts `hunter2`; from its second, where the search starts it, nothing.
+        b"echo hunter2 \\\n  > /etc/rsync.pass\n",
+        b"plain line \\\r\n  -pS3cret\n",
+        b"-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n",
+        b"mysql -u root \\\n  -pS3cret\n",
+        b"plain text\nmysql -pS3cret\n",
+        b"\xff\xfe password=x\n",
+        b"no line break, token ghp_R4nd0mT0k3nV4lu3F0rT3st1ngAbCdEf12",
+    ];
+    for tail in tails {
+        for seed in 0..4 {
+            let tail = [&mixed_input(seed * 3, seed as u64)[..], tail].concat();
+            let mut input = hot.to_vec();
+            input.extend_from_slice(&tail);
+            let mut expected = hot_out.clone();
+            expected.extend_from_slice(&serial(&tail));
+            assert!(
+                serial(&input) == expected,
+                "{}",
+                String::from_utf8_lossy(&input)
+            );
+        }
+    }
+}

@@ -14,6 +14,7 @@
 //! JSON mode reads one document (at most [`JSON_INPUT_MAX_BYTES`]) and redacts every string
 //! value and object key, without truncation.
 
+use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::ExitCode;
 use std::sync::LazyLock;
@@ -136,6 +137,13 @@ pub(super) fn redact_serial(
     // buffer being worked through (found once per buffer, not once per redacted line).
     let mut pos: u64 = 0;
     let mut block_end: u64 = 0;
+    // The last unit redacted changed: on secret-dense text the next line has work too, so a
+    // next line that is a unit on its own is redacted at once instead of being searched for
+    // work first. The output is the same: had the search found work there, the unit would
+    // start at that line; had it found none, the engine changes nothing in it. A line that
+    // continues or opens a key block is left to the search, which may start the unit on a
+    // later line. The first unit that comes out unchanged ends this.
+    let mut hot = false;
     loop {
         let buf = loop {
             match reader.fill_buf() {
@@ -150,15 +158,22 @@ pub(super) fn redact_serial(
         if pos >= block_end {
             // The whole lines of the buffer; one without a line break takes the unit path.
             let Some(last_nl) = memchr::memrchr(b'\n', buf) else {
-                pos += redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
+                let (consumed, changed) =
+                    redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
+                pos += consumed;
+                hot = changed;
                 continue;
             };
             block_end = pos + last_nl as u64 + 1;
         }
         let block = &buf[..(block_end - pos) as usize];
-        let clean = match engine.first_work(block) {
-            None => block.len(),
-            Some(at) => memchr::memrchr(b'\n', &block[..at]).map_or(0, |nl| nl + 1),
+        let clean = if hot && single_line_unit(block) {
+            0
+        } else {
+            match engine.first_work(block) {
+                None => block.len(),
+                Some(at) => memchr::memrchr(b'\n', &block[..at]).map_or(0, |nl| nl + 1),
+            }
         };
         let whole = clean == block.len();
         if clean > 0 {
@@ -167,31 +182,34 @@ pub(super) fn redact_serial(
             pos += clean as u64;
         }
         if !whole {
-            pos += redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
+            let (consumed, changed) = redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
+            pos += consumed;
+            hot = changed;
         }
     }
     output.flush()
 }
 
 /// Reads and redacts one unit — a line, a `\`-continued group, a private-key group or a
-/// window of an overlong line — and returns the bytes it consumed.
+/// window of an overlong line — and returns the bytes it consumed and whether redaction
+/// changed any.
 fn redact_unit(
     reader: &mut impl BufRead,
     output: &mut impl Write,
     unit: &mut Vec<u8>,
     redactor: &Redactor,
-) -> io::Result<u64> {
+) -> io::Result<(u64, bool)> {
     unit.clear();
     let complete = read_line_bounded(reader, unit, LINE_WINDOW_BYTES)?;
     let mut consumed = unit.len();
     if unit.is_empty() {
-        return Ok(0);
+        return Ok((0, false));
     }
     if !complete {
         // An overlong line: redact a window cut where no rule reaches across, and leave the
         // rest of the line for the next unit.
         let cut = choose_cut(unit, redactor);
-        write_redacted(output, &unit[..cut], redactor)?;
+        let mut changed = write_redacted(output, &unit[..cut], redactor)?;
         let mut rest = unit.split_off(cut);
         // The rest was consumed already: redact it with the following bytes of the line.
         loop {
@@ -199,11 +217,11 @@ fn redact_unit(
             let complete = read_line_bounded(reader, &mut rest, LINE_WINDOW_BYTES)?;
             consumed += rest.len() - before;
             if complete {
-                write_redacted(output, &rest, redactor)?;
-                return Ok(consumed as u64);
+                changed |= write_redacted(output, &rest, redactor)?;
+                return Ok((consumed as u64, changed));
             }
             let cut = choose_cut(&rest, redactor);
-            write_redacted(output, &rest[..cut], redactor)?;
+            changed |= write_redacted(output, &rest[..cut], redactor)?;
             rest.drain(..cut);
         }
     }
@@ -223,8 +241,8 @@ fn redact_unit(
             break;
         }
     }
-    write_redacted(output, unit, redactor)?;
-    Ok(unit.len() as u64)
+    let changed = write_redacted(output, unit, redactor)?;
+    Ok((unit.len() as u64, changed))
 }
 
 /// Appends bytes up to and including the next `\n` to `buf`, stopping once `buf` holds
@@ -256,18 +274,31 @@ fn read_line_bounded(
     Ok(false)
 }
 
-/// Redacts the UTF-8 runs of `bytes` and writes them; invalid bytes pass through.
-fn write_redacted(output: &mut impl Write, bytes: &[u8], redactor: &Redactor) -> io::Result<()> {
+/// Redacts the UTF-8 runs of `bytes` and writes them; invalid bytes pass through. Returns
+/// whether redaction changed anything.
+fn write_redacted(output: &mut impl Write, bytes: &[u8], redactor: &Redactor) -> io::Result<bool> {
     // Nearly every line is valid UTF-8, and this check reads it a word at a time where the
     // chunk iterator decodes it a byte at a time.
     if let Ok(text) = std::str::from_utf8(bytes) {
-        return output.write_all(redactor.redact(text).as_bytes());
+        let red = redactor.redact(text);
+        output.write_all(red.as_bytes())?;
+        return Ok(matches!(red, Cow::Owned(_)));
     }
+    let mut changed = false;
     for chunk in bytes.utf8_chunks() {
-        output.write_all(redactor.redact(chunk.valid()).as_bytes())?;
+        let red = redactor.redact(chunk.valid());
+        output.write_all(red.as_bytes())?;
         output.write_all(chunk.invalid())?;
+        changed |= matches!(red, Cow::Owned(_));
     }
-    Ok(())
+    Ok(changed)
+}
+
+/// Whether the first line of `block` is a unit on its own: it neither continues into the
+/// next line nor opens a private-key block.
+fn single_line_unit(block: &[u8]) -> bool {
+    let line = &block[..memchr::memchr(b'\n', block).map_or(block.len(), |i| i + 1)];
+    !continues(line) && !opens_private_key(line)
 }
 
 /// Whether a line ends with a shell line continuation (a backslash right before its line
