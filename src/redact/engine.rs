@@ -500,13 +500,7 @@ impl Engine {
                 mask |= minimal.rules;
             }
             for (offset, longer, rules, verify) in &minimal.containing {
-                // One byte of the longer hint outside this one rejects most places before the
-                // whole comparison: its first byte when it starts earlier, else its last.
-                let probe = if *offset > 0 { 0 } else { longer.len() - 1 };
                 if let Some(outer) = at.checked_sub(*offset)
-                    && text
-                        .get(outer + probe)
-                        .is_some_and(|b| b.to_ascii_lowercase() == longer[probe])
                     && hint_at(text, outer, longer)
                     && verify.is_none_or(|v| v(text, outer))
                 {
