@@ -44,6 +44,163 @@ pub(crate) struct Engine {
     /// Usually one hint: comparing every hint with the same first byte cost ~500 instructions
     /// per proposed position.
     by_literal: Vec<Vec<Vec<u16>>>,
+    /// No hint can overlap text a rule writes (see [`replayable`]), with plain and with keyed
+    /// placeholders: a pass may then find its candidates by replaying the previous pass's
+    /// proposals ([`Proposals`]) instead of searching its whole text again.
+    replayable: [bool; 2],
+}
+
+/// Whether no hint (ASCII lower case) can overlap what a replacement writes: a placeholder,
+/// `[REDACTED]` (first answer) or `[REDACTED:` eight hex digits `]` (second answer), then at
+/// most three quote characters.
+///
+/// When that holds, every hint occurrence in a pass's output lies in text the pass left as it
+/// was, so it is an occurrence of the pass's input at a shifted offset: a hint that reached
+/// into written text from outside would contain its first byte (`[`) or its last (`]` or a
+/// quote), and one inside it would be a substring of a placeholder.
+fn replayable(hints: &[Vec<u8>]) -> [bool; 2] {
+    // `h` stands for any hex digit.
+    const TEMPLATES: [&[u8]; 2] = [b"[redacted]", b"[redacted:hhhhhhhh]"];
+    let fits = |hint: &[u8], template: &[u8]| {
+        hint.len() <= template.len()
+            && template.windows(hint.len()).any(|w| {
+                w.iter().zip(hint).all(|(&t, &c)| {
+                    if t == b'h' {
+                        c.is_ascii_hexdigit()
+                    } else {
+                        t == c
+                    }
+                })
+            })
+    };
+    TEMPLATES.map(|template| {
+        hints.iter().all(|hint| {
+            !hint.iter().any(|b| matches!(b, b'[' | b']' | b'\'' | b'"')) && !fits(hint, template)
+        })
+    })
+}
+
+/// Most proposals a pass keeps for the next one; a text with more is searched again.
+const MAX_PROPOSALS: usize = 64;
+
+/// The positions where the SIMD search proposed a hint in a pass's text, as (offset, searcher,
+/// literal), shifted through every replacement the pass made so that they point into its
+/// output. Checking them there with [`Engine::hints_at`] gives the next pass the same
+/// candidate rules as a new search would (see [`replayable`]), at a fraction of the cost: on
+/// secret-dense text nearly every line takes a second pass.
+struct Proposals {
+    at: [(usize, u16, u16); MAX_PROPOSALS],
+    len: usize,
+    /// The list holds every proposal of the current text (no overflow, nothing unmapped).
+    complete: bool,
+    /// Replay is sound for the substitution in use ([`replayable`]).
+    allowed: bool,
+}
+
+impl Proposals {
+    fn new(allowed: bool) -> Self {
+        Self {
+            at: [(0, 0, 0); MAX_PROPOSALS],
+            len: 0,
+            complete: false,
+            allowed,
+        }
+    }
+
+    fn record(&mut self, at: usize, group: usize, literal: usize) {
+        let (Ok(group), Ok(literal)) = (u16::try_from(group), u16::try_from(literal)) else {
+            self.complete = false;
+            return;
+        };
+        match self.at.get_mut(self.len) {
+            Some(slot) => {
+                *slot = (at, group, literal);
+                self.len += 1;
+            }
+            None => self.complete = false,
+        }
+    }
+
+    /// Moves every proposal to where its bytes are after `edits`. A proposal inside a
+    /// replaced span is dropped: what starts there now is a placeholder, which starts no hint.
+    fn shift(&mut self, edits: &Edits) {
+        if edits.overflow {
+            self.complete = false;
+        }
+        if !self.complete {
+            return;
+        }
+        let edits = &edits.list[..edits.len];
+        let mut kept = 0;
+        for i in 0..self.len {
+            let (at, group, literal) = self.at[i];
+            // Offsets of the output: each replacement before `at` moved it by what it wrote
+            // less what it replaced.
+            let mut grown = 0usize;
+            let mut shrunk = 0usize;
+            let mut inside = false;
+            for &(start, end, written) in edits {
+                if at < start {
+                    break;
+                }
+                if at < end {
+                    inside = true;
+                    break;
+                }
+                grown += written;
+                shrunk += end - start;
+            }
+            if inside {
+                continue;
+            }
+            match (at + grown).checked_sub(shrunk) {
+                Some(moved) => {
+                    self.at[kept] = (moved, group, literal);
+                    kept += 1;
+                }
+                None => self.complete = false,
+            }
+        }
+        self.len = kept;
+    }
+}
+
+/// Most replacements one rule's run records; a run with more makes the next pass search
+/// its text again.
+const MAX_EDITS: usize = 32;
+
+/// The replacements one run of a rule made, left to right: (start, end) of the replaced span
+/// in the text it read, and the length of what was written instead.
+pub(super) struct Edits {
+    list: [(usize, usize, usize); MAX_EDITS],
+    len: usize,
+    /// More replacements than [`MAX_EDITS`] were made.
+    overflow: bool,
+}
+
+impl Edits {
+    pub(super) fn new() -> Self {
+        Self {
+            list: [(0, 0, 0); MAX_EDITS],
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.len = 0;
+        self.overflow = false;
+    }
+
+    pub(super) fn push(&mut self, start: usize, end: usize, written: usize) {
+        match self.list.get_mut(self.len) {
+            Some(slot) => {
+                *slot = (start, end, written);
+                self.len += 1;
+            }
+            None => self.overflow = true,
+        }
+    }
 }
 
 /// How [`Engine::first_work`] finds work for the rules without hints.
@@ -277,6 +434,7 @@ impl Engine {
                 }
             }
         };
+        let replayable = replayable(&lower);
         Engine {
             rules,
             hints,
@@ -286,6 +444,7 @@ impl Engine {
             any_hint,
             minimal,
             by_literal,
+            replayable,
         }
     }
 
@@ -326,8 +485,13 @@ impl Engine {
     /// may start (it can over-report, never miss); each proposal is then checked exactly
     /// against the text, with the longer hints that contain the one found. This gives the
     /// same set as an overlapping case-insensitive scan for every hint.
-    fn candidates(&self, text: &str) -> u128 {
+    ///
+    /// The proposals are recorded in `proposals` for the next pass ([`Self::replay`]).
+    fn candidates(&self, text: &str, proposals: &mut Proposals) -> u128 {
+        proposals.len = 0;
+        proposals.complete = proposals.allowed;
         let Some(any_hint) = &self.any_hint else {
+            proposals.complete = false;
             let mut mask = self.always;
             for m in self.hints.find_overlapping_iter(text) {
                 let hint = text[m.range()].to_ascii_lowercase();
@@ -344,7 +508,8 @@ impl Engine {
             for (folded, &b) in buf.iter_mut().zip(bytes) {
                 *folded = fold(b);
             }
-            return self.always | self.scan_chunk(any_hint, &buf[..bytes.len()], bytes, 0);
+            return self.always
+                | self.scan_chunk(any_hint, &buf[..bytes.len()], bytes, 0, proposals);
         }
         thread_local! {
             static FOLDED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -362,7 +527,7 @@ impl Engine {
                 let end = (start + FOLD_CHUNK).min(bytes.len());
                 buf.clear();
                 buf.extend(bytes[start..end].iter().copied().map(fold));
-                mask |= self.scan_chunk(any_hint, buf, bytes, start);
+                mask |= self.scan_chunk(any_hint, buf, bytes, start, proposals);
                 if end == bytes.len() {
                     return mask;
                 }
@@ -372,13 +537,14 @@ impl Engine {
     }
 
     /// The rules enabled by the hints found in `folded`, the folded copy of `text` from byte
-    /// offset `start`.
+    /// offset `start`. Every proposal is recorded in `proposals`.
     fn scan_chunk(
         &self,
         any_hint: &[packed::Searcher],
         folded: &[u8],
         text: &[u8],
         start: usize,
+        proposals: &mut Proposals,
     ) -> u128 {
         let mut mask = 0;
         for (group, searcher) in any_hint.iter().enumerate() {
@@ -386,9 +552,22 @@ impl Engine {
             while let Some(m) =
                 searcher.find_in(folded, aho_corasick::Span::from(from..folded.len()))
             {
-                mask |= self.hints_at(text, start + m.start(), group, m.pattern().as_usize());
+                let (at, literal) = (start + m.start(), m.pattern().as_usize());
+                proposals.record(at, group, literal);
+                mask |= self.hints_at(text, at, group, literal);
                 from = m.start() + 1;
             }
+        }
+        mask
+    }
+
+    /// The rules enabled by the hints at `proposals` in `text`: the candidates of a pass whose
+    /// input is the output of the pass that recorded them ([`Proposals`]).
+    fn replay(&self, text: &str, proposals: &Proposals) -> u128 {
+        let bytes = text.as_bytes();
+        let mut mask = self.always;
+        for &(at, group, literal) in &proposals.at[..proposals.len] {
+            mask |= self.hints_at(bytes, at, usize::from(group), usize::from(literal));
         }
         mask
     }
@@ -520,9 +699,12 @@ impl Engine {
     /// where the confirming pass changes nothing, only the rules up to the last one that hit
     /// run a second time.
     pub(crate) fn redact(&self, text: &str, sub: &Substitution<'_>) -> Option<String> {
-        let (mut current, mut settled) = self.pass(text, sub, 0)?;
+        let keyed = matches!(sub, Substitution::Keyed(_));
+        let mut proposals = Proposals::new(self.replayable[usize::from(keyed)]);
+        let mut edits = Edits::new();
+        let (mut current, mut settled) = self.pass(text, sub, 0, &mut proposals, &mut edits)?;
         for _ in 1..MAX_PASSES {
-            match self.pass(&current, sub, settled) {
+            match self.pass(&current, sub, settled, &mut proposals, &mut edits) {
                 Some((next, now_settled)) => {
                     current = next;
                     settled = now_settled;
@@ -538,8 +720,28 @@ impl Engine {
     ///
     /// `settled` holds rules known to leave `text` itself unchanged; they are skipped while
     /// this pass has changed nothing yet.
-    fn pass(&self, text: &str, sub: &Substitution<'_>, settled: u128) -> Option<(String, u128)> {
-        let mask = self.candidates(text);
+    ///
+    /// `proposals` holds, when complete, the hint proposals of `text` (mapped from the previous
+    /// pass); they replace the search, and leave this pass mapped to its output.
+    fn pass(
+        &self,
+        text: &str,
+        sub: &Substitution<'_>,
+        settled: u128,
+        proposals: &mut Proposals,
+        edits: &mut Edits,
+    ) -> Option<(String, u128)> {
+        let mask = if proposals.complete {
+            let replayed = self.replay(text, proposals);
+            debug_assert_eq!(
+                replayed,
+                self.candidates(text, &mut Proposals::new(false)),
+                "replayed proposals differ from a search of {text:?}"
+            );
+            replayed
+        } else {
+            self.candidates(text, proposals)
+        };
         if mask == 0 {
             return None;
         }
@@ -563,8 +765,10 @@ impl Engine {
                 unchanged_by |= bit;
                 continue;
             }
-            match apply(rule.as_ref(), current, sub) {
+            edits.clear();
+            match apply(rule.as_ref(), current, sub, edits) {
                 Some(next) => {
+                    proposals.shift(edits);
                     changed = Some(next);
                     unchanged_by = 0;
                 }

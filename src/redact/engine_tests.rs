@@ -57,7 +57,7 @@ fn candidates_match_an_overlapping_scan_of_every_hint() {
     }
     for text in &texts {
         assert_eq!(
-            engine.candidates(text),
+            engine.candidates(text, &mut Proposals::new(true)),
             reference_candidates(engine, text),
             "{text:?}"
         );
@@ -89,7 +89,7 @@ fn candidates_find_every_hint_next_to_every_other() {
         }
         for text in &texts {
             assert_eq!(
-                engine.candidates(text),
+                engine.candidates(text, &mut Proposals::new(true)),
                 reference_candidates(engine, text),
                 "{text:?}"
             );
@@ -188,4 +188,62 @@ fn search_literals_cover_every_hint_in_slim_groups() {
             String::from_utf8_lossy(hint)
         );
     }
+}
+
+#[test]
+fn the_rule_table_lets_a_pass_replay_its_proposals() {
+    assert!(
+        Engine::get().replayable[0],
+        "a hint can overlap a plain placeholder: every pass searches its text again"
+    );
+}
+
+#[test]
+fn a_hint_that_can_overlap_a_placeholder_turns_replay_off() {
+    let hints = |list: &[&str]| {
+        list.iter()
+            .map(|h| h.as_bytes().to_vec())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        replayable(&hints(&["ghp_", "password", "://", "auth"])),
+        [true, true]
+    );
+    for bad in ["act", "redacted", "x[", "]", "'", "\"", "ted]"] {
+        assert_eq!(replayable(&hints(&["token", bad])), [false, false], "{bad}");
+    }
+    // Hex digits occur only in keyed placeholders.
+    for keyed in ["d:0f", ":c0ffee", "cafe", "acca"] {
+        assert_eq!(
+            replayable(&hints(&["token", keyed])),
+            [true, false],
+            "{keyed}"
+        );
+    }
+}
+
+#[test]
+fn proposals_follow_the_replacements_of_a_rule() {
+    let mut proposals = Proposals::new(true);
+    proposals.complete = true;
+    for at in [0, 4, 5, 9, 10, 30] {
+        proposals.record(at, 1, 2);
+    }
+    let mut edits = Edits::new();
+    // `abcd[REDACTED]…` over 5..10, then 20..22 grows by 8.
+    edits.push(5, 10, 10);
+    edits.push(20, 22, 10);
+    proposals.shift(&edits);
+    assert!(proposals.complete);
+    let moved: Vec<usize> = proposals.at[..proposals.len].iter().map(|p| p.0).collect();
+    assert_eq!(moved, [0, 4, 15, 43]);
+    let mut many = Edits::new();
+    for i in 0..=MAX_EDITS {
+        many.push(100 + 2 * i, 101 + 2 * i, 10);
+    }
+    proposals.shift(&many);
+    assert!(
+        !proposals.complete,
+        "an overflowing edit list must turn replay off"
+    );
 }

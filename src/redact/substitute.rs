@@ -4,6 +4,7 @@
 //! replaced value is kept.
 
 use super::PLACEHOLDER;
+use super::engine::Edits;
 use super::scan::{Rule, ScanState, next_char_boundary};
 
 /// How a secret is replaced.
@@ -15,7 +16,15 @@ pub(crate) enum Substitution<'k> {
 }
 
 /// Applies one rule left to right, non-overlapping (Python `re.sub`). `None` if no change.
-pub(super) fn apply(rule: &dyn Rule, text: &str, sub: &Substitution<'_>) -> Option<String> {
+///
+/// Each replacement is recorded in `edits`, for the engine to map positions in `text` to the
+/// output.
+pub(super) fn apply(
+    rule: &dyn Rule,
+    text: &str,
+    sub: &Substitution<'_>,
+    edits: &mut Edits,
+) -> Option<String> {
     let mut state = ScanState::default();
     let mut out: Option<String> = None;
     let mut copied = 0;
@@ -47,8 +56,10 @@ pub(super) fn apply(rule: &dyn Rule, text: &str, sub: &Substitution<'_>) -> Opti
             if !placeholder_then(secret, keep) {
                 let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
                 buf.push_str(&text[copied..span.start]);
+                let written = buf.len();
                 push_placeholder(buf, secret, sub);
                 buf.push_str(keep);
+                edits.push(span.start, span.end, buf.len() - written);
                 copied = span.end;
             }
         }
