@@ -33,7 +33,7 @@ const SPECIAL: [bool; 256] = {
 
 /// The capacity of a new word list: as many words as fit in 1 KiB, the largest block glibc
 /// serves from its per-thread cache. A list of 16 words (1,152 bytes) took the allocator's slow
-/// path once per text, a tenth of the rule's cost on a secret-dense line.
+/// path once per text read.
 const WORDS_CAPACITY: usize = 1024 / std::mem::size_of::<Word<'static>>();
 
 /// One shell word.
