@@ -90,6 +90,8 @@ const MAX_PROPOSALS: usize = 64;
 /// secret-dense text nearly every line takes a second pass.
 struct Proposals {
     at: [(usize, u16, u16); MAX_PROPOSALS],
+    /// For each proposal, the rules of the hints that occur there (checked or not).
+    present: [u128; MAX_PROPOSALS],
     len: usize,
     /// The list holds every proposal of the current text (no overflow, nothing unmapped).
     complete: bool,
@@ -101,13 +103,14 @@ impl Proposals {
     fn new(allowed: bool) -> Self {
         Self {
             at: [(0, 0, 0); MAX_PROPOSALS],
+            present: [0; MAX_PROPOSALS],
             len: 0,
             complete: false,
             allowed,
         }
     }
 
-    fn record(&mut self, at: usize, group: usize, literal: usize) {
+    fn record(&mut self, at: usize, group: usize, literal: usize, present: u128) {
         let (Ok(group), Ok(literal)) = (u16::try_from(group), u16::try_from(literal)) else {
             self.complete = false;
             return;
@@ -115,10 +118,19 @@ impl Proposals {
         match self.at.get_mut(self.len) {
             Some(slot) => {
                 *slot = (at, group, literal);
+                self.present[self.len] = present;
                 self.len += 1;
             }
             None => self.complete = false,
         }
+    }
+
+    /// The rules that may have a hint in the text the proposals point into: with a complete
+    /// list, a rule outside this set has none, so it cannot change the text. `None` when the
+    /// list is not complete.
+    fn present(&self) -> Option<u128> {
+        self.complete
+            .then(|| self.present[..self.len].iter().fold(0, |all, p| all | p))
     }
 
     /// Moves every proposal to where its bytes are after `edits`. A proposal inside a
@@ -156,6 +168,7 @@ impl Proposals {
             match (at + grown).checked_sub(shrunk) {
                 Some(moved) => {
                     self.at[kept] = (moved, group, literal);
+                    self.present[kept] = self.present[i];
                     kept += 1;
                 }
                 None => self.complete = false,
@@ -553,21 +566,37 @@ impl Engine {
                 searcher.find_in(folded, aho_corasick::Span::from(from..folded.len()))
             {
                 let (at, literal) = (start + m.start(), m.pattern().as_usize());
-                proposals.record(at, group, literal);
-                mask |= self.hints_at(text, at, group, literal);
+                let (verified, present) = self.hints_at(text, at, group, literal);
+                proposals.record(at, group, literal, present);
+                mask |= verified;
                 from = m.start() + 1;
             }
         }
         mask
     }
 
+    /// Whether every rule of `rules` leaves `text` unchanged as a pass runs it (for debug
+    /// checks).
+    fn rules_leave(&self, rules: u128, text: &str, sub: &Substitution<'_>) -> bool {
+        self.rules.iter().enumerate().all(|(i, rule)| {
+            rules & (1 << i) == 0
+                || !rule.gate(text)
+                || apply(rule.as_ref(), text, sub, &mut Edits::new()).is_none()
+        })
+    }
+
     /// The rules enabled by the hints at `proposals` in `text`: the candidates of a pass whose
     /// input is the output of the pass that recorded them ([`Proposals`]).
-    fn replay(&self, text: &str, proposals: &Proposals) -> u128 {
+    fn replay(&self, text: &str, proposals: &mut Proposals) -> u128 {
         let bytes = text.as_bytes();
         let mut mask = self.always;
-        for &(at, group, literal) in &proposals.at[..proposals.len] {
-            mask |= self.hints_at(bytes, at, usize::from(group), usize::from(literal));
+        for (&(at, group, literal), present) in proposals.at[..proposals.len]
+            .iter()
+            .zip(&mut proposals.present)
+        {
+            let found = self.hints_at(bytes, at, usize::from(group), usize::from(literal));
+            mask |= found.0;
+            *present = found.1;
         }
         mask
     }
@@ -643,7 +672,7 @@ impl Engine {
                             break;
                         }
                         let literal = m.pattern().as_usize();
-                        if self.hints_at(bytes, start + m.start(), group, literal) != 0 {
+                        if self.hints_at(bytes, start + m.start(), group, literal).0 != 0 {
                             first = Some(m.start());
                             break;
                         }
@@ -663,11 +692,15 @@ impl Engine {
 
     /// The rules enabled by every hint that has an occurrence of a minimal hint at `at`, where
     /// searcher `group` reported its literal `literal`.
-    fn hints_at(&self, text: &[u8], at: usize, group: usize, literal: usize) -> u128 {
+    ///
+    /// Also returns the rules of every hint that occurs there, checked or not: a rule outside
+    /// that set for every proposal of a text has no hint in it.
+    fn hints_at(&self, text: &[u8], at: usize, group: usize, literal: usize) -> (u128, u128) {
         let Some(candidates) = self.by_literal.get(group).and_then(|g| g.get(literal)) else {
-            return 0;
+            return (0, 0);
         };
         let mut mask = 0;
+        let mut present = 0;
         for minimal in candidates
             .iter()
             .filter_map(|&h| self.minimal.get(usize::from(h)))
@@ -675,19 +708,22 @@ impl Engine {
             if !hint_at(text, at, &minimal.text) {
                 continue;
             }
+            present |= minimal.rules;
             if minimal.verify.is_none_or(|v| v(text, at)) {
                 mask |= minimal.rules;
             }
             for (offset, longer, rules, verify) in &minimal.containing {
                 if let Some(outer) = at.checked_sub(*offset)
                     && hint_at(text, outer, longer)
-                    && verify.is_none_or(|v| v(text, outer))
                 {
-                    mask |= rules;
+                    present |= rules;
+                    if verify.is_none_or(|v| v(text, outer)) {
+                        mask |= rules;
+                    }
                 }
             }
         }
-        mask
+        (mask, present)
     }
 
     /// Redacts `text` to a fixed point. `None` when nothing changed.
@@ -769,8 +805,19 @@ impl Engine {
             match apply(rule.as_ref(), current, sub, edits) {
                 Some(next) => {
                     proposals.shift(edits);
-                    changed = Some(next);
                     unchanged_by = 0;
+                    // A later candidate whose every hint lay in replaced text has none left
+                    // (no hint can overlap a placeholder), so it cannot change the new text.
+                    if let Some(present) = proposals.present() {
+                        let gone = remaining & !(present | self.always);
+                        debug_assert!(
+                            self.rules_leave(gone, &next, sub),
+                            "a rule without hints changed {next:?}"
+                        );
+                        remaining &= !gone;
+                        unchanged_by |= gone;
+                    }
+                    changed = Some(next);
                 }
                 None => unchanged_by |= bit,
             }

@@ -227,7 +227,7 @@ fn proposals_follow_the_replacements_of_a_rule() {
     let mut proposals = Proposals::new(true);
     proposals.complete = true;
     for at in [0, 4, 5, 9, 10, 30] {
-        proposals.record(at, 1, 2);
+        proposals.record(at, 1, 2, 1 << at);
     }
     let mut edits = Edits::new();
     // `abcd[REDACTED]…` over 5..10, then 20..22 grows by 8.
@@ -237,6 +237,8 @@ fn proposals_follow_the_replacements_of_a_rule() {
     assert!(proposals.complete);
     let moved: Vec<usize> = proposals.at[..proposals.len].iter().map(|p| p.0).collect();
     assert_eq!(moved, [0, 4, 15, 43]);
+    let present = (1 << 0) | (1 << 4) | (1 << 10) | (1 << 30);
+    assert_eq!(proposals.present(), Some(present));
     let mut many = Edits::new();
     for i in 0..=MAX_EDITS {
         many.push(100 + 2 * i, 101 + 2 * i, 10);
