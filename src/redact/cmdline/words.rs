@@ -375,8 +375,40 @@ impl<'t> Reader<'t> {
 
     /// Reads one word (if any) and what ended it.
     fn word(&mut self) -> (Option<Word<'t>>, Stop) {
-        let mut word = WordBuilder::new(self.text);
         let bytes = self.text.as_bytes();
+        // Most words are one run of ordinary bytes ended by a blank or the end of the text:
+        // such a word is the run itself, and is taken without the general loop.
+        let Some(blanks) = bytes[self.pos.min(self.end)..self.end]
+            .iter()
+            .position(|&b| !matches!(b, b' ' | b'\t'))
+        else {
+            self.pos = self.end;
+            return (None, Stop::End);
+        };
+        self.pos += blanks;
+        let start = self.pos;
+        let end = bytes[start..self.end]
+            .iter()
+            .position(|&b| SPECIAL[usize::from(b)])
+            .map_or(self.end, |i| start + i);
+        if end > start {
+            let stop = match bytes.get(end) {
+                _ if end == self.end => Some(Stop::End),
+                Some(b' ' | b'\t') => Some(Stop::Space),
+                _ => None,
+            };
+            if let Some(stop) = stop {
+                self.pos = if matches!(stop, Stop::End) { end } else { end + 1 };
+                let word = Word {
+                    text: Cow::Borrowed(&self.text[start..end]),
+                    start,
+                    runs: Vec::new(),
+                    source: self.text,
+                };
+                return (Some(word), stop);
+            }
+        }
+        let mut word = WordBuilder::new(self.text);
         let stop = loop {
             let Some(c) = self.peek() else {
                 break Stop::End;
