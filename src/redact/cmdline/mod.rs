@@ -289,8 +289,13 @@ fn logical_line_end(bytes: &[u8], mut at: usize) -> usize {
 fn secrets(text: &str) -> Vec<Span> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
-    let mut previous: Option<Command<'_>> = None;
     let mut covered = 0;
+    // A quoted part whose bytes hold no name, no quote and no backslash (so that every word
+    // in it is a stretch of its bytes) has no word that is a name: reading it finds nothing.
+    let worth = |part: &str| {
+        memchr::memchr3(b'\\', b'\'', b'"', part.as_bytes()).is_some()
+            || table().names.is_match(part)
+    };
     // Once a name's logical line is read, the search for names resumes after it: the names
     // inside it are read already (a dense log line names several).
     while covered < text.len() {
@@ -304,16 +309,12 @@ fn secrets(text: &str) -> Vec<Span> {
         };
         let start = logical_line_start(bytes, m.start()).max(covered);
         let end = logical_line_end(bytes, m.end());
-        words::for_each_command_in(text, start..end, &mut |cmd| {
-            let done = previous.replace(cmd)?;
-            in_command(&done, previous.as_ref(), &mut found);
+        words::for_each_command_in(text, start..end, &worth, &mut |cmd, next| {
+            in_command(&cmd, next, &mut found);
             // The read words go back to the reader for the next command.
-            Some(done.words)
+            Some(cmd.words)
         });
         covered = end;
-    }
-    if let Some(p) = previous {
-        in_command(&p, None, &mut found);
     }
     found.sort_by_key(|s| (s.range.start, std::cmp::Reverse(s.range.end)));
     // Overlapping spans are joined in place: `kept` spans are final, the rest are to read.

@@ -51,3 +51,42 @@ fn key_names() {
         assert!(!names_secret(k), "{k}");
     }
 }
+
+/// The secret spans of `text` as the strings they cover.
+fn secret_texts(text: &str) -> Vec<&str> {
+    secrets(text)
+        .iter()
+        .map(|s| &text[s.range.clone()])
+        .collect()
+}
+
+#[test]
+fn quoted_parts_are_read_when_a_word_in_them_may_be_a_name() {
+    // A name, an escaped name and a name joined from quoted pieces, one level down (a line
+    // is read at all only when a name stands in it as written: `echo`).
+    assert_eq!(secret_texts(r#"log cmd="mysql -pS3cret db" x"#), ["S3cret"]);
+    assert_eq!(
+        secret_texts(r#"echo; log cmd="my\sql -pS3cret db" x"#),
+        ["S3cret"]
+    );
+    assert_eq!(
+        secret_texts(r#"echo; log cmd="my'sql' -pS3cret db" x"#),
+        ["S3cret"]
+    );
+    assert_eq!(
+        secret_texts(r#"mysql -pA "sshpass -p B ssh h" "Authorization: none here""#),
+        ["A", "B"]
+    );
+}
+
+#[test]
+fn a_pipe_leads_only_to_a_command_of_its_own_text() {
+    // Within one text the writer's pipe reaches `tee`.
+    assert_eq!(
+        secret_texts(r#"sh -c "printf '%s' S3cret | tee ~/.vault-token""#),
+        ["S3cret"]
+    );
+    // A pipe that ends a quoted part has no command after it: another quoted part (read
+    // after it) is not where its output goes.
+    assert!(secret_texts(r#"x "tee  ~/.vault-token" "echo S3cret |""#).is_empty());
+}

@@ -223,19 +223,26 @@ pub(crate) struct Command<'t> {
 /// are read into it instead of a new allocation.
 pub(crate) type Spare<'t> = Option<Vec<Word<'t>>>;
 
+/// What [`for_each_command`] calls with each command and the one after it in the same text
+/// (`None` for the last): a pipe leads only to a command of its own text, never into a
+/// quoted part read after it.
+pub(crate) type Emit<'e, 't> = dyn FnMut(Command<'t>, Option<&Command<'t>>) -> Spare<'t> + 'e;
+
 /// Calls `emit` with every simple command of `text`, then of the quoted parts with whitespace
-/// inside, in order, one at a time (memory stays bounded by one command plus the quoted spans).
+/// inside, one at a time (memory stays bounded by two commands plus the quoted spans).
 #[cfg(test)]
-pub(crate) fn for_each_command<'t>(text: &'t str, emit: &mut dyn FnMut(Command<'t>) -> Spare<'t>) {
-    for_each_command_in(text, 0..text.len(), emit);
+pub(crate) fn for_each_command<'t>(text: &'t str, emit: &mut Emit<'_, 't>) {
+    for_each_command_in(text, 0..text.len(), &|_| true, emit);
 }
 
 /// [`for_each_command`] over `text[range]`, which must start where a command may start (the
-/// start of the text or of a line that no `\` continues).
+/// start of the text or of a line that no `\` continues). A quoted part is read only when
+/// `worth` says so of its inside.
 pub(crate) fn for_each_command_in<'t>(
     text: &'t str,
     range: Range<usize>,
-    emit: &mut dyn FnMut(Command<'t>) -> Spare<'t>,
+    worth: &dyn Fn(&str) -> bool,
+    emit: &mut Emit<'_, 't>,
 ) {
     let mut pending = Vec::with_capacity(8);
     pending.push((range.start, range.end, 0usize));
@@ -255,7 +262,12 @@ pub(crate) fn for_each_command_in<'t>(
         spare = reader.spare.take();
         nested = reader.nested;
         if depth + 1 < MAX_DEPTH {
-            pending.extend(nested.iter().map(|r| (r.start, r.end, depth + 1)));
+            pending.extend(
+                nested
+                    .iter()
+                    .filter(|r| text.get((*r).clone()).is_some_and(worth))
+                    .map(|r| (r.start, r.end, depth + 1)),
+            );
         }
     }
 }
@@ -264,7 +276,7 @@ pub(crate) fn for_each_command_in<'t>(
 #[cfg(test)]
 pub(crate) fn commands(text: &str) -> Vec<Command<'_>> {
     let mut out = Vec::new();
-    for_each_command(text, &mut |c| {
+    for_each_command(text, &mut |c, _| {
         out.push(c);
         None
     });
@@ -320,8 +332,10 @@ impl<'t> Reader<'t> {
         }
     }
 
-    fn read(&mut self, out: &mut dyn FnMut(Command<'t>) -> Spare<'t>) {
+    fn read(&mut self, out: &mut Emit<'_, 't>) {
         let mut cmd = self.fresh();
+        // The last command read, emitted once the one after it is known.
+        let mut held: Option<Command<'t>> = None;
         // The next word is the target of a redirection (`Some(true)`: an output file).
         let mut target: Option<bool> = None;
         loop {
@@ -354,18 +368,23 @@ impl<'t> Reader<'t> {
                                 next: Next::Other,
                             },
                         );
-                        if let Some(words) = out(done) {
+                        if let Some(words) = held.take().and_then(|h| out(h, Some(&done))) {
                             self.spare = Some(words);
                         }
+                        held = Some(done);
                         cmd = self.fresh();
                     }
                     target = None;
                 }
                 Stop::End => {
-                    if !cmd.words.is_empty()
-                        && let Some(words) = out(cmd)
-                    {
-                        self.spare = Some(words);
+                    if !cmd.words.is_empty() {
+                        if let Some(h) = held.take() {
+                            out(h, Some(&cmd));
+                        }
+                        held = Some(cmd);
+                    }
+                    if let Some(h) = held {
+                        out(h, None);
                     }
                     return;
                 }
@@ -398,7 +417,11 @@ impl<'t> Reader<'t> {
                 _ => None,
             };
             if let Some(stop) = stop {
-                self.pos = if matches!(stop, Stop::End) { end } else { end + 1 };
+                self.pos = if matches!(stop, Stop::End) {
+                    end
+                } else {
+                    end + 1
+                };
                 let word = Word {
                     text: Cow::Borrowed(&self.text[start..end]),
                     start,
