@@ -164,3 +164,20 @@ fn key_file_rules() {
         format!("password=[REDACTED:{tag}]")
     );
 }
+
+#[test]
+fn a_continued_command_is_redacted_from_its_first_line_wherever_reads_end() {
+    let group =
+        "echo hunter2 \\\n  > /etc/rsync.pass\nprintf '%s' s.abcdef \\\n  | tee ~/.vault-token\n";
+    let redacted = "echo [REDACTED] \\\n  > /etc/rsync.pass\nprintf '%s' [REDACTED] \\\n  | tee ~/.vault-token\n";
+    assert_eq!(String::from_utf8_lossy(&stream(group.as_bytes())), redacted);
+    // Clean lines before them end a little before the text mode's 256 KiB block boundary, at
+    // a different offset each time, so the groups straddle it at many points.
+    for pad in 0..40 {
+        let clean = format!("{}\n", "x".repeat(64 + pad)).repeat((256 << 10) / (65 + pad));
+        let input = format!("{clean}{group}");
+        let out = String::from_utf8(stream(input.as_bytes())).expect("utf-8");
+        assert_eq!(&out[..clean.len()], clean, "pad {pad}");
+        assert_eq!(&out[clean.len()..], redacted, "pad {pad}");
+    }
+}

@@ -205,8 +205,8 @@ fn lines_after_a_changed_line_read_as_from_a_cold_start() {
     assert!(hot_out != hot, "the first line changes");
     let tails: &[&[u8]] = &[
         b"plain line \\\nmysql -u root -pS3cret shop\n",
-        // The hint is on the second line, the secret on the first: read from its first line,
-        // the unit redacts `hunter2`; from its second, where the search starts it, nothing.
+        // The hint is on the second line, the secret on the first: the unit starts at the
+        // first line of the group either way.
         b"echo hunter2 \\\n  > /etc/rsync.pass\n",
         b"plain line \\\r\n  -pS3cret\n",
         b"-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n",
@@ -226,6 +226,63 @@ fn lines_after_a_changed_line_read_as_from_a_cold_start() {
                 serial(&input) == expected,
                 "{}",
                 String::from_utf8_lossy(&input)
+            );
+        }
+    }
+}
+
+/// Secrets on a continued line before the line whose hint reveals them: the whole group is
+/// one unit, however the input arrives.
+#[test]
+fn a_secret_before_the_line_that_reveals_it_is_redacted() {
+    let cases: &[(&[u8], &str)] = &[
+        (b"echo hunter2 \\\n  > /etc/rsync.pass\n", "hunter2"),
+        (
+            b"printf '%s' s.abcdef \\\n  | tee ~/.vault-token\n",
+            "s.abcdef",
+        ),
+        (
+            b"mysql -u root -pS3cret \\\n \\\r\n  --password-file x\n",
+            "S3cret",
+        ),
+        (
+            b"plain line\nsshpass -p hunter2 \\\n  ssh host\n",
+            "hunter2",
+        ),
+    ];
+    for (input, secret) in cases {
+        let out = serial(input);
+        let text = String::from_utf8_lossy(&out);
+        assert!(!text.contains(secret), "{text}");
+        assert!(text.contains("[REDACTED]"), "{text}");
+    }
+}
+
+/// The serial text mode gives the same bytes however its reads cut the input: a group that
+/// continues past the end of a buffer is read whole before anything of it is written.
+#[test]
+fn output_does_not_depend_on_where_reads_end() {
+    let tails: &[&[u8]] = &[
+        b"echo hunter2 \\\n  > /etc/rsync.pass\n",
+        b"printf '%s' s.abcdef \\\n \\\n  | tee ~/.vault-token\n",
+        b"a \\\nb \\\nc \\\nd\n",
+    ];
+    for seed in 0..4u64 {
+        let mut input = mixed_input(60, seed);
+        for tail in tails {
+            input.extend_from_slice(tail);
+            input.extend_from_slice(&mixed_input(5, seed + 10));
+        }
+        let expected = serial(&input);
+        for capacity in [1, 2, 3, 7, 16, 61, 256, 4096] {
+            let mut out = Vec::new();
+            let reader = io::BufReader::with_capacity(capacity, &input[..]);
+            redact_serial(reader, &mut out, &Redactor::new()).expect("in memory");
+            assert!(
+                out == expected,
+                "seed {seed} capacity {capacity}:\n{}\n---\n{}",
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&expected)
             );
         }
     }

@@ -3,7 +3,8 @@
 //! Text mode streams in constant memory. Each line is redacted on its own, with three
 //! exceptions that keep secrets whole:
 //! - a line ending in a `\` continuation is redacted together with the lines it continues
-//!   into (at most [`CONTINUED_MAX_BYTES`]), so a command split across lines is read whole;
+//!   into (at most [`CONTINUED_MAX_BYTES`]), so a command split across lines is read whole —
+//!   from its first line, wherever in the group a rule finds work;
 //! - a private-key header whose footer is not on the same line starts a group that runs to
 //!   the footer (at most [`PEM_GROUP_MAX_BYTES`]), redacted as one text;
 //! - a line longer than [`LINE_WINDOW_BYTES`] is redacted in windows, each cut at whitespace
@@ -167,13 +168,19 @@ pub(super) fn redact_serial(
             block_end = pos + last_nl as u64 + 1;
         }
         let block = &buf[..(block_end - pos) as usize];
+        // Work found on a line that an earlier one continues into starts the unit at the first
+        // line of their group: the secret may sit on an earlier line than what reveals it
+        // (`echo hunter2 \` then `> /etc/rsync.pass`). For the same reason a group that the
+        // block's last line continues past the block is left to the unit path, which reads
+        // it whole.
         let clean = if hot && single_line_unit(block) {
             0
         } else {
-            match engine.first_work(block) {
+            let line = match engine.first_work(block) {
                 None => block.len(),
                 Some(at) => memchr::memrchr(b'\n', &block[..at]).map_or(0, |nl| nl + 1),
-            }
+            };
+            group_start(block, line)
         };
         let whole = clean == block.len();
         if clean > 0 {
@@ -292,6 +299,15 @@ fn write_redacted(output: &mut impl Write, bytes: &[u8], redactor: &Redactor) ->
         changed |= matches!(red, Cow::Owned(_));
     }
     Ok(changed)
+}
+
+/// The first line of the `\`-continued group that the line at `at` belongs to (`at` itself
+/// when the line before it does not continue); the search stops at the start of `block`.
+fn group_start(block: &[u8], mut at: usize) -> usize {
+    while at > 0 && continues(&block[..at]) {
+        at = memchr::memrchr(b'\n', &block[..at - 1]).map_or(0, |nl| nl + 1);
+    }
+    at
 }
 
 /// Whether the first line of `block` is a unit on its own: it neither continues into the
