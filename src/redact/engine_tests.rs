@@ -3,6 +3,7 @@
 //! one-line property.
 
 use super::*;
+use crate::redact::replay::MAX_EDITS;
 
 #[test]
 fn quick_hint_check_fits_the_simd_searcher() {

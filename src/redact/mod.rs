@@ -21,6 +21,7 @@ mod engine;
 mod extra;
 mod mysql;
 mod provider;
+mod replay;
 mod rules;
 mod scan;
 mod substitute;

@@ -4,7 +4,7 @@
 //! replaced value is kept.
 
 use super::PLACEHOLDER;
-use super::engine::Edits;
+use super::replay::Edits;
 use super::scan::{Rule, ScanState, next_char_boundary};
 
 /// How a secret is replaced.

@@ -1,0 +1,134 @@
+//! Unit tests of the shell-word reader (`words.rs`).
+
+use super::*;
+
+fn texts(text: &str) -> Vec<Vec<String>> {
+    commands(text)
+        .into_iter()
+        .map(|c| c.words.into_iter().map(|w| w.text.into_owned()).collect())
+        .collect()
+}
+
+#[test]
+fn words_follow_shell_quoting() {
+    assert_eq!(
+        texts(r#"mysql -p"a b" 'c d' e\ f; ls"#)[0],
+        vec!["mysql", "-pa b", "c d", "e f"]
+    );
+    assert_eq!(texts("a \\\n -pX | b"), vec![vec!["a", "-pX"], vec!["b"]]);
+    assert_eq!(texts("sec\\\nret"), vec![vec!["secret"]]);
+}
+
+#[test]
+fn sources_map_back_through_quotes_and_continuations() {
+    let text = "x --password=\"ab\\\ncd\" y";
+    let cmds = commands(text);
+    let w = &cmds[0].words[1];
+    assert_eq!(w.text, "--password=abcd");
+    let span = w.source(11, w.text.len()).unwrap();
+    assert_eq!(&text[span.range], "ab\\\ncd");
+    assert_eq!(span.keep, "");
+}
+
+/// Every byte of every word maps back to the same byte of the source, in order, and a
+/// value's span keeps exactly the quotes the reader dropped inside it.
+#[test]
+fn every_byte_maps_to_its_source_byte() {
+    let texts = [
+        r#"mysql -p"a b"'c d'e\ f "g\"h" -u\
+x "p\
+q" 'é'"ü"z"#,
+        r#"x="a"'b'c"d" y\'z "\$\`\\" 'a''b'"#,
+        "a\\\r\nb \\\nc \"\" ''",
+    ];
+    for text in texts {
+        for cmd in commands(text) {
+            for w in cmd.words.iter().chain(&cmd.written) {
+                let mut last = None;
+                for k in 0..w.text.len() {
+                    let Some(span) = w.source(k, k + 1) else {
+                        panic!("{text:?}: no source for byte {k} of {:?}", w.text);
+                    };
+                    assert_eq!(span.range.len(), 1, "{:?} byte {k}", w.text);
+                    assert_eq!(
+                        text.as_bytes()[span.range.start],
+                        w.text.as_bytes()[k],
+                        "{:?} byte {k}",
+                        w.text
+                    );
+                    assert!(last < Some(span.range.start));
+                    last = Some(span.range.start);
+                }
+            }
+        }
+    }
+    let cmds = commands(r#"mysql -p'a'"b"c"#);
+    let w = &cmds[0].words[1];
+    assert_eq!(w.text, "-pabc");
+    let span = w.source(2, 5).unwrap();
+    assert_eq!(&r#"mysql -p'a'"b"c"#[span.range.clone()], r#"a'"b"c"#);
+    // The quote that closes `'a` stays after a placeholder; `"b"` is paired inside.
+    assert_eq!(span.keep, "'");
+    let span = w.source(2, 4).unwrap();
+    assert_eq!(&r#"mysql -p'a'"b"c"#[span.range.clone()], r#"a'"b"#);
+}
+
+/// The closing-quote scan a byte at a time: the reference for [`Reader::closing_quote`].
+fn closing_quote_bytewise(bytes: &[u8], pos: usize, quote: u8) -> Option<usize> {
+    let mut i = pos + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b if b == quote => return Some(i),
+            b'\n' | b'\r' => return None,
+            b'\\' if quote == b'"' => {
+                if bytes.get(i + 1) == Some(&b'\r') {
+                    i += 1;
+                }
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+#[test]
+fn closing_quote_matches_a_bytewise_scan() {
+    let pieces = ["'", "\"", "\\", "\n", "\r", "a", "bc ", "\\\r\n", "é"];
+    for text in crate::redact::generated_texts(&pieces, 12, 20_000, 7) {
+        let bytes = text.as_bytes();
+        for (pos, &b) in bytes.iter().enumerate() {
+            if b != b'\'' && b != b'"' {
+                continue;
+            }
+            for end in [bytes.len(), (pos + 1 + bytes.len()) / 2] {
+                let reader = Reader {
+                    text: &text,
+                    end: end.max(pos + 1),
+                    pos,
+                    nested: Vec::new(),
+                    spare: None,
+                };
+                let end = reader.end;
+                assert_eq!(
+                    reader.closing_quote(char::from(b)),
+                    closing_quote_bytewise(&bytes[..end], pos, b),
+                    "{text:?} at {pos}, end {end}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn redirections_are_kept_apart() {
+    let cmds = commands("echo pw 2>/dev/null > /etc/rsync.pass");
+    assert_eq!(cmds[0].words.len(), 2);
+    assert_eq!(cmds[0].written[1].text, "/etc/rsync.pass");
+}
+
+#[test]
+fn quoted_commands_are_read_again() {
+    let all = texts(r#"log command="mysql -pX db" ok"#);
+    assert!(all.contains(&vec!["mysql".to_string(), "-pX".into(), "db".into()]));
+}
