@@ -160,7 +160,7 @@ pub(super) fn redact_serial(
             // The whole lines of the buffer; one without a line break takes the unit path.
             let Some(last_nl) = memchr::memrchr(b'\n', buf) else {
                 let (consumed, changed) =
-                    redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
+                    redact_unit(&mut reader, &mut output, &mut unit, redactor, false)?;
                 pos += consumed;
                 hot = changed;
                 continue;
@@ -173,7 +173,8 @@ pub(super) fn redact_serial(
         // (`echo hunter2 \` then `> /etc/rsync.pass`). For the same reason a group that the
         // block's last line continues past the block is left to the unit path, which reads
         // it whole.
-        let clean = if hot && single_line_unit(block) {
+        let single = hot && single_line_unit(block);
+        let clean = if single {
             0
         } else {
             let line = match engine.first_work(block) {
@@ -189,7 +190,8 @@ pub(super) fn redact_serial(
             pos += clean as u64;
         }
         if !whole {
-            let (consumed, changed) = redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
+            let (consumed, changed) =
+                redact_unit(&mut reader, &mut output, &mut unit, redactor, single)?;
             pos += consumed;
             hot = changed;
         }
@@ -199,12 +201,14 @@ pub(super) fn redact_serial(
 
 /// Reads and redacts one unit — a line, a `\`-continued group, a private-key group or a
 /// window of an overlong line — and returns the bytes it consumed and whether redaction
-/// changed any.
+/// changed any. `single`: the caller found the next line to be a unit on its own
+/// ([`single_line_unit`]), so it is not looked at again for a continuation or a key header.
 fn redact_unit(
     reader: &mut impl BufRead,
     output: &mut impl Write,
     unit: &mut Vec<u8>,
     redactor: &Redactor,
+    single: bool,
 ) -> io::Result<(u64, bool)> {
     unit.clear();
     let complete = read_line_bounded(reader, unit, LINE_WINDOW_BYTES)?;
@@ -232,7 +236,7 @@ fn redact_unit(
             rest.drain(..cut);
         }
     }
-    if opens_private_key(unit) {
+    if !single && opens_private_key(unit) {
         while unit.len() < PEM_GROUP_MAX_BYTES {
             let before = unit.len();
             let complete = read_line_bounded(reader, unit, PEM_GROUP_MAX_BYTES)?;
@@ -241,7 +245,7 @@ fn redact_unit(
             }
         }
     }
-    while continues(unit) && unit.len() < CONTINUED_MAX_BYTES {
+    while !single && continues(unit) && unit.len() < CONTINUED_MAX_BYTES {
         let before = unit.len();
         read_line_bounded(reader, unit, CONTINUED_MAX_BYTES)?;
         if unit.len() == before {

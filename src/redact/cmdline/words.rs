@@ -378,13 +378,14 @@ impl<'t> Reader<'t> {
                 }
                 Stop::End => {
                     if !cmd.words.is_empty() {
-                        if let Some(h) = held.take() {
-                            out(h, Some(&cmd));
+                        if let Some(words) = held.take().and_then(|h| out(h, Some(&cmd))) {
+                            self.spare = Some(words);
                         }
                         held = Some(cmd);
                     }
-                    if let Some(h) = held {
-                        out(h, None);
+                    // The last list goes back too: the next quoted part is read into it.
+                    if let Some(words) = held.and_then(|h| out(h, None)) {
+                        self.spare = Some(words);
                     }
                     return;
                 }
