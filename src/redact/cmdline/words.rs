@@ -355,8 +355,7 @@ impl<'t> Reader<'t> {
                 Stop::Command(next) => {
                     cmd.next = next;
                     if cmd.words.is_empty() {
-                        // Nothing to emit: the command is read again from scratch.
-                        cmd.words.clear();
+                        // Nothing to emit (no words): the command is read again from scratch.
                         cmd.written.clear();
                         cmd.next = Next::Other;
                     } else {
