@@ -279,9 +279,11 @@ const KEYWORD_HINTS: &[&str] = &[
 /// The Python implementation's rule (g): `--password VALUE`, `-Secret VALUE`, … and our extension for
 /// compound flag names (`--db-password`, `--client-secret`, `--jwt`).
 pub(crate) struct CliFlagRule {
-    /// The flag itself (`--?` plus the secret word), without the separator.
+    /// The flag itself (`--?` plus the secret word), without the separator: the compatible
+    /// pattern, kept where [`Self::reference_flag`] checks the search against it.
+    #[cfg(any(test, debug_assertions))]
     prefix: LazyRegex,
-    /// The same, anchored at the start of the haystack.
+    /// The flag pattern, anchored at the start of the haystack.
     anchored: LazyRegex,
     /// The explicit look-behind: whether the character before the flag allows a match.
     allows_before: fn(Option<char>) -> bool,
@@ -309,6 +311,7 @@ impl CliFlagRule {
         is_switch: fn(&str) -> bool,
     ) -> Self {
         Self {
+            #[cfg(any(test, debug_assertions))]
             prefix: compile(prefix),
             anchored: compile(&format!("^(?:{prefix})")),
             allows_before,

@@ -91,6 +91,17 @@ pub(crate) fn unescaped_quotes(text: &str) -> &'static str {
     }))
 }
 
+/// A byte class as a lookup table: `true` for each byte of `bytes`.
+pub(crate) const fn byte_set(bytes: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    table
+}
+
 /// A case-insensitive DFA over fixed short literals (the engine's hints, the command-line
 /// rule's program names), every overlapping occurrence reported.
 pub(crate) fn literal_automaton<P: AsRef<[u8]>>(literals: &[P]) -> aho_corasick::AhoCorasick {

@@ -78,16 +78,7 @@ pub(super) fn apply(
 /// only possible start, and any other byte ends it at once — as it does for nearly every span,
 /// which a byte search set up per call cost several times more for.
 fn placeholder_around(text: &str, at: usize) -> Option<std::ops::Range<usize>> {
-    const INSIDE: [bool; 256] = {
-        let mut t = [false; 256];
-        let bytes = b"REDACT:0123456789abcdef";
-        let mut i = 0;
-        while i < bytes.len() {
-            t[bytes[i] as usize] = true;
-            i += 1;
-        }
-        t
-    };
+    const INSIDE: [bool; 256] = super::scan::byte_set(b"REDACT:0123456789abcdef");
     let bytes = text.as_bytes();
     if at > bytes.len() {
         return None;

@@ -20,16 +20,7 @@ const MAX_DEPTH: usize = 2;
 
 /// The bytes [`Reader::word`] treats specially outside quotes; a run of any others is part of
 /// the word as it stands.
-const SPECIAL: [bool; 256] = {
-    let mut t = [false; 256];
-    let special = b" \t\n\r;()`&|<>\\'\"";
-    let mut i = 0;
-    while i < special.len() {
-        t[special[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
+const SPECIAL: [bool; 256] = crate::redact::scan::byte_set(b" \t\n\r;()`&|<>\\'\"");
 
 /// The capacity of a new word list: as many words as fit in 1 KiB, the largest block glibc
 /// serves from its per-thread cache. A list of 16 words (1,152 bytes) took the allocator's slow
