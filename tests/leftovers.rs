@@ -598,3 +598,28 @@ fn the_watchdog_refuses_what_is_not_an_instance_cgroup() {
         ""
     );
 }
+
+/// A child that first runs after its server died must not start: the kernel sends the death
+/// signal only to children that asked for it while the server lived, so one forked just
+/// before a `SIGKILL` would otherwise run on for good (an SSH master did, under load).
+#[test]
+fn a_child_whose_server_died_before_it_ran_does_not_start() {
+    use std::os::unix::process::CommandExt;
+
+    let spawn = |parent: i32| {
+        let mut cmd = std::process::Command::new("true");
+        // SAFETY: the hook makes two system calls (`die_with_parent`).
+        unsafe {
+            cmd.pre_exec(move || {
+                relay_shell::procs::die_with_parent(parent, libc::SIGTERM)
+                    .map_err(std::io::Error::from_raw_os_error)
+            });
+        }
+        cmd.status()
+    };
+    // Pid 1 stands for "not the process that forked": what a child adopted by init sees.
+    let refused = spawn(1).expect_err("a child of another parent must not start");
+    assert_eq!(refused.raw_os_error(), Some(libc::ESRCH));
+    let ran = spawn(std::process::id() as i32).expect("the real parent's child starts");
+    assert!(ran.success());
+}

@@ -18,8 +18,8 @@
 //!   process that detaches still inherits.
 //!
 //! In both, a direct child dies with the server (`PR_SET_PDEATHSIG(SIGKILL)`, set in the
-//! child before exec; every spawning thread lives as long as the server: runtime workers and
-//! the confinement launchers), and processes the server adopts are reaped (`reap.rs`).
+//! child before exec, which does not start if the server died first; every spawning thread
+//! lives as long as the server: runtime workers and the confinement launchers), and processes the server adopts are reaped (`reap.rs`).
 //! Without [`init`] (the library used on its own) only the process group is tracked.
 
 mod cgroup;
@@ -241,23 +241,35 @@ impl ChildSetup {
     /// Fails with the errno of a refused cgroup move, or `ESRCH` when the server died
     /// before the death signal was armed.
     pub fn apply(&self) -> Result<(), i32> {
-        // SAFETY: write(2) of a static byte to a descriptor the parent opened; prctl and
-        // getppid on our own process.
+        // SAFETY: write(2) of a static byte to a descriptor the parent opened.
         unsafe {
             if self.procs_fd >= 0 && libc::write(self.procs_fd, b"0".as_ptr().cast(), 1) != 1 {
                 return Err(std::io::Error::last_os_error()
                     .raw_os_error()
                     .unwrap_or(libc::EIO));
             }
-            if self.parent > 0 {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-                if libc::getppid() != self.parent {
-                    return Err(libc::ESRCH);
-                }
-            }
+        }
+        if self.parent > 0 {
+            die_with_parent(self.parent, libc::SIGKILL)?;
         }
         Ok(())
     }
+}
+
+/// Ask, from a forked child before exec, for `signal` when `parent` (the server) dies.
+/// Async-signal-safe: two system calls. Fails with `ESRCH` when the parent died before the
+/// request was made — the kernel then sends nothing, so the child must not go on. Under load
+/// a child may first run long after its fork, and a server killed in between would
+/// otherwise leave it running for good.
+pub fn die_with_parent(parent: i32, signal: i32) -> Result<(), i32> {
+    // SAFETY: prctl and getppid on our own process.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, signal, 0, 0, 0);
+        if libc::getppid() != parent {
+            return Err(libc::ESRCH);
+        }
+    }
+    Ok(())
 }
 
 /// A process a normally completed call left running.

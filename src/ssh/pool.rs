@@ -387,12 +387,15 @@ async fn dial(
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true);
+    let server = std::process::id() as i32;
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             libc::setsid();
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            Ok(())
+            // SIGTERM lets ssh remove its control socket. A server killed before this
+            // point cannot signal the master: it then does not start.
+            crate::procs::die_with_parent(server, libc::SIGTERM)
+                .map_err(std::io::Error::from_raw_os_error)
         });
     }
     let mut child = cmd
