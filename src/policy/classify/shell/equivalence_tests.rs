@@ -106,6 +106,8 @@ fn shapes_the_whole_parse_reads_differently_are_not_split() {
         "journalctl | grep x | tail && python3",
         "ls\n\\rm -rf /tmp/x",
         "ls | ls \\\n",
+        "PATH=/tmp S=sudo \n ls",
+        "A=1\nrm -rf /tmp/x",
     ] {
         let (split, whole, used) = both("shell_exec", text);
         assert!(!used, "{text:?} was split");

@@ -147,7 +147,17 @@ impl Scan<'_> {
     /// A newline at `i`: ends a segment with words; after `|`, `&&` or `||` (no word yet) the
     /// command continues on the next line; an empty line is nothing.
     fn newline(&mut self, i: usize) -> Option<usize> {
-        if self.start.is_some() {
+        if let Some(start) = self.start {
+            // tree-sitter-bash reads the next line as the command of a line of assignments only
+            // (`A=1 B=2⏎ls` parses as `A=1 B=2 ls`): the whole parse decides those.
+            let line = self.text.get(start..self.end)?;
+            if line
+                .split([' ', '\t'])
+                .filter(|w| !w.is_empty())
+                .all(is_assignment)
+            {
+                return None;
+            }
             let piped = self.join == Join::Pipe;
             self.close()?;
             self.open(Join::Statement);
