@@ -42,7 +42,7 @@
 mod dsl;
 mod parse;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use dsl::GrammarError;
 
@@ -279,6 +279,43 @@ impl Grammar {
         }
         let bare = name.trim_start_matches('-');
         self.longs.iter().find(|l| l.name == bare).map(|l| l.id)
+    }
+
+    /// Whether parsing `args` could yield one of the options `ids`: a cheap check that may say
+    /// yes when parsing finds none, never no when it finds one. Only a word that starts with
+    /// `-` is read as options (besides tar's old-style first word, for which this says yes),
+    /// and such a word names an option only by holding one of its short letters (alone, in a
+    /// bundle, or as a digit of `-#`) or by a name part (before any `=`) that is, ignoring
+    /// case, one of its long names or a prefix of one (an abbreviation).
+    pub fn may_find<S: AsRef<str>>(&self, ids: &[OptId], args: &[S]) -> bool {
+        if self.raw {
+            return false;
+        }
+        if self.old_style {
+            return true;
+        }
+        let short = |c: char| self.shorts.iter().any(|s| s.0 == c && ids.contains(&s.1));
+        let digits = self.digits.is_some_and(|(d, _)| ids.contains(&d));
+        let long = |name: &str| {
+            self.longs.iter().any(|l| {
+                ids.contains(&l.id)
+                    && l.name
+                        .as_bytes()
+                        .get(..name.len())
+                        .is_some_and(|p| p.eq_ignore_ascii_case(name.as_bytes()))
+            })
+        };
+        args.iter().any(|w| {
+            let Some(body) = w.as_ref().strip_prefix('-') else {
+                return false;
+            };
+            let body = body.strip_prefix('-').unwrap_or(body);
+            !body.is_empty()
+                && (body
+                    .chars()
+                    .any(|c| short(c) || (digits && c.is_ascii_digit()))
+                    || long(body.split('=').next().unwrap_or(body)))
+        })
     }
 
     /// Parse `args` (the words after the program name). A grammar declared `@old-style` reads

@@ -278,3 +278,89 @@ fn secrets_in_command_lines_are_found_by_tag() {
     // `--pass` abbreviates `--password`; a bare `-p` has no attached value (mysql prompts).
     assert_eq!(found, ["hunter2"]);
 }
+
+/// Words that may name the options of `grammar`: every name, with an attached value, with
+/// `=`, in upper case, abbreviated, in pairs of short letters, and plain words.
+fn option_words(grammar: &Grammar) -> Vec<String> {
+    let mut words: Vec<String> = ["x", "--", "-", "-5", "-12", "--no-", "-=", "--=x"]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let names: Vec<&str> = grammar
+        .options()
+        .iter()
+        .flat_map(|o| o.names.iter().copied())
+        .collect();
+    for name in &names {
+        words.push((*name).to_string());
+        words.push(format!("{name}v"));
+        words.push(format!("{name}=v"));
+        words.push(name.to_ascii_uppercase());
+        if name.len() > 3 {
+            words.push(name[..name.len() - 1].to_string());
+            words.push(format!("--no-{}", name.trim_start_matches('-')));
+        }
+    }
+    let shorts: Vec<char> = names
+        .iter()
+        .filter_map(|n| n.strip_prefix('-').filter(|r| r.chars().count() == 1))
+        .filter_map(|r| r.chars().next())
+        .collect();
+    for (i, a) in shorts.iter().enumerate() {
+        if let Some(b) = shorts.get((i * 7 + 3) % shorts.len().max(1)) {
+            words.push(format!("-{a}{b}"));
+            words.push(format!("-{a}{b}v"));
+        }
+    }
+    words
+}
+
+/// Checks on argument lists built from words that name `grammar`'s options that `may_find`
+/// never says no where parsing finds the option; returns (checks, refusals).
+pub(crate) fn check_may_find(program: &str, grammar: &Grammar, lists: usize) -> (usize, usize) {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let (mut checked, mut refused) = (0usize, 0usize);
+    let words = option_words(grammar);
+    for _ in 0..lists {
+        let len = 1 + next(4);
+        let args: Vec<&str> = (0..len)
+            .map(|_| words[next(words.len())].as_str())
+            .collect();
+        let parsed = grammar.parse(&args);
+        for id in (0..grammar.options().len()).map(|i| OptId(i as u16)) {
+            let found = parsed
+                .items
+                .iter()
+                .any(|i| matches!(i, Item::Opt { id: got, .. } if *got == id));
+            let may = grammar.may_find(&[id], &args);
+            assert!(
+                may || !found,
+                "{program}: {:?} found in {args:?} but may_find said no",
+                grammar.info(id).map(|o| &o.names)
+            );
+            checked += 1;
+            refused += usize::from(!may);
+        }
+    }
+    (checked, refused)
+}
+
+/// `may_find` never says no where parsing finds the option, for every declared program's
+/// grammar and every option.
+#[test]
+fn may_find_never_misses_an_option_the_parse_finds() {
+    let (mut checked, mut refused) = (0, 0);
+    for (program, grammar) in crate::policy::declared_programs() {
+        let (c, r) = check_may_find(program, grammar, 120);
+        checked += c;
+        refused += r;
+    }
+    // The check must also say no often, or it saves nothing.
+    assert!(refused * 2 > checked, "{refused} of {checked}");
+}

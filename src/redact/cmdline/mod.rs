@@ -45,6 +45,8 @@ struct Built {
     client: &'static Client,
     grammar: Grammar,
     secrets: Vec<(OptId, Shape)>,
+    /// The options of `secrets`.
+    secret_ids: Vec<OptId>,
 }
 
 /// FNV-1a: the name index hashes a short word per shell word; SipHash's setup cost showed in
@@ -115,7 +117,7 @@ fn build() -> Table {
         };
         // A row whose grammar does not build is skipped (a unit test keeps every row valid).
         let Some(grammar) = grammar else { continue };
-        let secrets = client
+        let secrets: Vec<(OptId, Shape)> = client
             .secrets
             .iter()
             .filter_map(|(name, shape)| grammar.find(name).map(|id| (id, *shape)))
@@ -128,10 +130,12 @@ fn build() -> Table {
                 .push(built.len());
             names.push(name);
         }
+        let secret_ids = secrets.iter().map(|&(id, _): &(OptId, Shape)| id).collect();
         built.push(Built {
             client,
             grammar,
             secrets,
+            secret_ids,
         });
     }
     for verb in SET_VERBS {
@@ -447,6 +451,21 @@ fn push_from(word: &Word, start: usize, found: &mut Vec<Span>) {
 }
 
 fn client(built: &Built, args: &[Word], found: &mut Vec<Span>) {
+    // A client whose secrets are all option values has nothing to find when no word can be
+    // one of those options: the parse is skipped (debug builds check that it finds nothing).
+    if built.client.positional == Positional::No && !built.grammar.may_find(&built.secret_ids, args)
+    {
+        debug_assert!(
+            !built.grammar.parse(args).items.iter().any(|item| matches!(
+                item,
+                Item::Opt { id, value: Some(_), .. } if built.secret_ids.contains(id)
+            )),
+            "may_find missed a secret option of {:?} in {:?}",
+            built.client.names,
+            args.iter().map(|w| &*w.text).collect::<Vec<_>>()
+        );
+        return;
+    }
     let parsed = built.grammar.parse(args);
     for item in &parsed.items {
         let Item::Opt {
