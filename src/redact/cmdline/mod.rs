@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
 
-use crate::policy::options::{Grammar, Item, OptId};
+use crate::policy::options::{Grammar, Item, OptId, OptionNames};
 
 use super::scan::{Hit, Rule, ScanState, Span};
 use table::{Client, Positional, Shape, Source};
@@ -47,6 +47,8 @@ struct Built {
     secrets: Vec<(OptId, Shape)>,
     /// The options of `secrets`.
     secret_ids: Vec<OptId>,
+    /// Their names, to skip the parse of an argument list that cannot hold one.
+    secret_names: OptionNames,
 }
 
 /// FNV-1a: the name index hashes a short word per shell word; SipHash's setup cost showed in
@@ -117,7 +119,7 @@ fn build() -> Table {
         };
         // A row whose grammar does not build is skipped (a unit test keeps every row valid).
         let Some(grammar) = grammar else { continue };
-        let secrets: Vec<(OptId, Shape)> = client
+        let secrets: Vec<_> = client
             .secrets
             .iter()
             .filter_map(|(name, shape)| grammar.find(name).map(|id| (id, *shape)))
@@ -130,12 +132,14 @@ fn build() -> Table {
                 .push(built.len());
             names.push(name);
         }
-        let secret_ids = secrets.iter().map(|&(id, _): &(OptId, Shape)| id).collect();
+        let secret_ids: Vec<OptId> = secrets.iter().map(|&(id, _)| id).collect();
+        let secret_names = grammar.names_of(&secret_ids);
         built.push(Built {
             client,
             grammar,
             secrets,
             secret_ids,
+            secret_names,
         });
     }
     for verb in SET_VERBS {
@@ -453,14 +457,13 @@ fn push_from(word: &Word, start: usize, found: &mut Vec<Span>) {
 fn client(built: &Built, args: &[Word], found: &mut Vec<Span>) {
     // A client whose secrets are all option values has nothing to find when no word can be
     // one of those options: the parse is skipped (debug builds check that it finds nothing).
-    if built.client.positional == Positional::No && !built.grammar.may_find(&built.secret_ids, args)
-    {
+    if built.client.positional == Positional::No && !built.secret_names.may_name(args) {
         debug_assert!(
             !built.grammar.parse(args).items.iter().any(|item| matches!(
                 item,
                 Item::Opt { id, value: Some(_), .. } if built.secret_ids.contains(id)
             )),
-            "may_find missed a secret option of {:?} in {:?}",
+            "may_name missed a secret option of {:?} in {:?}",
             built.client.names,
             args.iter().map(|w| &*w.text).collect::<Vec<_>>()
         );
