@@ -42,7 +42,7 @@
 mod dsl;
 mod parse;
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;
 
 pub use dsl::GrammarError;
 
@@ -114,59 +114,6 @@ pub struct Grammar {
     negatable: bool,
     /// Every word is an operand (`@raw`): the program reads its words itself (`find`).
     raw: bool,
-}
-
-/// Some options of a grammar, to tell cheaply whether an argument list may name one: it may
-/// say yes when parsing finds none, never no when parsing finds one. Only a word that starts
-/// with `-` is read as options (besides tar's old-style first word: then every list may), and
-/// such a word names an option only by holding one of its short letters (alone, in a bundle,
-/// or as a digit of `-#`) or by a name part (before any `=`) that is, ignoring case, one of
-/// its long names or a prefix of one (an abbreviation).
-#[derive(Clone, Debug)]
-pub struct OptionNames {
-    /// The short letters below 128, as bits.
-    ascii: u128,
-    /// The other short letters.
-    other: Vec<char>,
-    /// The long names, without dashes.
-    longs: Vec<&'static str>,
-    /// One of the options is `-#`.
-    digits: bool,
-    /// The grammar reads tar's old-style first word.
-    always: bool,
-    /// The grammar reads every word as an operand (`@raw`).
-    never: bool,
-}
-
-impl OptionNames {
-    /// Whether parsing `args` could yield one of the options.
-    pub fn may_name<S: AsRef<str>>(&self, args: &[S]) -> bool {
-        if self.never {
-            return false;
-        }
-        if self.always {
-            return true;
-        }
-        let short = |c: char| match u32::from(c) {
-            b @ 0..128 => self.ascii & (1 << b) != 0 || (self.digits && c.is_ascii_digit()),
-            _ => self.other.contains(&c),
-        };
-        let long = |name: &str| {
-            self.longs.iter().any(|l| {
-                l.as_bytes()
-                    .get(..name.len())
-                    .is_some_and(|p| p.eq_ignore_ascii_case(name.as_bytes()))
-            })
-        };
-        args.iter().any(|w| {
-            let Some(body) = w.as_ref().strip_prefix('-') else {
-                return false;
-            };
-            let body = body.strip_prefix('-').unwrap_or(body);
-            !body.is_empty()
-                && (body.chars().any(short) || long(body.split('=').next().unwrap_or(body)))
-        })
-    }
 }
 
 /// Where an option's value is: `args[at][start..]`.
@@ -332,38 +279,6 @@ impl Grammar {
         }
         let bare = name.trim_start_matches('-');
         self.longs.iter().find(|l| l.name == bare).map(|l| l.id)
-    }
-
-    /// Whether parsing `args` could yield one of the options `ids` (see [`OptionNames`]).
-    pub fn may_find<S: AsRef<str>>(&self, ids: &[OptId], args: &[S]) -> bool {
-        self.names_of(ids).may_name(args)
-    }
-
-    /// The names of the options `ids`, for a check repeated on many argument lists.
-    pub fn names_of(&self, ids: &[OptId]) -> OptionNames {
-        let mut names = OptionNames {
-            ascii: 0,
-            other: Vec::new(),
-            longs: Vec::new(),
-            digits: self.digits.is_some_and(|(d, _)| ids.contains(&d)),
-            always: self.old_style && !self.raw,
-            never: self.raw,
-        };
-        for &(c, id, _) in &self.shorts {
-            if ids.contains(&id) {
-                match u32::from(c) {
-                    b @ 0..128 => names.ascii |= 1 << b,
-                    _ => names.other.push(c),
-                }
-            }
-        }
-        names.longs = self
-            .longs
-            .iter()
-            .filter(|l| ids.contains(&l.id))
-            .map(|l| l.name)
-            .collect();
-        names
     }
 
     /// Parse `args` (the words after the program name). A grammar declared `@old-style` reads

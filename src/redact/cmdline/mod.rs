@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
 
-use crate::policy::options::{Grammar, Item, OptId, OptionNames};
+use crate::policy::options::{Grammar, Item, OptId};
 
 use super::scan::{Hit, Rule, ScanState, Span};
 use table::{Client, Positional, Shape, Source};
@@ -45,10 +45,6 @@ struct Built {
     client: &'static Client,
     grammar: Grammar,
     secrets: Vec<(OptId, Shape)>,
-    /// The options of `secrets`.
-    secret_ids: Vec<OptId>,
-    /// Their names, to skip the parse of an argument list that cannot hold one.
-    secret_names: OptionNames,
 }
 
 /// FNV-1a: the name index hashes a short word per shell word; SipHash's setup cost showed in
@@ -119,7 +115,7 @@ fn build() -> Table {
         };
         // A row whose grammar does not build is skipped (a unit test keeps every row valid).
         let Some(grammar) = grammar else { continue };
-        let secrets: Vec<_> = client
+        let secrets = client
             .secrets
             .iter()
             .filter_map(|(name, shape)| grammar.find(name).map(|id| (id, *shape)))
@@ -132,14 +128,10 @@ fn build() -> Table {
                 .push(built.len());
             names.push(name);
         }
-        let secret_ids: Vec<OptId> = secrets.iter().map(|&(id, _)| id).collect();
-        let secret_names = grammar.names_of(&secret_ids);
         built.push(Built {
             client,
             grammar,
             secrets,
-            secret_ids,
-            secret_names,
         });
     }
     for verb in SET_VERBS {
@@ -455,20 +447,6 @@ fn push_from(word: &Word, start: usize, found: &mut Vec<Span>) {
 }
 
 fn client(built: &Built, args: &[Word], found: &mut Vec<Span>) {
-    // A client whose secrets are all option values has nothing to find when no word can be
-    // one of those options: the parse is skipped (debug builds check that it finds nothing).
-    if built.client.positional == Positional::No && !built.secret_names.may_name(args) {
-        debug_assert!(
-            !built.grammar.parse(args).items.iter().any(|item| matches!(
-                item,
-                Item::Opt { id, value: Some(_), .. } if built.secret_ids.contains(id)
-            )),
-            "may_name missed a secret option of {:?} in {:?}",
-            built.client.names,
-            args.iter().map(|w| &*w.text).collect::<Vec<_>>()
-        );
-        return;
-    }
     let parsed = built.grammar.parse(args);
     for item in &parsed.items {
         let Item::Opt {

@@ -90,13 +90,3 @@ fn a_pipe_leads_only_to_a_command_of_its_own_text() {
     // after it) is not where its output goes.
     assert!(secret_texts(r#"x "tee  ~/.vault-token" "echo S3cret |""#).is_empty());
 }
-
-/// The parse-skipping check of `client` never skips a parse that finds a secret option, for
-/// every row of the table (the declared grammars are checked in `policy::options`).
-#[test]
-fn the_secret_option_check_never_skips_a_parse_that_finds_one() {
-    for built in &table().built {
-        let name = built.client.names.first().copied().unwrap_or("?");
-        crate::policy::options::tests::check_may_find(name, &built.grammar, 200);
-    }
-}
