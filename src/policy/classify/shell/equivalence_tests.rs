@@ -108,6 +108,7 @@ fn shapes_the_whole_parse_reads_differently_are_not_split() {
         "ls | ls \\\n",
         "PATH=/tmp S=sudo \n ls",
         "A=1\nrm -rf /tmp/x",
+        "A='x y' B=1\nrm -rf /tmp/x",
     ] {
         let (split, whole, used) = both("shell_exec", text);
         assert!(!used, "{text:?} was split");

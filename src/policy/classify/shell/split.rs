@@ -149,13 +149,11 @@ impl Scan<'_> {
     fn newline(&mut self, i: usize) -> Option<usize> {
         if let Some(start) = self.start {
             // tree-sitter-bash reads the next line as the command of a line of assignments only
-            // (`A=1 B=2⏎ls` parses as `A=1 B=2 ls`): the whole parse decides those.
+            // (`A=1 B=2⏎ls` parses as `A=1 B=2 ls`). A quoted value may hold blanks
+            // (`A='x y'`), so every line that starts with an assignment is left to the whole
+            // parse.
             let line = self.text.get(start..self.end)?;
-            if line
-                .split([' ', '\t'])
-                .filter(|w| !w.is_empty())
-                .all(is_assignment)
-            {
+            if line.split([' ', '\t']).next().is_some_and(is_assignment) {
                 return None;
             }
             let piped = self.join == Join::Pipe;
