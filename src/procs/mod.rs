@@ -19,7 +19,8 @@
 //!
 //! In both, a direct child dies with the server (`PR_SET_PDEATHSIG(SIGKILL)`, set in the
 //! child before exec, which does not start if the server died first; every spawning thread
-//! lives as long as the server: runtime workers and the confinement launchers), and processes the server adopts are reaped (`reap.rs`).
+//! lives as long as the server: runtime workers and the confinement launchers), and
+//! processes the server adopts are reaped (`reap.rs`).
 //! Without [`init`] (the library used on its own) only the process group is tracked.
 
 mod cgroup;
