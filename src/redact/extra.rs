@@ -2,7 +2,8 @@
 //! (`--db-password`, `--jwt`), `sshpass -p`, `.netrc` lines, `.pgpass` lines and GitLab
 //! session cookies. They run after the Python implementation's rules, so they can only redact more.
 
-use super::rules::{CliFlagRule, PatternRule};
+use super::cli_flag::CliFlagRule;
+use super::rules::PatternRule;
 use super::scan::{
     Hit, LazyRegex, Rule, ScanState, bare_token_end, char_at, compile, flag_value_end, is_py_space,
     next_char_boundary, skip_py_space,

@@ -16,6 +16,7 @@
 mod authorization;
 mod chunks;
 mod cli;
+mod cli_flag;
 mod cmdline;
 mod engine;
 mod extra;

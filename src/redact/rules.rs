@@ -1,5 +1,6 @@
 //! The structure-preserving rules of docs/compatibility.md (steps 1 and 2), in the Python
-//! implementation's order (step 4, the MySQL `-p` rule, is `mysql.rs`).
+//! implementation's order (step 4, the MySQL `-p` rule, is `mysql.rs`; the CLI flag rule of
+//! step 2 is `cli_flag.rs`).
 //!
 //! Each rule keeps its prefix (`password=`, `://`, `-p`) and replaces only the value. Rules
 //! whose Python pattern has no look-around are a single `regex` pattern: the `regex` crate's
@@ -15,7 +16,7 @@
 use std::ops::Range;
 
 use super::scan::{
-    Hit, LazyRegex, Rule, ScanState, char_at, char_before, compile, flag_value_end, is_py_space,
+    Hit, LazyRegex, Rule, ScanState, char_at, char_before, compile, is_py_space,
     next_char_boundary, skip_py_space,
 };
 
@@ -304,8 +305,8 @@ impl Rule for AssignmentRule {
     }
 }
 
-/// Keyword hints shared by the assignment rule and the CLI-flag rule.
-const KEYWORD_HINTS: &[&str] = &[
+/// Keyword hints shared by the assignment rule and the CLI-flag rule (`cli_flag.rs`).
+pub(super) const KEYWORD_HINTS: &[&str] = &[
     "api_key",
     "api-key",
     "apikey",
@@ -315,178 +316,6 @@ const KEYWORD_HINTS: &[&str] = &[
     "pwd",
     "credential",
 ];
-
-/// The Python implementation's rule (g): `--password VALUE`, `-Secret VALUE`, … and our extension for
-/// compound flag names (`--db-password`, `--client-secret`, `--jwt`).
-pub(crate) struct CliFlagRule {
-    /// The flag itself (`--?` plus the secret word), without the separator: the compatible
-    /// pattern, kept where [`Self::reference_flag`] checks the search against it.
-    #[cfg(any(test, debug_assertions))]
-    prefix: LazyRegex,
-    /// The flag pattern, anchored at the start of the haystack.
-    anchored: LazyRegex,
-    /// The explicit look-behind: whether the character before the flag allows a match.
-    allows_before: fn(Option<char>) -> bool,
-    /// See [`Rule::hints`].
-    hints: &'static [&'static str],
-    /// Flags that match the prefix but take no value (`--ask-password`).
-    is_switch: fn(&str) -> bool,
-}
-
-impl CliFlagRule {
-    /// The Python implementation's rule: no ASCII letter right before the dash (`Get-Credential` is safe).
-    fn spec() -> Self {
-        Self::with_prefix(
-            r"(?i)--?(?:password|passwd|pwd|secret|token|api[_-]?key|credential)",
-            |c| !c.is_some_and(|c| c.is_ascii_alphabetic()),
-            KEYWORD_HINTS,
-            |_| false,
-        )
-    }
-
-    fn with_prefix(
-        prefix: &str,
-        allows_before: fn(Option<char>) -> bool,
-        hints: &'static [&'static str],
-        is_switch: fn(&str) -> bool,
-    ) -> Self {
-        Self {
-            #[cfg(any(test, debug_assertions))]
-            prefix: compile(prefix),
-            anchored: compile(&format!("^(?:{prefix})")),
-            allows_before,
-            hints,
-            is_switch,
-        }
-    }
-
-    /// The compatible rule's first stage as the Python pattern reads it: the leftmost match of
-    /// `prefix` from `at` whose look-behind holds. Debug builds check [`Self::flag_at`]
-    /// against it.
-    #[cfg(any(test, debug_assertions))]
-    fn reference_flag(&self, text: &str, mut at: usize) -> Option<std::ops::Range<usize>> {
-        loop {
-            let m = self.prefix.find_at(text, at)?;
-            at = next_char_boundary(text, m.start());
-            if (self.allows_before)(char_before(text, m.start())) && !(self.is_switch)(m.as_str()) {
-                return Some(m.range());
-            }
-        }
-    }
-
-    /// The first flag at or after `at` whose look-behind holds, as [`Self::reference_flag`]
-    /// finds it. Every match starts with a `-`, and the look-behind depends only on the byte
-    /// before it, so the pattern is tried, anchored, only at a dash that it allows and that a
-    /// letter, digit or non-ASCII byte follows (after at most one more dash): on most text
-    /// that is no position at all, where the unanchored search ran its prefilter and
-    /// automata again from every rejected match.
-    fn flag_at(&self, text: &str, at: usize) -> Option<std::ops::Range<usize>> {
-        let bytes = text.as_bytes();
-        let mut search = at;
-        while let Some(i) = memchr::memchr(b'-', bytes.get(search..)?) {
-            let dash = search + i;
-            search = dash + 1;
-            if !(self.allows_before)(char_before(text, dash)) {
-                continue;
-            }
-            let after = if bytes.get(dash + 1) == Some(&b'-') {
-                dash + 2
-            } else {
-                dash + 1
-            };
-            if !bytes
-                .get(after)
-                .is_some_and(|&b| b.is_ascii_alphanumeric() || !b.is_ascii())
-            {
-                continue;
-            }
-            let Some(m) = self.anchored.find(&text[dash..]) else {
-                continue;
-            };
-            let flag = dash..dash + m.end();
-            if !(self.is_switch)(&text[flag.clone()]) {
-                return Some(flag);
-            }
-        }
-        None
-    }
-
-    /// Compound and extra flag names the Python implementation misses (docs/compatibility.md).
-    pub(crate) fn compound() -> Self {
-        Self::with_prefix(
-            r"(?i)--?(?:[a-z0-9]+[-_])*(?:jwt|passphrase|password|passwd|secret|token|credentials?|api[-_]?key|secret[-_]?key)",
-            |c| !c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_'),
-            &[
-                "jwt",
-                "passphrase",
-                "passw",
-                "secret",
-                "token",
-                "credential",
-                "api_key",
-                "api-key",
-                "apikey",
-            ],
-            // Switches that ask for a secret instead of taking one (wget, curl, psql, git).
-            |flag| {
-                let name = flag.trim_start_matches('-').to_ascii_lowercase();
-                ["ask-", "no-", "prompt-", "use-"]
-                    .iter()
-                    .any(|p| name.starts_with(p))
-            },
-        )
-    }
-}
-
-impl Rule for CliFlagRule {
-    fn hints(&self) -> &'static [&'static str] {
-        self.hints
-    }
-
-    fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
-        let bytes = text.as_bytes();
-        let mut at = from;
-        loop {
-            let flag = self.flag_at(text, at);
-            #[cfg(debug_assertions)]
-            debug_assert_eq!(flag, self.reference_flag(text, at), "{text:?} from {at}");
-            let m = flag?;
-            // The flag starts with an ASCII dash.
-            at = m.start + 1;
-            // `[= \t]+`, greedy; on failure give back separators one by one. Only a given-back
-            // `=` can start a value (a bare token), so the retry is a scan for the last `=`.
-            let sep_start = m.end;
-            let sep_len = bytes[sep_start..]
-                .iter()
-                .take_while(|b| matches!(b, b'=' | b' ' | b'\t'))
-                .count();
-            if sep_len == 0 {
-                continue;
-            }
-            let value_at = super::scan::skip_continuations(text, sep_start + sep_len);
-            if let Some(end) = flag_value_end(text, value_at, state) {
-                return Some(Hit {
-                    secret: value_at..end,
-                    resume: end,
-                    keep: "",
-                });
-            }
-            if let Some(eq) = bytes[sep_start + 1..value_at]
-                .iter()
-                .rposition(|&b| b == b'=')
-            {
-                let start = sep_start + 1 + eq;
-                if let Some(end) = flag_value_end(text, start, state) {
-                    return Some(Hit {
-                        secret: start..end,
-                        resume: end,
-                        keep: "",
-                    });
-                }
-            }
-        }
-    }
-}
 
 /// The Python implementation's rule (h): the plaintext operand of `ConvertTo-SecureString`, after up to eight
 /// leading switches (`-AsPlainText -Force`). A `$variable` operand is not a secret.
@@ -618,7 +447,7 @@ pub(crate) fn structure_rules() -> Vec<Box<dyn Rule>> {
             &["sig="],
         )),
         // 2g. CLI secret flag.
-        Box::new(CliFlagRule::spec()),
+        Box::new(super::cli_flag::CliFlagRule::spec()),
         // 2h. PowerShell inline plaintext.
         Box::new(SecureStringRule {
             prefix: compile(r"(?i)convertto-securestring"),
