@@ -2,6 +2,7 @@
 //! overlapping scan, `first_work` across chunks and on dense lines, and the block filter's
 //! one-line property.
 
+use super::hints::*;
 use super::*;
 use crate::redact::replay::MAX_EDITS;
 
