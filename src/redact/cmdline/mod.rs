@@ -7,14 +7,15 @@
 //! classifier uses (`crate::policy::options`), which knows how `-pSECRET`, `-p SECRET`,
 //! `--password=SECRET`, `--password SECRET` and bundles like `-upSECRET` are read — and the
 //! values of the options that carry a secret are redacted, with the secrets some programs take
-//! positionally (`vault login TOKEN`, `net user NAME PASSWORD`). Two forms need no client:
-//! `set`/`config` verbs whose key names a secret (`redis-cli CONFIG SET requirepass X`,
-//! `git config user.password X`, `setx API_TOKEN X`), and `echo`/`printf` into a file whose
-//! name says it holds a password (`echo X > /etc/rsync.pass`).
+//! positionally (`vault login TOKEN`, `net user NAME PASSWORD`). Two forms need no client
+//! ([`forms`]): `set`/`config` verbs whose key names a secret (`redis-cli CONFIG SET
+//! requirepass X`, `git config user.password X`, `setx API_TOKEN X`), and `echo`/`printf` into
+//! a file whose name says it holds a password (`echo X > /etc/rsync.pass`).
 //!
 //! Because words follow shell quoting and line continuation, a secret split across a
 //! `\`-continued line is one word and is redacted whole.
 
+mod forms;
 mod table;
 mod words;
 
@@ -27,8 +28,11 @@ use aho_corasick::AhoCorasick;
 use crate::policy::options::{Grammar, Item, OptId};
 
 use super::scan::{Hit, Rule, ScanState, Span};
+#[cfg(test)]
+use forms::names_secret;
+use forms::{set_form, writer};
 use table::{Client, Positional, Shape, Source};
-use words::{Command, Next, Word};
+use words::{Command, Word};
 
 /// Most words after a program name that are parsed as its arguments (keeps many program
 /// names on one line linear).
@@ -551,99 +555,6 @@ fn net(args: &[Word], found: &mut Vec<Span>) {
         _ => None,
     };
     if let Some(word) = password {
-        push_from(word, 0, found);
-    }
-}
-
-/// Whether a configuration key names a secret (`requirepass`, `user.password`,
-/// `//registry/:_authToken`, `API_TOKEN`) and not a setting about one (`token_file`,
-/// `credential.helper`, `password_min_length`).
-pub(crate) fn names_secret(key: &str) -> bool {
-    let lower = key.to_ascii_lowercase();
-    const ABOUT: &[&str] = &[
-        "file", "path", "helper", "url", "uri", "type", "method", "mode", "cmd", "command", "env",
-        "user", "username", "name", "id", "dir", "host", "port", "timeout", "ttl", "length", "len",
-        "enabled", "required", "policy", "header", "prompt", "store", "expiry", "expires",
-    ];
-    let segments: Vec<&str> = lower
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|s| !s.is_empty())
-        .collect();
-    let Some(last) = segments.last() else {
-        return false;
-    };
-    if ABOUT.iter().any(|a| last.ends_with(a)) && !last.ends_with("password") {
-        return false;
-    }
-    let joined: String = segments.concat();
-    segments.iter().any(|s| {
-        matches!(*s, "pass" | "auth")
-            || ["requirepass", "masterpass", "masterauth", "authtoken"]
-                .iter()
-                .any(|k| s.ends_with(k))
-            || ["passw", "passphrase", "secret", "token", "pwd"]
-                .iter()
-                .any(|k| s.contains(k))
-    }) || ["apikey", "privatekey"].iter().any(|k| joined.contains(k))
-}
-
-/// `set KEY VALUE`, `config [set] KEY VALUE`, `setx KEY VALUE`: the value, when the key names
-/// a secret. Options before the key (`--global`) are skipped.
-fn set_form(rest: &[Word], found: &mut Vec<Span>) {
-    let mut words = rest
-        .iter()
-        .take(8)
-        .skip_while(|w| w.text.starts_with('-') || w.text.eq_ignore_ascii_case("set"));
-    let Some(key) = words.next() else { return };
-    if key.text.contains('=') || !names_secret(&key.text) {
-        return;
-    }
-    if let Some(value) = words.next().filter(|w| !w.text.starts_with('-')) {
-        push_from(value, 0, found);
-    }
-}
-
-/// Whether a file name says the file holds a bare password or token.
-fn secret_file(path: &str) -> bool {
-    let base = path
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or(path)
-        .to_ascii_lowercase();
-    ["passw", "secret", "token", "pwd"]
-        .iter()
-        .any(|k| base.contains(k))
-        || base.ends_with(".pass")
-        || base.ends_with("-pass")
-        || base.ends_with("_pass")
-}
-
-/// `echo SECRET > /etc/rsync.pass`, `printf '%s' SECRET | tee ~/.vault-token` (`printf`
-/// says which: its first operand is a format).
-fn writer(cmd: &Command, next: Option<&Command>, printf: bool, found: &mut Vec<Span>) {
-    let into_secret = cmd.written.iter().any(|w| secret_file(&w.text))
-        || (cmd.next == Next::Pipe
-            && next.is_some_and(|n| {
-                n.words
-                    .first()
-                    .is_some_and(|w| program_name(&w.text, &mut [0u8; 32]) == Some(b"tee"))
-                    && n.words[1..]
-                        .iter()
-                        .any(|w| !w.text.starts_with('-') && secret_file(&w.text))
-            }));
-    if !into_secret {
-        return;
-    }
-    let operands = cmd.words[1..].iter().skip_while(|w| {
-        w.text.starts_with('-')
-            && w.text.len() <= 3
-            && w.text[1..].bytes().all(|b| b.is_ascii_alphabetic())
-    });
-    let mut operands = operands.peekable();
-    if printf && operands.peek().is_some_and(|w| w.text.contains('%')) {
-        operands.next();
-    }
-    for word in operands {
         push_from(word, 0, found);
     }
 }
