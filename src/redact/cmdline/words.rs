@@ -11,6 +11,7 @@
 //! Linear: every byte is read once per level, and there are at most [`MAX_DEPTH`] levels.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::ops::Range;
 
 use crate::redact::scan::Span;
@@ -26,6 +27,51 @@ const SPECIAL: [bool; 256] = crate::redact::scan::byte_set(b" \t\n\r;()`&|<>\\'\
 /// serves from its per-thread cache. A list of 16 words (1,152 bytes) took the allocator's slow
 /// path once per text read.
 const WORDS_CAPACITY: usize = 1024 / std::mem::size_of::<Word<'static>>();
+
+/// The buffer of an owned word's text and its runs, kept for the next word that needs one.
+type Buffers = (String, Vec<(usize, usize)>);
+
+/// At most this many [`Buffers`] are kept, each only while its text holds at most
+/// [`KEPT_TEXT_BYTES`] (memory stays bounded whatever a text held).
+const KEPT_BUFFERS: usize = 16;
+const KEPT_TEXT_BYTES: usize = 4096;
+
+/// What one thread's reading keeps from one text to the next: every read of a dense log
+/// allocated its word list, work lists and the buffers of its quoted words anew, and gave them
+/// back at its end — about a tenth of the rule's cost.
+#[derive(Default)]
+struct Scratch {
+    /// An empty word list (its lifetime is that of no text: see [`recycle`]).
+    words: Vec<Word<'static>>,
+    pending: Vec<(usize, usize, usize)>,
+    nested: Vec<Range<usize>>,
+    buffers: Vec<Buffers>,
+}
+
+thread_local! {
+    /// Taken for a read and put back after it; a nested read (there is none) would start
+    /// from an empty one.
+    static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
+}
+
+/// `words` emptied, as a list for words of another text: it keeps its allocation (an
+/// in-place collect of an empty list of same-sized elements).
+fn recycle<'a, 'b>(mut words: Vec<Word<'a>>) -> Vec<Word<'b>> {
+    words.clear();
+    words.into_iter().filter_map(|_| None).collect()
+}
+
+/// Empties `words`, keeping the buffers of owned texts in `buffers`.
+fn keep_buffers(words: &mut Vec<Word<'_>>, buffers: &mut Vec<Buffers>) {
+    for word in words.drain(..) {
+        if let Cow::Owned(text) = word.text
+            && buffers.len() < KEPT_BUFFERS
+            && text.capacity() <= KEPT_TEXT_BYTES
+        {
+            buffers.push((text, word.runs));
+        }
+    }
+}
 
 /// One shell word.
 #[derive(Debug)]
@@ -88,8 +134,10 @@ impl Word<'_> {
 }
 
 /// Builds a word: borrowed while its bytes are one contiguous run of the source.
-struct WordBuilder<'t> {
+struct WordBuilder<'t, 'b> {
     source: &'t str,
+    /// Kept buffers, one of which an owned text takes before allocating its own.
+    buffers: &'b mut Vec<Buffers>,
     /// The contiguous run so far (`start..end`), while nothing forced a copy.
     start: usize,
     end: usize,
@@ -97,10 +145,11 @@ struct WordBuilder<'t> {
     started: bool,
 }
 
-impl<'t> WordBuilder<'t> {
-    fn new(source: &'t str) -> Self {
+impl<'t, 'b> WordBuilder<'t, 'b> {
+    fn new(source: &'t str, buffers: &'b mut Vec<Buffers>) -> Self {
         Self {
             source,
+            buffers,
             start: 0,
             end: 0,
             owned: None,
@@ -118,15 +167,23 @@ impl<'t> WordBuilder<'t> {
     /// Switches to an owned text (a copy of the run so far) and returns it with its runs.
     fn owned_parts(&mut self) -> (&mut String, &mut Vec<(usize, usize)>) {
         let (text, runs) = self.owned.get_or_insert_with(|| {
-            let mut text = String::with_capacity(self.end - self.start + 32);
+            let (mut text, mut runs) = self.buffers.pop().map_or_else(
+                || {
+                    (
+                        String::with_capacity(self.end - self.start + 32),
+                        Vec::with_capacity(4),
+                    )
+                },
+                |(mut text, mut runs)| {
+                    text.clear();
+                    runs.clear();
+                    (text, runs)
+                },
+            );
             text.push_str(&self.source[self.start..self.end]);
-            let runs = if self.start == self.end {
-                Vec::with_capacity(4)
-            } else {
-                let mut runs = Vec::with_capacity(4);
+            if self.start != self.end {
                 runs.push((0, self.start));
-                runs
-            };
+            }
             (text, runs)
         });
         (text, runs)
@@ -235,11 +292,14 @@ pub(crate) fn for_each_command_in<'t>(
     worth: &dyn Fn(&str) -> bool,
     emit: &mut Emit<'_, 't>,
 ) {
-    let mut pending = Vec::with_capacity(8);
+    let scratch = SCRATCH.take();
+    let mut pending = scratch.pending;
+    pending.clear();
     pending.push((range.start, range.end, 0usize));
-    let mut spare: Spare<'t> = None;
+    let mut spare: Spare<'t> = Some(recycle(scratch.words));
     // One list of quoted spans serves every reader in turn.
-    let mut nested = Vec::new();
+    let mut nested = scratch.nested;
+    let mut buffers = scratch.buffers;
     while let Some((start, end, depth)) = pending.pop() {
         nested.clear();
         let mut reader = Reader {
@@ -248,10 +308,12 @@ pub(crate) fn for_each_command_in<'t>(
             pos: start,
             nested,
             spare: spare.take(),
+            buffers,
         };
         reader.read(emit);
         spare = reader.spare.take();
         nested = reader.nested;
+        buffers = reader.buffers;
         if depth + 1 < MAX_DEPTH {
             pending.extend(
                 nested
@@ -261,6 +323,14 @@ pub(crate) fn for_each_command_in<'t>(
             );
         }
     }
+    let mut words = spare.unwrap_or_default();
+    keep_buffers(&mut words, &mut buffers);
+    SCRATCH.set(Scratch {
+        words: recycle(words),
+        pending,
+        nested,
+        buffers,
+    });
 }
 
 /// Every simple command of `text` (see [`for_each_command`]).
@@ -282,6 +352,8 @@ struct Reader<'t> {
     nested: Vec<Range<usize>>,
     /// An empty word list to read the next command into.
     spare: Spare<'t>,
+    /// Buffers of owned word texts, kept for the next ones.
+    buffers: Vec<Buffers>,
 }
 
 /// What ended a word.
@@ -309,13 +381,13 @@ impl<'t> Reader<'t> {
 
     /// An empty command, its word list the spare one when there is one.
     fn fresh(&mut self) -> Command<'t> {
-        let words = self.spare.take().map_or_else(
-            || Vec::with_capacity(WORDS_CAPACITY),
-            |mut w| {
-                w.clear();
+        let words = match self.spare.take() {
+            Some(mut w) if w.capacity() > 0 => {
+                keep_buffers(&mut w, &mut self.buffers);
                 w
-            },
-        );
+            }
+            _ => Vec::with_capacity(WORDS_CAPACITY),
+        };
         Command {
             words,
             written: Vec::new(),
@@ -422,7 +494,9 @@ impl<'t> Reader<'t> {
                 return (Some(word), stop);
             }
         }
-        let mut word = WordBuilder::new(self.text);
+        // The builder borrows the kept buffers; they go back when the word is built.
+        let mut buffers = std::mem::take(&mut self.buffers);
+        let mut word = WordBuilder::new(self.text, &mut buffers);
         let stop = loop {
             let Some(c) = self.peek() else {
                 break Stop::End;
@@ -515,7 +589,9 @@ impl<'t> Reader<'t> {
                 }
             }
         };
-        (word.finish(), stop)
+        let word = word.finish();
+        self.buffers = buffers;
+        (word, stop)
     }
 
     /// The offset of the quote that closes the one at `self.pos`, on the same logical line
@@ -554,7 +630,7 @@ impl<'t> Reader<'t> {
 
     /// Appends the inside of a quoted part. In double quotes a backslash escapes `\ " $ ``
     /// and a line break (removed); elsewhere it is literal.
-    fn quoted(&self, word: &mut WordBuilder<'t>, inner: Range<usize>, double: bool) {
+    fn quoted(&self, word: &mut WordBuilder<'t, '_>, inner: Range<usize>, double: bool) {
         if !double || !self.text.as_bytes()[inner.clone()].contains(&b'\\') {
             word.push_run(inner.start, inner.end);
             return;

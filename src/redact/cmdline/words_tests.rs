@@ -108,6 +108,7 @@ fn closing_quote_matches_a_bytewise_scan() {
                     pos,
                     nested: Vec::new(),
                     spare: None,
+                    buffers: Vec::new(),
                 };
                 let end = reader.end;
                 assert_eq!(
