@@ -1,8 +1,8 @@
 //! Credentials in command lines, found by each program's own grammar.
 //!
 //! The keyword and flag rules see text; this rule reads commands. A text that names a known
-//! client (one Aho-Corasick pass over a list of program and verb names, checked as whole
-//! words) is cut into shell words ([`words`]); each simple command that runs a client in
+//! client (a program or verb name of the table standing as a word of its own, found by one
+//! scan of the text's runs of name bytes) is cut into shell words ([`words`]); each simple command that runs a client in
 //! [`table`] is parsed with that client's option grammar — the same parser the policy
 //! classifier uses (`crate::policy::options`), which knows how `-pSECRET`, `-p SECRET`,
 //! `--password=SECRET`, `--password SECRET` and bundles like `-upSECRET` are read — and the
@@ -22,8 +22,6 @@ mod words;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::OnceLock;
-
-use aho_corasick::AhoCorasick;
 
 use crate::policy::options::{Grammar, Item, OptId};
 
@@ -95,8 +93,14 @@ struct Table {
     /// some such name is `n` bytes long as written in a command (with or without `.exe`): any
     /// other word is not looked up. Every shell word is checked, most of them not names.
     first_and_len: [u64; 256],
-    /// Program and verb names, ASCII case-insensitive.
-    names: AhoCorasick,
+    /// The last bytes (ASCII lower case) of program and verb names as written in a command,
+    /// with or without `.exe`. A word's last byte is its base name's, so a word that ends in
+    /// any other byte is no name, and is passed over before its base name is looked for.
+    last: [bool; 256],
+    /// For each last byte (ASCII lower case) of a name, bit `n` is set when some name is `n`
+    /// bytes long (without `.exe`): with `first_and_len`, what a run of name bytes must pass
+    /// before it is looked up.
+    last_and_len: [u64; 256],
 }
 
 fn table() -> &'static Table {
@@ -147,7 +151,16 @@ fn build() -> Table {
     names.extend(SET_VERBS);
     names.extend(WRITERS);
     let mut first_and_len = [0u64; 256];
+    let mut last = [false; 256];
+    let mut last_and_len = [0u64; 256];
+    last[usize::from(b'e')] = true;
     for name in &names {
+        if let Some(&b) = name.as_bytes().last() {
+            last[usize::from(b.to_ascii_lowercase())] = true;
+            if name.len() < 64 {
+                last_and_len[usize::from(b.to_ascii_lowercase())] |= 1 << name.len();
+            }
+        }
         if let Some(&b) = name.as_bytes().first() {
             for len in [name.len(), name.len() + ".exe".len()] {
                 if len < 64 {
@@ -156,12 +169,18 @@ fn build() -> Table {
             }
         }
     }
-    let names = super::scan::literal_automaton(&names);
+    debug_assert!(
+        names
+            .iter()
+            .all(|n| n.bytes().all(|b| NAME_BYTES[usize::from(b)])),
+        "a name with a byte outside NAME_BYTES"
+    );
     Table {
         built,
         by_name,
         first_and_len,
-        names,
+        last,
+        last_and_len,
     }
 }
 
@@ -227,15 +246,60 @@ impl Rule for CommandLineRule {
     }
 }
 
-/// Whether a name found at `at` stands as a word of its own (not inside `mysql_config` or
-/// `my-mysql.conf`).
-fn whole_word(bytes: &[u8], at: Range<usize>) -> bool {
-    let before = at.start.checked_sub(1).map(|i| bytes[i]);
-    let after = bytes.get(at.end).copied();
-    let starts =
-        before.is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'));
-    let ends = after.is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
-    starts && ends
+/// The bytes program and verb names are made of (a unit test checks every name), which are
+/// also the bytes that join a name to the word around it (`mysql_config`, `my-mysql`).
+static NAME_BYTES: [bool; 256] =
+    super::scan::byte_set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+
+/// Where the first name of the table at or after `from` stands as a word of its own: a whole
+/// maximal run of [`NAME_BYTES`] that is a name (ASCII case-insensitive) and does not follow a
+/// `.` (`my.mysql` names no program; `mysql.exe` does). Every word whose base name is a name
+/// holds one: a base name starts after a `/`, a blank or a shell operator and ends at the
+/// word's end or its `.exe`. Each byte is read once, where a search for every name at every
+/// position cost several times as much on text with a name in every line.
+fn next_name(bytes: &[u8], from: usize) -> Option<Range<usize>> {
+    let t = table();
+    let is_name_byte = |b: &u8| NAME_BYTES[usize::from(*b)];
+    let run_end = |at: usize| {
+        bytes
+            .get(at..)
+            .and_then(|rest| rest.iter().position(|b| !is_name_byte(b)))
+            .map_or(bytes.len(), |p| at + p)
+    };
+    let mut at = from;
+    // A run that `from` falls inside starts before it.
+    if at > 0 && bytes.get(at - 1).is_some_and(is_name_byte) {
+        at = run_end(at);
+    }
+    let mut buf = [0u8; 32];
+    loop {
+        let start = at + bytes.get(at..)?.iter().position(is_name_byte)?;
+        let end = run_end(start);
+        at = end;
+        let run = &bytes[start..end];
+        let (Some(&first), Some(&last)) = (run.first(), run.last()) else {
+            continue;
+        };
+        let len = 1u64
+            .checked_shl(u32::try_from(run.len()).unwrap_or(u32::MAX))
+            .unwrap_or(0);
+        if t.first_and_len[usize::from(first.to_ascii_lowercase())]
+            & t.last_and_len[usize::from(last.to_ascii_lowercase())]
+            & len
+            == 0
+        {
+            continue;
+        }
+        if start > 0 && bytes[start - 1] == b'.' {
+            continue;
+        }
+        let Some(name) = lower_name(run, &mut buf) else {
+            continue;
+        };
+        if t.by_name.contains_key(name) {
+            return Some(start..end);
+        }
+    }
 }
 
 /// Whether the line break at `nl` is escaped by a backslash (an odd run of them right before
@@ -298,21 +362,16 @@ fn secrets(text: &str) -> Vec<Span> {
     // in it is a stretch of its bytes) has no word that is a name: reading it finds nothing.
     let worth = |part: &str| {
         memchr::memchr3(b'\\', b'\'', b'"', part.as_bytes()).is_some()
-            || table().names.is_match(part)
+            || next_name(part.as_bytes(), 0).is_some()
     };
     // Once a name's logical line is read, the search for names resumes after it: the names
     // inside it are read already (a dense log line names several).
     while covered < text.len() {
-        let rest = aho_corasick::Input::new(text).span(covered..text.len());
-        let Some(m) = table()
-            .names
-            .find_overlapping_iter(rest)
-            .find(|m| whole_word(bytes, m.range()))
-        else {
+        let Some(m) = next_name(bytes, covered) else {
             break;
         };
-        let start = logical_line_start(bytes, m.start()).max(covered);
-        let end = logical_line_end(bytes, m.end());
+        let start = logical_line_start(bytes, m.start).max(covered);
+        let end = logical_line_end(bytes, m.end);
         words::for_each_command_in(text, start..end, &worth, &mut |cmd, next| {
             in_command(&cmd, next, &mut found);
             // The read words go back to the reader for the next command.
@@ -375,6 +434,14 @@ fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Span>) {
     let words = &cmd.words;
     let mut buf = [0u8; 32];
     for (p, word) in words.iter().enumerate() {
+        if !word
+            .text
+            .as_bytes()
+            .last()
+            .is_some_and(|&b| t.last[usize::from(b.to_ascii_lowercase())])
+        {
+            continue;
+        }
         let base = base_name(&word.text).as_bytes();
         let Some(&first) = base.first() else {
             continue;

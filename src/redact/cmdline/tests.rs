@@ -90,3 +90,71 @@ fn a_pipe_leads_only_to_a_command_of_its_own_text() {
     // after it) is not where its output goes.
     assert!(secret_texts(r#"x "tee  ~/.vault-token" "echo S3cret |""#).is_empty());
 }
+
+/// The first whole-word name at or after `from`, by the definition `next_name` implements:
+/// any position where a name occurs (ASCII case-insensitive), with no letter, digit, `_`,
+/// `-` or `.` before it and no letter, digit, `_` or `-` after it.
+fn next_name_by_definition(bytes: &[u8], from: usize) -> Option<usize> {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    let names: Vec<&[u8]> = table().by_name.keys().copied().collect();
+    (from..bytes.len()).find(|&at| {
+        let starts = at == 0 || !(word(bytes[at - 1]) || bytes[at - 1] == b'.');
+        starts
+            && names.iter().any(|n| {
+                bytes.len() - at >= n.len()
+                    && bytes[at..at + n.len()].eq_ignore_ascii_case(n)
+                    && bytes.get(at + n.len()).is_none_or(|&b| !word(b))
+            })
+    })
+}
+
+#[test]
+fn every_name_is_made_of_name_bytes() {
+    for name in table().by_name.keys() {
+        assert!(
+            name.iter().all(|&b| NAME_BYTES[usize::from(b)]),
+            "{:?}",
+            String::from_utf8_lossy(name)
+        );
+    }
+}
+
+#[test]
+fn the_name_scan_finds_what_the_definition_finds() {
+    let pieces = [
+        "mysql",
+        "MySQL",
+        "mysqldump",
+        "curl",
+        "net",
+        "net-rpc",
+        "rpc",
+        "echo",
+        "set",
+        ".exe",
+        ".",
+        "-",
+        "_",
+        "/",
+        "\\",
+        " ",
+        "x",
+        "9",
+        "\"",
+        "'",
+        "\n",
+        "é",
+        "=",
+        ":",
+    ];
+    for text in crate::redact::generated_texts(&pieces, 10, 20_000, 11) {
+        let bytes = text.as_bytes();
+        for from in 0..=bytes.len() {
+            assert_eq!(
+                next_name(bytes, from).map(|r| r.start),
+                next_name_by_definition(bytes, from),
+                "{text:?} from {from}"
+            );
+        }
+    }
+}
