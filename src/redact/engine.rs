@@ -226,7 +226,7 @@ impl Engine {
         self.rules.iter().enumerate().all(|(i, rule)| {
             rules & (1 << i) == 0
                 || !rule.gate(text)
-                || apply(rule.as_ref(), text, sub, &mut Edits::new()).is_none()
+                || apply(rule.as_ref(), text, sub, &mut Edits::new(), &mut None).is_none()
         })
     }
 
@@ -242,11 +242,21 @@ impl Engine {
         let keyed = matches!(sub, Substitution::Keyed(_));
         let mut proposals = Proposals::new(self.replayable[usize::from(keyed)]);
         let mut edits = Edits::new();
-        let (mut current, mut settled) = self.pass(text, sub, 0, &mut proposals, &mut edits)?;
+        // A text no longer needed, whose buffer the next output reuses.
+        let mut spare = None;
+        let (mut current, mut settled) =
+            self.pass(text, sub, 0, &mut proposals, &mut edits, &mut spare)?;
         for _ in 1..MAX_PASSES {
-            match self.pass(&current, sub, settled, &mut proposals, &mut edits) {
+            match self.pass(
+                &current,
+                sub,
+                settled,
+                &mut proposals,
+                &mut edits,
+                &mut spare,
+            ) {
                 Some((next, now_settled)) => {
-                    current = next;
+                    spare = Some(std::mem::replace(&mut current, next));
                     settled = now_settled;
                 }
                 None => break,
@@ -262,7 +272,8 @@ impl Engine {
     /// this pass has changed nothing yet.
     ///
     /// `proposals` holds, when complete, the hint proposals of `text` (mapped from the previous
-    /// pass); they replace the search, and leave this pass mapped to its output.
+    /// pass); they replace the search, and leave this pass mapped to its output. `spare`: a
+    /// buffer for the next output (see [`apply`]); the texts this pass replaces go there.
     fn pass(
         &self,
         text: &str,
@@ -270,6 +281,7 @@ impl Engine {
         settled: u128,
         proposals: &mut Proposals,
         edits: &mut Edits,
+        spare: &mut Option<String>,
     ) -> Option<(String, u128)> {
         let mask = if proposals.complete {
             let replayed = self.replay(text, proposals);
@@ -306,7 +318,7 @@ impl Engine {
                 continue;
             }
             edits.clear();
-            match apply(rule.as_ref(), current, sub, edits) {
+            match apply(rule.as_ref(), current, sub, edits, spare) {
                 Some(next) => {
                     proposals.shift(edits);
                     unchanged_by = 0;
@@ -321,7 +333,9 @@ impl Engine {
                         remaining &= !gone;
                         unchanged_by |= gone;
                     }
-                    changed = Some(next);
+                    if let Some(old) = changed.replace(next) {
+                        *spare = Some(old);
+                    }
                 }
                 None => unchanged_by |= bit,
             }

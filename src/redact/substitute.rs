@@ -18,12 +18,14 @@ pub(crate) enum Substitution<'k> {
 /// Applies one rule left to right, non-overlapping (Python `re.sub`). `None` if no change.
 ///
 /// Each replacement is recorded in `edits`, for the engine to map positions in `text` to the
-/// output.
+/// output. The output is written into `spare` when there is one (a text the engine no longer
+/// needs), else into a new string.
 pub(super) fn apply(
     rule: &dyn Rule,
     text: &str,
     sub: &Substitution<'_>,
     edits: &mut Edits,
+    spare: &mut Option<String>,
 ) -> Option<String> {
     let mut state = ScanState::default();
     let mut out: Option<String> = None;
@@ -54,7 +56,14 @@ pub(super) fn apply(
             };
             // A placeholder already followed by exactly those quotes is final.
             if !placeholder_then(secret, keep) {
-                let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                let buf = out.get_or_insert_with(|| match spare.take() {
+                    Some(mut buf) => {
+                        buf.clear();
+                        buf.reserve(text.len());
+                        buf
+                    }
+                    None => String::with_capacity(text.len()),
+                });
                 buf.push_str(&text[copied..span.start]);
                 let written = buf.len();
                 push_placeholder(buf, secret, sub);

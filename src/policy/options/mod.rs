@@ -287,6 +287,12 @@ impl Grammar {
         parse::parse(self, args, self.old_style)
     }
 
+    /// [`Grammar::parse`] into the list of an earlier result, which it replaces: the
+    /// redaction of command lines parses several commands per line and reuses one list.
+    pub fn parse_reusing<S: AsRef<str>>(&self, args: &[S], earlier: Parsed) -> Parsed {
+        parse::parse_into(self, args, self.old_style, earlier.items)
+    }
+
     /// Parse `args` with tar's old-style first word: when it does not start with `-`, its
     /// letters are short options whose values are taken from the following words in order
     /// (`tar cvf out.tar dir` is `-c -v -f out.tar dir`).

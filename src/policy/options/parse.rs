@@ -63,10 +63,21 @@ struct Parser<'g, 'a, S> {
 }
 
 pub(super) fn parse<S: AsRef<str>>(g: &Grammar, args: &[S], old_style: bool) -> Parsed {
+    parse_into(g, args, old_style, Vec::with_capacity(args.len()))
+}
+
+/// [`parse`] into `items` (emptied first): a caller that parses often reuses one list.
+pub(super) fn parse_into<S: AsRef<str>>(
+    g: &Grammar,
+    args: &[S],
+    old_style: bool,
+    mut items: Vec<Item>,
+) -> Parsed {
+    items.clear();
     let mut p = Parser {
         g,
         args,
-        items: Vec::with_capacity(args.len()),
+        items,
         i: 0,
     };
     if old_style {

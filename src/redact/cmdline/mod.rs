@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use crate::policy::options::{Grammar, Item, OptId};
+use crate::policy::options::{Grammar, Item, OptId, Parsed};
 
 use super::scan::{Hit, Rule, ScanState, Span};
 #[cfg(test)]
@@ -423,8 +423,10 @@ fn lower_name<'b>(base: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b [u8]> {
         return None;
     }
     let name = &mut buf[..len];
-    name.copy_from_slice(base);
-    name.make_ascii_lowercase();
+    // A byte loop: a call to copy a few bytes cost more than the copy.
+    for (to, from) in name.iter_mut().zip(base) {
+        *to = from.to_ascii_lowercase();
+    }
     let name: &[u8] = name;
     Some(name.strip_suffix(b".exe").unwrap_or(name))
 }
@@ -517,8 +519,19 @@ fn push_from(word: &Word, start: usize, found: &mut Vec<Span>) {
     }
 }
 
+thread_local! {
+    /// The last parse's result, whose list the next parse reuses.
+    static PARSED: std::cell::Cell<Parsed> = std::cell::Cell::new(Parsed::default());
+}
+
 fn client(built: &Built, args: &[Word], found: &mut Vec<Span>) {
-    let parsed = built.grammar.parse(args);
+    let parsed = built.grammar.parse_reusing(args, PARSED.take());
+    client_parsed(built, args, &parsed, found);
+    PARSED.set(parsed);
+}
+
+/// The secrets of one parsed command of a client.
+fn client_parsed(built: &Built, args: &[Word], parsed: &Parsed, found: &mut Vec<Span>) {
     for item in &parsed.items {
         let Item::Opt {
             id, value: Some(v), ..

@@ -379,14 +379,16 @@ impl<'t> Reader<'t> {
         }
     }
 
-    /// An empty command, its word list the spare one when there is one.
+    /// An empty command, its word list the spare one when there is one (else one that
+    /// allocates at its first word: a text that ends with a line break ends with an empty
+    /// command).
     fn fresh(&mut self) -> Command<'t> {
         let words = match self.spare.take() {
-            Some(mut w) if w.capacity() > 0 => {
+            Some(mut w) => {
                 keep_buffers(&mut w, &mut self.buffers);
                 w
             }
-            _ => Vec::with_capacity(WORDS_CAPACITY),
+            None => Vec::new(),
         };
         Command {
             words,
@@ -407,7 +409,12 @@ impl<'t> Reader<'t> {
                 match target.take() {
                     Some(true) => cmd.written.push(w),
                     Some(false) => {}
-                    None => cmd.words.push(w),
+                    None => {
+                        if cmd.words.capacity() == 0 {
+                            cmd.words.reserve_exact(WORDS_CAPACITY);
+                        }
+                        cmd.words.push(w);
+                    }
                 }
             }
             match stop {
