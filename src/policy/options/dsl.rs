@@ -54,6 +54,7 @@ pub(super) fn build(text: &'static str) -> Result<Grammar, GrammarError> {
     let mut g = Grammar {
         options: Vec::new(),
         shorts: Vec::new(),
+        short_index: [0; 128],
         longs: Vec::new(),
         digits: None,
         permute: true,
@@ -146,6 +147,12 @@ pub(super) fn build(text: &'static str) -> Result<Grammar, GrammarError> {
             info.names.push(display_name(name, arity));
         }
         g.options.push(info);
+    }
+    for (i, &(c, _, _)) in g.shorts.iter().enumerate().rev() {
+        if let Some(slot) = g.short_index.get_mut(c as usize) {
+            // An index that does not fit leaves the character to the search.
+            *slot = u16::try_from(i + 1).unwrap_or(u16::MAX);
+        }
     }
     Ok(g)
 }

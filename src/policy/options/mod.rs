@@ -101,6 +101,10 @@ pub struct Grammar {
     options: Vec<OptionInfo>,
     /// Short option characters with their option and arity.
     shorts: Vec<(char, OptId, Arity)>,
+    /// For each ASCII character, 1 + the index in `shorts` of its first entry (0: none;
+    /// `u16::MAX`: search `shorts`): a short option is looked up per character of every
+    /// bundle, and a client such as curl declares dozens.
+    short_index: [u16; 128],
     /// Long names in declaration order (the order matters for `@first-match`).
     longs: Vec<LongName>,
     /// The `-#` option, if declared.
@@ -275,7 +279,7 @@ impl Grammar {
             if c == '#' {
                 return self.digits.map(|d| d.0);
             }
-            return self.shorts.iter().find(|s| s.0 == c).map(|s| s.1);
+            return self.short(c).map(|s| s.0);
         }
         let bare = name.trim_start_matches('-');
         self.longs.iter().find(|l| l.name == bare).map(|l| l.id)

@@ -12,8 +12,13 @@ enum Long {
 }
 
 impl Grammar {
-    fn short(&self, c: char) -> Option<(OptId, Arity)> {
-        self.shorts.iter().find(|s| s.0 == c).map(|s| (s.1, s.2))
+    /// The short option `c` (its first declaration).
+    pub(super) fn short(&self, c: char) -> Option<(OptId, Arity)> {
+        let found = match self.short_index.get(c as usize) {
+            Some(&i) if i != u16::MAX => self.shorts.get(usize::from(i).checked_sub(1)?),
+            _ => self.shorts.iter().find(|s| s.0 == c),
+        };
+        found.map(|s| (s.1, s.2))
     }
 
     /// Exact name first; then, when abbreviation is on, a unique prefix (several names of one

@@ -278,3 +278,13 @@ fn secrets_in_command_lines_are_found_by_tag() {
     // `--pass` abbreviates `--password`; a bare `-p` has no attached value (mysql prompts).
     assert_eq!(found, ["hunter2"]);
 }
+
+#[test]
+fn a_short_option_declared_twice_is_its_first_declaration() {
+    // The index of short options keeps the search's answer: the first declaration wins,
+    // and a character outside ASCII is still found.
+    let gr = g("-a: -a -é");
+    assert_eq!(show(&gr, &["-ax", "-é"]), ["-a=x", "-é"]);
+    assert_eq!(gr.short('a').map(|s| s.1), Some(Arity::Required));
+    assert!(gr.short('b').is_none());
+}

@@ -93,13 +93,11 @@ struct Table {
     /// some such name is `n` bytes long as written in a command (with or without `.exe`): any
     /// other word is not looked up. Every shell word is checked, most of them not names.
     first_and_len: [u64; 256],
-    /// The last bytes (ASCII lower case) of program and verb names as written in a command,
-    /// with or without `.exe`. A word's last byte is its base name's, so a word that ends in
-    /// any other byte is no name, and is passed over before its base name is looked for.
-    last: [bool; 256],
-    /// For each last byte (ASCII lower case) of a name, bit `n` is set when some name is `n`
-    /// bytes long (without `.exe`): with `first_and_len`, what a run of name bytes must pass
-    /// before it is looked up.
+    /// For each last byte (ASCII lower case) of a name as written in a command, bit `n` is
+    /// set when some such name is `n` bytes long: with `first_and_len`, what a word's base
+    /// name or a run of name bytes must pass before it is looked up. A word's last byte is
+    /// its base name's, so a word whose last byte ends no name is passed over before its base
+    /// name is looked for.
     last_and_len: [u64; 256],
 }
 
@@ -151,14 +149,14 @@ fn build() -> Table {
     names.extend(SET_VERBS);
     names.extend(WRITERS);
     let mut first_and_len = [0u64; 256];
-    let mut last = [false; 256];
     let mut last_and_len = [0u64; 256];
-    last[usize::from(b'e')] = true;
     for name in &names {
         if let Some(&b) = name.as_bytes().last() {
-            last[usize::from(b.to_ascii_lowercase())] = true;
             if name.len() < 64 {
                 last_and_len[usize::from(b.to_ascii_lowercase())] |= 1 << name.len();
+            }
+            if name.len() + ".exe".len() < 64 {
+                last_and_len[usize::from(b'e')] |= 1 << (name.len() + ".exe".len());
             }
         }
         if let Some(&b) = name.as_bytes().first() {
@@ -179,7 +177,6 @@ fn build() -> Table {
         built,
         by_name,
         first_and_len,
-        last,
         last_and_len,
     }
 }
@@ -440,15 +437,16 @@ fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Span>) {
             .text
             .as_bytes()
             .last()
-            .is_some_and(|&b| t.last[usize::from(b.to_ascii_lowercase())])
+            .is_some_and(|&b| t.last_and_len[usize::from(b.to_ascii_lowercase())] != 0)
         {
             continue;
         }
         let base = base_name(&word.text).as_bytes();
-        let Some(&first) = base.first() else {
+        let (Some(&first), Some(&last)) = (base.first(), base.last()) else {
             continue;
         };
-        let lengths = t.first_and_len[usize::from(first.to_ascii_lowercase())];
+        let lengths = t.first_and_len[usize::from(first.to_ascii_lowercase())]
+            & t.last_and_len[usize::from(last.to_ascii_lowercase())];
         if base.len() >= 64 || lengths & (1 << base.len()) == 0 {
             continue;
         }

@@ -23,6 +23,25 @@ const MAX_DEPTH: usize = 2;
 /// the word as it stands.
 const SPECIAL: [bool; 256] = crate::redact::scan::byte_set(b" \t\n\r;()`&|<>\\'\"");
 
+/// The length of the run of ordinary bytes (not [`SPECIAL`]) that `bytes` starts with. Four
+/// bytes per step: nearly every byte of a word is ordinary, and one test per four bytes took
+/// half the instructions of a test per byte.
+fn ordinary_run(bytes: &[u8]) -> usize {
+    let special = |b: u8| SPECIAL[usize::from(b)];
+    let mut quads = bytes.chunks_exact(4);
+    let mut done = 0;
+    for quad in quads.by_ref() {
+        if special(quad[0]) | special(quad[1]) | special(quad[2]) | special(quad[3]) {
+            break;
+        }
+        done += 4;
+    }
+    done + bytes[done..]
+        .iter()
+        .position(|&b| special(b))
+        .unwrap_or(bytes.len() - done)
+}
+
 /// The capacity of a new word list: as many words as fit in 1 KiB, the largest block glibc
 /// serves from its per-thread cache. A list of 16 words (1,152 bytes) took the allocator's slow
 /// path once per text read.
@@ -476,10 +495,7 @@ impl<'t> Reader<'t> {
         };
         self.pos += blanks;
         let start = self.pos;
-        let end = bytes[start..self.end]
-            .iter()
-            .position(|&b| SPECIAL[usize::from(b)])
-            .map_or(self.end, |i| start + i);
+        let end = start + ordinary_run(&bytes[start..self.end]);
         if end > start {
             let stop = match bytes.get(end) {
                 _ if end == self.end => Some(Stop::End),
@@ -586,10 +602,7 @@ impl<'t> Reader<'t> {
                 _ => {
                     // Every byte up to the next one the reader treats specially (all ASCII, so
                     // the run ends on a character boundary).
-                    let end = bytes[at..self.end]
-                        .iter()
-                        .position(|&b| SPECIAL[usize::from(b)])
-                        .map_or(self.end, |i| at + i);
+                    let end = at + ordinary_run(&bytes[at..self.end]);
                     word.push_run(at, end);
                     self.pos = end;
                     word.started = true;

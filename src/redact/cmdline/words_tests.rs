@@ -133,3 +133,24 @@ fn quoted_commands_are_read_again() {
     let all = texts(r#"log command="mysql -pX db" ok"#);
     assert!(all.contains(&vec!["mysql".to_string(), "-pX".into(), "db".into()]));
 }
+
+#[test]
+fn an_ordinary_run_ends_at_the_first_special_byte() {
+    let pieces = [
+        "a", "bcdefg", " ", "\t", "'", "\"", "\\", ";", "|", "é", "-x=1/2",
+    ];
+    for text in crate::redact::generated_texts(&pieces, 12, 5_000, 3) {
+        let bytes = text.as_bytes();
+        for from in 0..=bytes.len() {
+            let by_byte = bytes[from..]
+                .iter()
+                .position(|&b| SPECIAL[usize::from(b)])
+                .unwrap_or(bytes.len() - from);
+            assert_eq!(
+                super::ordinary_run(&bytes[from..]),
+                by_byte,
+                "{text:?} from {from}"
+            );
+        }
+    }
+}
