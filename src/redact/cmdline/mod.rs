@@ -433,11 +433,11 @@ fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Span>) {
     let words = &cmd.words;
     let mut buf = [0u8; 32];
     for (p, word) in words.iter().enumerate() {
-        if !word
+        if word
             .text
             .as_bytes()
             .last()
-            .is_some_and(|&b| t.last_and_len[usize::from(b.to_ascii_lowercase())] != 0)
+            .is_none_or(|&b| t.last_and_len[usize::from(b.to_ascii_lowercase())] == 0)
         {
             continue;
         }

@@ -75,6 +75,7 @@ thread_local! {
 
 /// `words` emptied, as a list for words of another text: it keeps its allocation (an
 /// in-place collect of an empty list of same-sized elements).
+#[allow(clippy::unnecessary_filter_map)] // the map changes the lifetime; nothing is mapped
 fn recycle<'a, 'b>(mut words: Vec<Word<'a>>) -> Vec<Word<'b>> {
     words.clear();
     words.into_iter().filter_map(|_| None).collect()
@@ -136,15 +137,18 @@ impl Word<'_> {
                 let source_of = |k: usize| runs.get(run_of(k)).map(|&(t, s)| s + (k - t));
                 let range = source_of(start)?..source_of(end - 1)? + 1;
                 // The source bytes between the runs that hold the value are what the reader
-                // dropped: quotes, and backslashes of escapes and continuations.
+                // dropped: quotes, and backslashes of escapes and continuations (which
+                // `Span::with_quotes` passes over).
                 let bytes = self.source.as_bytes();
-                let mut quotes = Vec::new();
-                for pair in runs.get(run_of(start)..=run_of(end - 1))?.windows(2) {
-                    let (t, s) = pair[0];
-                    let (next_t, next_s) = pair[1];
-                    let dropped = bytes.get(s + (next_t - t)..next_s).unwrap_or_default();
-                    quotes.extend(dropped.iter().filter(|&&b| matches!(b, b'\'' | b'"')));
-                }
+                let quotes = runs
+                    .get(run_of(start)..=run_of(end - 1))?
+                    .windows(2)
+                    .flat_map(|pair| {
+                        let (t, s) = pair[0];
+                        let (next_t, next_s) = pair[1];
+                        bytes.get(s + (next_t - t)..next_s).unwrap_or_default()
+                    })
+                    .copied();
                 debug_assert!(runs.last().is_none_or(|&(t, _)| t < text.len()));
                 Some(Span::with_quotes(range, quotes))
             }
