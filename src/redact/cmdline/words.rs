@@ -427,18 +427,14 @@ impl<'t> Reader<'t> {
         // The next word is the target of a redirection (`Some(true)`: an output file).
         let mut target: Option<bool> = None;
         loop {
-            let (word, stop) = self.word();
-            if let Some(w) = word {
-                match target.take() {
-                    Some(true) => cmd.written.push(w),
-                    Some(false) => {}
-                    None => {
-                        if cmd.words.capacity() == 0 {
-                            cmd.words.reserve_exact(WORDS_CAPACITY);
-                        }
-                        cmd.words.push(w);
-                    }
-                }
+            // Where the next word goes: a word is built in its list, not moved there.
+            let (stop, read) = match target {
+                Some(true) => self.word(Some((&mut cmd.written, 1))),
+                Some(false) => self.word(None),
+                None => self.word(Some((&mut cmd.words, WORDS_CAPACITY))),
+            };
+            if read {
+                target = None;
             }
             match stop {
                 Stop::Space => {}
@@ -485,8 +481,10 @@ impl<'t> Reader<'t> {
         }
     }
 
-    /// Reads one word (if any) and what ended it.
-    fn word(&mut self) -> (Option<Word<'t>>, Stop) {
+    /// Reads one word (if any) into a list (given with the room a list without any gets at
+    /// its first word; `None`: the word is dropped), and returns what ended it and whether
+    /// there was a word.
+    fn word(&mut self, into: Option<(&mut Vec<Word<'t>>, usize)>) -> (Stop, bool) {
         let bytes = self.text.as_bytes();
         // Most words are one run of ordinary bytes ended by a blank or the end of the text:
         // such a word is the run itself, and is taken without the general loop.
@@ -495,7 +493,7 @@ impl<'t> Reader<'t> {
             .position(|&b| !matches!(b, b' ' | b'\t'))
         else {
             self.pos = self.end;
-            return (None, Stop::End);
+            return (Stop::End, false);
         };
         self.pos += blanks;
         let start = self.pos;
@@ -512,13 +510,18 @@ impl<'t> Reader<'t> {
                 } else {
                     end + 1
                 };
-                let word = Word {
-                    text: Cow::Borrowed(&self.text[start..end]),
-                    start,
-                    runs: Vec::new(),
-                    source: self.text,
-                };
-                return (Some(word), stop);
+                if let Some((list, room)) = into {
+                    if list.capacity() == 0 {
+                        list.reserve_exact(room);
+                    }
+                    list.push(Word {
+                        text: Cow::Borrowed(&self.text[start..end]),
+                        start,
+                        runs: Vec::new(),
+                        source: self.text,
+                    });
+                }
+                return (stop, true);
             }
         }
         // The builder borrows the kept buffers; they go back when the word is built.
@@ -615,7 +618,14 @@ impl<'t> Reader<'t> {
         };
         let word = word.finish();
         self.buffers = buffers;
-        (word, stop)
+        let read = word.is_some();
+        if let (Some(word), Some((list, room))) = (word, into) {
+            if list.capacity() == 0 {
+                list.reserve_exact(room);
+            }
+            list.push(word);
+        }
+        (stop, read)
     }
 
     /// The offset of the quote that closes the one at `self.pos`, on the same logical line
