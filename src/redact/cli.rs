@@ -160,7 +160,7 @@ pub(super) fn redact_serial(
             // The whole lines of the buffer; one without a line break takes the unit path.
             let Some(last_nl) = memchr::memrchr(b'\n', buf) else {
                 let (consumed, changed) =
-                    redact_unit(&mut reader, &mut output, &mut unit, redactor, false)?;
+                    redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
                 pos += consumed;
                 hot = changed;
                 continue;
@@ -168,15 +168,24 @@ pub(super) fn redact_serial(
             block_end = pos + last_nl as u64 + 1;
         }
         let block = &buf[..(block_end - pos) as usize];
+        // A line that is a unit on its own (and no longer than a line window, as the unit
+        // path would read it whole too) is redacted where it lies in the buffer, without the
+        // copy the unit path makes.
+        if hot
+            && let Some(len) = single_line_unit(block)
+            && len <= LINE_WINDOW_BYTES
+        {
+            hot = write_redacted(&mut output, &block[..len], redactor)?;
+            reader.consume(len);
+            pos += len as u64;
+            continue;
+        }
         // Work found on a line that an earlier one continues into starts the unit at the first
         // line of their group: the secret may sit on an earlier line than what reveals it
         // (`echo hunter2 \` then `> /etc/rsync.pass`). For the same reason a group that the
         // block's last line continues past the block is left to the unit path, which reads
         // it whole.
-        let single = hot && single_line_unit(block);
-        let clean = if single {
-            0
-        } else {
+        let clean = {
             let line = match engine.first_work(block) {
                 None => block.len(),
                 Some(at) => memchr::memrchr(b'\n', &block[..at]).map_or(0, |nl| nl + 1),
@@ -190,8 +199,7 @@ pub(super) fn redact_serial(
             pos += clean as u64;
         }
         if !whole {
-            let (consumed, changed) =
-                redact_unit(&mut reader, &mut output, &mut unit, redactor, single)?;
+            let (consumed, changed) = redact_unit(&mut reader, &mut output, &mut unit, redactor)?;
             pos += consumed;
             hot = changed;
         }
@@ -201,14 +209,12 @@ pub(super) fn redact_serial(
 
 /// Reads and redacts one unit — a line, a `\`-continued group, a private-key group or a
 /// window of an overlong line — and returns the bytes it consumed and whether redaction
-/// changed any. `single`: the caller found the next line to be a unit on its own
-/// ([`single_line_unit`]), so it is not looked at again for a continuation or a key header.
+/// changed any.
 fn redact_unit(
     reader: &mut impl BufRead,
     output: &mut impl Write,
     unit: &mut Vec<u8>,
     redactor: &Redactor,
-    single: bool,
 ) -> io::Result<(u64, bool)> {
     unit.clear();
     let complete = read_line_bounded(reader, unit, LINE_WINDOW_BYTES)?;
@@ -236,7 +242,7 @@ fn redact_unit(
             rest.drain(..cut);
         }
     }
-    if !single && opens_private_key(unit) {
+    if opens_private_key(unit) {
         while unit.len() < PEM_GROUP_MAX_BYTES {
             let before = unit.len();
             let complete = read_line_bounded(reader, unit, PEM_GROUP_MAX_BYTES)?;
@@ -245,7 +251,7 @@ fn redact_unit(
             }
         }
     }
-    while !single && continues(unit) && unit.len() < CONTINUED_MAX_BYTES {
+    while continues(unit) && unit.len() < CONTINUED_MAX_BYTES {
         let before = unit.len();
         read_line_bounded(reader, unit, CONTINUED_MAX_BYTES)?;
         if unit.len() == before {
@@ -314,11 +320,12 @@ fn group_start(block: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// Whether the first line of `block` is a unit on its own: it neither continues into the
-/// next line nor opens a private-key block.
-fn single_line_unit(block: &[u8]) -> bool {
-    let line = &block[..memchr::memchr(b'\n', block).map_or(block.len(), |i| i + 1)];
-    !continues(line) && !opens_private_key(line)
+/// The length of the first line of `block` (which ends with a line break) when it is a unit
+/// on its own: it neither continues into the next line nor opens a private-key block.
+fn single_line_unit(block: &[u8]) -> Option<usize> {
+    let len = memchr::memchr(b'\n', block)? + 1;
+    let line = &block[..len];
+    (!continues(line) && !opens_private_key(line)).then_some(len)
 }
 
 /// Whether a line ends with a shell line continuation (a backslash right before its line
