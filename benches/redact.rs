@@ -306,6 +306,12 @@ fn main() {
         ("cmdline: continuations", "curl -u \\\n"),
         ("cmdline: nested quotes", "sh -c \"mysql 'a b' \" "),
         ("cmdline: set secret keys", "set requirepass "),
+        // Runs of name bytes that each pass some of the name scan's checks and fail a later
+        // one (length, last byte, a `.` before, the lookup), in a text with one real name.
+        (
+            "cmdline: name-like runs",
+            "curl mysqx .mysql mysql_ curl-x wget3 ",
+        ),
         ("cmdline: echo > password file", "echo x > a.pass; "),
         ("keyword: quoted values", "password=\"a b "),
         (
