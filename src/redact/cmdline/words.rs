@@ -51,9 +51,13 @@ const WORDS_CAPACITY: usize = 1024 / std::mem::size_of::<Word<'static>>();
 type Buffers = (String, Vec<(usize, usize)>);
 
 /// At most this many [`Buffers`] are kept, each only while its text holds at most
-/// [`KEPT_TEXT_BYTES`] (memory stays bounded whatever a text held).
+/// [`KEPT_TEXT_BYTES`] and its runs list at most [`KEPT_LIST_CAPACITY`] entries (memory
+/// stays bounded whatever a text held).
 const KEPT_BUFFERS: usize = 16;
 const KEPT_TEXT_BYTES: usize = 4096;
+
+/// The largest capacity of a list (words, runs, work lists) kept from one text to the next.
+const KEPT_LIST_CAPACITY: usize = 4 * WORDS_CAPACITY;
 
 /// What one thread's reading keeps from one text to the next: every read of a dense log
 /// allocated its word list, work lists and the buffers of its quoted words anew, and gave them
@@ -87,6 +91,7 @@ fn keep_buffers(words: &mut Vec<Word<'_>>, buffers: &mut Vec<Buffers>) {
         if let Cow::Owned(text) = word.text
             && buffers.len() < KEPT_BUFFERS
             && text.capacity() <= KEPT_TEXT_BYTES
+            && word.runs.capacity() <= KEPT_LIST_CAPACITY
         {
             buffers.push((text, word.runs));
         }
@@ -348,10 +353,24 @@ pub(crate) fn for_each_command_in<'t>(
     }
     let mut words = spare.unwrap_or_default();
     keep_buffers(&mut words, &mut buffers);
+    // A list that a long text grew is not kept: what a thread holds stays small.
+    let small = |capacity: usize| capacity <= KEPT_LIST_CAPACITY;
     SCRATCH.set(Scratch {
-        words: recycle(words),
-        pending,
-        nested,
+        words: if small(words.capacity()) {
+            recycle(words)
+        } else {
+            Vec::new()
+        },
+        pending: if small(pending.capacity()) {
+            pending
+        } else {
+            Vec::new()
+        },
+        nested: if small(nested.capacity()) {
+            nested
+        } else {
+            Vec::new()
+        },
         buffers,
     });
 }

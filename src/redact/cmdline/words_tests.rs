@@ -154,3 +154,22 @@ fn an_ordinary_run_ends_at_the_first_special_byte() {
         }
     }
 }
+
+#[test]
+fn a_thread_keeps_no_list_that_a_long_text_grew() {
+    // Thirty thousand words in one command, and ten thousand quoted parts read again: the
+    // lists grow far past what a thread keeps for the next text.
+    let long = "mysql 'a b' \"c\\\"d\" ".repeat(10_000);
+    assert_eq!(commands(&long).len(), 1 + 10_000);
+    let scratch = SCRATCH.take();
+    assert!(scratch.words.capacity() <= KEPT_LIST_CAPACITY);
+    assert!(scratch.pending.capacity() <= KEPT_LIST_CAPACITY);
+    assert!(scratch.nested.capacity() <= KEPT_LIST_CAPACITY);
+    assert!(scratch.buffers.len() <= KEPT_BUFFERS);
+    assert!(scratch.buffers.iter().all(|(text, runs)| {
+        text.capacity() <= KEPT_TEXT_BYTES && runs.capacity() <= KEPT_LIST_CAPACITY
+    }));
+    // A short text keeps its word list (handed back by the caller) for the next one.
+    for_each_command("mysql -u a", &mut |c, _| Some(c.words));
+    assert!(SCRATCH.take().words.capacity() > 0);
+}
