@@ -11,10 +11,16 @@
 //! Linear: every byte is read once per level, and there are at most [`MAX_DEPTH`] levels.
 
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::ops::Range;
 
 use crate::redact::scan::Span;
+
+#[path = "words_build.rs"]
+mod build;
+
+use build::{Buffers, KEPT_LIST_CAPACITY, SCRATCH, Scratch, WordBuilder, keep_buffers, recycle};
+#[cfg(test)]
+use build::{KEPT_BUFFERS, KEPT_TEXT_BYTES};
 
 /// How many levels of quoted text are read as commands of their own.
 const MAX_DEPTH: usize = 2;
@@ -46,57 +52,6 @@ fn ordinary_run(bytes: &[u8]) -> usize {
 /// serves from its per-thread cache. A list of 16 words (1,152 bytes) took the allocator's slow
 /// path once per text read.
 const WORDS_CAPACITY: usize = 1024 / std::mem::size_of::<Word<'static>>();
-
-/// The buffer of an owned word's text and its runs, kept for the next word that needs one.
-type Buffers = (String, Vec<(usize, usize)>);
-
-/// At most this many [`Buffers`] are kept, each only while its text holds at most
-/// [`KEPT_TEXT_BYTES`] and its runs list at most [`KEPT_LIST_CAPACITY`] entries (memory
-/// stays bounded whatever a text held).
-const KEPT_BUFFERS: usize = 16;
-const KEPT_TEXT_BYTES: usize = 4096;
-
-/// The largest capacity of a list (words, runs, work lists) kept from one text to the next.
-const KEPT_LIST_CAPACITY: usize = 4 * WORDS_CAPACITY;
-
-/// What one thread's reading keeps from one text to the next: every read of a dense log
-/// allocated its word list, work lists and the buffers of its quoted words anew, and gave them
-/// back at its end — about a tenth of the rule's cost.
-#[derive(Default)]
-struct Scratch {
-    /// An empty word list (its lifetime is that of no text: see [`recycle`]).
-    words: Vec<Word<'static>>,
-    pending: Vec<(usize, usize, usize)>,
-    nested: Vec<Range<usize>>,
-    buffers: Vec<Buffers>,
-}
-
-thread_local! {
-    /// Taken for a read and put back after it; a nested read (there is none) would start
-    /// from an empty one.
-    static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
-}
-
-/// `words` emptied, as a list for words of another text: it keeps its allocation (an
-/// in-place collect of an empty list of same-sized elements).
-#[allow(clippy::unnecessary_filter_map)] // the map changes the lifetime; nothing is mapped
-fn recycle<'a, 'b>(mut words: Vec<Word<'a>>) -> Vec<Word<'b>> {
-    words.clear();
-    words.into_iter().filter_map(|_| None).collect()
-}
-
-/// Empties `words`, keeping the buffers of owned texts in `buffers`.
-fn keep_buffers(words: &mut Vec<Word<'_>>, buffers: &mut Vec<Buffers>) {
-    for word in words.drain(..) {
-        if let Cow::Owned(text) = word.text
-            && buffers.len() < KEPT_BUFFERS
-            && text.capacity() <= KEPT_TEXT_BYTES
-            && word.runs.capacity() <= KEPT_LIST_CAPACITY
-        {
-            buffers.push((text, word.runs));
-        }
-    }
-}
 
 /// One shell word.
 #[derive(Debug)]
@@ -158,120 +113,6 @@ impl Word<'_> {
                 Some(Span::with_quotes(range, quotes))
             }
         }
-    }
-}
-
-/// Builds a word: borrowed while its bytes are one contiguous run of the source.
-struct WordBuilder<'t, 'b> {
-    source: &'t str,
-    /// Kept buffers, one of which an owned text takes before allocating its own.
-    buffers: &'b mut Vec<Buffers>,
-    /// The contiguous run so far (`start..end`), while nothing forced a copy.
-    start: usize,
-    end: usize,
-    owned: Option<(String, Vec<(usize, usize)>)>,
-    started: bool,
-}
-
-impl<'t, 'b> WordBuilder<'t, 'b> {
-    fn new(source: &'t str, buffers: &'b mut Vec<Buffers>) -> Self {
-        Self {
-            source,
-            buffers,
-            start: 0,
-            end: 0,
-            owned: None,
-            started: false,
-        }
-    }
-
-    /// Appends the source character `c` at `at` (every caller pushes a character it read
-    /// there).
-    fn push(&mut self, c: char, at: usize) {
-        debug_assert!(self.source[at..].starts_with(c));
-        self.push_run(at, at + c.len_utf8());
-    }
-
-    /// Switches to an owned text (a copy of the run so far) and returns it with its runs.
-    fn owned_parts(&mut self) -> (&mut String, &mut Vec<(usize, usize)>) {
-        let (text, runs) = self.owned.get_or_insert_with(|| {
-            let (mut text, mut runs) = self.buffers.pop().map_or_else(
-                || {
-                    (
-                        String::with_capacity(self.end - self.start + 32),
-                        Vec::with_capacity(4),
-                    )
-                },
-                |(mut text, mut runs)| {
-                    text.clear();
-                    runs.clear();
-                    (text, runs)
-                },
-            );
-            text.push_str(&self.source[self.start..self.end]);
-            if self.start != self.end {
-                runs.push((0, self.start));
-            }
-            (text, runs)
-        });
-        (text, runs)
-    }
-
-    /// Appends the source run `at..end` (whole characters) at once: a word is mostly such
-    /// runs, and pushing them a character at a time dominated the rule's cost.
-    fn push_run(&mut self, at: usize, end: usize) {
-        if at >= end {
-            return;
-        }
-        if self.owned.is_none() {
-            if self.start == self.end {
-                self.start = at;
-                self.end = end;
-                return;
-            }
-            if at == self.end {
-                self.end = end;
-                return;
-            }
-        }
-        let source = self.source;
-        let (text, runs) = self.owned_parts();
-        // A run continues while its source does.
-        let continues = runs
-            .last()
-            .is_some_and(|&(t, s)| s + (text.len() - t) == at);
-        if !continues {
-            runs.push((text.len(), at));
-        }
-        text.push_str(&source[at..end]);
-    }
-
-    /// The text so far.
-    fn text(&self) -> &str {
-        match &self.owned {
-            Some((text, _)) => text,
-            None => &self.source[self.start..self.end],
-        }
-    }
-
-    fn finish(self) -> Option<Word<'t>> {
-        if !self.started {
-            return None;
-        }
-        Some(match self.owned {
-            Some((text, runs)) => Word {
-                text: Cow::Owned(text),
-                start: 0,
-                runs,
-                source: self.source,
-            },
-            None => Word {
-                text: Cow::Borrowed(&self.source[self.start..self.end]),
-                start: self.start,
-                runs: Vec::new(),
-                source: self.source,
-            },
-        })
     }
 }
 
