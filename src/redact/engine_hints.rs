@@ -44,6 +44,19 @@ pub(super) fn fold(b: u8) -> u8 {
     b | 0x20
 }
 
+thread_local! {
+    /// The buffer a thread folds text into for the hint search.
+    static FOLDED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's fold buffer (a new one while it is in use).
+fn with_folded<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    FOLDED.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => f(&mut buf),
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
 /// The literal groups the SIMD searchers look for: a prefix cover of `hints` (folded,
 /// minimal). Every hint starts with a literal of some group, so a position where none starts
 /// holds no hint; where one does, [`Engine::hints_at`] compares the hints exactly.
@@ -99,14 +112,8 @@ impl Engine {
         let Some(any_hint) = &self.any_hint else {
             return true;
         };
-        thread_local! {
-            static FOLDED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-        }
         let bytes = text.as_bytes();
-        FOLDED.with(|cell| {
-            let Ok(mut buf) = cell.try_borrow_mut() else {
-                return true;
-            };
+        with_folded(|buf| {
             let mut start = 0;
             loop {
                 let end = (start + FOLD_CHUNK).min(bytes.len());
@@ -155,16 +162,7 @@ impl Engine {
             return self.always
                 | self.scan_chunk(any_hint, &buf[..bytes.len()], bytes, 0, proposals);
         }
-        thread_local! {
-            static FOLDED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-        }
-        FOLDED.with(|cell| {
-            let mut owned = Vec::new();
-            let mut borrowed = cell.try_borrow_mut();
-            let buf = match borrowed.as_deref_mut() {
-                Ok(buf) => buf,
-                Err(_) => &mut owned,
-            };
+        with_folded(|buf| {
             let mut mask = self.always;
             let mut start = 0;
             loop {
@@ -253,16 +251,7 @@ impl Engine {
         let Some(any_hint) = &self.any_hint else {
             return self.hints.find(bytes).map(|m| m.start());
         };
-        thread_local! {
-            static FOLDED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-        }
-        FOLDED.with(|cell| {
-            let mut owned = Vec::new();
-            let mut borrowed = cell.try_borrow_mut();
-            let folded = match borrowed.as_deref_mut() {
-                Ok(buf) => buf,
-                Err(_) => &mut owned,
-            };
+        with_folded(|folded| {
             let mut start = 0;
             // Chunks grow from small to FOLD_CHUNK: the text mode asks again after every line
             // it redacts, and on secret-dense text the first hint is a line away.

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::{lower_name, table};
+use super::table;
 
 /// The bytes program and verb names are made of (a unit test checks every name), which are
 /// also the bytes that join a name to the word around it (`mysql_config`, `my-mysql`).
@@ -36,27 +36,9 @@ pub(super) fn next_name(bytes: &[u8], from: usize) -> Option<Range<usize>> {
         let start = at + bytes.get(at..)?.iter().position(is_name_byte)?;
         let end = run_end(start);
         at = end;
-        let run = &bytes[start..end];
-        let (Some(&first), Some(&last)) = (run.first(), run.last()) else {
-            continue;
-        };
-        let len = 1u64
-            .checked_shl(u32::try_from(run.len()).unwrap_or(u32::MAX))
-            .unwrap_or(0);
-        if t.first_and_len[usize::from(first.to_ascii_lowercase())]
-            & t.last_and_len[usize::from(last.to_ascii_lowercase())]
-            & len
-            == 0
+        if (start == 0 || bytes[start - 1] != b'.')
+            && t.named(&bytes[start..end], &mut buf).is_some()
         {
-            continue;
-        }
-        if start > 0 && bytes[start - 1] == b'.' {
-            continue;
-        }
-        let Some(name) = lower_name(run, &mut buf) else {
-            continue;
-        };
-        if t.by_name.contains_key(name) {
             return Some(start..end);
         }
     }
