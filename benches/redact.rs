@@ -5,11 +5,13 @@
 //! linear rule takes about ten times as long for ten times the input.
 //!
 //! For instruction counts (independent of machine load), two variables narrow a run:
-//! `REDACT_BENCH_ONLY=dense-cli` (or `one-secret-cli`, `clean-cli`) runs only that row, once,
-//! and `REDACT_BENCH_MB=N` sizes its input. The text mode runs inside [`run_stream`], which is
-//! never inlined, so `taskset -c 0 valgrind --tool=callgrind --collect-atstart=no
-//! --toggle-collect='*run_stream*'` counts exactly its instructions (on one CPU the text mode
-//! runs on the calling thread; on more, its workers are threads callgrind would not count).
+//! `REDACT_BENCH_ONLY=dense-cli` (or `one-secret-cli`, `clean-cli`, or the name of an
+//! adversarial row) runs only that row, once, and `REDACT_BENCH_MB=N` sizes its input. The
+//! text mode runs inside [`run_stream`], an adversarial row inside [`run_redact`], both never
+//! inlined, so `taskset -c 0 valgrind --tool=callgrind --collect-atstart=no
+//! --toggle-collect='*run_stream*'` (or `'*run_redact*'`) counts exactly their instructions
+//! (on one CPU the text mode runs on the calling thread; on more, its workers are threads
+//! callgrind would not count).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -86,6 +88,67 @@ fn one_secret_text(bytes: usize) -> String {
     out
 }
 
+/// Adversarial inputs per rule: (row name, unit repeated to the input size). Each is redacted
+/// as one text with [`Redactor::redact`].
+const ADVERSARIAL: &[(&str, &str)] = &[
+    ("url: '://a:b' no @", "://a:b"),
+    ("authorization: repeated, no quote", "authorization: a | "),
+    ("authorization: separators only", "Authorization:\n"),
+    ("bearer: keyword only", "bearer "),
+    ("keyword: 'password' no separator", "password "),
+    ("keyword: long whitespace", "password\t \t "),
+    ("cli flag: unterminated quotes", "--password \"a "),
+    ("cli flag: escaped run", "--token \\\\\\\\"),
+    ("cli flag: look-behind fails", "x--password a "),
+    ("cli flag: '--' values", "--password --x "),
+    ("compound flag: prefixes", "--a-b-c-d-token-"),
+    (
+        "securestring: switches, no value",
+        "ConvertTo-SecureString -a -b -c -d -e -f -g -h -i ",
+    ),
+    (
+        "securestring: unterminated quote",
+        "ConvertTo-SecureString 'x ",
+    ),
+    (
+        "pem: headers without footer",
+        "-----BEGIN RSA PRIVATE KEY-----",
+    ),
+    (
+        "pem: header, long body",
+        "-----BEGIN PRIVATE KEY-----\nAAAA",
+    ),
+    ("github: pat prefix run", "xgithub_pat_"),
+    ("jwt: ey runs without dot", "ey-"),
+    ("jwt: header, short payload", "eyAAAAAAAAAAAAAAAAAAAA.eyA."),
+    ("akia: 17 chars", "AKIAAAAAAAAAAAAAAAAAA "),
+    (
+        "slack webhook prefix",
+        "https://hooks.slack.com/services/T1/",
+    ),
+    ("mysql gate + -p", "mysql -px -p"),
+    ("sshpass options", "sshpass -v -v -v "),
+    ("netrc: password words", "machine h login u password "),
+    ("pgpass: colons", "a:1:b:c:"),
+    ("cmdline: mysql -p words", "mysql -p -p -p "),
+    ("cmdline: unclosed quotes", "mysql -u \"a "),
+    ("cmdline: continuations", "curl -u \\\n"),
+    ("cmdline: nested quotes", "sh -c \"mysql 'a b' \" "),
+    ("cmdline: set secret keys", "set requirepass "),
+    // Runs of name bytes that each pass some of the name scan's checks and fail a later
+    // one (length, last byte, a `.` before, the lookup), in a text with one real name.
+    (
+        "cmdline: name-like runs",
+        "curl mysqx .mysql mysql_ curl-x wget3 ",
+    ),
+    ("cmdline: echo > password file", "echo x > a.pass; "),
+    ("keyword: quoted values", "password=\"a b "),
+    (
+        "all hints, no secrets",
+        "token secret password sk- ey .ey ghp_ AKIA xox :// ",
+    ),
+];
+
 fn dense_text(bytes: usize) -> String {
     let mut out = String::with_capacity(bytes + 512);
     while out.len() < bytes {
@@ -114,6 +177,13 @@ fn input_bytes() -> usize {
 fn run_stream(input: &[u8], r: &Redactor) {
     let mut sink = std::io::sink();
     relay_shell::redact::redact_stream(black_box(input), &mut sink, r).unwrap_or(());
+}
+
+/// [`Redactor::redact`] of one text, never inlined for the same reason as [`run_stream`]
+/// (callgrind: `--toggle-collect='*run_redact*'`).
+#[inline(never)]
+fn run_redact(text: &str, r: &Redactor) {
+    black_box(r.redact(black_box(text)));
 }
 
 fn time<F: FnMut()>(mut f: F) -> Duration {
@@ -147,8 +217,19 @@ fn only_row(row: &str, r: &Redactor) {
             clean.repeat(input_bytes() / clean.len() + 1)
         }
         other => {
-            eprintln!(
-                "unknown REDACT_BENCH_ONLY row {other:?} (dense-cli, one-secret-cli, clean-cli)"
+            let Some((_, unit)) = ADVERSARIAL.iter().find(|(name, _)| *name == other) else {
+                eprintln!(
+                    "unknown REDACT_BENCH_ONLY row {other:?} (dense-cli, one-secret-cli, \
+                     clean-cli, or an adversarial row's name)"
+                );
+                return;
+            };
+            let text = adversarial(unit, input_bytes());
+            let d = time(|| run_redact(&text, r));
+            println!(
+                "{row} {:>7.1} ms  ({} bytes)",
+                d.as_secs_f64() * 1e3,
+                text.len()
             );
             return;
         }
@@ -261,68 +342,8 @@ fn main() {
 
     println!();
     println!("adversarial input (rule: unit)                      1 MB ms   10 MB ms  ratio");
-    let cases: &[(&str, &str)] = &[
-        ("url: '://a:b' no @", "://a:b"),
-        ("authorization: repeated, no quote", "authorization: a | "),
-        ("authorization: separators only", "Authorization:\n"),
-        ("bearer: keyword only", "bearer "),
-        ("keyword: 'password' no separator", "password "),
-        ("keyword: long whitespace", "password\t \t "),
-        ("cli flag: unterminated quotes", "--password \"a "),
-        ("cli flag: escaped run", "--token \\\\\\\\"),
-        ("cli flag: look-behind fails", "x--password a "),
-        ("cli flag: '--' values", "--password --x "),
-        ("compound flag: prefixes", "--a-b-c-d-token-"),
-        (
-            "securestring: switches, no value",
-            "ConvertTo-SecureString -a -b -c -d -e -f -g -h -i ",
-        ),
-        (
-            "securestring: unterminated quote",
-            "ConvertTo-SecureString 'x ",
-        ),
-        (
-            "pem: headers without footer",
-            "-----BEGIN RSA PRIVATE KEY-----",
-        ),
-        (
-            "pem: header, long body",
-            "-----BEGIN PRIVATE KEY-----\nAAAA",
-        ),
-        ("github: pat prefix run", "xgithub_pat_"),
-        ("jwt: ey runs without dot", "ey-"),
-        ("jwt: header, short payload", "eyAAAAAAAAAAAAAAAAAAAA.eyA."),
-        ("akia: 17 chars", "AKIAAAAAAAAAAAAAAAAAA "),
-        (
-            "slack webhook prefix",
-            "https://hooks.slack.com/services/T1/",
-        ),
-        ("mysql gate + -p", "mysql -px -p"),
-        ("sshpass options", "sshpass -v -v -v "),
-        ("netrc: password words", "machine h login u password "),
-        ("pgpass: colons", "a:1:b:c:"),
-        ("cmdline: mysql -p words", "mysql -p -p -p "),
-        ("cmdline: unclosed quotes", "mysql -u \"a "),
-        ("cmdline: continuations", "curl -u \\\n"),
-        ("cmdline: nested quotes", "sh -c \"mysql 'a b' \" "),
-        ("cmdline: set secret keys", "set requirepass "),
-        // Runs of name bytes that each pass some of the name scan's checks and fail a later
-        // one (length, last byte, a `.` before, the lookup), in a text with one real name.
-        (
-            "cmdline: name-like runs",
-            "curl mysqx .mysql mysql_ curl-x wget3 ",
-        ),
-        ("cmdline: echo > password file", "echo x > a.pass; "),
-        ("keyword: quoted values", "password=\"a b "),
-        (
-            "all hints, no secrets",
-            "token secret password sk- ey .ey ghp_ AKIA xox :// ",
-        ),
-    ];
-    for (name, unit) in cases {
-        scaling(name, unit, |text| {
-            black_box(r.redact(text));
-        });
+    for (name, unit) in ADVERSARIAL {
+        scaling(name, unit, |text| run_redact(text, &r));
     }
     // The text mode's chunk cutter where few line ends are safe cuts.
     let text_mode: &[(&str, &str)] = &[

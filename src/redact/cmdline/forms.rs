@@ -42,7 +42,7 @@ pub(super) fn names_secret(key: &str) -> bool {
 pub(super) fn set_form(rest: &[Word], found: &mut Vec<Span>) {
     let mut words = rest
         .iter()
-        .take(8)
+        .take(super::SET_FORM_WORDS)
         .skip_while(|w| w.text.starts_with('-') || w.text.eq_ignore_ascii_case("set"));
     let Some(key) = words.next() else { return };
     if key.text.contains('=') || !names_secret(&key.text) {
@@ -54,7 +54,7 @@ pub(super) fn set_form(rest: &[Word], found: &mut Vec<Span>) {
 }
 
 /// Whether a file name says the file holds a bare password or token.
-fn secret_file(path: &str) -> bool {
+pub(super) fn secret_file(path: &str) -> bool {
     let base = path
         .rsplit(['/', '\\'])
         .next()
@@ -71,7 +71,7 @@ fn secret_file(path: &str) -> bool {
 /// `echo SECRET > /etc/rsync.pass`, `printf '%s' SECRET | tee ~/.vault-token` (`printf`
 /// says which: its first operand is a format).
 pub(super) fn writer(cmd: &Command, next: Option<&Command>, printf: bool, found: &mut Vec<Span>) {
-    let into_secret = cmd.written.iter().any(|w| secret_file(&w.text))
+    let into_secret = cmd.writes_target
         || (cmd.next == Next::Pipe
             && next.is_some_and(|n| {
                 n.words

@@ -28,14 +28,38 @@ use crate::policy::options::{Grammar, Item, OptId, Parsed};
 use super::scan::{Hit, Rule, ScanState, Span};
 #[cfg(test)]
 use forms::names_secret;
-use forms::{set_form, writer};
+use forms::{secret_file, set_form, writer};
 use lines::{NAME_BYTES, logical_line_end, logical_line_start, next_name};
 use table::{Client, Positional, Shape, Source};
-use words::{Command, Word};
+use words::{Command, Reading, Word};
 
 /// Most words after a program name that are parsed as its arguments (keeps many program
 /// names on one line linear).
 const MAX_ARGS: usize = 64;
+
+/// Among how many words after a program name its subcommand is looked for.
+const SUBCOMMAND_SEARCH: usize = 6;
+
+/// The most words of a subcommand in the table (a unit test checks every row).
+const MAX_SUBCOMMAND_WORDS: usize = 2;
+
+/// Words after a `set` verb that its key and value are looked for in.
+const SET_FORM_WORDS: usize = 8;
+
+/// The most words after a name that [`in_command`] reads with it (the writer form, which reads
+/// every word, is read whole: see [`whole`]).
+const LOOKAHEAD: usize = {
+    let client = SUBCOMMAND_SEARCH + MAX_SUBCOMMAND_WORDS + MAX_ARGS;
+    if client > SET_FORM_WORDS {
+        client
+    } else {
+        SET_FORM_WORDS
+    }
+};
+
+/// The most words of a command the reader holds before it hands a window of them over: a
+/// command of a million words is read in windows, not held whole (the writer form aside).
+const WINDOW: usize = 4 * LOOKAHEAD;
 
 /// Verbs whose next words are a key and a value (`set KEY VALUE`).
 const SET_VERBS: &[&str] = &["set", "setx", "config"];
@@ -269,6 +293,11 @@ impl Rule for CommandLineRule {
 /// Every secret span in `text`, sorted and without overlaps. Only the logical lines that name
 /// a program or verb of the table are read as commands.
 fn secrets(text: &str) -> Vec<Span> {
+    secrets_in_windows(text, WINDOW)
+}
+
+/// [`secrets`], with long commands read in windows of `window` words.
+fn secrets_in_windows(text: &str, window: usize) -> Vec<Span> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
     let mut covered = 0;
@@ -286,10 +315,15 @@ fn secrets(text: &str) -> Vec<Span> {
         };
         let start = logical_line_start(bytes, m.start).max(covered);
         let end = logical_line_end(bytes, m.end);
-        words::for_each_command_in(text, start..end, &worth, &mut |cmd, next| {
-            in_command(&cmd, next, &mut found);
-            // The read words go back to the reader for the next command.
-            Some(cmd.words)
+        let reading = Reading {
+            worth: &worth,
+            whole: &whole,
+            target: &secret_file,
+            window,
+            lookahead: LOOKAHEAD,
+        };
+        words::for_each_command_in(text, start..end, &reading, &mut |cmd, next| {
+            in_command(cmd, next, &mut found);
         });
         covered = end;
     }
@@ -345,11 +379,24 @@ fn lower_name<'b>(base: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b [u8]> {
     Some(name.strip_suffix(b".exe").unwrap_or(name))
 }
 
+/// Whether a command that starts with `first` is read whole: the writer form reads every
+/// word of an `echo` or `printf` command, and of a `tee` one it writes into.
+fn whole(first: &str) -> bool {
+    let mut buf = [0u8; 32];
+    let base = base_name(first).as_bytes();
+    lower_name(base, &mut buf) == Some(b"tee")
+        || table()
+            .named(base, &mut buf)
+            .is_some_and(|(_, named)| named.writer)
+}
+
+/// The secrets of the names among `cmd`'s words (`cmd.words[..cmd.names]`), each read with at
+/// most [`LOOKAHEAD`] words after it.
 fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Span>) {
     let t = table();
     let words = &cmd.words;
     let mut buf = [0u8; 32];
-    for (p, word) in words.iter().enumerate() {
+    for (p, word) in words[..cmd.names].iter().enumerate() {
         if word
             .text
             .as_bytes()
@@ -364,7 +411,7 @@ fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Span>) {
         if named.set_verb {
             set_form(&words[p + 1..], found);
         }
-        if named.writer && p == 0 {
+        if named.writer && p == 0 && !cmd.continued {
             writer(cmd, next, name == b"printf", found);
         }
         for &row in &named.rows {
@@ -385,7 +432,7 @@ fn after_subcommand<'w, 't>(args: &'w [Word<'t>], sub: &[&str]) -> Option<&'w [W
     };
     let start = args
         .iter()
-        .take(6)
+        .take(SUBCOMMAND_SEARCH)
         .position(|w| w.text.eq_ignore_ascii_case(first))?;
     let rest = &args[start..];
     let matches = sub

@@ -158,3 +158,77 @@ fn the_name_scan_finds_what_the_definition_finds() {
         }
     }
 }
+
+#[test]
+fn every_subcommand_fits_the_lookahead() {
+    for client in table::clients() {
+        assert!(
+            client.sub.len() <= MAX_SUBCOMMAND_WORDS,
+            "{:?}: raise MAX_SUBCOMMAND_WORDS",
+            client.names
+        );
+    }
+}
+
+/// A long command read in windows gives the secrets it gives read whole: every name is read
+/// in exactly one window, with every word after it that it reads.
+#[test]
+fn long_commands_read_in_windows_give_what_whole_ones_give() {
+    let pieces = [
+        "mysql ",
+        "docker ",
+        "helm ",
+        "registry ",
+        "login ",
+        "-v ",
+        "-v ",
+        "-v ",
+        "-u ",
+        "x ",
+        "-pS3cr3t ",
+        "-p ",
+        "hunter2 ",
+        "--password=pw1 ",
+        "set ",
+        "requirepass ",
+        "echo ",
+        "printf ",
+        "tee ",
+        "> /etc/rsync.pass ",
+        ">> log ",
+        "| ",
+        "'a b' ",
+        "\"mysql -pQ db\" ",
+        "\\\n",
+        "sshpass ",
+        "vault ",
+        "tok3n ",
+    ];
+    // Runs of fillers make commands of hundreds of words, whose names' arguments reach
+    // across window ends.
+    let filler = "-v ".repeat(40);
+    let mut with_filler: Vec<&str> = pieces.to_vec();
+    with_filler.push(&filler);
+    let mut checked = 0;
+    for text in crate::redact::generated_texts(&with_filler, 400, 300, 7) {
+        let whole = secrets_in_windows(&text, usize::MAX);
+        for window in [LOOKAHEAD + 1, LOOKAHEAD + 7, WINDOW] {
+            assert_eq!(
+                secrets_in_windows(&text, window),
+                whole,
+                "window {window}: {text:?}"
+            );
+        }
+        checked += usize::from(!whole.is_empty());
+    }
+    assert!(checked > 250, "too few texts with secrets: {checked}");
+    // The far end of the lookahead: a subcommand found at its last place, two words long,
+    // then the last argument parsed.
+    let far = format!(
+        "x helm a b c d e registry login {}-pFAR",
+        "-v ".repeat(MAX_ARGS - 1)
+    );
+    let far = format!("{}{far}", "y ".repeat(LOOKAHEAD));
+    assert_eq!(secret_texts(&far), ["FAR"]);
+    assert_eq!(secrets_in_windows(&far, LOOKAHEAD + 1), secrets(&far));
+}

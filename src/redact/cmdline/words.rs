@@ -8,6 +8,9 @@
 //! replace. A quoted part that holds whitespace (`sh -c "mysql -pX db"`, `command="…"`) is
 //! also read as a text of its own, one level deep, so a command inside a string is found too.
 //!
+//! A long command is handed over in windows of a bounded number of words ([`Reading`]), so
+//! what the reader holds stays bounded however many words a command has.
+//!
 //! Linear: every byte is read once per level, and there are at most [`MAX_DEPTH`] levels.
 
 use std::borrow::Cow;
@@ -18,7 +21,10 @@ use crate::redact::scan::Span;
 #[path = "words_build.rs"]
 mod build;
 
-use build::{Buffers, KEPT_LIST_CAPACITY, SCRATCH, Scratch, WordBuilder, keep_buffers, recycle};
+use build::{
+    Buffers, KEPT_LIST_CAPACITY, SCRATCH, Scratch, WordBuilder, keep_buffers, keep_buffers_of,
+    recycle,
+};
 #[cfg(test)]
 use build::{KEPT_BUFFERS, KEPT_TEXT_BYTES};
 
@@ -54,7 +60,7 @@ fn ordinary_run(bytes: &[u8]) -> usize {
 const WORDS_CAPACITY: usize = 1024 / std::mem::size_of::<Word<'static>>();
 
 /// One shell word.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Word<'t> {
     /// The word as the program receives it (quotes and escapes resolved). Borrowed from the
     /// source when it is one contiguous run of it (most words).
@@ -125,47 +131,95 @@ pub(crate) enum Next {
     Other,
 }
 
-/// A simple command: its words, the words that are redirection targets, and what follows.
-#[derive(Debug)]
+/// A simple command as handed over: its words (redirections left out), or a window of them.
+#[derive(Debug, Clone)]
 pub(crate) struct Command<'t> {
-    /// The words, redirections left out.
+    /// The words, redirections left out: all of them, or a window of a long command's.
     pub words: Vec<Word<'t>>,
-    /// The targets of `>` and `>>` redirections.
-    pub written: Vec<Word<'t>>,
-    /// What follows the command.
+    /// The words this hand-over is for: `words[..names]`. In a window that more follow, the
+    /// words after these are there only as the words those read after them; the next window
+    /// starts with them. Otherwise every word.
+    pub names: usize,
+    /// Whether `words` is a later window of a command: its first word is not the command's.
+    pub continued: bool,
+    /// Whether an output redirection (`>`, `>>`) of the command so far writes a target that
+    /// [`Reading::target`] accepts.
+    pub writes_target: bool,
+    /// What follows the command (`Other` in a window that more follow).
     pub next: Next,
 }
 
-/// A word list `emit` hands back (emptied) for the reader to fill again: a command's words
-/// are read into it instead of a new allocation.
-pub(crate) type Spare<'t> = Option<Vec<Word<'t>>>;
+impl<'t> Command<'t> {
+    /// An empty command whose words go into `words` (emptied).
+    fn with_list(mut words: Vec<Word<'t>>) -> Self {
+        words.clear();
+        Command {
+            words,
+            names: 0,
+            continued: false,
+            writes_target: false,
+            next: Next::Other,
+        }
+    }
+}
 
-/// What [`for_each_command`] calls with each command and the one after it in the same text
-/// (`None` for the last): a pipe leads only to a command of its own text, never into a
-/// quoted part read after it.
-pub(crate) type Emit<'e, 't> = dyn FnMut(Command<'t>, Option<&Command<'t>>) -> Spare<'t> + 'e;
+/// What the caller of [`for_each_command_in`] asks of the reading.
+pub(crate) struct Reading<'a> {
+    /// Whether a quoted part is read as a text of its own (asked of its inside).
+    pub worth: &'a dyn Fn(&str) -> bool,
+    /// Whether a command that starts with this word is handed over whole however long it
+    /// grows; any other is handed over in windows once it has [`Self::window`] words.
+    pub whole: &'a dyn Fn(&str) -> bool,
+    /// Whether an output redirection target matters ([`Command::writes_target`]).
+    pub target: &'a dyn Fn(&str) -> bool,
+    /// The most words a command holds before a window of it is handed over (more than
+    /// `lookahead`).
+    pub window: usize,
+    /// How many words after a word the caller reads with it: a window hands over all its
+    /// words but the last `lookahead`, which start the next window.
+    pub lookahead: usize,
+}
+
+/// What [`for_each_command_in`] calls with each command (or window of one) and the command
+/// after it in the same text (`None` for the last, and for a window that more follow): a pipe
+/// leads only to a command of its own text, never into a quoted part read after it. A command
+/// is handed over before the first window of the command after it, with that window as its
+/// next.
+pub(crate) type Emit<'e, 't> = dyn FnMut(&Command<'t>, Option<&Command<'t>>) + 'e;
+
+/// What the tests read with: every quoted part, every command whole, every target.
+#[cfg(test)]
+pub(crate) const READ_ALL: Reading<'static> = Reading {
+    worth: &|_| true,
+    whole: &|_| true,
+    target: &|_| true,
+    window: usize::MAX,
+    lookahead: 0,
+};
 
 /// Calls `emit` with every simple command of `text`, then of the quoted parts with whitespace
 /// inside, one at a time (memory stays bounded by two commands plus the quoted spans).
 #[cfg(test)]
 pub(crate) fn for_each_command<'t>(text: &'t str, emit: &mut Emit<'_, 't>) {
-    for_each_command_in(text, 0..text.len(), &|_| true, emit);
+    for_each_command_in(text, 0..text.len(), &READ_ALL, emit);
 }
 
 /// [`for_each_command`] over `text[range]`, which must start where a command may start (the
-/// start of the text or of a line that no `\` continues). A quoted part is read only when
-/// `worth` says so of its inside.
+/// start of the text or of a line that no `\` continues), read as `reading` asks.
 pub(crate) fn for_each_command_in<'t>(
     text: &'t str,
     range: Range<usize>,
-    worth: &dyn Fn(&str) -> bool,
+    reading: &Reading<'_>,
     emit: &mut Emit<'_, 't>,
 ) {
+    debug_assert!(reading.window > reading.lookahead);
     let scratch = SCRATCH.take();
     let mut pending = scratch.pending;
     pending.clear();
     pending.push((range.start, range.end, 0usize));
-    let mut spare: Spare<'t> = Some(recycle(scratch.words));
+    // The command being read and the one read before it, whose lists every reader reuses.
+    let mut cmd = Command::with_list(recycle(scratch.words));
+    let mut held = Command::with_list(recycle(scratch.held));
     // One list of quoted spans serves every reader in turn.
     let mut nested = scratch.nested;
     let mut buffers = scratch.buffers;
@@ -176,32 +230,36 @@ pub(crate) fn for_each_command_in<'t>(
             end,
             pos: start,
             nested,
-            spare: spare.take(),
             buffers,
+            targets: Vec::new(),
+            reading,
         };
-        reader.read(emit);
-        spare = reader.spare.take();
+        reader.read(&mut cmd, &mut held, emit);
         nested = reader.nested;
         buffers = reader.buffers;
         if depth + 1 < MAX_DEPTH {
             pending.extend(
                 nested
                     .iter()
-                    .filter(|r| text.get((*r).clone()).is_some_and(worth))
+                    .filter(|r| text.get((*r).clone()).is_some_and(reading.worth))
                     .map(|r| (r.start, r.end, depth + 1)),
             );
         }
     }
-    let mut words = spare.unwrap_or_default();
-    keep_buffers(&mut words, &mut buffers);
+    keep_buffers(&mut cmd.words, &mut buffers);
+    keep_buffers(&mut held.words, &mut buffers);
     // A list that a long text grew is not kept: what a thread holds stays small.
     let small = |capacity: usize| capacity <= KEPT_LIST_CAPACITY;
-    SCRATCH.set(Scratch {
-        words: if small(words.capacity()) {
+    let kept = |words: Vec<Word<'t>>| {
+        if small(words.capacity()) {
             recycle(words)
         } else {
             Vec::new()
-        },
+        }
+    };
+    SCRATCH.set(Scratch {
+        words: kept(cmd.words),
+        held: kept(held.words),
         pending: if small(pending.capacity()) {
             pending
         } else {
@@ -220,23 +278,21 @@ pub(crate) fn for_each_command_in<'t>(
 #[cfg(test)]
 pub(crate) fn commands(text: &str) -> Vec<Command<'_>> {
     let mut out = Vec::new();
-    for_each_command(text, &mut |c, _| {
-        out.push(c);
-        None
-    });
+    for_each_command(text, &mut |c, _| out.push(c.clone()));
     out
 }
 
-struct Reader<'t> {
+struct Reader<'t, 'a> {
     text: &'t str,
     end: usize,
     pos: usize,
     /// Inner spans of quoted parts that hold whitespace.
     nested: Vec<Range<usize>>,
-    /// An empty word list to read the next command into.
-    spare: Spare<'t>,
     /// Buffers of owned word texts, kept for the next ones.
     buffers: Vec<Buffers>,
+    /// The list an output redirection's target is read into (and emptied after its check).
+    targets: Vec<Word<'t>>,
+    reading: &'a Reading<'a>,
 }
 
 /// What ended a word.
@@ -251,7 +307,7 @@ enum Stop {
     End,
 }
 
-impl<'t> Reader<'t> {
+impl<'t> Reader<'t, '_> {
     fn peek(&self) -> Option<char> {
         if self.pos >= self.end {
             return None;
@@ -262,88 +318,117 @@ impl<'t> Reader<'t> {
         }
     }
 
-    /// An empty command, its word list the spare one when there is one (else one that
-    /// allocates at its first word: a text that ends with a line break ends with an empty
-    /// command).
-    fn fresh(&mut self) -> Command<'t> {
-        let words = match self.spare.take() {
-            Some(mut w) => {
-                keep_buffers(&mut w, &mut self.buffers);
-                w
-            }
-            None => Vec::new(),
-        };
-        Command {
-            words,
-            written: Vec::new(),
-            next: Next::Other,
-        }
-    }
-
-    fn read(&mut self, out: &mut Emit<'_, 't>) {
-        let mut cmd = self.fresh();
-        // The last command read, emitted once the one after it is known.
-        let mut held: Option<Command<'t>> = None;
+    /// Reads the commands of the text into `cmd` and `held` (both empty before and after).
+    fn read(&mut self, cmd: &mut Command<'t>, held: &mut Command<'t>, out: &mut Emit<'_, 't>) {
+        // Whether `held` holds the last command read, handed over once the one after it is
+        // known.
+        let mut holding = false;
+        // Whether the command being read is handed over whole (asked at its first window).
+        let mut whole: Option<bool> = None;
         // The next word is the target of a redirection (`Some(true)`: an output file).
         let mut target: Option<bool> = None;
         loop {
             // Where the next word goes: a word is built in its list, not moved there.
             let (stop, read) = match target {
-                Some(true) => self.word(Some((&mut cmd.written, 1))),
+                Some(true) => self.target_word(cmd),
                 Some(false) => self.word(None),
                 None => self.word(Some((&mut cmd.words, WORDS_CAPACITY))),
             };
             if read {
+                if target.is_none()
+                    && cmd.words.len() >= self.reading.window
+                    && !*whole.get_or_insert_with(|| {
+                        !cmd.continued && (self.reading.whole)(&cmd.words[0].text)
+                    })
+                {
+                    self.hand_over_window(cmd, held, &mut holding, out);
+                }
                 target = None;
             }
-            match stop {
-                Stop::Space => {}
+            let next = match stop {
+                Stop::Space => continue,
                 Stop::Redirect(output) => {
                     target = Some(output);
+                    continue;
                 }
-                Stop::Command(next) => {
-                    cmd.next = next;
-                    if cmd.words.is_empty() {
-                        // Nothing to emit (no words): the command is read again from scratch.
-                        cmd.written.clear();
-                        cmd.next = Next::Other;
-                    } else {
-                        let done = std::mem::replace(
-                            &mut cmd,
-                            Command {
-                                words: Vec::new(),
-                                written: Vec::new(),
-                                next: Next::Other,
-                            },
-                        );
-                        if let Some(words) = held.take().and_then(|h| out(h, Some(&done))) {
-                            self.spare = Some(words);
-                        }
-                        held = Some(done);
-                        cmd = self.fresh();
-                    }
-                    target = None;
+                Stop::Command(next) => Some(next),
+                Stop::End => None,
+            };
+            // A command without words has nothing to hand over: it is read again from scratch.
+            if !cmd.words.is_empty() {
+                cmd.next = next.unwrap_or(Next::Other);
+                cmd.names = cmd.words.len();
+                if holding {
+                    out(held, Some(cmd));
                 }
-                Stop::End => {
-                    if !cmd.words.is_empty() {
-                        if let Some(words) = held.take().and_then(|h| out(h, Some(&cmd))) {
-                            self.spare = Some(words);
-                        }
-                        held = Some(cmd);
-                    }
-                    // The last list goes back too: the next quoted part is read into it.
-                    if let Some(words) = held.and_then(|h| out(h, None)) {
-                        self.spare = Some(words);
-                    }
-                    return;
+                std::mem::swap(cmd, held);
+                holding = true;
+            }
+            self.clear(cmd);
+            whole = None;
+            target = None;
+            if next.is_none() {
+                if holding {
+                    out(held, None);
                 }
+                self.clear(held);
+                return;
             }
         }
+    }
+
+    /// Hands over a window of `cmd` (which must hold more than `lookahead` words): `held`
+    /// first, which reads the first word of the command after it (this window holds it), then
+    /// the window, and keeps its last `lookahead` words to start the next.
+    fn hand_over_window(
+        &mut self,
+        cmd: &mut Command<'t>,
+        held: &mut Command<'t>,
+        holding: &mut bool,
+        out: &mut Emit<'_, 't>,
+    ) {
+        if *holding {
+            out(held, Some(cmd));
+            self.clear(held);
+            *holding = false;
+        }
+        cmd.names = cmd.words.len() - self.reading.lookahead;
+        out(cmd, None);
+        let names = cmd.names;
+        keep_buffers_of(cmd.words.drain(..names), &mut self.buffers);
+        cmd.continued = true;
+    }
+
+    /// Empties `cmd` for the next command, keeping its list and the buffers of its words.
+    fn clear(&mut self, cmd: &mut Command<'t>) {
+        if !cmd.words.is_empty() {
+            keep_buffers(&mut cmd.words, &mut self.buffers);
+        }
+        cmd.names = 0;
+        cmd.continued = false;
+        cmd.writes_target = false;
+        cmd.next = Next::Other;
+    }
+
+    /// Reads the target of an output redirection of `cmd` and notes whether it matters.
+    /// (Apart and cold: the reader's loop keeps one inlined copy of [`Self::word`].)
+    #[cold]
+    #[inline(never)]
+    fn target_word(&mut self, cmd: &mut Command<'t>) -> (Stop, bool) {
+        let mut list = std::mem::take(&mut self.targets);
+        let result = self.word(Some((&mut list, 1)));
+        if let Some(word) = list.last() {
+            cmd.writes_target |= (self.reading.target)(&word.text);
+        }
+        keep_buffers(&mut list, &mut self.buffers);
+        self.targets = list;
+        result
     }
 
     /// Reads one word (if any) into a list (given with the room a list without any gets at
     /// its first word; `None`: the word is dropped), and returns what ended it and whether
     /// there was a word.
+    #[inline(always)]
     fn word(&mut self, into: Option<(&mut Vec<Word<'t>>, usize)>) -> (Stop, bool) {
         let bytes = self.text.as_bytes();
         // Most words are one run of ordinary bytes ended by a blank or the end of the text:

@@ -24,8 +24,10 @@ pub(super) const KEPT_LIST_CAPACITY: usize = 4 * WORDS_CAPACITY;
 /// back at its end — about a tenth of the rule's cost.
 #[derive(Default)]
 pub(super) struct Scratch {
-    /// An empty word list (its lifetime is that of no text: see [`recycle`]).
+    /// Two empty word lists, of the command being read and of the one before it (their
+    /// lifetime is that of no text: see [`recycle`]).
     pub(super) words: Vec<Word<'static>>,
+    pub(super) held: Vec<Word<'static>>,
     /// The texts still to read: (start, end, depth).
     pub(super) pending: Vec<(usize, usize, usize)>,
     /// The inner spans of quoted parts a reader found.
@@ -50,7 +52,15 @@ pub(super) fn recycle<'a, 'b>(mut words: Vec<Word<'a>>) -> Vec<Word<'b>> {
 
 /// Empties `words`, keeping the buffers of owned texts in `buffers`.
 pub(super) fn keep_buffers(words: &mut Vec<Word<'_>>, buffers: &mut Vec<Buffers>) {
-    for word in words.drain(..) {
+    keep_buffers_of(words.drain(..), buffers);
+}
+
+/// Drops `words`, keeping the buffers of owned texts in `buffers`.
+pub(super) fn keep_buffers_of<'t>(
+    words: impl Iterator<Item = Word<'t>>,
+    buffers: &mut Vec<Buffers>,
+) {
+    for word in words {
         if let Cow::Owned(text) = word.text
             && buffers.len() < KEPT_BUFFERS
             && text.capacity() <= KEPT_TEXT_BYTES

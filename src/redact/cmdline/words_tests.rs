@@ -43,7 +43,7 @@ q" 'é'"ü"z"#,
     ];
     for text in texts {
         for cmd in commands(text) {
-            for w in cmd.words.iter().chain(&cmd.written) {
+            for w in &cmd.words {
                 let mut last = None;
                 for k in 0..w.text.len() {
                     let Some(span) = w.source(k, k + 1) else {
@@ -107,8 +107,9 @@ fn closing_quote_matches_a_bytewise_scan() {
                     end: end.max(pos + 1),
                     pos,
                     nested: Vec::new(),
-                    spare: None,
                     buffers: Vec::new(),
+                    targets: Vec::new(),
+                    reading: &READ_ALL,
                 };
                 let end = reader.end;
                 assert_eq!(
@@ -123,9 +124,26 @@ fn closing_quote_matches_a_bytewise_scan() {
 
 #[test]
 fn redirections_are_kept_apart() {
-    let cmds = commands("echo pw 2>/dev/null > /etc/rsync.pass");
-    assert_eq!(cmds[0].words.len(), 2);
-    assert_eq!(cmds[0].written[1].text, "/etc/rsync.pass");
+    let text = "echo pw 2>/dev/null > /etc/rsync.pass <in";
+    let targets = std::cell::RefCell::new(Vec::new());
+    let target = |t: &str| {
+        targets.borrow_mut().push(t.to_string());
+        t == "/etc/rsync.pass"
+    };
+    let reading = Reading {
+        target: &target,
+        ..READ_ALL
+    };
+    let mut cmds = Vec::new();
+    for_each_command_in(text, 0..text.len(), &reading, &mut |c, _| {
+        cmds.push(c.clone())
+    });
+    assert_eq!(cmds.len(), 1);
+    let words: Vec<&str> = cmds[0].words.iter().map(|w| w.text.as_ref()).collect();
+    assert_eq!(words, ["echo", "pw"]);
+    assert!(cmds[0].writes_target);
+    // Output targets only (`2>` names a descriptor, `<in` is read).
+    assert_eq!(*targets.borrow(), ["/dev/null", "/etc/rsync.pass"]);
 }
 
 #[test]
@@ -163,6 +181,7 @@ fn a_thread_keeps_no_list_that_a_long_text_grew() {
     assert_eq!(commands(&long).len(), 1 + 10_000);
     let scratch = SCRATCH.take();
     assert!(scratch.words.capacity() <= KEPT_LIST_CAPACITY);
+    assert!(scratch.held.capacity() <= KEPT_LIST_CAPACITY);
     assert!(scratch.pending.capacity() <= KEPT_LIST_CAPACITY);
     assert!(scratch.nested.capacity() <= KEPT_LIST_CAPACITY);
     assert!(scratch.buffers.len() <= KEPT_BUFFERS);
@@ -170,6 +189,7 @@ fn a_thread_keeps_no_list_that_a_long_text_grew() {
         text.capacity() <= KEPT_TEXT_BYTES && runs.capacity() <= KEPT_LIST_CAPACITY
     }));
     // A short text keeps its word list (handed back by the caller) for the next one.
-    for_each_command("mysql -u a", &mut |c, _| Some(c.words));
-    assert!(SCRATCH.take().words.capacity() > 0);
+    for_each_command("mysql -u a", &mut |_, _| {});
+    let scratch = SCRATCH.take();
+    assert!(scratch.words.capacity() + scratch.held.capacity() > 0);
 }
