@@ -407,6 +407,155 @@ fn continued_lines_hold_one_secret() {
     ]);
 }
 
+/// Forms that got past the redactor when it was attacked with the commands an operator's
+/// agent runs: each one leaked its secret whole or in part before the change that added it.
+#[test]
+fn attacked_forms_stay_redacted() {
+    check(&[
+        // A continuation right after `-p` or inside URL userinfo joins the word in the shell.
+        (
+            "mysql -h db -u root -p\\\nhunter2 shop",
+            "mysql -h db -u root -p[R] shop",
+        ),
+        // The quotes around the space are kept as a pair (see
+        // `quoted_values_keep_the_quoting_around_them`).
+        ("mysql -p\\\r\n'hunter 2' shop", "mysql -p[R]'' shop"),
+        (
+            "git clone https://bob:hun\\\nter2@github.com/o/r.git",
+            "git clone https://[R]@github.com/o/r.git",
+        ),
+        // An empty URL user (Redis, AMQP).
+        (
+            "redis-cli -u redis://:hunter2@cache:6379",
+            "redis-cli -u redis://[R]@cache:6379",
+        ),
+        // A PowerShell subexpression as a flag's value goes whole, plaintext included.
+        (
+            r#"New-LocalUser -Name bob -Password (ConvertTo-SecureString "hunter2" -AsPlainText -Force)"#,
+            "New-LocalUser -Name bob -Password [R]",
+        ),
+        (
+            r#"x --password ("a)b" + $c) --next"#,
+            "x --password [R] --next",
+        ),
+        // Piped into a command that reads a secret on its standard input.
+        (
+            "echo hunter2 | sudo -S apt update",
+            "echo [R] | sudo -S apt update",
+        ),
+        (
+            "echo 'hunter2' | sudo -u app -S true",
+            "echo '[R]' | sudo -u app -S true",
+        ),
+        (
+            "printf '%s\\n' hunter2 | sudo --stdin -k ls",
+            "printf '%s\\n' [R] | sudo --stdin -k ls",
+        ),
+        ("echo hunter2 |sudo -kS id", "echo [R] |sudo -kS id"),
+        (
+            "echo hunter2 | docker login -u bob --password-stdin reg.io",
+            "echo [R] | docker login -u bob --password-stdin reg.io",
+        ),
+        (
+            "printf '%s' hunter2 | podman login --password-stdin quay.io",
+            "printf '%s' [R] | podman login --password-stdin quay.io",
+        ),
+        ("echo 'bob:hunter2' | chpasswd", "echo '[R]' | chpasswd"),
+        (
+            "echo hunter2 | passwd --stdin bob",
+            "echo [R] | passwd --stdin bob",
+        ),
+        (
+            "echo ghp_x | gh auth login --with-token",
+            "echo [R] | gh auth login --with-token",
+        ),
+        // Written into credential files by name.
+        (
+            "printf '%s' hunter2 > ~/.pgpass",
+            "printf '%s' [R] > ~/.pgpass",
+        ),
+        (
+            "echo hunter2 > ~/.git-credentials",
+            "echo [R] > ~/.git-credentials",
+        ),
+        ("echo hunter2 >> /root/.netrc", "echo [R] >> /root/.netrc"),
+        // Keys that end in a `pass` segment.
+        (
+            "SSHPASS=hunter2 sshpass -e ssh h",
+            "SSHPASS=[R] sshpass -e ssh h",
+        ),
+        (
+            "ansible-playbook -e ansible_become_pass=hunter2 site.yml",
+            "ansible-playbook -e ansible_become_pass=[R] site.yml",
+        ),
+        ("DB_PASS=hunter2 ./run", "DB_PASS=[R] ./run"),
+        // Clients added to the table.
+        (
+            "openssl enc -aes256 -k hunter2 -in a -out b",
+            "openssl enc -aes256 -k [R] -in a -out b",
+        ),
+        (
+            "ssh-keygen -p -P old1 -N new2 -f k",
+            "ssh-keygen -p -P [R] -N [R] -f k",
+        ),
+        (
+            "keytool -genkey -storepass hunter2 -keypass hunter3 -alias a",
+            "keytool -genkey -storepass [R] -keypass [R] -alias a",
+        ),
+        ("zip -r -P hunter2 a.zip f", "zip -r -P [R] a.zip f"),
+        ("unzip -P hunter2 a.zip", "unzip -P [R] a.zip"),
+        ("7z a -phunter2 a.7z f", "7z a -p[R] a.7z f"),
+        (
+            r#"sqlcmd -S db -U sa -P hunter2 -Q "select 1""#,
+            r#"sqlcmd -S db -U sa -P [R] -Q "select 1""#,
+        ),
+        ("lftp -u bob,hunter2 sftp://h", "lftp -u bob,[R] sftp://h"),
+        (
+            "rabbitmqctl add_user bob hunter2",
+            "rabbitmqctl add_user bob [R]",
+        ),
+        (
+            "rabbitmqctl change_password bob hunter2",
+            "rabbitmqctl change_password bob [R]",
+        ),
+    ]);
+}
+
+/// Near misses of the forms above: nothing secret is piped, written or passed.
+#[test]
+fn attacked_forms_near_misses_stay_unchanged() {
+    for text in [
+        "echo hello | sudo tee /etc/motd",
+        "echo 3 | sudo -u app cat",
+        "echo x | sudo -p 'S:' cat",
+        "echo hello | passwd -S bob",
+        "echo hello | docker login reg.io",
+        "echo hello > ~/.profile",
+        "zip -r site.zip public/",
+        "unzip -o site.zip -d /srv/www",
+        "7z x backup.7z -o/tmp/restore",
+        "ssh-keygen -t ed25519 -f ~/.ssh/id_ed25519 -C deploy",
+        "keytool -list -keystore truststore.jks",
+        "lftp -u bob sftp://files.example.com",
+        "rabbitmqctl list_users",
+        "sqlcmd -S db01 -E -Q \"select 1\"",
+        "openssl enc -d -aes256 -in a.enc -out a -pass env:KEY",
+        "redis-cli -u redis://cache:6379/0",
+        "x --password (Read-Host -AsSecureString)",
+        "mysql -p\\\n db",
+        "compass=north bypass=1",
+    ] {
+        let out = red(text);
+        if text.contains("(Read-Host") || text.starts_with("mysql") {
+            // A flag's subexpression and a lone continuation after `-p` are redacted, secret or
+            // not (documented over-scrubs); nothing else of the text changes.
+            assert!(out.contains(R), "{text:?} -> {out:?}");
+            continue;
+        }
+        assert_eq!(out, text);
+    }
+}
+
 #[test]
 fn the_text_mode_cli_joins_continued_lines() {
     let input = b"ok line\nldapsearch -x -D cn=admin \\\n  -w hun\\\nter2 -b dc=x\nnext\n";

@@ -156,6 +156,17 @@ impl Rule for CliFlagRule {
                 continue;
             }
             let value_at = skip_continuations(text, sep_start + sep_len);
+            // Ours: a PowerShell subexpression goes whole. The compatible bare token would take
+            // `(ConvertTo-SecureString` alone and hide the hint of the rule that redacts the
+            // plaintext after it (`-Password (ConvertTo-SecureString "X" -AsPlainText)`).
+            if bytes.get(value_at) == Some(&b'(') {
+                let end = paren_end(bytes, value_at);
+                return Some(Hit {
+                    secret: value_at..end,
+                    resume: end,
+                    keep: "",
+                });
+            }
             if let Some(end) = flag_value_end(text, value_at, state) {
                 return Some(Hit {
                     secret: value_at..end,
@@ -180,10 +191,50 @@ impl Rule for CliFlagRule {
     }
 }
 
+/// The end of the parenthesised expression that opens at `open`: past its matching `)`, with
+/// quoted parts passed over, or the end of the line when it does not close there (as an
+/// unterminated quoted value runs to the end of its line). Reads each byte once, and the
+/// search resumes after it, so the rule stays linear.
+fn paren_end(bytes: &[u8], open: usize) -> usize {
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    for (i, &b) in bytes.iter().enumerate().skip(open) {
+        match (quote, b) {
+            (_, b'\r' | b'\n') => return i,
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'\'' | b'"') => quote = Some(b),
+            (None, b'(') => depth += 1,
+            (None, b')') => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            (None, _) => {}
+        }
+    }
+    bytes.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::redact::generated_texts;
+
+    #[test]
+    fn a_subexpression_value_goes_whole() {
+        let bytes = br#"-Password (ConvertTo-SecureString "a)b" -AsPlainText -Force) -Name x"#;
+        let open = 10;
+        assert_eq!(bytes[open], b'(');
+        assert_eq!(
+            &bytes[open..paren_end(bytes, open)],
+            br#"(ConvertTo-SecureString "a)b" -AsPlainText -Force)"#
+        );
+        assert_eq!(paren_end(b"(a (b) c) d", 0), 9);
+        assert_eq!(paren_end(b"(a 'b\nc", 0), 5);
+        assert_eq!(paren_end(b"(never closed", 0), 13);
+    }
 
     /// The anchored flag search finds what the compatible pattern's leftmost search with its
     /// look-behind finds, from every offset of texts built from the pieces that decide it.

@@ -5,16 +5,19 @@
 //! (?:\A|[^A-Za-z0-9-])-p(?:'(?P<v1>[^'\r\n]+)'|"(?P<v2>(?:[^"\\\r\n]|\\[^\r\n])+)"|(?P<v3>[^\s=-](?:[^\s\\]|\\[^\r\n]|\\\r?\n[^\s])*))
 //! ```
 //!
-//! (`\s` with Python's meaning), read here by hand: a byte search for `-p`, then the three
-//! value shapes in the pattern's order. Each shape's next step depends on one character, so
-//! the first way through is the pattern's leftmost-first match. The regex engine's per-search
-//! overhead made this rule one of the costliest on secret-dense text; a unit test compares
-//! the two on generated text.
+//! (`\s` with Python's meaning) with one change of ours: `(?:\\\r?\n)*` before `v3`, so a value
+//! that starts on a `\`-continued line is read whole (see [`value`]). It is read here by hand:
+//! a byte search for `-p`, then the three value shapes in the pattern's order. Each shape's
+//! next step depends on one character, so the first way through is the pattern's
+//! leftmost-first match. The regex engine's per-search overhead made this rule one of the
+//! costliest on secret-dense text; a unit test compares the two on generated text.
 
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use super::scan::{Hit, LazyRegex, Rule, ScanState, char_at, char_before, compile, is_py_space};
+use super::scan::{
+    Hit, LazyRegex, Rule, ScanState, char_at, char_before, compile, continuation_end, is_py_space,
+};
 
 /// The rule (see the module documentation).
 pub(crate) struct MysqlPasswordRule;
@@ -101,7 +104,31 @@ impl Rule for MysqlPasswordRule {
 }
 
 /// The value after `-p` at `at`: its span and the end of the match.
+///
+/// Ours adds `(?:\\\r?\n)*` before the bare shape (`v3`): the shell joins `-p\<newline>SECRET`
+/// into one word, `-pSECRET`, where the compatible pattern took the backslash alone as the value
+/// and left the password on the next line. As in the pattern, the continuations are given back
+/// one by one when no value starts after them, so the last backslash is the value then.
 fn value(text: &str, at: usize) -> Option<(Range<usize>, usize)> {
+    let mut after = at;
+    let mut last = None;
+    while let Some(next) = continuation_end(text, after) {
+        last = Some(after);
+        after = next;
+    }
+    let Some(last) = last else {
+        return shaped_value(text, at);
+    };
+    match bare_value(text, after) {
+        Some(end) => Some((at..end, end)),
+        // Given back: the pattern matches `[^\s=-]` at the last continuation's backslash, and
+        // the line break after it ends the run.
+        None => Some((at..last + 1, last + 1)),
+    }
+}
+
+/// The compatible pattern's three value shapes at `at` (see [`value`]).
+fn shaped_value(text: &str, at: usize) -> Option<(Range<usize>, usize)> {
     let bytes = text.as_bytes();
     match bytes.get(at) {
         // `'(?P<v1>[^'\r\n]+)'`
@@ -134,7 +161,13 @@ fn value(text: &str, at: usize) -> Option<(Range<usize>, usize)> {
         }
         _ => {}
     }
-    // `(?P<v3>[^\s=-](?:[^\s\\]|\\[^\r\n]|\\\r?\n[^\s])*)`
+    let end = bare_value(text, at)?;
+    Some((at..end, end))
+}
+
+/// The end of the bare shape `(?P<v3>[^\s=-](?:[^\s\\]|\\[^\r\n]|\\\r?\n[^\s])*)` at `at`.
+fn bare_value(text: &str, at: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
     let first = char_at(text, at)?;
     if is_py_space(first) || first == '=' || first == '-' {
         return None;
@@ -161,7 +194,7 @@ fn value(text: &str, at: usize) -> Option<(Range<usize>, usize)> {
             k += c.len_utf8();
         }
     }
-    Some((at..k, k))
+    Some(k)
 }
 
 #[cfg(test)]
@@ -173,7 +206,7 @@ mod tests {
     /// The compatible rule as a pattern: the reference.
     fn reference() -> PatternRule {
         PatternRule::valued(
-            r#"(?:\A|[^A-Za-z0-9-])-p(?:'(?P<v1>[^'\r\n]+)'|"(?P<v2>(?:[^"\\\r\n]|\\[^\r\n])+)"|(?P<v3>[^\s=-](?:[^\s\\]|\\[^\r\n]|\\\r?\n[^\s])*))"#,
+            r#"(?:\A|[^A-Za-z0-9-])-p(?:'(?P<v1>[^'\r\n]+)'|"(?P<v2>(?:[^"\\\r\n]|\\[^\r\n])+)"|(?P<v3>(?:\\\r?\n)*[^\s=-](?:[^\s\\]|\\[^\r\n]|\\\r?\n[^\s])*))"#,
             &["mysql", "mariadb", "mycli"],
         )
         .reading_previous_char()
@@ -217,6 +250,9 @@ mod tests {
             "mysql -u root -p'Tr0ub4dor&3' shop",
             "mysql -p\"a\\\"b\" db",
             "mysql -psecret\\\n  more",
+            "mysql -p\\\nsecret db",
+            "mysql -p\\\r\n\\\n'sec ret' db",
+            "mysql -p\\\n\\\n db",
             "mysql -p'' x",
             "mysql -p\"\" x",
             "-pX",

@@ -305,6 +305,19 @@ impl Rule for AssignmentRule {
     }
 }
 
+/// [`KEYWORD_HINTS`] and `pass`, for the keyword assignment rule's `pass` keys.
+const ASSIGNMENT_HINTS: &[&str] = &[
+    "api_key",
+    "api-key",
+    "apikey",
+    "secret",
+    "token",
+    "passw",
+    "pwd",
+    "credential",
+    "pass",
+];
+
 /// Keyword hints shared by the assignment rule and the CLI-flag rule (`cli_flag.rs`).
 pub(super) const KEYWORD_HINTS: &[&str] = &[
     "api_key",
@@ -405,9 +418,11 @@ pub(crate) fn structure_rules() -> Vec<Box<dyn Rule>> {
         // 1. URL credentials: user and password both go.
         // The password part runs to the last `@` of the authority (`u:p@ss@host`); a user
         // part of 12 or more characters alone is a token (`https://ghp_…@github.com`).
+        // Ours: the user may be empty (`redis://:PASSWORD@host`), and a `\`-newline inside
+        // the password joins it, as the shell joins the word (`https://u:to\<newline>ken@h`).
         Box::new(
             PatternRule::valued(
-                r#"://(?P<v>[^/\s:@]+:[^/\s?#"'<>]+|[^/\s:@"'<>]{12,})@"#,
+                r#"://(?P<v>[^/\s:@]*:(?:[^/\s?#"'<>]|\\\r?\n)+|[^/\s:@"'<>]{12,})@"#,
                 &["://"],
             )
             // The value is all but the `://` before it and the `@` after it.
@@ -426,10 +441,12 @@ pub(crate) fn structure_rules() -> Vec<Box<dyn Rule>> {
                     m.bytes().rposition(|b| !value(&b)).map_or(0, |i| i + 1)..m.len()
                 }),
         ),
-        // 2c. Keyword assignment, no leading boundary (DB_PASSWORD=, MYSQL_PWD=).
+        // 2c. Keyword assignment, no leading boundary (DB_PASSWORD=, MYSQL_PWD=). Ours: a key
+        // ending in a `pass` segment (`DB_PASS=`, `ansible_become_pass=`, `smtp.pass:`) or in
+        // `sshpass` (`SSHPASS=`, read by `sshpass -e`).
         Box::new(AssignmentRule::new(
-            "api[_-]?key|secret|token|password|passwd|pwd|credential",
-            KEYWORD_HINTS,
+            "api[_-]?key|secret|token|password|passwd|pwd|credential|(?:[_.-]|ssh)pass",
+            ASSIGNMENT_HINTS,
         )),
         // 2d. AWS secret access key.
         Box::new(PatternRule::valued(

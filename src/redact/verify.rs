@@ -20,13 +20,17 @@ pub(crate) fn verifier(hint: &[u8]) -> Option<fn(&[u8], usize) -> bool> {
 }
 
 /// `://` (URL credentials, the only rule it enables): every match is `://`, then a run
-/// without `/` or whitespace that holds an `@`. The scan stops at the first `/` or ASCII
-/// whitespace byte; every `://` holds a `/`, so scans of successive occurrences never
-/// overlap.
+/// without `/` or whitespace, apart from `\`-newline continuations, that holds an `@`. The
+/// scan stops at the first `/` or ASCII whitespace byte that no backslash continues; every
+/// `://` holds a `/`, so scans of successive occurrences never overlap.
 fn url_has_at(text: &[u8], at: usize) -> bool {
-    for &b in text.get(at + 3..).unwrap_or_default() {
+    let rest = text.get(at + 3..).unwrap_or_default();
+    for (i, &b) in rest.iter().enumerate() {
         match b {
             b'@' => return true,
+            // The line break of a continuation (`\` then `\n` or `\r\n`).
+            b'\n' if i > 0 && (rest[i - 1] == b'\\' || rest[..i].ends_with(b"\\\r")) => {}
+            b'\r' if i > 0 && rest[i - 1] == b'\\' && rest.get(i + 1) == Some(&b'\n') => {}
             b'/' | b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => return false,
             _ => {}
         }
@@ -110,6 +114,9 @@ mod tests {
         assert!(check("://", "ftp://ghp_abcdefghijklmnop@github.com"));
         assert!(!check("://", "https://example.com/x@y"));
         assert!(!check("://", "https://example.com x@y"));
+        assert!(check("://", "https://u:to\\\nken@h"));
+        assert!(check("://", "https://u:to\\\r\nken@h"));
+        assert!(!check("://", "https://u:to\nken@h"));
         assert!(check("auth", "config set masterauth x"));
         assert!(check("auth", "\"auth\": \"x\""));
         assert!(check("auth", "auth"));

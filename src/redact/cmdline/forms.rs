@@ -1,5 +1,6 @@
 //! The forms that need no client table row: `set`/`config` verbs whose key names a secret,
-//! and `echo`/`printf` into a file whose name says it holds a password.
+//! and `echo`/`printf` into a file whose name says it holds a password or into a command that
+//! reads one on its standard input.
 
 use super::words::{Command, Next, Word};
 use super::{program_name, push_from};
@@ -60,12 +61,78 @@ pub(super) fn secret_file(path: &str) -> bool {
         .next()
         .unwrap_or(path)
         .to_ascii_lowercase();
-    ["passw", "secret", "token", "pwd"]
+    ["passw", "secret", "token", "pwd", "credential", "netrc"]
         .iter()
         .any(|k| base.contains(k))
-        || base.ends_with(".pass")
-        || base.ends_with("-pass")
-        || base.ends_with("_pass")
+        || [".pass", "-pass", "_pass", "pgpass", "my.cnf"]
+            .iter()
+            .any(|k| base.ends_with(k))
+}
+
+/// Short options of `sudo` that take a value (`sudo -u app -S cmd`, `sudo -uapp`).
+const SUDO_VALUED: &[u8] = b"ugpChrtUDRT";
+
+/// Long options of `sudo` that take a value, given as the next word when written without `=`.
+const SUDO_VALUED_LONG: &[&str] = &[
+    "--user",
+    "--group",
+    "--prompt",
+    "--close-from",
+    "--host",
+    "--role",
+    "--type",
+    "--other-user",
+    "--chdir",
+    "--chroot",
+    "--command-timeout",
+];
+
+/// Whether a command reads a password or token on its standard input, so that what is piped
+/// into it is the secret: `docker login --password-stdin` (and every login that has that
+/// option), `gh auth login --with-token`, `sudo -S`, `chpasswd`, `passwd --stdin`.
+pub(super) fn reads_secret_on_stdin(cmd: &Command) -> bool {
+    let Some(first) = cmd.words.first() else {
+        return false;
+    };
+    let args = &cmd.words[1..];
+    let has = |flag: &str| args.iter().any(|w| w.text == flag);
+    match program_name(&first.text, &mut [0u8; 32]) {
+        Some(b"chpasswd") => true,
+        Some(b"passwd") => has("--stdin"),
+        Some(b"sudo") => {
+            let mut words = args.iter();
+            while let Some(word) = words.next() {
+                let text: &str = &word.text;
+                if text == "--stdin" {
+                    return true;
+                }
+                if text == "--" || !text.starts_with('-') {
+                    return false;
+                }
+                if text.starts_with("--") {
+                    if SUDO_VALUED_LONG.contains(&text) {
+                        words.next();
+                    }
+                    continue;
+                }
+                // A bundle of flags, up to the first letter that takes a value: the rest of
+                // the word is that value, or the next word is when nothing follows.
+                for (i, b) in text.bytes().enumerate().skip(1) {
+                    if b == b'S' {
+                        return true;
+                    }
+                    if SUDO_VALUED.contains(&b) {
+                        if i + 1 == text.len() {
+                            words.next();
+                        }
+                        break;
+                    }
+                }
+            }
+            false
+        }
+        _ => has("--password-stdin") || has("--with-token"),
+    }
 }
 
 /// `echo SECRET > /etc/rsync.pass`, `printf '%s' SECRET | tee ~/.vault-token` (`printf`
@@ -74,12 +141,13 @@ pub(super) fn writer(cmd: &Command, next: Option<&Command>, printf: bool, found:
     let into_secret = cmd.writes_target
         || (cmd.next == Next::Pipe
             && next.is_some_and(|n| {
-                n.words
-                    .first()
-                    .is_some_and(|w| program_name(&w.text, &mut [0u8; 32]) == Some(b"tee"))
-                    && n.words[1..]
-                        .iter()
-                        .any(|w| !w.text.starts_with('-') && secret_file(&w.text))
+                reads_secret_on_stdin(n)
+                    || n.words
+                        .first()
+                        .is_some_and(|w| program_name(&w.text, &mut [0u8; 32]) == Some(b"tee"))
+                        && n.words[1..]
+                            .iter()
+                            .any(|w| !w.text.starts_with('-') && secret_file(&w.text))
             }));
     if !into_secret {
         return;

@@ -256,6 +256,21 @@ pub(crate) const HINTS: &[&str] = &[
     "apikey",
     "rpcclient",
     "openssl",
+    "credential",
+    "netrc",
+    "my.cnf",
+    "| sudo",
+    "|sudo",
+    "keygen",
+    "keytool",
+    "zip",
+    "7z ",
+    "7z.",
+    "7za",
+    "sqlcmd",
+    "bcp",
+    "lftp",
+    "rabbitmq",
 ];
 
 /// The rule.
@@ -498,6 +513,7 @@ fn client_parsed(built: &Built, args: &[Word], parsed: &Parsed, found: &mut Vec<
             Shape::Whole => Some(v.start),
             Shape::AfterColon => value.find(':').map(|i| v.start + i + 1),
             Shape::AfterPercent => value.find('%').map(|i| v.start + i + 1),
+            Shape::AfterComma => value.find(',').map(|i| v.start + i + 1),
         };
         if let Some(start) = start {
             push_from(word, start, found);
@@ -528,10 +544,10 @@ fn client_parsed(built: &Built, args: &[Word], parsed: &Parsed, found: &mut Vec<
             }
         }
         Positional::Net => net(args, found),
-        Positional::PassArgs => {
+        Positional::Prefixed(prefix) => {
             for word in args {
-                if word.text.starts_with("pass:") {
-                    push_from(word, 5, found);
+                if word.text.starts_with(prefix) {
+                    push_from(word, prefix.len(), found);
                 }
             }
         }

@@ -14,6 +14,8 @@ pub(crate) enum Shape {
     AfterColon,
     /// After the first `%` (`smbclient -U user%password`).
     AfterPercent,
+    /// After the first `,` (`lftp -u user,password`); no `,` means no secret (a prompt).
+    AfterComma,
 }
 
 /// A secret the program takes as an operand rather than as an option value.
@@ -29,8 +31,9 @@ pub(crate) enum Positional {
     /// `net use [DEVICE] \\host\share PASSWORD` and `net user NAME PASSWORD`: Windows'
     /// positional passwords; `/options` are skipped, `*` is a prompt.
     Net,
-    /// Every argument of the form `pass:SECRET` (OpenSSL's pass-phrase arguments).
-    PassArgs,
+    /// Every argument that starts with this prefix, the rest of it being the secret (OpenSSL's
+    /// pass-phrase arguments `pass:SECRET`, 7-Zip's `-pSECRET`).
+    Prefixed(&'static str),
     /// `--from-literal=KEY=SECRET` (Kubernetes secrets).
     FromLiteral,
     /// Windows `/option VALUE` (`false`) and `/option:VALUE` (`true`) secret switches.
@@ -62,7 +65,7 @@ pub(crate) struct Client {
 }
 
 use Positional as P;
-use Shape::{AfterColon, AfterPercent, Whole};
+use Shape::{AfterColon, AfterComma, AfterPercent, Whole};
 
 const MYSQL: &str = "-u:,--user= -p::,--password=? -h:,--host= -P:,--port= -S:,--socket= \
     -D:,--database= -e:,--execute= --protocol= --defaults-file= --defaults-extra-file= \
@@ -94,6 +97,9 @@ const SMBCLIENT: &str = "-U:,--user= --password= -W:,--workgroup= -N,--no-pass -
     -c:,--command= -I:,--ip-address= -p:,--port= -m:,--max-protocol= -L:,--list= \
     -D:,--directory= -e -s:,--configfile= -d:,--debuglevel= -n:,--netbiosname= \
     -E -g -B -P,--machine-pass --use-kerberos= -T:,--tar= -b:,--send-buffer= -M:,--message=";
+
+const RABBITMQCTL: &str = "-n:,--node= -q,--quiet -t:,--timeout= -l,--longnames -s,--silent \
+    --formatter= -p:,--vhost=";
 
 const ALL: &[Client] = &[
     Client {
@@ -194,7 +200,7 @@ const ALL: &[Client] = &[
         sub: &[],
         grammar: Source::Own("@raw"),
         secrets: &[],
-        positional: P::PassArgs,
+        positional: P::Prefixed("pass:"),
     },
     Client {
         names: &["smbclient"],
@@ -326,6 +332,107 @@ const ALL: &[Client] = &[
         grammar: Source::Own("@raw"),
         secrets: &[],
         positional: P::Slash(&[("/pass:", true)]),
+    },
+    Client {
+        names: &["openssl"],
+        sub: &["enc"],
+        grammar: Source::Own(
+            "@single -k: -kfile= -pass= -in= -out= -K: -iv= -S: -md= -iter= -bufsize= -engine= \
+             -e -d -a -A -base64 -salt -nosalt -pbkdf2 -p -P -v -z -none -nopad -debug",
+        ),
+        secrets: &[("-k", Whole)],
+        positional: P::No,
+    },
+    Client {
+        names: &["ssh-keygen"],
+        sub: &[],
+        grammar: Source::Own(
+            "-a: -b: -C: -D: -E: -F: -f: -I: -J: -j: -K: -m: -M: -N: -n: -O: -P: -R: -r: -S: -s: \
+             -t: -V: -w: -Y: -Z: -z: -A -B -c -e -G -g -H -h -i -k -L -l -p -Q -q -T -U -u -v -y",
+        ),
+        secrets: &[("-P", Whole), ("-N", Whole)],
+        positional: P::No,
+    },
+    Client {
+        names: &["keytool"],
+        sub: &[],
+        grammar: Source::Own(
+            "@single -storepass= -keypass= -srcstorepass= -deststorepass= -srckeypass= \
+             -destkeypass= -new= -keystore= -alias= -storetype= -file= -dname= -keyalg= \
+             -keysize= -validity= -srckeystore= -destkeystore= -srcalias= -destalias= \
+             -srcstoretype= -deststoretype= -ext= -sigalg= -startdate= -genkey -genkeypair \
+             -list -v -noprompt -importcert -exportcert -importkeystore -delete -storepasswd \
+             -keypasswd -trustcacerts -rfc -printcert",
+        ),
+        secrets: &[
+            ("-storepass", Whole),
+            ("-keypass", Whole),
+            ("-srcstorepass", Whole),
+            ("-deststorepass", Whole),
+            ("-srckeypass", Whole),
+            ("-destkeypass", Whole),
+            ("-new", Whole),
+        ],
+        positional: P::No,
+    },
+    Client {
+        names: &["zip", "zipcloak"],
+        sub: &[],
+        grammar: Source::Own(
+            "-P:,--password= -x: -i: -n: -t: -b: -e,--encrypt -r -q -j -m -u -d -f -0 -1 -2 -3 \
+             -4 -5 -6 -7 -8 -9 -v -y -T -D -o -F -z -X -l -R -S -A -J -g",
+        ),
+        secrets: &[("-P", Whole)],
+        positional: P::No,
+    },
+    Client {
+        names: &["unzip"],
+        sub: &[],
+        grammar: Source::Own(
+            "-P: -d: -x: -l -v -t -z -T -f -u -o -n -j -C -L -q -a -b -K -M -V -X",
+        ),
+        secrets: &[("-P", Whole)],
+        positional: P::No,
+    },
+    Client {
+        names: &["7z", "7za", "7zr", "7zz"],
+        sub: &[],
+        grammar: Source::Own("@raw"),
+        secrets: &[],
+        positional: P::Prefixed("-p"),
+    },
+    Client {
+        names: &["sqlcmd", "bcp"],
+        sub: &[],
+        grammar: Source::Own(
+            "@posix -S: -U: -P: -d: -Q: -q: -i: -o: -l: -t: -h: -s: -w: -v: -H: -K: -M: -f: -c: \
+             -a: -m: -V: -y: -Y: -z: -Z: -A -E -C -N -W -b -e -I -r -R -X -x -k -p -u",
+        ),
+        secrets: &[("-P", Whole), ("-z", Whole), ("-Z", Whole)],
+        positional: P::No,
+    },
+    Client {
+        names: &["lftp"],
+        sub: &[],
+        grammar: Source::Own(
+            "-u:,--user= -p:,--port= -e: -c: -f: -d --norc --rcfile= -v,--version -h,--help",
+        ),
+        secrets: &[("-u", AfterComma)],
+        positional: P::No,
+    },
+    Client {
+        names: &["rabbitmqctl"],
+        sub: &["add_user"],
+        grammar: Source::Own(RABBITMQCTL),
+        secrets: &[],
+        positional: P::Operand(1, false),
+    },
+    Client {
+        names: &["rabbitmqctl"],
+        sub: &["change_password"],
+        grammar: Source::Own(RABBITMQCTL),
+        secrets: &[],
+        positional: P::Operand(1, false),
     },
 ];
 
