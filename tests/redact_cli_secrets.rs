@@ -453,6 +453,10 @@ fn attacked_forms_stay_redacted() {
         ),
         ("echo hunter2 |sudo -kS id", "echo [R] |sudo -kS id"),
         (
+            "echo hunter2 |  /usr/bin/sudo -S id",
+            "echo [R] |  /usr/bin/sudo -S id",
+        ),
+        (
             "echo hunter2 | docker login -u bob --password-stdin reg.io",
             "echo [R] | docker login -u bob --password-stdin reg.io",
         ),

@@ -15,6 +15,7 @@ pub(crate) fn verifier(hint: &[u8]) -> Option<fn(&[u8], usize) -> bool> {
         b"auth" => Some(auth_ends_segment),
         b"pass" => Some(pass_ends_segment),
         b"curl" => Some(curl_may_take_user),
+        b"sudo" => Some(sudo_may_read_stdin),
         _ => None,
     }
 }
@@ -99,6 +100,37 @@ fn curl_may_take_user(text: &[u8], at: usize) -> bool {
     }
 }
 
+/// `sudo` (the command-line rule's stdin form, `echo X | sudo -S cmd`): `sudo` reads a
+/// password on its standard input only with `-S` (alone or in a bundle such as `-kS`) or
+/// `--stdin`, so its logical line must hold a `-` and, in the same word after it, an `S`, or
+/// `-stdin`. The scan stops at a line break that no `\` continues, and says yes after
+/// [`CURL_SCAN_BYTES`] (which bounds the work per occurrence).
+fn sudo_may_read_stdin(text: &[u8], at: usize) -> bool {
+    let rest = text.get(at + 4..).unwrap_or_default();
+    let scan = &rest[..rest.len().min(CURL_SCAN_BYTES)];
+    // Inside a word that starts with `-`.
+    let mut option = false;
+    for (i, &b) in scan.iter().enumerate() {
+        match b {
+            b'-' if !option => option = true,
+            b'S' if option => return true,
+            b's' if option && scan[i..].starts_with(b"stdin") => return true,
+            b' ' | b'\t' => option = false,
+            b'\n' => {
+                let before = &scan[..i];
+                let before = before.strip_suffix(b"\r").unwrap_or(before);
+                let run = before.iter().rev().take_while(|&&c| c == b'\\').count();
+                if run % 2 == 0 {
+                    return false;
+                }
+                option = false;
+            }
+            _ => {}
+        }
+    }
+    rest.len() > CURL_SCAN_BYTES
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +174,20 @@ mod tests {
             "curl -fsSL https://example.com/install.sh | sh -s"
         ));
         assert!(!check("curl", "curl -s https://h/x\n-u"));
+        for text in [
+            "echo x | sudo -S id",
+            "echo x |  /usr/bin/sudo -u app -kS id",
+            "echo x | sudo --stdin id",
+            "echo x | sudo -u app \\\n -S id",
+        ] {
+            assert!(check("sudo", text), "{text}");
+        }
+        for text in [
+            "sudo systemctl reload nginx",
+            "sudo -u postgres psql -c 'SELECT 1'",
+            "sudo -i\necho -S",
+        ] {
+            assert!(!check("sudo", text), "{text}");
+        }
     }
 }
