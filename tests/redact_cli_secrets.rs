@@ -483,6 +483,11 @@ fn attacked_forms_stay_redacted() {
             "echo [R] > ~/.git-credentials",
         ),
         ("echo hunter2 >> /root/.netrc", "echo [R] >> /root/.netrc"),
+        // The `.netrc` entry that applies to every other host.
+        (
+            "default login anonymous password hunter2",
+            "default login anonymous password [R]",
+        ),
         // Keys that end in a `pass` segment.
         (
             "SSHPASS=hunter2 sshpass -e ssh h",

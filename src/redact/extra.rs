@@ -139,13 +139,17 @@ pub(crate) fn extra_rules() -> Vec<Box<dyn Rule>> {
         Box::new(SshpassRule {
             word: compile(r"(?-u:\b)sshpass"),
         }),
-        // .netrc: `machine h login u password p`, only in text that has a netrc entry shape.
+        // .netrc: `machine h login u password p`, only in text that has a netrc entry shape
+        // (or the `default login u password p` entry).
         Box::new(
-            PatternRule::valued(r"(?:\A|\s)(?:password|passwd)[ \t]+(?P<v>\S+)", &["machine"])
-                .reading_previous_char()
-                .gated_by(
-                    r"(?:\A|\s)machine\s+\S+\s+(?:login|password|account|port)\s",
-                ),
+            PatternRule::valued(
+                r"(?:\A|\s)(?:password|passwd)[ \t]+(?P<v>\S+)",
+                &["machine", "default login"],
+            )
+            .reading_previous_char()
+            .gated_by(
+                r"(?:\A|\s)(?:machine\s+\S+\s+(?:login|password|account|port)|default\s+login)\s",
+            ),
         ),
         // .pgpass: `host:port:database:user:password` (host has a non-digit; port is a number
         // or `*`); the value ends at whitespace, a quote, or the end — never at another `:`.
