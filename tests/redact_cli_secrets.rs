@@ -620,6 +620,18 @@ fn random_command_lines_are_total_and_idempotent() {
         ")",
         "2>",
         "\\\r\n",
+        "echo ",
+        "| sudo -S ",
+        " --password-stdin",
+        "chpasswd",
+        "-Password (",
+        "://:",
+        "@",
+        "ssh-keygen -P ",
+        "lftp -u a,",
+        "7z a -p",
+        "DB_PASS=",
+        "> ~/.pgpass",
     ];
     let mut seed: u64 = 0x5eed_1801;
     let mut next = || {
