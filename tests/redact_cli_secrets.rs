@@ -482,7 +482,15 @@ fn attacked_forms_stay_redacted() {
             "echo hunter2 > ~/.git-credentials",
             "echo [R] > ~/.git-credentials",
         ),
-        ("echo hunter2 >> /root/.netrc", "echo [R] >> /root/.netrc"),
+        // Every operand goes whole, the format too once the keyword rule has taken its `%s`.
+        (
+            "printf '[client]\\npassword=%s\\n' hunter2 > ~/.my.cnf",
+            "printf '[R]' [R] > ~/.my.cnf",
+        ),
+        (
+            "echo 'machine h login bob password hunter2' >> ~/.netrc",
+            "echo '[R]' >> ~/.netrc",
+        ),
         // The `.netrc` entry that applies to every other host.
         (
             "default login anonymous password hunter2",

@@ -402,7 +402,7 @@ const ALL: &[Client] = &[
         positional: P::Prefixed("-p"),
     },
     Client {
-        names: &["sqlcmd", "bcp"],
+        names: &["sqlcmd"],
         sub: &[],
         grammar: Source::Own(
             "@posix -S: -U: -P: -d: -Q: -q: -i: -o: -l: -t: -h: -s: -w: -v: -H: -K: -M: -f: -c: \
