@@ -526,7 +526,6 @@ fn attacked_forms_stay_redacted() {
             r#"sqlcmd -S db -U sa -P hunter2 -Q "select 1""#,
             r#"sqlcmd -S db -U sa -P [R] -Q "select 1""#,
         ),
-        ("lftp -u bob,hunter2 sftp://h", "lftp -u bob,[R] sftp://h"),
         (
             "rabbitmqctl add_user bob hunter2",
             "rabbitmqctl add_user bob [R]",

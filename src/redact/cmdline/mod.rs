@@ -263,7 +263,6 @@ pub(crate) const HINTS: &[&str] = &[
     "7z ",
     "7za",
     "sqlcmd",
-    "lftp",
     "rabbitmq",
 ];
 
@@ -507,7 +506,6 @@ fn client_parsed(built: &Built, args: &[Word], parsed: &Parsed, found: &mut Vec<
             Shape::Whole => Some(v.start),
             Shape::AfterColon => value.find(':').map(|i| v.start + i + 1),
             Shape::AfterPercent => value.find('%').map(|i| v.start + i + 1),
-            Shape::AfterComma => value.find(',').map(|i| v.start + i + 1),
         };
         if let Some(start) = start {
             push_from(word, start, found);

@@ -14,8 +14,6 @@ pub(crate) enum Shape {
     AfterColon,
     /// After the first `%` (`smbclient -U user%password`).
     AfterPercent,
-    /// After the first `,` (`lftp -u user,password`); no `,` means no secret (a prompt).
-    AfterComma,
 }
 
 /// A secret the program takes as an operand rather than as an option value.
@@ -65,7 +63,7 @@ pub(crate) struct Client {
 }
 
 use Positional as P;
-use Shape::{AfterColon, AfterComma, AfterPercent, Whole};
+use Shape::{AfterColon, AfterPercent, Whole};
 
 const MYSQL: &str = "-u:,--user= -p::,--password=? -h:,--host= -P:,--port= -S:,--socket= \
     -D:,--database= -e:,--execute= --protocol= --defaults-file= --defaults-extra-file= \
@@ -409,15 +407,6 @@ const ALL: &[Client] = &[
              -a: -m: -V: -y: -Y: -z: -Z: -A -E -C -N -W -b -e -I -r -R -X -x -k -p -u",
         ),
         secrets: &[("-P", Whole), ("-z", Whole), ("-Z", Whole)],
-        positional: P::No,
-    },
-    Client {
-        names: &["lftp"],
-        sub: &[],
-        grammar: Source::Own(
-            "-u:,--user= -p:,--port= -e: -c: -f: -d --norc --rcfile= -v,--version -h,--help",
-        ),
-        secrets: &[("-u", AfterComma)],
         positional: P::No,
     },
     Client {
