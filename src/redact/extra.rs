@@ -131,6 +131,13 @@ pub(crate) fn extra_rules() -> Vec<Box<dyn Rule>> {
             "(?:private|secret)[_-]?key",
             &["private", "secret"],
         )),
+        // Keys ending in a `pass` segment or in `sshpass` (`DB_PASS=x`, `ansible_become_pass=x`,
+        // `SSHPASS=x` as `sshpass -e` reads it), written against the separator: code that
+        // spaces it (`first_pass = True`) names a pass, not a password.
+        Box::new(super::rules::AssignmentRule::tight(
+            "(?:[_.-]|ssh)pass",
+            &["pass"],
+        )),
         // docker `config.json` auths: `"auth": "dXNlcjpwYXNz"` (base64 of user:password).
         Box::new(PatternRule::valued(
             r#"(?i)"auth"\s*:\s*"(?P<v>[A-Za-z0-9+/=]{8,})""#,

@@ -219,6 +219,15 @@ impl AssignmentRule {
         }
     }
 
+    /// A rule for the keywords `keywords` written right against the separator, as a shell or
+    /// environment assignment is (`DB_PASS=x`), not as code spaces it (`first_pass = True`).
+    pub(crate) fn tight(keywords: &str, hints: &'static [&'static str]) -> Self {
+        Self {
+            prefix: compile(&format!(r#"(?i)(?:{keywords})["']?{SEPARATOR}"#)),
+            hints,
+        }
+    }
+
     /// Whether a bare value may hold `c`.
     fn bare(c: char) -> bool {
         !(is_py_space(c) || matches!(c, '"' | '\'' | '\r' | '\n' | ';' | '&' | '|'))
@@ -304,19 +313,6 @@ impl Rule for AssignmentRule {
         }
     }
 }
-
-/// [`KEYWORD_HINTS`] and `pass`, for the keyword assignment rule's `pass` keys.
-const ASSIGNMENT_HINTS: &[&str] = &[
-    "api_key",
-    "api-key",
-    "apikey",
-    "secret",
-    "token",
-    "passw",
-    "pwd",
-    "credential",
-    "pass",
-];
 
 /// Keyword hints shared by the assignment rule and the CLI-flag rule (`cli_flag.rs`).
 pub(super) const KEYWORD_HINTS: &[&str] = &[
@@ -441,12 +437,10 @@ pub(crate) fn structure_rules() -> Vec<Box<dyn Rule>> {
                     m.bytes().rposition(|b| !value(&b)).map_or(0, |i| i + 1)..m.len()
                 }),
         ),
-        // 2c. Keyword assignment, no leading boundary (DB_PASSWORD=, MYSQL_PWD=). Ours: a key
-        // ending in a `pass` segment (`DB_PASS=`, `ansible_become_pass=`, `smtp.pass:`) or in
-        // `sshpass` (`SSHPASS=`, read by `sshpass -e`).
+        // 2c. Keyword assignment, no leading boundary (DB_PASSWORD=, MYSQL_PWD=).
         Box::new(AssignmentRule::new(
-            "api[_-]?key|secret|token|password|passwd|pwd|credential|(?:[_.-]|ssh)pass",
-            ASSIGNMENT_HINTS,
+            "api[_-]?key|secret|token|password|passwd|pwd|credential",
+            KEYWORD_HINTS,
         )),
         // 2d. AWS secret access key.
         Box::new(PatternRule::valued(
