@@ -17,12 +17,16 @@ pub(super) fn hint_at(text: &[u8], at: usize, hint: &[u8]) -> bool {
         .is_some_and(|window| window.eq_ignore_ascii_case(hint))
 }
 
-/// Most literals of a searcher that scans 32 bytes per step (one of more literals steps 16
-/// bytes at a time and costs over twice as much per byte; a searcher holds at most 64).
-pub(super) const SLIM_GROUP: usize = 32;
+/// Most literals of a searcher. A searcher of up to 32 literals scans 32 bytes per step (one
+/// of more steps 16 bytes at a time and costs over twice as much per byte; a searcher holds
+/// at most 64), but it sorts its literals into eight buckets and checks every position whose
+/// bytes match any literal of a bucket nibble by nibble: the more literals per bucket, the
+/// more positions of ordinary text it checks. At 24, one more scan of the text costs less
+/// than the checks it saves (docs/performance.md, "Attacked forms").
+pub(super) const SLIM_GROUP: usize = 24;
 
-/// Most long literals ([`search_literals`]): two searchers' worth.
-pub(super) const LONG_LITERALS: usize = 2 * SLIM_GROUP;
+/// Most long literals ([`search_literals`]) before a family of them moves to the short group.
+pub(super) const LONG_LITERALS: usize = 64;
 
 /// Bytes folded per step by the quick hint check (plus an overlap of the longest hint).
 pub(super) const FOLD_CHUNK: usize = 32 << 10;
