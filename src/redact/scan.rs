@@ -326,6 +326,15 @@ pub(crate) fn skip_continuations(text: &str, mut at: usize) -> usize {
     at
 }
 
+/// Whether the line break at `nl` is escaped by a backslash (an odd run of them right before
+/// it, or before its `\r`): the shell reads the next line as part of the same command. A run
+/// inside single quotes is counted too, which can only join more lines, never fewer.
+pub(crate) fn escaped_line_break(bytes: &[u8], nl: usize) -> bool {
+    let before = &bytes[..nl];
+    let before = before.strip_suffix(b"\r").unwrap_or(before);
+    before.iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
+}
+
 /// The end of a line continuation (a backslash, then `\n` or `\r\n`) starting at `at`.
 pub(crate) fn continuation_end(text: &str, at: usize) -> Option<usize> {
     let rest = text.as_bytes().get(at..)?;

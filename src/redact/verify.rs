@@ -8,6 +8,8 @@
 //! a superset of what its rules accept (it may say yes too often, never no wrongly), and reads
 //! a bounded or non-overlapping stretch of the text, so the search stays linear.
 
+use super::scan::escaped_line_break;
+
 /// The check for a hint (ASCII lower case), if it has one.
 pub(crate) fn verifier(hint: &[u8]) -> Option<fn(&[u8], usize) -> bool> {
     match hint {
@@ -59,18 +61,19 @@ fn pass_ends_segment(text: &[u8], at: usize) -> bool {
     }
 }
 
-/// Bytes after `curl` that [`curl_may_take_user`] reads before it gives up and says yes.
-const CURL_SCAN_BYTES: usize = 256;
+/// Bytes after `curl` or `sudo` that [`curl_may_take_user`] and [`sudo_may_read_stdin`] read
+/// before they give up and say yes.
+const LINE_SCAN_BYTES: usize = 256;
 
 /// `curl` (the command-line rule): curl's secret options are `-u`/`-U` (alone or ending a
 /// bundle such as `-su`), `--user`, `--proxy-user`, `--oauth2-bearer` — each a `-` followed
 /// later by a `u` — and `--pass`, `--proxy-pass`, `--tlspassword`, whose `pass` is a hint of
 /// its own. So the logical line after `curl` must hold a `-` and, after it, a `u` or `U`. The
 /// scan stops at a line break that no `\` continues, and says yes after
-/// [`CURL_SCAN_BYTES`] (which bounds the work per occurrence).
+/// [`LINE_SCAN_BYTES`] (which bounds the work per occurrence).
 fn curl_may_take_user(text: &[u8], at: usize) -> bool {
     let rest = text.get(at + 4..).unwrap_or_default();
-    let scan = &rest[..rest.len().min(CURL_SCAN_BYTES)];
+    let scan = &rest[..rest.len().min(LINE_SCAN_BYTES)];
     let mut dash = false;
     let mut i = 0;
     // Byte searches for the next byte that matters: a `-` (then a `u`/`U`) or a line break.
@@ -81,19 +84,13 @@ fn curl_may_take_user(text: &[u8], at: usize) -> bool {
             memchr::memchr2(b'-', b'\n', &scan[i..])
         };
         let Some(p) = found else {
-            return rest.len() > CURL_SCAN_BYTES;
+            return rest.len() > LINE_SCAN_BYTES;
         };
         let at = i + p;
         match scan[at] {
             b'-' => dash = true,
-            b'\n' => {
-                let before = &scan[..at];
-                let before = before.strip_suffix(b"\r").unwrap_or(before);
-                let run = before.iter().rev().take_while(|&&c| c == b'\\').count();
-                if run % 2 == 0 {
-                    return false;
-                }
-            }
+            b'\n' if !escaped_line_break(scan, at) => return false,
+            b'\n' => {}
             _ => return true,
         }
         i = at + 1;
@@ -104,10 +101,10 @@ fn curl_may_take_user(text: &[u8], at: usize) -> bool {
 /// password on its standard input only with `-S` (alone or in a bundle such as `-kS`) or
 /// `--stdin`, so its logical line must hold a `-` and, in the same word after it, an `S`, or
 /// `-stdin`. The scan stops at a line break that no `\` continues, and says yes after
-/// [`CURL_SCAN_BYTES`] (which bounds the work per occurrence).
+/// [`LINE_SCAN_BYTES`] (which bounds the work per occurrence).
 fn sudo_may_read_stdin(text: &[u8], at: usize) -> bool {
     let rest = text.get(at + 4..).unwrap_or_default();
-    let scan = &rest[..rest.len().min(CURL_SCAN_BYTES)];
+    let scan = &rest[..rest.len().min(LINE_SCAN_BYTES)];
     // Inside a word that starts with `-`.
     let mut option = false;
     for (i, &b) in scan.iter().enumerate() {
@@ -116,19 +113,12 @@ fn sudo_may_read_stdin(text: &[u8], at: usize) -> bool {
             b'S' if option => return true,
             b's' if option && scan[i..].starts_with(b"stdin") => return true,
             b' ' | b'\t' => option = false,
-            b'\n' => {
-                let before = &scan[..i];
-                let before = before.strip_suffix(b"\r").unwrap_or(before);
-                let run = before.iter().rev().take_while(|&&c| c == b'\\').count();
-                if run % 2 == 0 {
-                    return false;
-                }
-                option = false;
-            }
+            b'\n' if !escaped_line_break(scan, i) => return false,
+            b'\n' => option = false,
             _ => {}
         }
     }
-    rest.len() > CURL_SCAN_BYTES
+    rest.len() > LINE_SCAN_BYTES
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use super::table;
+use crate::redact::scan::escaped_line_break;
 
 /// The bytes program and verb names are made of (a unit test checks every name), which are
 /// also the bytes that join a name to the word around it (`mysql_config`, `my-mysql`).
@@ -44,22 +45,6 @@ pub(super) fn next_name(bytes: &[u8], from: usize) -> Option<Range<usize>> {
     }
 }
 
-/// Whether the line break at `nl` is escaped by a backslash (an odd run of them right before
-/// it, or before its `\r`): the shell reads the next line as part of the same command. A run
-/// inside single quotes is counted too, which can only join more lines, never fewer.
-fn continued(bytes: &[u8], nl: usize) -> bool {
-    let mut end = nl;
-    if end > 0 && bytes[end - 1] == b'\r' {
-        end -= 1;
-    }
-    let run = bytes[..end]
-        .iter()
-        .rev()
-        .take_while(|&&b| b == b'\\')
-        .count();
-    run % 2 == 1
-}
-
 /// Whether the line that ends at `nl` ends with a pipe (`echo x |` then `tee f` on the next
 /// line is one pipeline).
 fn ends_with_pipe(bytes: &[u8], nl: usize) -> bool {
@@ -73,7 +58,7 @@ fn ends_with_pipe(bytes: &[u8], nl: usize) -> bool {
 /// The start of the logical line (lines joined by `\` continuations) that holds `at`.
 pub(super) fn logical_line_start(bytes: &[u8], mut at: usize) -> usize {
     while let Some(nl) = memchr::memrchr(b'\n', &bytes[..at]) {
-        if !continued(bytes, nl) {
+        if !escaped_line_break(bytes, nl) {
             return nl + 1;
         }
         at = nl;
@@ -86,7 +71,7 @@ pub(super) fn logical_line_start(bytes: &[u8], mut at: usize) -> usize {
 pub(super) fn logical_line_end(bytes: &[u8], mut at: usize) -> usize {
     while let Some(p) = memchr::memchr(b'\n', &bytes[at..]) {
         let nl = at + p;
-        if !continued(bytes, nl) && !ends_with_pipe(bytes, nl) {
+        if !escaped_line_break(bytes, nl) && !ends_with_pipe(bytes, nl) {
             return nl + 1;
         }
         at = nl + 1;

@@ -30,7 +30,7 @@ use super::scan::{Hit, Rule, ScanState, Span};
 use forms::names_secret;
 use forms::{secret_file, set_form, writer};
 use lines::{NAME_BYTES, logical_line_end, logical_line_start, next_name};
-use table::{Client, Positional, Shape, Source};
+use table::{Client, HINTS, Positional, Shape, Source};
 use words::{Command, Reading, Word};
 
 /// Most words after a program name that are parsed as its arguments (keeps many program
@@ -227,44 +227,6 @@ fn build() -> Table {
         last_and_len,
     }
 }
-
-/// Hints for the engine: a literal every form this rule handles contains.
-pub(crate) const HINTS: &[&str] = &[
-    "mysql",
-    "mariadb",
-    "mycli",
-    "mongo",
-    "sshpass",
-    "login",
-    "pass",
-    "smbclient",
-    "ldap",
-    "curl",
-    "redis",
-    "etcdctl",
-    "psexec",
-    "net use",
-    "schtasks",
-    "literal",
-    "secret",
-    "token",
-    "auth",
-    "pwd",
-    "private",
-    "api_key",
-    "api-key",
-    "apikey",
-    "rpcclient",
-    "openssl",
-    "credential",
-    "sudo",
-    "keygen",
-    "zip",
-    "7z ",
-    "7za",
-    "sqlcmd",
-    "rabbitmq",
-];
 
 /// The rule.
 pub(crate) struct CommandLineRule;

@@ -425,6 +425,45 @@ const ALL: &[Client] = &[
     },
 ];
 
+/// Hints for the engine: a literal every form the command-line rule handles contains (a
+/// program name of a row above, or a literal of a form in `forms.rs`).
+pub(super) const HINTS: &[&str] = &[
+    "mysql",
+    "mariadb",
+    "mycli",
+    "mongo",
+    "sshpass",
+    "login",
+    "pass",
+    "smbclient",
+    "ldap",
+    "curl",
+    "redis",
+    "etcdctl",
+    "psexec",
+    "net use",
+    "schtasks",
+    "literal",
+    "secret",
+    "token",
+    "auth",
+    "pwd",
+    "private",
+    "api_key",
+    "api-key",
+    "apikey",
+    "rpcclient",
+    "openssl",
+    "credential",
+    "sudo",
+    "keygen",
+    "zip",
+    "7z ",
+    "7za",
+    "sqlcmd",
+    "rabbitmq",
+];
+
 /// Every client row.
 pub(crate) fn clients() -> &'static [Client] {
     ALL
