@@ -15,7 +15,7 @@ use super::{cmdline, extra, mysql, provider, rules, verify};
 #[path = "engine_hints.rs"]
 mod hints;
 
-use hints::{fold, search_literals};
+use hints::{Head, fold, search_literals};
 
 /// A pass is repeated until it changes nothing, at most this many times. One pass is the
 /// Python implementation's pipeline; a second is needed only when a late rule uncovers an earlier rule's shape
@@ -69,14 +69,17 @@ enum Unhinted {
 struct MinimalHint {
     /// The hint, ASCII lower case.
     text: Vec<u8>,
+    /// Its first eight bytes, as compared first.
+    head: Head,
     /// Rules this hint enables.
     rules: u128,
     /// The hint's check ([`verify`]): an occurrence counts only where it says yes.
     verify: Option<Verifier>,
     /// Each longer hint containing this one: (offset of this hint inside it, the longer hint
-    /// in ASCII lower case, the rules it enables, its check). Every occurrence of a longer
-    /// hint contains an occurrence of this one at that offset, so checking there finds them all.
-    containing: Vec<(usize, Vec<u8>, u128, Option<Verifier>)>,
+    /// in ASCII lower case and its head, the rules it enables, its check). Every occurrence of
+    /// a longer hint contains an occurrence of this one at that offset, so checking there
+    /// finds them all.
+    containing: Vec<(usize, Vec<u8>, Head, u128, Option<Verifier>)>,
 }
 
 /// See [`verify::verifier`].
@@ -140,6 +143,7 @@ impl Engine {
                         (
                             at,
                             lower[o].clone(),
+                            Head::of(&lower[o]),
                             hint_rules[o],
                             verify::verifier(&lower[o]),
                         )
@@ -148,6 +152,7 @@ impl Engine {
                 .collect();
             minimal.push(MinimalHint {
                 text: lower[m].clone(),
+                head: Head::of(&lower[m]),
                 rules: hint_rules[m],
                 verify: verify::verifier(&lower[m]),
                 containing,

@@ -251,3 +251,47 @@ fn proposals_follow_the_replacements_of_a_rule() {
         "an overflowing edit list must turn replay off"
     );
 }
+
+/// The word compare of a hint's head answers as the byte compare does: every hint, every
+/// byte value at every position of it, in both cases, whole and cut off by the text's end.
+#[test]
+fn head_compare_matches_the_byte_compare() {
+    let engine = Engine::get();
+    let hints = engine.minimal.iter().flat_map(|m| {
+        std::iter::once(m.text.clone()).chain(m.containing.iter().map(|c| c.1.clone()))
+    });
+    let mut checked = 0usize;
+    for hint in hints {
+        let head = Head::of(&hint);
+        for upper in [false, true] {
+            let base: Vec<u8> = if upper {
+                hint.to_ascii_uppercase()
+            } else {
+                hint.clone()
+            };
+            for i in 0..hint.len() {
+                for b in 0..=255u8 {
+                    let mut text = b"xy".to_vec();
+                    text.extend_from_slice(&base);
+                    text[2 + i] = b;
+                    for tail in [&b""[..], b"zzzzzzzzzz"] {
+                        let mut t = text.clone();
+                        t.extend_from_slice(tail);
+                        for cut in [t.len(), t.len().saturating_sub(1)] {
+                            let t = &t[..cut];
+                            assert_eq!(
+                                head.at(t, 2, &hint),
+                                hint_at(t, 2, &hint),
+                                "{:?} in {:?}",
+                                String::from_utf8_lossy(&hint),
+                                String::from_utf8_lossy(t)
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 100_000, "{checked}");
+}

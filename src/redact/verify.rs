@@ -27,16 +27,20 @@ pub(crate) fn verifier(hint: &[u8]) -> Option<fn(&[u8], usize) -> bool> {
 /// scan stops at the first `/` or ASCII whitespace byte that no backslash continues; every
 /// `://` holds a `/`, so scans of successive occurrences never overlap.
 fn url_has_at(text: &[u8], at: usize) -> bool {
+    // The bytes the scan stops at to look: one table lookup per byte of the host passed over.
+    const STOP: [bool; 256] = super::scan::byte_set(b"@/ \t\n\r\x0b\x0c");
     let rest = text.get(at + 3..).unwrap_or_default();
-    for (i, &b) in rest.iter().enumerate() {
-        match b {
+    let mut i = 0;
+    while let Some(p) = rest[i..].iter().position(|&b| STOP[usize::from(b)]) {
+        i += p;
+        match rest[i] {
             b'@' => return true,
             // The line break of a continuation (`\` then `\n` or `\r\n`).
             b'\n' if i > 0 && (rest[i - 1] == b'\\' || rest[..i].ends_with(b"\\\r")) => {}
             b'\r' if i > 0 && rest[i - 1] == b'\\' && rest.get(i + 1) == Some(&b'\n') => {}
-            b'/' | b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => return false,
-            _ => {}
+            _ => return false,
         }
+        i += 1;
     }
     false
 }
@@ -128,6 +132,46 @@ mod tests {
     fn check(hint: &str, text: &str) -> bool {
         let at = text.find(hint).expect("hint in text");
         verifier(hint.as_bytes()).expect("has a check")(text.as_bytes(), at)
+    }
+
+    /// The URL check as a byte-at-a-time loop: the reference for the table-driven one.
+    fn url_has_at_reference(text: &[u8], at: usize) -> bool {
+        let rest = text.get(at + 3..).unwrap_or_default();
+        for (i, &b) in rest.iter().enumerate() {
+            match b {
+                b'@' => return true,
+                b'\n' if i > 0 && (rest[i - 1] == b'\\' || rest[..i].ends_with(b"\\\r")) => {}
+                b'\r' if i > 0 && rest[i - 1] == b'\\' && rest.get(i + 1) == Some(&b'\n') => {}
+                b'/' | b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => return false,
+                _ => {}
+            }
+        }
+        false
+    }
+
+    /// Every text of up to six bytes drawn from the bytes the check treats apart.
+    #[test]
+    fn url_check_matches_a_byte_loop() {
+        let alphabet = b"@/ \t\n\r\x0b\x0c\\a";
+        let mut text = b"h://".to_vec();
+        let mut count = 0;
+        for len in 0..=6u32 {
+            for n in 0..alphabet.len().pow(len) {
+                text.truncate(4);
+                let mut k = n;
+                for _ in 0..len {
+                    text.push(alphabet[k % alphabet.len()]);
+                    k /= alphabet.len();
+                }
+                assert_eq!(
+                    url_has_at(&text, 1),
+                    url_has_at_reference(&text, 1),
+                    "{text:?}"
+                );
+                count += 1;
+            }
+        }
+        assert!(count > 1_000_000, "{count}");
     }
 
     #[test]
