@@ -75,11 +75,23 @@ struct MinimalHint {
     rules: u128,
     /// The hint's check ([`verify`]): an occurrence counts only where it says yes.
     verify: Option<Verifier>,
-    /// Each longer hint containing this one: (offset of this hint inside it, the longer hint
-    /// in ASCII lower case and its head, the rules it enables, its check). Every occurrence of
-    /// a longer hint contains an occurrence of this one at that offset, so checking there
-    /// finds them all.
-    containing: Vec<(usize, Vec<u8>, Head, u128, Option<Verifier>)>,
+    /// Each longer hint containing this one. Every occurrence of a longer hint contains an
+    /// occurrence of this one at its offset, so checking there finds them all.
+    containing: Vec<Containing>,
+}
+
+/// A hint that contains a minimal hint.
+struct Containing {
+    /// Where the minimal hint lies inside it.
+    offset: usize,
+    /// The hint, ASCII lower case.
+    text: Vec<u8>,
+    /// Its first eight bytes, as compared first.
+    head: Head,
+    /// Rules it enables.
+    rules: u128,
+    /// Its check ([`verify`]).
+    verify: Option<Verifier>,
 }
 
 /// See [`verify::verifier`].
@@ -139,14 +151,12 @@ impl Engine {
         for m in (0..lower.len()).filter(|&l| is_minimal(l)) {
             let containing = (0..lower.len())
                 .filter_map(|o| {
-                    contained_in(m, o).map(|at| {
-                        (
-                            at,
-                            lower[o].clone(),
-                            Head::of(&lower[o]),
-                            hint_rules[o],
-                            verify::verifier(&lower[o]),
-                        )
+                    contained_in(m, o).map(|offset| Containing {
+                        offset,
+                        text: lower[o].clone(),
+                        head: Head::of(&lower[o]),
+                        rules: hint_rules[o],
+                        verify: verify::verifier(&lower[o]),
                     })
                 })
                 .collect();

@@ -379,13 +379,13 @@ impl Engine {
             if minimal.verify.is_none_or(|v| v(text, at)) {
                 mask |= minimal.rules;
             }
-            for (offset, longer, head, rules, verify) in &minimal.containing {
-                if let Some(outer) = at.checked_sub(*offset)
-                    && head.at(text, outer, longer)
+            for longer in &minimal.containing {
+                if let Some(outer) = at.checked_sub(longer.offset)
+                    && longer.head.at(text, outer, &longer.text)
                 {
-                    present |= rules;
-                    if verify.is_none_or(|v| v(text, outer)) {
-                        mask |= rules;
+                    present |= longer.rules;
+                    if longer.verify.is_none_or(|v| v(text, outer)) {
+                        mask |= longer.rules;
                     }
                 }
             }

@@ -258,7 +258,7 @@ fn proposals_follow_the_replacements_of_a_rule() {
 fn head_compare_matches_the_byte_compare() {
     let engine = Engine::get();
     let hints = engine.minimal.iter().flat_map(|m| {
-        std::iter::once(m.text.clone()).chain(m.containing.iter().map(|c| c.1.clone()))
+        std::iter::once(m.text.clone()).chain(m.containing.iter().map(|c| c.text.clone()))
     });
     let mut checked = 0usize;
     for hint in hints {
