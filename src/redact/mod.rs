@@ -25,6 +25,7 @@ mod provider;
 mod replay;
 mod rules;
 mod scan;
+mod shape;
 mod substitute;
 mod verify;
 mod writer;

@@ -19,6 +19,7 @@ use super::scan::{
     Hit, LazyRegex, Rule, ScanState, char_at, char_before, compile, is_py_space,
     next_char_boundary, skip_py_space,
 };
+use super::shape::Shape;
 
 /// A rule that is one pattern. The secret is capture group `v` (or the whole match).
 pub(crate) struct PatternRule {
@@ -43,12 +44,15 @@ pub(crate) struct PatternRule {
     /// Where group `v` lies inside a match, for a pattern whose shape fixes it (see
     /// [`Self::value_within`]).
     value_in: Option<fn(&str) -> Range<usize>>,
+    /// For a whole-match pattern that is a token shape: the hand matcher that stands for it.
+    shape: Option<Shape>,
 }
 
 impl PatternRule {
     /// A rule whose whole match is the secret.
     pub(crate) fn whole(pattern: &str, hints: &'static [&'static str]) -> Self {
         Self {
+            shape: Shape::parse(pattern),
             re: compile(pattern),
             valued: false,
             reads_previous_char: false,
@@ -73,6 +77,7 @@ impl PatternRule {
             precheck: None,
             filter: None,
             value_in: None,
+            shape: None,
         }
     }
 
@@ -162,6 +167,20 @@ impl Rule for PatternRule {
         } else {
             from
         };
+        if let Some(shape) = &self.shape {
+            let found = shape.find_at(text, start);
+            debug_assert_eq!(
+                found,
+                self.re.find_at(text, start).map(|m| m.range()),
+                "the token shape disagrees with its pattern in {text:?}"
+            );
+            let secret = found?;
+            return Some(Hit {
+                resume: secret.end,
+                secret,
+                keep: "",
+            });
+        }
         if !self.valued {
             let m = self.re.find_at(text, start)?;
             return Some(Hit {
