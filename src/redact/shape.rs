@@ -92,6 +92,12 @@ impl Shape {
         if boundary_after && !class.iter().enumerate().all(|(b, &c)| !c || WORD[b]) {
             return None;
         }
+        // Linear time: a start whose run is long enough matches, so a run is read again from
+        // a later start only when it was shorter than `min`, or when the boundary after it
+        // failed — which a bound on the run keeps short too.
+        if boundary_after && max.is_none() {
+            return None;
+        }
         let finder = memchr::memmem::Finder::new(&lead).into_owned();
         Some(Shape {
             lead,
@@ -242,6 +248,7 @@ mod tests {
             r"(?-u:\b)-ab[0-9]{3,}",
             r"ab[0-9]{3,}x",
             r"ab[0-9]{5,3}",
+            r"(?-u:\b)ab[0-9]{3,}(?-u:\b)",
         ] {
             assert!(Shape::parse(pattern).is_none(), "{pattern}");
         }
