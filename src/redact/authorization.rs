@@ -97,10 +97,11 @@ impl AuthorizationRule {
         {
             return end;
         }
-        let end = text.as_bytes()[at..]
-            .iter()
-            .position(|b| matches!(b, b'"' | b'\'' | b'\r' | b'\n'))
-            .map_or(text.len(), |p| at + p);
+        // Two byte searches (three of the bytes, then a `\r` before that end) instead of a
+        // byte loop: a header value is tens of bytes long.
+        let rest = &text.as_bytes()[at..];
+        let end = memchr::memchr3(b'"', b'\'', b'\n', rest).unwrap_or(rest.len());
+        let end = at + memchr::memchr(b'\r', &rest[..end]).unwrap_or(end);
         state.plain_run = Some((at, end));
         end
     }
@@ -160,6 +161,21 @@ mod tests {
     use super::*;
     use crate::redact::generated_texts;
     use crate::redact::scan::compile;
+
+    #[test]
+    fn plain_run_ends_at_the_first_quote_or_line_break() {
+        let pieces = ["a", " ", "\"", "'", "\r", "\n", "é", "\\"];
+        for t in generated_texts(&pieces, 10, 5_000, 0x7275_6e73) {
+            for at in (0..=t.len()).filter(|&at| t.is_char_boundary(at)) {
+                let expected = t.as_bytes()[at..]
+                    .iter()
+                    .position(|b| matches!(b, b'"' | b'\'' | b'\r' | b'\n'))
+                    .map_or(t.len(), |p| at + p);
+                let found = AuthorizationRule::plain_run_end(&t, at, &mut ScanState::default());
+                assert_eq!(found, expected, "{t:?} at {at}");
+            }
+        }
+    }
 
     #[test]
     fn authorization_prefix_is_the_patterns_leftmost_match() {
