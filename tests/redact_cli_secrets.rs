@@ -438,6 +438,25 @@ fn attacked_forms_stay_redacted() {
             r#"x --password ("a)b" + $c) --next"#,
             "x --password [R] --next",
         ),
+        // A here-string into a command that reads a secret on its standard input.
+        (
+            "sudo -S apt-get update <<< 'hunter2'",
+            "sudo -S apt-get update <<< '[R]'",
+        ),
+        ("sudo -kS id<<<hunter2", "sudo -kS id<<<[R]"),
+        (
+            "docker login -u ci --password-stdin <<< \"dckr x1\" registry.example.com",
+            "docker login -u ci --password-stdin <<< \"[R]\" registry.example.com",
+        ),
+        ("chpasswd <<< 'alice:hunter2'", "chpasswd <<< '[R]'"),
+        (
+            "passwd --stdin bob <<< hunter2",
+            "passwd --stdin bob <<< [R]",
+        ),
+        (
+            "cd /srv && sudo --stdin make install <<< hunter2; echo done",
+            "cd /srv && sudo --stdin make install <<< [R]; echo done",
+        ),
         // Piped into a command that reads a secret on its standard input.
         (
             "echo hunter2 | sudo -S apt update",
@@ -560,6 +579,13 @@ fn attacked_forms_near_misses_stay_unchanged() {
         "x --password (Read-Host -AsSecureString)",
         "mysql -p\\\n db",
         "compass=north bypass=1",
+        "sudo apt-get install jq <<< y",
+        "sudo -S id <<< \"$SUDO_PASSWORD\"",
+        "grep -c root <<< \"$(cat /etc/passwd)\"",
+        "passwd bob <<< hunter2",
+        "cat <<< 'hello world' | sudo -S tee /dev/null",
+        "sudo -S id << EOF",
+        "docker login -u ci --password-stdin < token.txt",
     ] {
         let out = red(text);
         if text.contains("(Read-Host") || text.starts_with("mysql") {

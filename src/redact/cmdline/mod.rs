@@ -28,7 +28,7 @@ use crate::policy::options::{Grammar, Item, OptId, Parsed};
 use super::scan::{Hit, Rule, ScanState, Span};
 #[cfg(test)]
 use forms::names_secret;
-use forms::{secret_file, set_form, writer};
+use forms::{reads_secret_on_stdin, secret_file, set_form, writer};
 use lines::{NAME_BYTES, logical_line_end, logical_line_start, next_name};
 use table::{Client, HINTS, Positional, Shape, Source};
 use words::{Command, Reading, Word};
@@ -66,6 +66,10 @@ const SET_VERBS: &[&str] = &["set", "setx", "config"];
 
 /// Programs whose operands, written to a password file, are the secret.
 const WRITERS: &[&str] = &["echo", "printf"];
+
+/// Programs that may read a secret on their standard input ([`forms::reads_secret_on_stdin`])
+/// and have no row of their own: names, so that a line with a here-string into one is read.
+const STDIN_READERS: &[&str] = &["sudo", "chpasswd", "passwd"];
 
 /// A client with its grammar built and its secret options resolved.
 struct Built {
@@ -193,8 +197,12 @@ fn build() -> Table {
     for writer in WRITERS {
         by_name.entry(writer.as_bytes()).or_default().writer = true;
     }
+    for reader in STDIN_READERS {
+        by_name.entry(reader.as_bytes()).or_default();
+    }
     names.extend(SET_VERBS);
     names.extend(WRITERS);
+    names.extend(STDIN_READERS);
     let mut first_and_len = [0u64; 256];
     let mut last_and_len = [0u64; 256];
     for name in &names {
@@ -366,6 +374,13 @@ fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Span>) {
     let t = table();
     let words = &cmd.words;
     let mut buf = [0u8; 32];
+    // `sudo -S cmd <<< SECRET`: a here-string into a command that reads a secret on stdin.
+    if let Some(here) = &cmd.here
+        && !cmd.continued
+        && reads_secret_on_stdin(cmd)
+    {
+        push_from(here, 0, found);
+    }
     for (p, word) in words[..cmd.names].iter().enumerate() {
         if word
             .text

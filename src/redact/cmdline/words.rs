@@ -145,6 +145,10 @@ pub(crate) struct Command<'t> {
     /// Whether an output redirection (`>`, `>>`) of the command so far writes a target that
     /// [`Reading::target`] accepts.
     pub writes_target: bool,
+    /// The word of the command's last here-string (`<<< WORD`), which the command reads on
+    /// its standard input. A command read in windows hands it over with the window it was
+    /// read during (the later windows' first word is not the command's).
+    pub here: Option<Word<'t>>,
     /// What follows the command (`Other` in a window that more follow).
     pub next: Next,
 }
@@ -158,6 +162,7 @@ impl<'t> Command<'t> {
             names: 0,
             continued: false,
             writes_target: false,
+            here: None,
             next: Next::Other,
         }
     }
@@ -303,8 +308,21 @@ enum Stop {
     Command(Next),
     /// A redirection operator `>` / `>>` (`true`) or `<` (`false`).
     Redirect(bool),
+    /// A here-string operator `<<<`: the next word is the command's standard input.
+    HereString,
     /// End of the text.
     End,
+}
+
+/// What the word after a redirection operator is.
+#[derive(Clone, Copy)]
+enum Target {
+    /// The file of an output redirection.
+    Output,
+    /// The file of an input redirection (or a here-document's delimiter).
+    Input,
+    /// A here-string.
+    HereString,
 }
 
 impl<'t> Reader<'t, '_> {
@@ -325,13 +343,15 @@ impl<'t> Reader<'t, '_> {
         let mut holding = false;
         // Whether the command being read is handed over whole (asked at its first window).
         let mut whole: Option<bool> = None;
-        // The next word is the target of a redirection (`Some(true)`: an output file).
-        let mut target: Option<bool> = None;
+        // The next word is the target of a redirection (`Some(Target::Output)`: an output
+        // file) or a here-string.
+        let mut target: Option<Target> = None;
         loop {
             // Where the next word goes: a word is built in its list, not moved there.
             let (stop, read) = match target {
-                Some(true) => self.target_word(cmd),
-                Some(false) => self.word(None),
+                Some(Target::Output) => self.target_word(cmd),
+                Some(Target::Input) => self.word(None),
+                Some(Target::HereString) => self.here_word(cmd),
                 None => self.word(Some((&mut cmd.words, WORDS_CAPACITY))),
             };
             if read {
@@ -348,7 +368,15 @@ impl<'t> Reader<'t, '_> {
             let next = match stop {
                 Stop::Space => continue,
                 Stop::Redirect(output) => {
-                    target = Some(output);
+                    target = Some(if output {
+                        Target::Output
+                    } else {
+                        Target::Input
+                    });
+                    continue;
+                }
+                Stop::HereString => {
+                    target = Some(Target::HereString);
                     continue;
                 }
                 Stop::Command(next) => Some(next),
@@ -396,6 +424,10 @@ impl<'t> Reader<'t, '_> {
         out(cmd, None);
         let names = cmd.names;
         keep_buffers_of(cmd.words.drain(..names), &mut self.buffers);
+        // A here-string read so far went with this window, which holds the command's name.
+        if let Some(here) = cmd.here.take() {
+            keep_buffers_of(std::iter::once(here), &mut self.buffers);
+        }
         cmd.continued = true;
     }
 
@@ -407,7 +439,27 @@ impl<'t> Reader<'t, '_> {
         cmd.names = 0;
         cmd.continued = false;
         cmd.writes_target = false;
+        if let Some(here) = cmd.here.take() {
+            keep_buffers_of(std::iter::once(here), &mut self.buffers);
+        }
         cmd.next = Next::Other;
+    }
+
+    /// Reads the word of a here-string of `cmd` into [`Command::here`].
+    /// (Apart and cold, as [`Self::target_word`].)
+    #[cold]
+    #[inline(never)]
+    fn here_word(&mut self, cmd: &mut Command<'t>) -> (Stop, bool) {
+        let mut list = std::mem::take(&mut self.targets);
+        let result = self.word(Some((&mut list, 1)));
+        if let Some(word) = list.pop()
+            && let Some(old) = cmd.here.replace(word)
+        {
+            keep_buffers_of(std::iter::once(old), &mut self.buffers);
+        }
+        keep_buffers(&mut list, &mut self.buffers);
+        self.targets = list;
+        result
     }
 
     /// Reads the target of an output redirection of `cmd` and notes whether it matters.
@@ -506,6 +558,10 @@ impl<'t> Reader<'t, '_> {
                         break Stop::Command(Next::Other);
                     }
                     break Stop::Command(Next::Pipe);
+                }
+                '<' if bytes[self.pos..].starts_with(b"<<<") => {
+                    self.pos += 3;
+                    break Stop::HereString;
                 }
                 '>' | '<' => {
                     self.pos += 1;

@@ -193,3 +193,48 @@ fn a_thread_keeps_no_list_that_a_long_text_grew() {
     let scratch = SCRATCH.take();
     assert!(scratch.words.capacity() + scratch.held.capacity() > 0);
 }
+
+#[test]
+fn here_strings_are_the_commands_input_not_its_words() {
+    let cmds = commands("sudo -S id <<< 'a b' >out && x<<<y; cat << EOF; z <<<p <<< q");
+    let words: Vec<Vec<String>> = cmds
+        .iter()
+        .map(|c| c.words.iter().map(|w| w.text.to_string()).collect())
+        .collect();
+    assert_eq!(
+        words,
+        vec![
+            vec!["sudo", "-S", "id"],
+            vec!["x"],
+            vec!["cat"],
+            vec!["z"],
+            // The quoted part with a space, read again as a text of its own.
+            vec!["a", "b"],
+        ]
+    );
+    let here: Vec<Option<String>> = cmds
+        .iter()
+        .map(|c| c.here.as_ref().map(|w| w.text.to_string()))
+        .collect();
+    // A here-document's delimiter is no here-string; of two here-strings the last is read.
+    assert_eq!(
+        here,
+        vec![
+            Some("a b".into()),
+            Some("y".into()),
+            None,
+            Some("q".into()),
+            None
+        ]
+    );
+    let text = "sudo -S id <<< 'a b'";
+    let span = cmds_source(text);
+    assert_eq!(&text[span], "a b");
+}
+
+/// The source span of the first command's here-string.
+fn cmds_source(text: &str) -> std::ops::Range<usize> {
+    let cmds = commands(text);
+    let here = cmds[0].here.as_ref().expect("a here-string");
+    here.source(0, here.text.len()).expect("a span").range
+}
