@@ -438,6 +438,23 @@ fn attacked_forms_stay_redacted() {
             r#"x --password ("a)b" + $c) --next"#,
             "x --password [R] --next",
         ),
+        // Options behind a subcommand of three words, and the AWS CLI's secret strings.
+        (
+            "az keyvault secret set --vault-name kv1 --name db-pass --value 'Hunter2!x'",
+            "az keyvault secret set --vault-name kv1 --name db-pass --value '[R]'",
+        ),
+        (
+            "az keyvault secret set --vault-name kv1 -n api --value=s3cr3tv4lue -o none",
+            "az keyvault secret set --vault-name kv1 -n api --value=[R] -o none",
+        ),
+        (
+            "aws secretsmanager create-secret --name prod/db --secret-string 'S3cr3tP4ss'",
+            "aws secretsmanager create-secret --name prod/db --secret-string '[R]'",
+        ),
+        (
+            "aws --region eu-west-1 secretsmanager put-secret-value --secret-id prod/db --secret-string=hunter2x",
+            "aws --region eu-west-1 secretsmanager put-secret-value --secret-id prod/db --secret-string=[R]",
+        ),
         // A here-string into a command that reads a secret on its standard input.
         (
             "sudo -S apt-get update <<< 'hunter2'",
@@ -580,6 +597,12 @@ fn attacked_forms_near_misses_stay_unchanged() {
         "mysql -p\\\n db",
         "compass=north bypass=1",
         "sudo apt-get install jq <<< y",
+        "az keyvault secret show --vault-name kv1 --name db-pass",
+        "az keyvault secret set --vault-name kv1 --name db-pass --file ./value.txt",
+        "az keyvault set-policy --name kv1 --secret-permissions get list",
+        "aws secretsmanager get-secret-value --secret-id prod/db --query SecretString",
+        "aws secretsmanager create-secret --name prod/db --secret-string file://creds.json",
+        "aws secretsmanager update-secret --secret-id prod/db --secret-string \"$DB_SECRET\"",
         "sudo -S id <<< \"$SUDO_PASSWORD\"",
         "grep -c root <<< \"$(cat /etc/passwd)\"",
         "passwd bob <<< hunter2",

@@ -86,6 +86,16 @@ const FRAGMENTS: &[&str] = &[
     "hf_",
     "npm_",
     "glpat-",
+    "ya29.",
+    "GR1348941",
+    "<<<",
+    " <<< ",
+    "sudo -S ",
+    "--password-stdin",
+    "chpasswd",
+    "az keyvault secret set --value ",
+    "aws secretsmanager create-secret --secret-string ",
+    "file://",
 ];
 
 fn near_secret_text() -> impl Strategy<Value = String> {

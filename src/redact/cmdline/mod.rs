@@ -41,7 +41,7 @@ const MAX_ARGS: usize = 64;
 const SUBCOMMAND_SEARCH: usize = 6;
 
 /// The most words of a subcommand in the table (a unit test checks every row).
-const MAX_SUBCOMMAND_WORDS: usize = 2;
+const MAX_SUBCOMMAND_WORDS: usize = 3;
 
 /// Words after a `set` verb that its key and value are looked for in.
 const SET_FORM_WORDS: usize = 8;
@@ -428,9 +428,12 @@ fn after_subcommand<'w, 't>(args: &'w [Word<'t>], sub: &[&str]) -> Option<&'w [W
 }
 
 /// Whether a value is a reference or a prompt rather than a secret: `$VAR`, `${VAR}`, `$(…)`,
-/// `-`, `*`, `<placeholder>`, `***`.
+/// `-`, `*`, `<placeholder>`, `***`, and a file named by URL (`file://creds.json`, the AWS
+/// CLI's `fileb://`).
 fn is_reference(value: &str) -> bool {
     value.is_empty()
+        || value.starts_with("file://")
+        || value.starts_with("fileb://")
         || value == "-"
         || value.bytes().all(|b| b == b'*')
         || (value.starts_with('<') && value.ends_with('>'))

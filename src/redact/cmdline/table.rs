@@ -286,6 +286,30 @@ const ALL: &[Client] = &[
         positional: P::FromLiteral,
     },
     Client {
+        names: &["az"],
+        sub: &["keyvault", "secret", "set"],
+        grammar: Source::Own(
+            "--vault-name= --name= -n: --value= --file= -f: --encoding= -e: --content-type= \
+             --description= --disabled= --expires= --not-before= --tags= --id= \
+             --subscription= --output= -o: --query= --only-show-errors --debug --verbose",
+        ),
+        secrets: &[("--value", Whole)],
+        positional: P::No,
+    },
+    Client {
+        names: &["aws"],
+        sub: &["secretsmanager"],
+        grammar: Source::Own(
+            "--name= --secret-id= --secret-string= --secret-binary= --description= \
+             --kms-key-id= --tags= --client-request-token= --version-stages= \
+             --add-replica-regions= --force-overwrite-replica-secret --cli-input-json= \
+             --region= --profile= --output= --query= --endpoint-url= --no-cli-pager \
+             --no-verify-ssl --debug",
+        ),
+        secrets: &[("--secret-string", Whole)],
+        positional: P::No,
+    },
+    Client {
         names: &["gh"],
         sub: &["secret", "set"],
         grammar: Source::Own(
