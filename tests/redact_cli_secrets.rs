@@ -455,6 +455,23 @@ fn attacked_forms_stay_redacted() {
             "aws --region eu-west-1 secretsmanager put-secret-value --secret-id prod/db --secret-string=hunter2x",
             "aws --region eu-west-1 secretsmanager put-secret-value --secret-id prod/db --secret-string=[R]",
         ),
+        // curl's cookies: `-b name=VALUE` and a `Cookie:` header, after the first `=`.
+        (
+            "curl -b 'session=4f2a9c1e77' https://app.example.com/admin",
+            "curl -b 'session=[R]' https://app.example.com/admin",
+        ),
+        (
+            "curl -sSb sid=abc123def https://h/x",
+            "curl -sSb sid=[R] https://h/x",
+        ),
+        (
+            "curl --cookie=\"sid=abc123def; theme=dark\" https://h/x",
+            "curl --cookie=\"sid=[R]\" https://h/x",
+        ),
+        (
+            "curl -H 'Cookie: _session=9a8b7c6d5e' -H 'Accept: */*' https://h/x",
+            "curl -H 'Cookie: _session=[R]' -H 'Accept: */*' https://h/x",
+        ),
         // A here-string into a command that reads a secret on its standard input.
         (
             "sudo -S apt-get update <<< 'hunter2'",
@@ -597,6 +614,11 @@ fn attacked_forms_near_misses_stay_unchanged() {
         "mysql -p\\\n db",
         "compass=north bypass=1",
         "sudo apt-get install jq <<< y",
+        "curl -b cookies.txt -c cookies.txt https://h/login",
+        "curl -H 'Content-Type: application/json' -d '{\"a\":1}' https://h/x",
+        "curl -b \"sid=$SID\" https://h/x",
+        "curl -H \"Cookie: $COOKIE\" https://h/x",
+        "curl -sS https://h/cookies?b=1",
         "az keyvault secret show --vault-name kv1 --name db-pass",
         "az keyvault secret set --vault-name kv1 --name db-pass --file ./value.txt",
         "az keyvault set-policy --name kv1 --secret-permissions get list",

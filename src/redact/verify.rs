@@ -16,7 +16,7 @@ pub(crate) fn verifier(hint: &[u8]) -> Option<fn(&[u8], usize) -> bool> {
         b"://" => Some(url_has_at),
         b"auth" => Some(auth_ends_segment),
         b"pass" => Some(pass_ends_segment),
-        b"curl" => Some(curl_may_take_user),
+        b"curl" => Some(curl_may_take_secret),
         b"sudo" => Some(sudo_may_read_stdin),
         _ => None,
     }
@@ -68,6 +68,49 @@ fn pass_ends_segment(text: &[u8], at: usize) -> bool {
 /// Bytes after `curl` or `sudo` that [`curl_may_take_user`] and [`sudo_may_read_stdin`] read
 /// before they give up and say yes.
 const LINE_SCAN_BYTES: usize = 256;
+
+/// `curl` (the command-line rule): [`curl_may_take_user`], or a cookie
+/// ([`curl_may_send_cookie`]).
+fn curl_may_take_secret(text: &[u8], at: usize) -> bool {
+    curl_may_take_user(text, at) || {
+        let rest = text.get(at + 4..).unwrap_or_default();
+        curl_may_send_cookie(&rest[..rest.len().min(LINE_SCAN_BYTES)])
+    }
+}
+
+/// Whether the logical line that `scan` starts holds what a curl cookie needs: a word that
+/// starts with one `-` and holds a `b` (`-b`, `-sb`), or `cookie` in any case (`--cookie`,
+/// a `Cookie:` header). Most curl lines hold neither `b` nor `k`, which one byte search
+/// tells; the rest are read a byte at a time up to the first line break no `\` continues.
+fn curl_may_send_cookie(scan: &[u8]) -> bool {
+    if memchr::memchr3(b'b', b'k', b'K', scan).is_none() {
+        return false;
+    }
+    // Inside a word that starts with a single `-`; at the start of a word.
+    let (mut short, mut word_start) = (false, true);
+    for (i, &b) in scan.iter().enumerate() {
+        match b {
+            b'\n' if !escaped_line_break(scan, i) => return false,
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                (short, word_start) = (false, true);
+                continue;
+            }
+            b'-' if word_start => short = scan.get(i + 1) != Some(&b'-'),
+            b'b' if short => return true,
+            b'k' | b'K'
+                if i >= 3
+                    && scan
+                        .get(i - 3..i + 3)
+                        .is_some_and(|w| w.eq_ignore_ascii_case(b"cookie")) =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+        word_start = false;
+    }
+    false
+}
 
 /// `curl` (the command-line rule): curl's secret options are `-u`/`-U` (alone or ending a
 /// bundle such as `-su`), `--user`, `--proxy-user`, `--oauth2-bearer` — each a `-` followed
@@ -208,6 +251,23 @@ mod tests {
             "curl -fsSL https://example.com/install.sh | sh -s"
         ));
         assert!(!check("curl", "curl -s https://h/x\n-u"));
+        for text in [
+            "curl -b 'sid=x' https://h",
+            "curl -sSb sid=x https://h",
+            "curl --cookie sid=x https://h",
+            "curl -H 'Cookie: sid=x' https://h",
+            "curl -s \\\n  -H 'COOKIE: sid=x' h",
+        ] {
+            assert!(check("curl", text), "{text}");
+        }
+        for text in [
+            "curl -fsSL https://example.com/install.sh | sh -s",
+            "curl -s https://h/b --data-binary @f",
+            "curl -s https://h\n-b sid=x",
+            "curl -s https://h/kb",
+        ] {
+            assert!(!check("curl", text), "{text}");
+        }
         for text in [
             "echo x | sudo -S id",
             "echo x |  /usr/bin/sudo -u app -kS id",

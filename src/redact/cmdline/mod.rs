@@ -486,6 +486,12 @@ fn client_parsed(built: &Built, args: &[Word], parsed: &Parsed, found: &mut Vec<
             Shape::Whole => Some(v.start),
             Shape::AfterColon => value.find(':').map(|i| v.start + i + 1),
             Shape::AfterPercent => value.find('%').map(|i| v.start + i + 1),
+            Shape::AfterEquals => value.find('=').map(|i| v.start + i + 1),
+            Shape::CookieHeader => value
+                .get(..7)
+                .filter(|name| name.eq_ignore_ascii_case("cookie:"))
+                .and(value.find('='))
+                .map(|i| v.start + i + 1),
         };
         if let Some(start) = start {
             push_from(word, start, found);

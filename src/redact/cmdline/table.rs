@@ -14,6 +14,11 @@ pub(crate) enum Shape {
     AfterColon,
     /// After the first `%` (`smbclient -U user%password`).
     AfterPercent,
+    /// After the first `=` (`curl -b 'session=VALUE'`); no `=` means a file (a cookie jar).
+    AfterEquals,
+    /// A `Cookie:` header (`curl -H 'Cookie: session=VALUE'`): after its first `=`. Any other
+    /// header is no secret of this rule (`Authorization` has a rule of its own).
+    CookieHeader,
 }
 
 /// A secret the program takes as an operand rather than as an option value.
@@ -63,7 +68,7 @@ pub(crate) struct Client {
 }
 
 use Positional as P;
-use Shape::{AfterColon, AfterPercent, Whole};
+use Shape::{AfterColon, AfterEquals, AfterPercent, CookieHeader, Whole};
 
 const MYSQL: &str = "-u:,--user= -p::,--password=? -h:,--host= -P:,--port= -S:,--socket= \
     -D:,--database= -e:,--execute= --protocol= --defaults-file= --defaults-extra-file= \
@@ -249,6 +254,8 @@ const ALL: &[Client] = &[
             ("--proxy-pass", Whole),
             ("--tlspassword", Whole),
             ("--proxy-tlspassword", Whole),
+            ("-b", AfterEquals),
+            ("-H", CookieHeader),
         ],
         positional: P::No,
     },
