@@ -455,6 +455,19 @@ fn attacked_forms_stay_redacted() {
             "aws --region eu-west-1 secretsmanager put-secret-value --secret-id prod/db --secret-string=hunter2x",
             "aws --region eu-west-1 secretsmanager put-secret-value --secret-id prod/db --secret-string=[R]",
         ),
+        // PowerShell's NetworkCredential with a plain-text password.
+        (
+            "$c = New-Object System.Net.NetworkCredential('svc-backup', 'Hunter2!x')",
+            "$c = New-Object System.Net.NetworkCredential('svc-backup', '[R]')",
+        ),
+        (
+            "[System.Net.NetworkCredential]::new(\"bob\", \"hunter2\").SecurePassword",
+            "[System.Net.NetworkCredential]::new(\"bob\", \"[R]\").SecurePassword",
+        ),
+        (
+            "New-Object Net.NetworkCredential -ArgumentList 'bob','hunter2'",
+            "New-Object Net.NetworkCredential -ArgumentList 'bob','[R]'",
+        ),
         // curl's cookies: `-b name=VALUE` and a `Cookie:` header, after the first `=`.
         (
             "curl -b 'session=4f2a9c1e77' https://app.example.com/admin",
@@ -614,6 +627,9 @@ fn attacked_forms_near_misses_stay_unchanged() {
         "mysql -p\\\n db",
         "compass=north bypass=1",
         "sudo apt-get install jq <<< y",
+        "$c = New-Object System.Net.NetworkCredential('svc-backup', $password)",
+        "$c.GetNetworkCredential().Password.Length",
+        "[System.Net.NetworkCredential]::new().UserName",
         "curl -b cookies.txt -c cookies.txt https://h/login",
         "curl -H 'Content-Type: application/json' -d '{\"a\":1}' https://h/x",
         "curl -b \"sid=$SID\" https://h/x",

@@ -171,6 +171,14 @@ pub(crate) fn extra_rules() -> Vec<Box<dyn Rule>> {
             // The port and the two fields after it, which every match contains.
             .filtered_by(r#":(?:[0-9]{1,5}|\*):[^:\s'"]+:[^:\s'"]+:"#),
         ),
+        // PowerShell's plain-text credential objects: the second argument of a
+        // `NetworkCredential` (`New-Object System.Net.NetworkCredential('u', 'X')`,
+        // `[Net.NetworkCredential]::new("u", "X")`, `… -ArgumentList 'u','X'`) is the
+        // password, when it is written as a string (a `$variable` is left).
+        Box::new(PatternRule::valued(
+            r#"(?i)NetworkCredential\]?(?:::new)?\s*(?:\(|-ArgumentList\s+\(?)\s*['"][^'"\r\n]*['"]\s*,\s*['"](?P<v>[^'"\r\n]+)['"]"#,
+            &["networkcredential"],
+        )),
         // GitLab session cookie.
         Box::new(PatternRule::valued(
             r"_gitlab_session=(?P<v>[0-9a-f]{32})",
