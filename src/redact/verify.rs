@@ -80,26 +80,34 @@ fn curl_may_take_secret(text: &[u8], at: usize) -> bool {
 
 /// Whether the logical line that `scan` starts holds what a curl cookie needs: a word that
 /// starts with one `-` and holds a `b` (`-b`, `-sb`), or `cookie` in any case (`--cookie`,
-/// a `Cookie:` header). Most curl lines hold neither `b` nor `k`, which one byte search
-/// tells; the rest are read a byte at a time up to the first line break no `\` continues.
+/// a `Cookie:` header). The line ends at the first line break no `\` continues; most curl
+/// lines hold neither `b` nor `k`, which one byte search tells, and the rest are read a byte
+/// at a time.
 fn curl_may_send_cookie(scan: &[u8]) -> bool {
-    if memchr::memchr3(b'b', b'k', b'K', scan).is_none() {
+    let mut end = 0;
+    let line = loop {
+        match memchr::memchr(b'\n', &scan[end..]) {
+            Some(p) if escaped_line_break(scan, end + p) => end += p + 1,
+            Some(p) => break &scan[..end + p],
+            None => break scan,
+        }
+    };
+    if memchr::memchr3(b'b', b'k', b'K', line).is_none() {
         return false;
     }
     // Inside a word that starts with a single `-`; at the start of a word.
     let (mut short, mut word_start) = (false, true);
-    for (i, &b) in scan.iter().enumerate() {
+    for (i, &b) in line.iter().enumerate() {
         match b {
-            b'\n' if !escaped_line_break(scan, i) => return false,
             b' ' | b'\t' | b'\n' | b'\r' => {
                 (short, word_start) = (false, true);
                 continue;
             }
-            b'-' if word_start => short = scan.get(i + 1) != Some(&b'-'),
+            b'-' if word_start => short = line.get(i + 1) != Some(&b'-'),
             b'b' if short => return true,
             b'k' | b'K'
                 if i >= 3
-                    && scan
+                    && line
                         .get(i - 3..i + 3)
                         .is_some_and(|w| w.eq_ignore_ascii_case(b"cookie")) =>
             {
