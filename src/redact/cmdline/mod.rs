@@ -490,7 +490,7 @@ fn client_parsed(built: &Built, args: &[Word], parsed: &Parsed, found: &mut Vec<
             Shape::CookieHeader => value
                 .get(..7)
                 .filter(|name| name.eq_ignore_ascii_case("cookie:"))
-                .and(value.find('='))
+                .and_then(|_| value.find('='))
                 .map(|i| v.start + i + 1),
         };
         if let Some(start) = start {
