@@ -16,10 +16,12 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use crate::redact::scan::Span;
-
 #[path = "words_build.rs"]
 mod build;
+#[path = "words_quotes.rs"]
+mod quotes;
+
+pub(crate) use build::Word;
 
 use build::{
     Buffers, KEPT_LIST_CAPACITY, SCRATCH, Scratch, WordBuilder, keep_buffers, keep_buffers_of,
@@ -58,69 +60,6 @@ fn ordinary_run(bytes: &[u8]) -> usize {
 /// serves from its per-thread cache. A list of 16 words (1,152 bytes) took the allocator's slow
 /// path once per text read.
 const WORDS_CAPACITY: usize = 1024 / std::mem::size_of::<Word<'static>>();
-
-/// One shell word.
-#[derive(Debug, Clone)]
-pub(crate) struct Word<'t> {
-    /// The word as the program receives it (quotes and escapes resolved). Borrowed from the
-    /// source when it is one contiguous run of it (most words).
-    pub text: Cow<'t, str>,
-    /// Source offset of the first byte of a borrowed `text`.
-    start: usize,
-    /// For an owned `text`: its runs of bytes copied from one stretch of the source, as
-    /// (offset in `text`, source offset) of each run's first byte. A run lasts until the next
-    /// one starts (the last to the end of `text`); the first starts at 0.
-    runs: Vec<(usize, usize)>,
-    /// The whole source text the offsets point into.
-    source: &'t str,
-}
-
-impl AsRef<str> for Word<'_> {
-    fn as_ref(&self) -> &str {
-        &self.text
-    }
-}
-
-impl Word<'_> {
-    /// The source span of `text[start..end]`, or `None` when it is empty.
-    ///
-    /// The span runs from the source of the first byte to that of the last, so it also holds
-    /// the quotes and backslashes between them. Backslashes go with the bytes they escape (or
-    /// the line break they remove); the quotes that open or close a part are kept in the
-    /// span's [`Span::keep`], so that a placeholder written over it leaves the quoting of the
-    /// text after it as it was (`-'pSECRET'` becomes `-'p[REDACTED]'`, not `-'p[REDACTED]`,
-    /// which would open a quote the next pass reads differently).
-    pub(crate) fn source(&self, start: usize, end: usize) -> Option<Span> {
-        if start >= end || end > self.text.len() {
-            return None;
-        }
-        match &self.text {
-            Cow::Borrowed(_) => Some(Span::with_quotes(self.start + start..self.start + end, [])),
-            Cow::Owned(text) => {
-                let runs = &self.runs;
-                // The run holding byte `k` of `text`, and the source offset of that byte.
-                let run_of = |k: usize| runs.partition_point(|&(t, _)| t <= k).saturating_sub(1);
-                let source_of = |k: usize| runs.get(run_of(k)).map(|&(t, s)| s + (k - t));
-                let range = source_of(start)?..source_of(end - 1)? + 1;
-                // The source bytes between the runs that hold the value are what the reader
-                // dropped: quotes, and backslashes of escapes and continuations (which
-                // `Span::with_quotes` passes over).
-                let bytes = self.source.as_bytes();
-                let quotes = runs
-                    .get(run_of(start)..=run_of(end - 1))?
-                    .windows(2)
-                    .flat_map(|pair| {
-                        let (t, s) = pair[0];
-                        let (next_t, next_s) = pair[1];
-                        bytes.get(s + (next_t - t)..next_s).unwrap_or_default()
-                    })
-                    .copied();
-                debug_assert!(runs.last().is_none_or(|&(t, _)| t < text.len()));
-                Some(Span::with_quotes(range, quotes))
-            }
-        }
-    }
-}
 
 /// What follows a command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -627,75 +566,6 @@ impl<'t> Reader<'t, '_> {
             list.push(word);
         }
         (stop, read)
-    }
-
-    /// The offset of the quote that closes the one at `self.pos`, on the same logical line
-    /// (a double-quoted part may hold escaped quotes and continued lines).
-    fn closing_quote(&self, quote: char) -> Option<usize> {
-        let bytes = &self.text.as_bytes()[..self.end];
-        let quote = quote as u8;
-        let mut i = self.pos + 1;
-        // Byte searches for the bytes that matter: the quote, a line break and (in double
-        // quotes) a backslash. Every other byte is skipped, as a byte-by-byte scan would.
-        while i < bytes.len() {
-            let rest = &bytes[i..];
-            let p = if quote == b'"' {
-                let p = memchr::memchr3(quote, b'\\', b'\n', rest)?;
-                if memchr::memchr(b'\r', &rest[..p]).is_some() {
-                    return None;
-                }
-                p
-            } else {
-                memchr::memchr3(quote, b'\n', b'\r', rest)?
-            };
-            i += p;
-            match bytes[i] {
-                b'\\' => {
-                    if bytes.get(i + 1) == Some(&b'\r') {
-                        i += 1;
-                    }
-                    i += 2;
-                }
-                b'\n' | b'\r' => return None,
-                _ => return Some(i),
-            }
-        }
-        None
-    }
-
-    /// Appends the inside of a quoted part. In double quotes a backslash escapes `\ " $ ``
-    /// and a line break (removed); elsewhere it is literal.
-    fn quoted(&self, word: &mut WordBuilder<'t, '_>, inner: Range<usize>, double: bool) {
-        if !double || !self.text.as_bytes()[inner.clone()].contains(&b'\\') {
-            word.push_run(inner.start, inner.end);
-            return;
-        }
-        let mut chars = self.text[inner.clone()].char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            let at = inner.start + i;
-            if double && c == '\\' {
-                match chars.peek().copied() {
-                    Some((_, '\n')) => {
-                        chars.next();
-                        continue;
-                    }
-                    Some((_, '\r')) => {
-                        chars.next();
-                        if chars.peek().is_some_and(|&(_, n)| n == '\n') {
-                            chars.next();
-                        }
-                        continue;
-                    }
-                    Some((j, n @ ('\\' | '"' | '$' | '`'))) => {
-                        chars.next();
-                        word.push(n, inner.start + j);
-                        continue;
-                    }
-                    _ => {}
-                }
-            }
-            word.push(c, at);
-        }
     }
 }
 

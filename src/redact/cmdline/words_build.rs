@@ -1,11 +1,14 @@
-//! Building words, and what a thread keeps from one text's reading to the next (a child
-//! module of `words.rs`, which reads the commands).
+//! Words: the [`Word`] type with its map back to the source, how a word is built, and what a
+//! thread keeps from one text's reading to the next (a child module of `words.rs`, which reads
+//! the commands).
 
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::ops::Range;
 
-use super::{WORDS_CAPACITY, Word};
+use crate::redact::scan::Span;
+
+use super::WORDS_CAPACITY;
 
 /// The buffer of an owned word's text and its runs, kept for the next word that needs one.
 pub(super) type Buffers = (String, Vec<(usize, usize)>);
@@ -185,5 +188,68 @@ impl<'t, 'b> WordBuilder<'t, 'b> {
                 source: self.source,
             },
         })
+    }
+}
+
+/// One shell word.
+#[derive(Debug, Clone)]
+pub(crate) struct Word<'t> {
+    /// The word as the program receives it (quotes and escapes resolved). Borrowed from the
+    /// source when it is one contiguous run of it (most words).
+    pub text: Cow<'t, str>,
+    /// Source offset of the first byte of a borrowed `text`.
+    pub(super) start: usize,
+    /// For an owned `text`: its runs of bytes copied from one stretch of the source, as
+    /// (offset in `text`, source offset) of each run's first byte. A run lasts until the next
+    /// one starts (the last to the end of `text`); the first starts at 0.
+    pub(super) runs: Vec<(usize, usize)>,
+    /// The whole source text the offsets point into.
+    pub(super) source: &'t str,
+}
+
+impl AsRef<str> for Word<'_> {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl Word<'_> {
+    /// The source span of `text[start..end]`, or `None` when it is empty.
+    ///
+    /// The span runs from the source of the first byte to that of the last, so it also holds
+    /// the quotes and backslashes between them. Backslashes go with the bytes they escape (or
+    /// the line break they remove); the quotes that open or close a part are kept in the
+    /// span's [`Span::keep`], so that a placeholder written over it leaves the quoting of the
+    /// text after it as it was (`-'pSECRET'` becomes `-'p[REDACTED]'`, not `-'p[REDACTED]`,
+    /// which would open a quote the next pass reads differently).
+    pub(crate) fn source(&self, start: usize, end: usize) -> Option<Span> {
+        if start >= end || end > self.text.len() {
+            return None;
+        }
+        match &self.text {
+            Cow::Borrowed(_) => Some(Span::with_quotes(self.start + start..self.start + end, [])),
+            Cow::Owned(text) => {
+                let runs = &self.runs;
+                // The run holding byte `k` of `text`, and the source offset of that byte.
+                let run_of = |k: usize| runs.partition_point(|&(t, _)| t <= k).saturating_sub(1);
+                let source_of = |k: usize| runs.get(run_of(k)).map(|&(t, s)| s + (k - t));
+                let range = source_of(start)?..source_of(end - 1)? + 1;
+                // The source bytes between the runs that hold the value are what the reader
+                // dropped: quotes, and backslashes of escapes and continuations (which
+                // `Span::with_quotes` passes over).
+                let bytes = self.source.as_bytes();
+                let quotes = runs
+                    .get(run_of(start)..=run_of(end - 1))?
+                    .windows(2)
+                    .flat_map(|pair| {
+                        let (t, s) = pair[0];
+                        let (next_t, next_s) = pair[1];
+                        bytes.get(s + (next_t - t)..next_s).unwrap_or_default()
+                    })
+                    .copied();
+                debug_assert!(runs.last().is_none_or(|&(t, _)| t < text.len()));
+                Some(Span::with_quotes(range, quotes))
+            }
+        }
     }
 }
