@@ -65,17 +65,16 @@ fn pass_ends_segment(text: &[u8], at: usize) -> bool {
     }
 }
 
-/// Bytes after `curl` or `sudo` that [`curl_may_take_user`] and [`sudo_may_read_stdin`] read
+/// Bytes after `curl` or `sudo` that [`curl_may_take_secret`] and [`sudo_may_read_stdin`] read
 /// before they give up and say yes.
 const LINE_SCAN_BYTES: usize = 256;
 
 /// `curl` (the command-line rule): [`curl_may_take_user`], or a cookie
 /// ([`curl_may_send_cookie`]).
 fn curl_may_take_secret(text: &[u8], at: usize) -> bool {
-    curl_may_take_user(text, at) || {
-        let rest = text.get(at + 4..).unwrap_or_default();
-        curl_may_send_cookie(&rest[..rest.len().min(LINE_SCAN_BYTES)])
-    }
+    let rest = text.get(at + 4..).unwrap_or_default();
+    let scan = &rest[..rest.len().min(LINE_SCAN_BYTES)];
+    curl_may_take_user(scan, rest.len() > LINE_SCAN_BYTES) || curl_may_send_cookie(scan)
 }
 
 /// Whether the logical line that `scan` starts holds what a curl cookie needs: a word that
@@ -123,12 +122,11 @@ fn curl_may_send_cookie(scan: &[u8]) -> bool {
 /// `curl` (the command-line rule): curl's secret options are `-u`/`-U` (alone or ending a
 /// bundle such as `-su`), `--user`, `--proxy-user`, `--oauth2-bearer` — each a `-` followed
 /// later by a `u` — and `--pass`, `--proxy-pass`, `--tlspassword`, whose `pass` is a hint of
-/// its own. So the logical line after `curl` must hold a `-` and, after it, a `u` or `U`. The
-/// scan stops at a line break that no `\` continues, and says yes after
-/// [`LINE_SCAN_BYTES`] (which bounds the work per occurrence).
-fn curl_may_take_user(text: &[u8], at: usize) -> bool {
-    let rest = text.get(at + 4..).unwrap_or_default();
-    let scan = &rest[..rest.len().min(LINE_SCAN_BYTES)];
+/// its own. So the logical line after `curl` (`scan`, the text after it up to
+/// [`LINE_SCAN_BYTES`]) must hold a `-` and, after it, a `u` or `U`. The scan stops at a line
+/// break that no `\` continues, and says yes when it reaches the end of a `scan` the bound
+/// `cut` short (which bounds the work per occurrence).
+fn curl_may_take_user(scan: &[u8], cut: bool) -> bool {
     let mut dash = false;
     let mut i = 0;
     // Byte searches for the next byte that matters: a `-` (then a `u`/`U`) or a line break.
@@ -139,7 +137,7 @@ fn curl_may_take_user(text: &[u8], at: usize) -> bool {
             memchr::memchr2(b'-', b'\n', &scan[i..])
         };
         let Some(p) = found else {
-            return rest.len() > LINE_SCAN_BYTES;
+            return cut;
         };
         let at = i + p;
         match scan[at] {
@@ -183,6 +181,13 @@ mod tests {
     fn check(hint: &str, text: &str) -> bool {
         let at = text.find(hint).expect("hint in text");
         verifier(hint.as_bytes()).expect("has a check")(text.as_bytes(), at)
+    }
+
+    /// Every text's check of `hint` says `expected`.
+    fn checks(hint: &str, texts: &[&str], expected: bool) {
+        for text in texts {
+            assert_eq!(check(hint, text), expected, "{text}");
+        }
     }
 
     /// The URL check as a byte-at-a-time loop: the reference for the table-driven one.
@@ -259,37 +264,45 @@ mod tests {
             "curl -fsSL https://example.com/install.sh | sh -s"
         ));
         assert!(!check("curl", "curl -s https://h/x\n-u"));
-        for text in [
-            "curl -b 'sid=x' https://h",
-            "curl -sSb sid=x https://h",
-            "curl --cookie sid=x https://h",
-            "curl -H 'Cookie: sid=x' https://h",
-            "curl -s \\\n  -H 'COOKIE: sid=x' h",
-        ] {
-            assert!(check("curl", text), "{text}");
-        }
-        for text in [
-            "curl -fsSL https://example.com/install.sh | sh -s",
-            "curl -s https://h/b --data-binary @f",
-            "curl -s https://h\n-b sid=x",
-            "curl -s https://h/kb",
-        ] {
-            assert!(!check("curl", text), "{text}");
-        }
-        for text in [
-            "echo x | sudo -S id",
-            "echo x |  /usr/bin/sudo -u app -kS id",
-            "echo x | sudo --stdin id",
-            "echo x | sudo -u app \\\n -S id",
-        ] {
-            assert!(check("sudo", text), "{text}");
-        }
-        for text in [
-            "sudo systemctl reload nginx",
-            "sudo -u postgres psql -c 'SELECT 1'",
-            "sudo -i\necho -S",
-        ] {
-            assert!(!check("sudo", text), "{text}");
-        }
+        checks(
+            "curl",
+            &[
+                "curl -b 'sid=x' https://h",
+                "curl -sSb sid=x https://h",
+                "curl --cookie sid=x https://h",
+                "curl -H 'Cookie: sid=x' https://h",
+                "curl -s \\\n  -H 'COOKIE: sid=x' h",
+            ],
+            true,
+        );
+        checks(
+            "curl",
+            &[
+                "curl -fsSL https://example.com/install.sh | sh -s",
+                "curl -s https://h/b --data-binary @f",
+                "curl -s https://h\n-b sid=x",
+                "curl -s https://h/kb",
+            ],
+            false,
+        );
+        checks(
+            "sudo",
+            &[
+                "echo x | sudo -S id",
+                "echo x |  /usr/bin/sudo -u app -kS id",
+                "echo x | sudo --stdin id",
+                "echo x | sudo -u app \\\n -S id",
+            ],
+            true,
+        );
+        checks(
+            "sudo",
+            &[
+                "sudo systemctl reload nginx",
+                "sudo -u postgres psql -c 'SELECT 1'",
+                "sudo -i\necho -S",
+            ],
+            false,
+        );
     }
 }
