@@ -416,9 +416,19 @@ impl Tracked {
         let procs = scan::all();
         let entry = format!("{MARKER_VAR}={marker}");
         let mut roots: Vec<i32> = self.root.into_iter().collect();
+        let me = std::process::id() as i32;
         for p in &procs {
             let in_group = self.root.is_some_and(|r| p.pgrp == r || p.session == r);
-            if p.is_live() && (in_group || scan::has_env(p.pid, entry.as_bytes())) {
+            // An orphan the server adopted (subreaper mode) is found by its marker alone: its
+            // parent is gone. One caught in an `execve` is read again once the exec is done.
+            let marked = || {
+                if p.ppid == me {
+                    scan::has_env_settled(p.pid, entry.as_bytes())
+                } else {
+                    scan::has_env(p.pid, entry.as_bytes())
+                }
+            };
+            if p.is_live() && (in_group || marked()) {
                 roots.push(p.pid);
             }
         }
