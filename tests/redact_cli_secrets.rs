@@ -485,6 +485,15 @@ fn attacked_forms_stay_redacted() {
             "curl -H 'Cookie: _session=9a8b7c6d5e' -H 'Accept: */*' https://h/x",
             "curl -H 'Cookie: _session=[R]' -H 'Accept: */*' https://h/x",
         ),
+        // wget's cookie header.
+        (
+            "wget -q --header 'Cookie: sessionid=f00dcafe42' https://h/report.csv",
+            "wget -q --header 'Cookie: sessionid=[R]' https://h/report.csv",
+        ),
+        (
+            "wget --header=\"cookie: sid=abc123def; lang=en\" -O out https://h/x",
+            "wget --header=\"cookie: sid=[R]\" -O out https://h/x",
+        ),
         // A here-string into a command that reads a secret on its standard input.
         (
             "sudo -S apt-get update <<< 'hunter2'",
@@ -634,6 +643,9 @@ fn attacked_forms_near_misses_stay_unchanged() {
         "curl -H 'Content-Type: application/json' -d '{\"a\":1}' https://h/x",
         "curl -b \"sid=$SID\" https://h/x",
         "curl -H \"Cookie: $COOKIE\" https://h/x",
+        "wget --header 'Accept: application/json' --load-cookies cookies.txt https://h/x",
+        "wget --header \"Cookie: $COOKIE\" https://h/x",
+        "wget -b -q https://h/big.iso",
         "curl -sS https://h/cookies?b=1",
         "az keyvault secret show --vault-name kv1 --name db-pass",
         "az keyvault secret set --vault-name kv1 --name db-pass --file ./value.txt",

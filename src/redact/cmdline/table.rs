@@ -268,6 +268,7 @@ const ALL: &[Client] = &[
             ("--http-password", Whole),
             ("--ftp-password", Whole),
             ("--proxy-password", Whole),
+            ("--header", CookieHeader),
         ],
         positional: P::No,
     },
@@ -493,6 +494,7 @@ pub(super) const HINTS: &[&str] = &[
     "7za",
     "sqlcmd",
     "rabbitmq",
+    "wget",
 ];
 
 /// Every client row.
