@@ -130,6 +130,8 @@ const ADVERSARIAL: &[(&str, &str)] = &[
     ("sshpass options", "sshpass -v -v -v "),
     ("netrc: password words", "machine h login u password "),
     ("pgpass: colons", "a:1:b:c:"),
+    ("cookie: headers inside a list", "cookie:sid=1;"),
+    ("cookie: headers without a pair", "Cookie: "),
     ("cmdline: mysql -p words", "mysql -p -p -p "),
     ("cmdline: unclosed quotes", "mysql -u \"a "),
     ("cmdline: continuations", "curl -u \\\n"),

@@ -485,14 +485,31 @@ fn attacked_forms_stay_redacted() {
             "curl -H 'Cookie: _session=9a8b7c6d5e' -H 'Accept: */*' https://h/x",
             "curl -H 'Cookie: _session=[R]' -H 'Accept: */*' https://h/x",
         ),
-        // wget's cookie header.
+        // Session cookies in headers as logged or printed (`curl -v`), in a header map, and
+        // given to a program (wget); other cookies of the list stay.
+        (
+            "< set-cookie: session=8f2a1c9e77b4; Path=/; HttpOnly; Secure",
+            "< set-cookie: session=[R]; Path=/; HttpOnly; Secure",
+        ),
+        (
+            "> Cookie: sid=abc123def; csrftoken=Zx9QwErTy",
+            "> Cookie: sid=[R]; csrftoken=[R]",
+        ),
+        (
+            "{\"Cookie\": \"sid=abc123def\", \"Accept\": \"*/*\"}",
+            "{\"Cookie\": \"sid=[R]\", \"Accept\": \"*/*\"}",
+        ),
+        (
+            "127.0.0.1 GET /admin 200 header=\"Cookie: _session=9a8b7c6d5e\" ua=curl/8.5.0",
+            "127.0.0.1 GET /admin 200 header=\"Cookie: _session=[R]\" ua=curl/8.5.0",
+        ),
         (
             "wget -q --header 'Cookie: sessionid=f00dcafe42' https://h/report.csv",
             "wget -q --header 'Cookie: sessionid=[R]' https://h/report.csv",
         ),
         (
             "wget --header=\"cookie: sid=abc123def; lang=en\" -O out https://h/x",
-            "wget --header=\"cookie: sid=[R]\" -O out https://h/x",
+            "wget --header=\"cookie: sid=[R]; lang=en\" -O out https://h/x",
         ),
         // A here-string into a command that reads a secret on its standard input.
         (
@@ -645,7 +662,14 @@ fn attacked_forms_near_misses_stay_unchanged() {
         "curl -H \"Cookie: $COOKIE\" https://h/x",
         "wget --header 'Accept: application/json' --load-cookies cookies.txt https://h/x",
         "wget --header \"Cookie: $COOKIE\" https://h/x",
+        "wget --header 'Cookie: theme=dark; lang=en' https://h/x",
+        "< set-cookie: _ga=GA1.2.1736598.1701234567; Path=/; Max-Age=63072000",
         "wget -b -q https://h/big.iso",
+        "document.cookie = \"theme=dark; path=/\"",
+        "session_cookie: name=app_session",
+        "Set-Cookie: (none)",
+        "cookie-jar: cookies.txt",
+        "curl -c cookies.txt https://h/?cookie=1",
         "curl -sS https://h/cookies?b=1",
         "az keyvault secret show --vault-name kv1 --name db-pass",
         "az keyvault secret set --vault-name kv1 --name db-pass --file ./value.txt",

@@ -96,6 +96,11 @@ const FRAGMENTS: &[&str] = &[
     "az keyvault secret set --value ",
     "aws secretsmanager create-secret --secret-string ",
     "file://",
+    "Cookie: ",
+    "set-cookie:",
+    "sid=",
+    "; ",
+    ";",
 ];
 
 fn near_secret_text() -> impl Strategy<Value = String> {

@@ -184,6 +184,7 @@ pub(crate) fn extra_rules() -> Vec<Box<dyn Rule>> {
             r"_gitlab_session=(?P<v>[0-9a-f]{32})",
             &["_gitlab_session="],
         )),
+        Box::new(super::cookie::CookieRule::new()),
     ]
 }
 

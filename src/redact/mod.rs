@@ -18,6 +18,7 @@ mod chunks;
 mod cli;
 mod cli_flag;
 mod cmdline;
+mod cookie;
 mod engine;
 mod extra;
 mod mysql;

@@ -17,7 +17,6 @@ pub(crate) fn verifier(hint: &[u8]) -> Option<fn(&[u8], usize) -> bool> {
         b"auth" => Some(auth_ends_segment),
         b"pass" => Some(pass_ends_segment),
         b"curl" => Some(curl_may_take_secret),
-        b"wget" => Some(wget_may_send_cookie),
         b"sudo" => Some(sudo_may_read_stdin),
         _ => None,
     }
@@ -78,38 +77,20 @@ fn curl_may_take_secret(text: &[u8], at: usize) -> bool {
     curl_may_take_user(scan, rest.len() > LINE_SCAN_BYTES) || curl_may_send_cookie(scan)
 }
 
-/// `wget` (the command-line rule): its password options hold `pass`, a hint of its own, so
-/// this hint is only for a cookie header (`--header 'Cookie: sid=…'`): the logical line after
-/// `wget` holds what [`curl_may_send_cookie`] looks for (a superset: `-b` is wget's
-/// `--background`).
-fn wget_may_send_cookie(text: &[u8], at: usize) -> bool {
-    let rest = text.get(at + 4..).unwrap_or_default();
-    let scan = &rest[..rest.len().min(LINE_SCAN_BYTES)];
-    // A line that goes on past the bytes read may hold the header further on.
-    let (_, ended) = logical_line(scan);
-    (!ended && rest.len() > LINE_SCAN_BYTES) || curl_may_send_cookie(scan)
-}
-
-/// The first logical line of `scan` (lines joined by `\` continuations), without its line
-/// break, and whether it ends within `scan`.
-fn logical_line(scan: &[u8]) -> (&[u8], bool) {
-    let mut end = 0;
-    loop {
-        match memchr::memchr(b'\n', &scan[end..]) {
-            Some(p) if escaped_line_break(scan, end + p) => end += p + 1,
-            Some(p) => return (&scan[..end + p], true),
-            None => return (scan, false),
-        }
-    }
-}
-
 /// Whether the logical line that `scan` starts holds what a curl cookie needs: a word that
 /// starts with one `-` and holds a `b` (`-b`, `-sb`), or `cookie` in any case (`--cookie`,
 /// a `Cookie:` header). The line ends at the first line break no `\` continues; most curl
 /// lines hold neither `b` nor `k`, which one byte search tells, and the rest are read a byte
 /// at a time.
 fn curl_may_send_cookie(scan: &[u8]) -> bool {
-    let (line, _) = logical_line(scan);
+    let mut end = 0;
+    let line = loop {
+        match memchr::memchr(b'\n', &scan[end..]) {
+            Some(p) if escaped_line_break(scan, end + p) => end += p + 1,
+            Some(p) => break &scan[..end + p],
+            None => break scan,
+        }
+    };
     if memchr::memchr3(b'b', b'k', b'K', line).is_none() {
         return false;
     }
@@ -301,26 +282,6 @@ mod tests {
                 "curl -s https://h/b --data-binary @f",
                 "curl -s https://h\n-b sid=x",
                 "curl -s https://h/kb",
-            ],
-            false,
-        );
-        checks(
-            "wget",
-            &[
-                "wget --header 'Cookie: sid=x' https://h",
-                "wget --header='cookie: sid=x' https://h",
-                "wget -q \\\n  --header 'Cookie: sid=x' h",
-                &format!("wget -q {}", "x".repeat(300)),
-            ],
-            true,
-        );
-        checks(
-            "wget",
-            &[
-                "wget -q https://h/f.tar.gz",
-                "wget --header 'Accept: */*' https://h",
-                "wget -q https://h\n--header 'Cookie: sid=x'",
-                &format!("wget -q {}\n", "x".repeat(200)),
             ],
             false,
         );

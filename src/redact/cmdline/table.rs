@@ -268,7 +268,6 @@ const ALL: &[Client] = &[
             ("--http-password", Whole),
             ("--ftp-password", Whole),
             ("--proxy-password", Whole),
-            ("--header", CookieHeader),
         ],
         positional: P::No,
     },
@@ -494,7 +493,6 @@ pub(super) const HINTS: &[&str] = &[
     "7za",
     "sqlcmd",
     "rabbitmq",
-    "wget",
 ];
 
 /// Every client row.
