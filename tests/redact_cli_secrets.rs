@@ -496,6 +496,10 @@ fn attacked_forms_stay_redacted() {
             "> Cookie: sid=[R]; csrftoken=[R]",
         ),
         (
+            "Set-Cookie: lang=en; Expires=Wed, 21 Oct 2026 07:28:00 GMT, auth_token=\"zX9 q\"; Path=/",
+            "Set-Cookie: lang=en; Expires=Wed, 21 Oct 2026 07:28:00 GMT, auth_token=\"[R]\"; Path=/",
+        ),
+        (
             "{\"Cookie\": \"sid=abc123def\", \"Accept\": \"*/*\"}",
             "{\"Cookie\": \"sid=[R]\", \"Accept\": \"*/*\"}",
         ),

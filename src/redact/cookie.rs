@@ -98,17 +98,50 @@ fn session_values(text: &str, mut at: usize) -> (Vec<Range<usize>>, usize) {
             return (values, at);
         }
         let value_start = name_end + 1;
-        let value_end = run_end(value_start, false);
-        if value_end > value_start && is_session_name(&text[at..name_end]) {
-            values.push(value_start..value_end);
+        // A value may be wrapped in double quotes (RFC 6265), which then stay around the
+        // placeholder.
+        let (secret, value_end) = match bytes.get(value_start) {
+            Some(b'"') => match memchr::memchr2(b'"', b'\n', &bytes[value_start + 1..]) {
+                Some(p) if bytes[value_start + 1 + p] == b'"' => {
+                    let close = value_start + 1 + p;
+                    (value_start + 1..close, close + 1)
+                }
+                _ => return (values, value_start),
+            },
+            _ => {
+                let end = run_end(value_start, false);
+                (
+                    value_start..end,
+                    expires_end(text, &text[at..name_end], end),
+                )
+            }
+        };
+        if !secret.is_empty() && is_session_name(&text[at..name_end]) {
+            values.push(secret);
         }
-        if bytes.get(value_end) != Some(&b';') {
+        // Pairs are joined by `;`; a `,` joins the headers of a folded `Set-Cookie` list.
+        if !matches!(bytes.get(value_end), Some(b';' | b',')) {
             return (values, value_end);
         }
         at = value_end + 1;
         while matches!(bytes.get(at), Some(b' ' | b'\t')) {
             at += 1;
         }
+    }
+}
+
+/// Where an `Expires` attribute's value ends when its run ended at `end`: an HTTP date
+/// (`Wed, 21 Oct 2026 07:28:00 GMT`) holds a comma, which must not read as the start of the
+/// next header of a folded `Set-Cookie` list. Any other value ends at `end`.
+fn expires_end(text: &str, name: &str, end: usize) -> usize {
+    /// The date after the comma: ` 21 Oct 2026 07:28:00 GMT`.
+    const DATE_REST: usize = " 21 Oct 2026 07:28:00 GMT".len();
+    if !name.eq_ignore_ascii_case("expires") || text.as_bytes().get(end) != Some(&b',') {
+        return end;
+    }
+    match text.get(end + 1..end + 1 + DATE_REST) {
+        Some(rest) if rest.ends_with(" GMT") => end + 1 + DATE_REST,
+        _ => end,
     }
 }
 
@@ -160,6 +193,19 @@ mod tests {
         );
         assert_eq!(values(r#"{"Cookie": "jwt=eyJ.x.y"}"#), vec!["eyJ.x.y"]);
         assert_eq!(values("cookie:__Host-id=1;__Secure-x=2"), vec!["1", "2"]);
+        // Quoted values; a folded list of Set-Cookie headers, whose dates hold a comma too.
+        assert_eq!(
+            values(r#"Cookie: sessionid="a b"; theme="dark"; auth_token=z"#),
+            vec!["a b", "z"]
+        );
+        assert_eq!(
+            values("Set-Cookie: a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT, sid=2"),
+            vec!["2"]
+        );
+        assert_eq!(
+            values("Set-Cookie: theme=dark, sessionid=s1; Path=/,remember_token=r2"),
+            vec!["s1", "r2"]
+        );
     }
 
     #[test]
@@ -172,6 +218,7 @@ mod tests {
             "Cookie: $COOKIE",
             "Cookie: sessionid",
             "cookies: sessionid=abc",
+            "Cookie: sessionid=\"unterminated",
         ] {
             assert_eq!(values(text), Vec::<&str>::new(), "{text}");
         }
