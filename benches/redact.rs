@@ -132,6 +132,8 @@ const ADVERSARIAL: &[(&str, &str)] = &[
     ("pgpass: colons", "a:1:b:c:"),
     ("cookie: headers inside a list", "cookie:sid=1;"),
     ("cookie: headers without a pair", "Cookie: "),
+    ("sql: SET PASSWORD, strings", "SET PASSWORD 'a' "),
+    ("sql: IDENTIFIED BY, no string", "IDENTIFIED BY x "),
     ("cmdline: mysql -p words", "mysql -p -p -p "),
     ("cmdline: unclosed quotes", "mysql -u \"a "),
     ("cmdline: continuations", "curl -u \\\n"),

@@ -485,6 +485,53 @@ fn attacked_forms_stay_redacted() {
             "curl -H 'Cookie: _session=9a8b7c6d5e' -H 'Accept: */*' https://h/x",
             "curl -H 'Cookie: _session=[R]' -H 'Accept: */*' https://h/x",
         ),
+        // SQL that sets a password, run by a client or held in a script.
+        (
+            "mysql -e \"CREATE USER 'app'@'%' IDENTIFIED BY 'Hunter2pw';\"",
+            "mysql -e \"CREATE USER 'app'@'%' IDENTIFIED BY '[R]';\"",
+        ),
+        (
+            "ALTER USER 'u'@'h' IDENTIFIED WITH mysql_native_password BY \"S3cr3t pw\";",
+            "ALTER USER 'u'@'h' IDENTIFIED WITH mysql_native_password BY \"[R]\";",
+        ),
+        (
+            "GRANT ALL ON db.* TO 'u'@'h' IDENTIFIED BY PASSWORD '*94BDCEBE19083CE2A1F9';",
+            "GRANT ALL ON db.* TO 'u'@'h' IDENTIFIED BY PASSWORD '[R]';",
+        ),
+        (
+            "psql -c \"ALTER ROLE app WITH ENCRYPTED PASSWORD 'Hunter2pw'\"",
+            "psql -c \"ALTER ROLE app WITH ENCRYPTED PASSWORD '[R]'\"",
+        ),
+        (
+            "CREATE ROLE app LOGIN PASSWORD 'Hunter2pw' VALID UNTIL 'infinity';",
+            "CREATE ROLE app LOGIN PASSWORD '[R]' VALID UNTIL 'infinity';",
+        ),
+        (
+            "SET PASSWORD FOR 'bob'@'%' = 'pa;ss wd'; SELECT 'done';",
+            "SET PASSWORD [R] 'bob'@'%' = '[R]'; SELECT 'done';",
+        ),
+        (
+            "SET PASSWORD = PASSWORD('Hunter2pw');",
+            "SET PASSWORD [R] [R]'[R]');",
+        ),
+        // redis AUTH, and `put` into a key-value store under a key that names a secret.
+        ("redis-cli AUTH Hunter2pw", "redis-cli AUTH [R]"),
+        (
+            "redis-cli -h cache -p 6380 auth default Hunter2pw",
+            "redis-cli -h cache -p 6380 auth default [R]",
+        ),
+        (
+            "consul kv put -cas -modify-index=12 db/password Hunter2pw",
+            "consul kv put -cas -modify-index=12 db/password [R]",
+        ),
+        (
+            "etcdctl put /app/api_token tok3nv4lu3",
+            "etcdctl put /app/api_token [R]",
+        ),
+        (
+            "consul members -token 5e3f0a1c9b",
+            "consul members -token [R]",
+        ),
         // Session cookies in headers as logged or printed (`curl -v`), in a header map, and
         // given to a program (wget); other cookies of the list stay.
         (
@@ -670,6 +717,15 @@ fn attacked_forms_near_misses_stay_unchanged() {
         "< set-cookie: _ga=GA1.2.1736598.1701234567; Path=/; Max-Age=63072000",
         "wget -b -q https://h/big.iso",
         "document.cookie = \"theme=dark; path=/\"",
+        "CREATE USER 'app'@'%' IDENTIFIED WITH auth_socket;",
+        "ALTER ROLE app WITH PASSWORD NULL;",
+        "consul kv put app/replicas 3",
+        "consul kv put -token-file=/etc/consul.d/token app/replicas 3",
+        "// do not put secrets in logs",
+        "etcdctl put /app/password_policy.json @policy.json",
+        "redis-cli GET session:42",
+        "redis-cli auth",
+        "curl -X PUT https://h/api/tokens -d @body.json",
         "session_cookie: name=app_session",
         "Set-Cookie: (none)",
         "cookie-jar: cookies.txt",

@@ -101,6 +101,14 @@ const FRAGMENTS: &[&str] = &[
     "sid=",
     "; ",
     ";",
+    " IDENTIFIED BY ",
+    "SET PASSWORD ",
+    " PASSWORD ",
+    "PASSWORD(",
+    "'",
+    " = ",
+    "redis-cli AUTH ",
+    "consul kv put db/password ",
 ];
 
 fn near_secret_text() -> impl Strategy<Value = String> {

@@ -110,6 +110,7 @@ impl Engine {
         rules.push(Box::new(mysql::MysqlPasswordRule::new()));
         rules.extend(extra::extra_rules());
         rules.push(Box::new(cmdline::CommandLineRule));
+        rules.extend(extra::late_rules());
         assert!(rules.len() <= 128, "rule bitmask holds 128 rules"); // ok: constant table size
 
         let mut literals: Vec<&'static str> = Vec::new();

@@ -27,6 +27,7 @@ mod replay;
 mod rules;
 mod scan;
 mod shape;
+mod sql;
 mod substitute;
 mod verify;
 mod writer;

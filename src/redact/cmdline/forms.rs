@@ -16,10 +16,21 @@ pub(super) fn names_secret(key: &str) -> bool {
         "user", "username", "name", "id", "dir", "host", "port", "timeout", "ttl", "length", "len",
         "enabled", "required", "policy", "header", "prompt", "store", "expiry", "expires",
     ];
-    let segments: Vec<&str> = lower
+    /// File-name extensions: a key that ends in one is named by the segment before it
+    /// (`password_policy.json` is about a policy).
+    const EXTENSIONS: &[&str] = &[
+        "json", "yaml", "yml", "toml", "xml", "ini", "conf", "cfg", "txt",
+    ];
+    let mut segments: Vec<&str> = lower
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|s| !s.is_empty())
         .collect();
+    if segments.len() > 1
+        && lower.contains('.')
+        && segments.last().is_some_and(|l| EXTENSIONS.contains(l))
+    {
+        segments.pop();
+    }
     let Some(last) = segments.last() else {
         return false;
     };

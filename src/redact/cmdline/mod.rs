@@ -26,8 +26,6 @@ use std::sync::OnceLock;
 use crate::policy::options::{Grammar, Item, OptId, Parsed};
 
 use super::scan::{Hit, Rule, ScanState, Span};
-#[cfg(test)]
-use forms::names_secret;
 use forms::{reads_secret_on_stdin, secret_file, set_form, writer};
 use lines::{NAME_BYTES, logical_line_end, logical_line_start, next_name};
 use table::{Client, HINTS, Positional, Shape, Source};
@@ -503,6 +501,20 @@ fn client_parsed(built: &Built, args: &[Word], parsed: &Parsed, found: &mut Vec<
             if let Some(word) = parsed.operands().nth(n).and_then(|i| args.get(i))
                 && !(no_assignments && word.text.contains('='))
             {
+                push_from(word, 0, found);
+            }
+        }
+        Positional::KeyValue => {
+            let mut operands = parsed.operands().filter_map(|i| args.get(i));
+            if let (Some(key), Some(value)) = (operands.next(), operands.next())
+                && !key.text.contains('=')
+                && forms::names_secret(&key.text)
+            {
+                push_from(value, 0, found);
+            }
+        }
+        Positional::LastOf(n) => {
+            if let Some(word) = parsed.operands().take(n).last().and_then(|i| args.get(i)) {
                 push_from(word, 0, found);
             }
         }

@@ -29,6 +29,11 @@ pub(crate) enum Positional {
     /// The operand with this index (`vault login TOKEN`, `smbclient //h/s PASSWORD`), unless it
     /// holds `=` and the flag says so (`vault login username=…`, left to the keyword rule).
     Operand(usize, bool),
+    /// The last of the first this many operands (`redis-cli AUTH [USER] PASSWORD`).
+    LastOf(usize),
+    /// `KEY VALUE` operands of a key-value store: the value, when the key names a secret
+    /// (`consul kv put db/password X`, `etcdctl put /app/api_token X`).
+    KeyValue,
     /// `htpasswd -b [-c] FILE USER PASSWORD` and `htpasswd -nb USER PASSWORD`.
     HtpasswdBatch,
     /// `net use [DEVICE] \\host\share PASSWORD` and `net user NAME PASSWORD`: Windows'
@@ -92,6 +97,12 @@ const LOGIN: &str = "-u:,--username= -p:,--password= --password-stdin -s:,--serv
 
 const LDAP: &str = "-w: -D: -H: -h: -p: -b: -s: -f: -x -W -y: -Z -v -n -c -a: -l: -z: -o: \
     -e: -E: -L -M -P: -Q -R: -U: -X: -Y: -O: -N -I -T: -t -u -A -S: -d: -C -r -M";
+
+/// Consul's command options (Go flags, single dash), for `-token` and `kv put`.
+const CONSUL: &str = "@single -token= -token-file= -http-addr= -datacenter= -namespace= \
+    -partition= -cas -modify-index= -flags= -acquire -release -session= -base64 -ca-file= \
+    -ca-path= -client-cert= -client-key= -tls-server-name= -stale -recurse -separator= \
+    -detailed -keys";
 
 const LDAPPASSWD: &str = "-w: -s: -a: -D: -H: -h: -p: -x -W -S -A -t: -T: -v -n -Z -e: -E: \
     -y: -d: -O: -R: -U: -X: -Y: -I -Q -N";
@@ -277,6 +288,34 @@ const ALL: &[Client] = &[
         grammar: Source::Declared("redis-cli"),
         secrets: &[("-a", Whole), ("--pass", Whole)],
         positional: P::No,
+    },
+    Client {
+        names: &["redis-cli", "valkey-cli", "keydb-cli"],
+        sub: &["auth"],
+        grammar: Source::Declared("redis-cli"),
+        secrets: &[],
+        positional: P::LastOf(2),
+    },
+    Client {
+        names: &["etcdctl"],
+        sub: &["put"],
+        grammar: Source::Declared("etcdctl"),
+        secrets: &[],
+        positional: P::KeyValue,
+    },
+    Client {
+        names: &["consul"],
+        sub: &[],
+        grammar: Source::Own(CONSUL),
+        secrets: &[("-token", Whole)],
+        positional: P::No,
+    },
+    Client {
+        names: &["consul"],
+        sub: &["kv", "put"],
+        grammar: Source::Own(CONSUL),
+        secrets: &[],
+        positional: P::KeyValue,
     },
     Client {
         names: &["etcdctl"],

@@ -1,6 +1,7 @@
 //! Unit tests of the client table and the key-name check; the exact redactions are in
 //! `tests/redact_cli_secrets.rs`.
 
+use super::forms::names_secret;
 use super::*;
 
 #[test]
@@ -34,6 +35,9 @@ fn key_names() {
         "db-passwd",
         "private_key",
         "ApiKey",
+        "db/password",
+        "/secrets/password.txt",
+        "app/api_token.json",
     ] {
         assert!(names_secret(k), "{k}");
     }
@@ -47,6 +51,8 @@ fn key_names() {
         "bypass_cache_enabled",
         "auth_method",
         "compass",
+        "/app/password_policy.json",
+        "token_file.yaml",
     ] {
         assert!(!names_secret(k), "{k}");
     }

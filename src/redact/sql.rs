@@ -1,0 +1,181 @@
+//! SQL that sets a password, as a client runs it (`mysql -e "…"`, `psql -c "…"`) or a script
+//! or a log holds it. Keywords are matched in ASCII case only (as the gate reads them):
+//!
+//! - MySQL/MariaDB `CREATE USER … IDENTIFIED BY 'X'`, `… IDENTIFIED WITH plugin BY 'X'` (or
+//!   `AS 'hash'`), `GRANT … IDENTIFIED BY PASSWORD '*hash'` ([`identified_rule`]);
+//! - MySQL/MariaDB `SET PASSWORD [FOR 'u'@'h'] = 'X'` and `= PASSWORD('X')`: the last string
+//!   of the statement, up to a `;` outside quotes or the line's end. It is not read by its
+//!   `=`: the compatible keyword rules, which run first, take `FOR` (or `= PASSWORD(`) for a
+//!   password and leave a placeholder in its place;
+//! - PostgreSQL `CREATE ROLE … PASSWORD 'X'`, `ALTER USER … WITH ENCRYPTED PASSWORD 'X'`: a
+//!   string literal in single quotes after the keyword.
+//!
+//! The last two share the hint `password`, which many texts hold for other reasons
+//! (`PGPASSWORD=`, `--password`), so they are one rule with one cheap gate
+//! ([`SqlPasswordRule`]).
+
+use super::rules::PatternRule;
+use super::scan::{Hit, LazyRegex, Rule, ScanState, Span, compile};
+
+/// `IDENTIFIED [WITH plugin] BY|AS [PASSWORD] 'X'`.
+const IDENTIFIED: &str = r#"(?-u:\b)(?i-u:identified)\s+(?:(?i-u:with)\s+['"`]?[A-Za-z0-9_]+['"`]?\s+)?(?i-u:by|as)\s+(?:(?i-u:password)\s+)?['"](?P<v>[^'"\r\n]+)['"]"#;
+
+/// MySQL's `SET PASSWORD … 'X'`.
+const SET_PASSWORD: &str = r#"(?-u:\b)(?i-u:set)\s+(?i-u:password)(?-u:\b)(?:[^;'"\r\n]|'[^'\r\n]*'|"[^"\r\n]*")*['"](?P<v>[^'"\r\n]+)['"]"#;
+
+/// PostgreSQL's `PASSWORD 'X'`.
+const PASSWORD_STRING: &str = r#"(?-u:\b)(?i-u:password)\s+'(?P<v>[^'\r\n]+)'"#;
+
+/// The `IDENTIFIED BY` rule (its hint is rare enough to need no gate).
+pub(crate) fn identified_rule() -> PatternRule {
+    PatternRule::valued(IDENTIFIED, &["identified"])
+}
+
+/// `SET PASSWORD … 'X'` and `PASSWORD 'X'`.
+pub(crate) struct SqlPasswordRule {
+    set: LazyRegex,
+    string: LazyRegex,
+}
+
+impl SqlPasswordRule {
+    pub(crate) fn new() -> Self {
+        Self {
+            set: compile(SET_PASSWORD),
+            string: compile(PASSWORD_STRING),
+        }
+    }
+
+    /// The values of both forms in `text`, sorted, overlaps joined.
+    fn secrets(&self, text: &str) -> Vec<Span> {
+        let mut found: Vec<Span> = Vec::new();
+        for re in [&*self.set, &*self.string] {
+            for caps in re.captures_iter(text) {
+                if let Some(v) = caps.name("v") {
+                    found.push(Span {
+                        range: v.range(),
+                        keep: "",
+                    });
+                }
+            }
+        }
+        found.sort_by_key(|s| (s.range.start, std::cmp::Reverse(s.range.end)));
+        let mut joined: Vec<Span> = Vec::with_capacity(found.len());
+        for span in found {
+            match joined.last_mut() {
+                Some(last) if span.range.start < last.range.end => last.absorb(&span),
+                _ => joined.push(span),
+            }
+        }
+        joined
+    }
+}
+
+/// Where `password` (ASCII case-insensitive) starts in `text` (not in order), found by its
+/// `w`, which log lines hold fewer of than `p`.
+fn password_words(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = text.as_bytes();
+    let ws = memchr::memchr_iter(b'w', bytes).chain(memchr::memchr_iter(b'W', bytes));
+    ws.filter_map(move |w| {
+        let p = w.checked_sub(4)?;
+        bytes
+            .get(p..p + 8)
+            .is_some_and(|word| word.eq_ignore_ascii_case(b"password"))
+            .then_some(p)
+    })
+}
+
+/// Whether a byte may be part of whitespace as the patterns' `\s` reads it: ASCII whitespace,
+/// the separators `\x0b` and `\x1c`–`\x1f`, or any byte of a non-ASCII character (a superset).
+fn may_be_space(b: u8) -> bool {
+    b.is_ascii_whitespace() || matches!(b, 0x0b | 0x1c..=0x1f) || b >= 0x80
+}
+
+/// The gate: some `password` follows `set` and whitespace, or is followed by whitespace and
+/// `'` — a superset of where either pattern matches. A `PGPASSWORD=` line says no.
+fn has_sql_password(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    password_words(text).any(|p| {
+        let after = &bytes[p + 8..];
+        let blanks = after.iter().take_while(|&&b| may_be_space(b)).count();
+        if blanks > 0 && after.get(blanks) == Some(&b'\'') {
+            return true;
+        }
+        let before = &bytes[..p];
+        let blanks = before
+            .iter()
+            .rev()
+            .take_while(|&&b| may_be_space(b))
+            .count();
+        let head = &before[..before.len() - blanks];
+        blanks > 0 && head.len() >= 3 && head[head.len() - 3..].eq_ignore_ascii_case(b"set")
+    })
+}
+
+impl Rule for SqlPasswordRule {
+    fn hints(&self) -> &'static [&'static str] {
+        &["password"]
+    }
+
+    fn gate(&self, text: &str) -> bool {
+        has_sql_password(text)
+    }
+
+    fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
+        let spans = state.spans.get_or_insert_with(|| self.secrets(text));
+        while spans
+            .get(state.span_next)
+            .is_some_and(|s| s.range.start < from)
+        {
+            state.span_next += 1;
+        }
+        let next = spans.get(state.span_next)?;
+        Some(Hit {
+            secret: next.range.clone(),
+            resume: next.range.end,
+            keep: "",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redact::generated_texts;
+    use crate::redact::scan::py_pattern;
+
+    #[test]
+    fn the_gate_says_yes_wherever_a_pattern_matches() {
+        let alphabet = [
+            "password", "PassWord", "set", "SET", "sEt", "x", " ", "\t", "\u{a0}", "\u{1c}",
+            "\u{b}", "'", "\"", "=", ";", "\n", "(", "ſ", "K",
+        ];
+        for pattern in [SET_PASSWORD, PASSWORD_STRING] {
+            let re = regex::Regex::new(&py_pattern(pattern)).unwrap();
+            let mut matched = 0;
+            for t in generated_texts(&alphabet, 14, 200_000, 0x5e7_9a55) {
+                if re.is_match(&t) {
+                    matched += 1;
+                    assert!(has_sql_password(&t), "{pattern}: {t:?}");
+                }
+            }
+            assert!(matched > 100, "only {matched} texts matched {pattern}");
+        }
+        assert!(!has_sql_password("PGPASSWORD=x psql -h db -c 'select 1'"));
+        assert!(!has_sql_password("mysql --password=x -e 'select 1'"));
+    }
+
+    #[test]
+    fn both_forms_are_found_in_one_text() {
+        let rule = SqlPasswordRule::new();
+        let text = "SET PASSWORD FOR 'u'@'h' = 'a1'; ALTER ROLE r PASSWORD 'b2';";
+        let values: Vec<&str> = rule
+            .secrets(text)
+            .into_iter()
+            .map(|s| &text[s.range])
+            .collect();
+        assert_eq!(values, vec!["a1", "b2"]);
+        // One value both forms find (`SET PASSWORD 'x'`) is one span.
+        let text = "SET PASSWORD 'x1'";
+        assert_eq!(rule.secrets(text).len(), 1);
+    }
+}
