@@ -11,7 +11,7 @@
 
 use std::ops::Range;
 
-use super::scan::{Hit, LazyRegex, Rule, ScanState, Span, compile};
+use super::scan::{Hit, LazyRegex, Rule, ScanState, Span, compile, next_span};
 
 /// The rule.
 pub(crate) struct CookieRule {
@@ -151,19 +151,7 @@ impl Rule for CookieRule {
     }
 
     fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
-        let spans = state.spans.get_or_insert_with(|| self.secrets(text));
-        while spans
-            .get(state.span_next)
-            .is_some_and(|s| s.range.start < from)
-        {
-            state.span_next += 1;
-        }
-        let next = spans.get(state.span_next)?;
-        Some(Hit {
-            secret: next.range.clone(),
-            resume: next.range.end,
-            keep: "",
-        })
+        next_span(state, from, || self.secrets(text))
     }
 }
 

@@ -164,6 +164,29 @@ pub(crate) struct ScanState {
     pub span_next: usize,
 }
 
+/// [`Rule::find`] for a rule that finds all its spans of a text at once (`all`, sorted and
+/// without overlaps): computes them on the first search of the text and hands out the first
+/// one starting at or after `from` (searches only move forward).
+pub(crate) fn next_span(
+    state: &mut ScanState,
+    from: usize,
+    all: impl FnOnce() -> Vec<Span>,
+) -> Option<Hit> {
+    let spans = state.spans.get_or_insert_with(all);
+    while spans
+        .get(state.span_next)
+        .is_some_and(|s| s.range.start < from)
+    {
+        state.span_next += 1;
+    }
+    let next = spans.get(state.span_next)?;
+    Some(Hit {
+        secret: next.range.clone(),
+        resume: next.range.end,
+        keep: next.keep,
+    })
+}
+
 /// A redaction rule: finds the next secret at or after `from`.
 pub(crate) trait Rule: Send + Sync {
     /// Case-insensitive literals of which at least one must occur for the rule to match

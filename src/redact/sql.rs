@@ -15,7 +15,7 @@
 //! ([`SqlPasswordRule`]).
 
 use super::rules::PatternRule;
-use super::scan::{Hit, LazyRegex, Rule, ScanState, Span, compile};
+use super::scan::{Hit, LazyRegex, Rule, ScanState, Span, compile, next_span};
 
 /// `IDENTIFIED [WITH plugin] BY|AS [PASSWORD] 'X'`.
 const IDENTIFIED: &str = r#"(?-u:\b)(?i-u:identified)\s+(?:(?i-u:with)\s+['"`]?[A-Za-z0-9_]+['"`]?\s+)?(?i-u:by|as)\s+(?:(?i-u:password)\s+)?['"](?P<v>[^'"\r\n]+)['"]"#;
@@ -121,19 +121,7 @@ impl Rule for SqlPasswordRule {
     }
 
     fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
-        let spans = state.spans.get_or_insert_with(|| self.secrets(text));
-        while spans
-            .get(state.span_next)
-            .is_some_and(|s| s.range.start < from)
-        {
-            state.span_next += 1;
-        }
-        let next = spans.get(state.span_next)?;
-        Some(Hit {
-            secret: next.range.clone(),
-            resume: next.range.end,
-            keep: "",
-        })
+        next_span(state, from, || self.secrets(text))
     }
 }
 

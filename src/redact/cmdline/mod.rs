@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 
 use crate::policy::options::{Grammar, Item, OptId, Parsed};
 
-use super::scan::{Hit, Rule, ScanState, Span};
+use super::scan::{Hit, Rule, ScanState, Span, next_span};
 use forms::{reads_secret_on_stdin, secret_file, set_form, writer};
 use lines::{NAME_BYTES, logical_line_end, logical_line_start, next_name};
 use table::{Client, HINTS, Positional, Shape, Source};
@@ -250,19 +250,7 @@ impl Rule for CommandLineRule {
     // so a gate would only search every text that has one twice.
 
     fn find(&self, text: &str, from: usize, state: &mut ScanState) -> Option<Hit> {
-        let hits = state.spans.get_or_insert_with(|| secrets(text));
-        while hits
-            .get(state.span_next)
-            .is_some_and(|r| r.range.start < from)
-        {
-            state.span_next += 1;
-        }
-        let next = hits.get(state.span_next)?;
-        Some(Hit {
-            secret: next.range.clone(),
-            resume: next.range.end,
-            keep: next.keep,
-        })
+        next_span(state, from, || secrets(text))
     }
 }
 
