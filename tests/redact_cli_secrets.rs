@@ -722,6 +722,9 @@ fn attacked_forms_near_misses_stay_unchanged() {
         "consul kv put app/replicas 3",
         "consul kv put -token-file=/etc/consul.d/token app/replicas 3",
         "// do not put secrets in logs",
+        "  password reset link sent to bob",
+        "password expired",
+        "\tPassword changed",
         "etcdctl put /app/password_policy.json @policy.json",
         "redis-cli GET session:42",
         "redis-cli auth",
@@ -753,6 +756,18 @@ fn attacked_forms_near_misses_stay_unchanged() {
         }
         assert_eq!(out, text);
     }
+}
+
+#[test]
+fn the_text_mode_cli_redacts_a_netrc_entry_over_lines() {
+    let input = b"machine api.example.com\n  login bob\n  password hunter2\nmachine h2 login u\n\tpasswd s3cr3t \r\n  password changed for bob\n";
+    let mut out = Vec::new();
+    redact_stream(&input[..], &mut out, &Redactor::new()).expect("in-memory");
+    assert_eq!(
+        String::from_utf8(out).expect("utf-8"),
+        "machine api.example.com\n  login bob\n  password [R]\nmachine h2 login u\n\tpasswd [R] \r\n  password changed for bob\n"
+            .replace("[R]", R)
+    );
 }
 
 #[test]

@@ -83,6 +83,17 @@ impl Rule for SshpassRule {
     }
 }
 
+/// An indented line of exactly `password VALUE` (see [`extra_rules`]).
+const NETRC_LINE: &str = r"(?m)^[ \t]+(?:password|passwd)[ \t]+(?P<v>[^\s]+)[ \t]*\r?$";
+
+/// Whether a line of `text` starts with a blank (the indented-`.netrc`-line rule's
+/// precheck: a log line that merely holds `password` is passed over with one byte search).
+fn has_indented_line(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let blank = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
+    blank(bytes.first()) || memchr::memchr_iter(b'\n', bytes).any(|nl| blank(bytes.get(nl + 1)))
+}
+
 /// Whether `text` may hold a `.pgpass` line: somewhere a `:`, a port (1 to 5 digits or `*`),
 /// `:`, two fields without `:`, quotes or whitespace, each followed by `:` — the part every
 /// match of the rule (and of its block filter) contains. A byte scan instead of a regex gate:
@@ -158,6 +169,14 @@ pub(crate) fn extra_rules() -> Vec<Box<dyn Rule>> {
                 r"(?:\A|\s)(?:machine\s+\S+\s+(?:login|password|account|port)|default\s+login)\s",
             ),
         ),
+        // A `.netrc` entry written over several lines, as the text mode sees it, a line at a
+        // time: an indented line of exactly `password VALUE` (or `passwd`), the keyword in
+        // lower case as netrc writes it. Prose that starts a line with the word has more
+        // words or no indent.
+        Box::new(
+            PatternRule::valued(NETRC_LINE, &["password", "passwd"])
+            .prechecked_by(has_indented_line),
+        ),
         // .pgpass: `host:port:database:user:password` (host has a non-digit; port is a number
         // or `*`); the value ends at whitespace, a quote, or the end — never at another `:`.
         Box::new(
@@ -201,8 +220,23 @@ pub(crate) fn late_rules() -> Vec<Box<dyn Rule>> {
 
 #[cfg(test)]
 mod tests {
-    use super::has_pgpass_shape;
+    use super::{NETRC_LINE, has_indented_line, has_pgpass_shape};
     use crate::redact::generated_texts;
+
+    #[test]
+    fn indented_line_check_says_yes_wherever_the_netrc_line_pattern_matches() {
+        let re = regex::Regex::new(&crate::redact::scan::py_pattern(NETRC_LINE)).unwrap();
+        let alphabet = ["\n", " ", "\t", "\r", "password", "passwd", "x", "\u{a0}"];
+        let mut matched = 0;
+        for t in generated_texts(&alphabet, 8, 100_000, 0x0e7c_2026) {
+            if re.is_match(&t) {
+                matched += 1;
+                assert!(has_indented_line(&t), "{t:?}");
+            }
+        }
+        assert!(matched > 100, "only {matched} texts matched");
+        assert!(!has_indented_line("2026-11-30 PGPASSWORD=x psql\nnext"));
+    }
 
     /// The rule's block filter, which every match of the rule contains.
     fn filter() -> regex::Regex {
