@@ -758,13 +758,18 @@ fn attacked_forms_near_misses_stay_unchanged() {
     }
 }
 
+/// `input` through the text mode of `relay-shell redact`.
+fn stream(input: &[u8]) -> String {
+    let mut out = Vec::new();
+    redact_stream(input, &mut out, &Redactor::new()).expect("in-memory");
+    String::from_utf8(out).expect("utf-8")
+}
+
 #[test]
 fn the_text_mode_cli_redacts_a_netrc_entry_over_lines() {
     let input = b"machine api.example.com\n  login bob\n  password hunter2\nmachine h2 login u\n\tpasswd s3cr3t \r\n  password changed for bob\n";
-    let mut out = Vec::new();
-    redact_stream(&input[..], &mut out, &Redactor::new()).expect("in-memory");
     assert_eq!(
-        String::from_utf8(out).expect("utf-8"),
+        stream(input),
         "machine api.example.com\n  login bob\n  password [R]\nmachine h2 login u\n\tpasswd [R] \r\n  password changed for bob\n"
             .replace("[R]", R)
     );
@@ -773,10 +778,8 @@ fn the_text_mode_cli_redacts_a_netrc_entry_over_lines() {
 #[test]
 fn the_text_mode_cli_joins_continued_lines() {
     let input = b"ok line\nldapsearch -x -D cn=admin \\\n  -w hun\\\nter2 -b dc=x\nnext\n";
-    let mut out = Vec::new();
-    redact_stream(&input[..], &mut out, &Redactor::new()).expect("in-memory");
     assert_eq!(
-        String::from_utf8(out).expect("utf-8"),
+        stream(input),
         "ok line\nldapsearch -x -D cn=admin \\\n  -w [R] -b dc=x\nnext\n".replace("[R]", R)
     );
 }

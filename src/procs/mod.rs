@@ -416,19 +416,9 @@ impl Tracked {
         let procs = scan::all();
         let entry = format!("{MARKER_VAR}={marker}");
         let mut roots: Vec<i32> = self.root.into_iter().collect();
-        let me = std::process::id() as i32;
         for p in &procs {
             let in_group = self.root.is_some_and(|r| p.pgrp == r || p.session == r);
-            // An orphan the server adopted (subreaper mode) is found by its marker alone: its
-            // parent is gone. One caught in an `execve` is read again once the exec is done.
-            let marked = || {
-                if p.ppid == me {
-                    scan::has_env_settled(p.pid, entry.as_bytes())
-                } else {
-                    scan::has_env(p.pid, entry.as_bytes())
-                }
-            };
-            if p.is_live() && (in_group || marked()) {
+            if p.is_live() && (in_group || scan::has_marker(p, entry.as_bytes())) {
                 roots.push(p.pid);
             }
         }

@@ -103,6 +103,17 @@ pub(super) fn has_env(pid: i32, entry: &[u8]) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether `p` carries the call's marker `entry` in its initial environment. An orphan the
+/// server adopted (subreaper mode) is found by its marker alone, its parent being gone, so
+/// one caught inside an `execve` is read again once the exec is done ([`has_env_settled`]).
+pub(super) fn has_marker(p: &Proc, entry: &[u8]) -> bool {
+    if p.ppid == std::process::id() as i32 {
+        has_env_settled(p.pid, entry)
+    } else {
+        has_env(p.pid, entry)
+    }
+}
+
 /// How many times [`has_env_settled`] reads a process that is between two programs, a
 /// millisecond apart.
 const EXEC_WAIT_TRIES: u32 = 20;

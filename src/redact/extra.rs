@@ -221,19 +221,19 @@ pub(crate) fn late_rules() -> Vec<Box<dyn Rule>> {
 #[cfg(test)]
 mod tests {
     use super::{NETRC_LINE, has_indented_line, has_pgpass_shape};
-    use crate::redact::generated_texts;
+    use crate::redact::{check_covers, generated_texts};
 
     #[test]
     fn indented_line_check_says_yes_wherever_the_netrc_line_pattern_matches() {
-        let re = regex::Regex::new(&crate::redact::scan::py_pattern(NETRC_LINE)).unwrap();
         let alphabet = ["\n", " ", "\t", "\r", "password", "passwd", "x", "\u{a0}"];
-        let mut matched = 0;
-        for t in generated_texts(&alphabet, 8, 100_000, 0x0e7c_2026) {
-            if re.is_match(&t) {
-                matched += 1;
-                assert!(has_indented_line(&t), "{t:?}");
-            }
-        }
+        let matched = check_covers(
+            NETRC_LINE,
+            has_indented_line,
+            &alphabet,
+            8,
+            100_000,
+            0x0e7c_2026,
+        );
         assert!(matched > 100, "only {matched} texts matched");
         assert!(!has_indented_line("2026-11-30 PGPASSWORD=x psql\nnext"));
     }

@@ -232,3 +232,26 @@ pub(crate) fn generated_texts(pieces: &[&str], len: usize, count: usize, seed: u
         })
         .collect()
 }
+
+/// For the tests of a cheap check that stands before a pattern: over [`generated_texts`],
+/// `check` says yes wherever `pattern` (Python `\s` semantics) matches. Returns how many
+/// texts matched, so a test can require enough of them to mean something.
+#[cfg(test)]
+pub(crate) fn check_covers(
+    pattern: &str,
+    check: fn(&str) -> bool,
+    pieces: &[&str],
+    len: usize,
+    count: usize,
+    seed: u64,
+) -> usize {
+    let re = regex::Regex::new(&scan::py_pattern(pattern)).expect("test pattern compiles");
+    let mut matched = 0;
+    for t in generated_texts(pieces, len, count, seed) {
+        if re.is_match(&t) {
+            matched += 1;
+            assert!(check(&t), "{pattern}: {t:?}");
+        }
+    }
+    matched
+}
