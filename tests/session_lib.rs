@@ -435,8 +435,13 @@ async fn concurrent_senders_and_a_reader_share_one_session() {
         tokio::spawn(async move {
             let mut seen = String::new();
             let deadline = tokio::time::Instant::now() + PATIENCE;
-            // cat echoes each line twice: the terminal's echo and cat's own output
-            while seen.matches("line-").count() < 80 {
+            // Until every line has arrived whole once. Counting `line-` (80: the terminal's
+            // echo and cat's output of each) waited forever when an echo landed inside the
+            // `line-` of another line's output and split it.
+            let whole = |seen: &str| {
+                (0..8).all(|i| (0..5).all(|j| seen.contains(&format!("line-{i}-{j}\r\n"))))
+            };
+            while !whole(&seen) {
                 assert!(tokio::time::Instant::now() < deadline, "{seen:?}");
                 seen.push_str(&s.recv(Duration::from_secs(1), 65536).await.render(s.id()));
             }
