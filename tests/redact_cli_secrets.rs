@@ -516,6 +516,16 @@ fn attacked_forms_stay_redacted() {
         ),
         // redis AUTH, and `put` into a key-value store under a key that names a secret.
         ("redis-cli AUTH Hunter2pw", "redis-cli AUTH [R]"),
+        // Options (and their values) may come before the subcommand.
+        ("redis-cli --tls auth Hunter2pw", "redis-cli --tls auth [R]"),
+        (
+            "docker --config /tmp/c -H unix:///run/d.sock login -u bob -p Hunter2pw",
+            "docker --config /tmp/c -H unix:///run/d.sock login -u bob -p [R]",
+        ),
+        (
+            "etcdctl --endpoints=https://e:2379 put /app/api_token Hunter2pw",
+            "etcdctl --endpoints=https://e:2379 put /app/api_token [R]",
+        ),
         (
             "redis-cli -h cache -p 6380 auth default Hunter2pw",
             "redis-cli -h cache -p 6380 auth default [R]",
@@ -727,6 +737,10 @@ fn attacked_forms_near_misses_stay_unchanged() {
         "\tPassword changed",
         "etcdctl put /app/password_policy.json @policy.json",
         "redis-cli GET session:42",
+        // `auth` here is a key, not the AUTH command (which comes first, after options).
+        "redis-cli GET auth x",
+        "redis-cli -h cache -n 0 GET auth hunter2x",
+        "etcdctl get put /app/api_token hunter2x",
         "redis-cli auth",
         "curl -X PUT https://h/api/tokens -d @body.json",
         "session_cookie: name=app_session",

@@ -396,15 +396,27 @@ fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Span>) {
     }
 }
 
-/// The words after the subcommand `sub` (found among the first few words, after options).
+/// The words after the subcommand `sub`, found among the first few words after the program's
+/// options: every word before it is an option (`-h`, `--tls`) or may be the value of the
+/// option right before it (`-h cache`). An operand ends the search, so `redis-cli GET auth x`
+/// reads `auth` as the key it is, not as the `AUTH` command.
 fn after_subcommand<'w, 't>(args: &'w [Word<'t>], sub: &[&str]) -> Option<&'w [Word<'t>]> {
     let Some(first) = sub.first() else {
         return Some(args);
     };
+    let takes_value = |w: &Word| w.text.starts_with('-') && !w.text.contains('=');
     let start = args
         .iter()
         .take(SUBCOMMAND_SEARCH)
-        .position(|w| w.text.eq_ignore_ascii_case(first))?;
+        .enumerate()
+        .take_while(|&(i, w)| {
+            w.text.starts_with('-')
+                || w.text.eq_ignore_ascii_case(first)
+                || i.checked_sub(1)
+                    .and_then(|before| args.get(before))
+                    .is_some_and(takes_value)
+        })
+        .position(|(_, w)| w.text.eq_ignore_ascii_case(first))?;
     let rest = &args[start..];
     let matches = sub
         .iter()

@@ -231,7 +231,7 @@ fn long_commands_read_in_windows_give_what_whole_ones_give() {
     // The far end of the lookahead: a subcommand found at its last place, two words long,
     // then the last argument parsed.
     let far = format!(
-        "x helm a b c d e registry login {}-pFAR",
+        "x helm -a -b -c -d -e registry login {}-pFAR",
         "-v ".repeat(MAX_ARGS - 1)
     );
     let far = format!("{}{far}", "y ".repeat(LOOKAHEAD));
