@@ -108,6 +108,45 @@ fn database_clients_by_grammar() {
             "mysqladmin -u root -phunter2 status",
             "mysqladmin -u root -p[R] status",
         ),
+        // SQL Server's bulk copy, Cassandra's shell.
+        (
+            "bcp dbo.t out t.dat -S db -U sa -P hunter2 -c",
+            "bcp dbo.t out t.dat -S db -U sa -P [R] -c",
+        ),
+        (
+            "cqlsh -u cassandra -p hunter2 h",
+            "cqlsh -u cassandra -p [R] h",
+        ),
+        (
+            "cqlsh --username=u --password=hunter2 h 9042",
+            "cqlsh --username=u --password=[R] h 9042",
+        ),
+        // Oracle logons: `user/password[@connect]`, the password alone redacted.
+        ("sqlplus scott/tiger@orcl", "sqlplus scott/[R]@orcl"),
+        (
+            "sqlplus -s system/Manager1@//db:1521/XE",
+            "sqlplus -s system/[R]@//db:1521/XE",
+        ),
+        (
+            "sqlplus -S -M \"HTML ON\" app/hunter2 @report.sql",
+            "sqlplus -S -M \"HTML ON\" app/[R] @report.sql",
+        ),
+        (
+            "sqlldr userid=scott/tiger control=load.ctl",
+            "sqlldr userid=scott/[R] control=load.ctl",
+        ),
+        (
+            "expdp system/hunter2@pdb directory=DP dumpfile=x.dmp",
+            "expdp system/[R]@pdb directory=DP dumpfile=x.dmp",
+        ),
+        (
+            "rman target sys/hunter2@prod catalog rco/hunter3@cat",
+            "rman target sys/[R]@prod catalog rco/[R]@cat",
+        ),
+        (
+            "dgmgrl -logfile x.log sys/hunter2@prod",
+            "dgmgrl -logfile x.log sys/[R]@prod",
+        ),
     ]);
 }
 
@@ -514,6 +553,49 @@ fn attacked_forms_stay_redacted() {
             "SET PASSWORD = PASSWORD('Hunter2pw');",
             "SET PASSWORD [R] [R]'[R]');",
         ),
+        // A string is read whole: doubled quotes, MySQL's backslash escapes.
+        (
+            "CREATE USER 'app'@'%' IDENTIFIED BY 'Pa''ss9wd';",
+            "CREATE USER 'app'@'%' IDENTIFIED BY '[R]';",
+        ),
+        (
+            "CREATE USER 'app'@'%' IDENTIFIED BY 'Pa\\'ss9wd';",
+            "CREATE USER 'app'@'%' IDENTIFIED BY '[R]';",
+        ),
+        (
+            "CREATE USER 'app'@'%' IDENTIFIED BY 'Pass9wd\\';",
+            "CREATE USER 'app'@'%' IDENTIFIED BY '[R]';",
+        ),
+        (
+            "SET PASSWORD FOR 'bob'@'%'='Pa''ss9wd'; SELECT 'done';",
+            "SET PASSWORD [R] 'bob'@'%'='[R]'; SELECT 'done';",
+        ),
+        (
+            "ALTER ROLE app PASSWORD 'Pa''ss9wd';",
+            "ALTER ROLE app PASSWORD '[R]';",
+        ),
+        // Oracle: an unquoted password after `CREATE USER u` or `ALTER USER u`, a hash after
+        // `VALUES`.
+        (
+            "CREATE USER scott IDENTIFIED BY Tiger_42 DEFAULT TABLESPACE users;",
+            "CREATE USER scott IDENTIFIED BY [R] DEFAULT TABLESPACE users;",
+        ),
+        (
+            "echo 'alter user system identified by Manager1;' | sqlplus -s / as sysdba",
+            "echo 'alter user system identified by [R];' | sqlplus -s / as sysdba",
+        ),
+        (
+            "ALTER USER \"Scott\" IDENTIFIED BY \"Ti ger#1\" ACCOUNT UNLOCK;",
+            "ALTER USER \"Scott\" IDENTIFIED BY \"[R]\" ACCOUNT UNLOCK;",
+        ),
+        (
+            "CREATE USER IF NOT EXISTS app IDENTIFIED BY password;",
+            "CREATE USER IF NOT EXISTS app IDENTIFIED BY [R];",
+        ),
+        (
+            "CREATE USER app IDENTIFIED BY VALUES 'S:8F2D0C4AB1E9';",
+            "CREATE USER app IDENTIFIED BY VALUES '[R]';",
+        ),
         // redis AUTH, and `put` into a key-value store under a key that names a secret.
         ("redis-cli AUTH Hunter2pw", "redis-cli AUTH [R]"),
         // Options (and their values) may come before the subcommand.
@@ -728,6 +810,13 @@ fn attacked_forms_near_misses_stay_unchanged() {
         "wget -b -q https://h/big.iso",
         "document.cookie = \"theme=dark; path=/\"",
         "CREATE USER 'app'@'%' IDENTIFIED WITH auth_socket;",
+        // "identified by" in prose, and Oracle users without a password in the text.
+        "The fault was identified by the monitoring team.",
+        "Users are identified by their badge; create user accounts in the portal.",
+        "ALTER USER app IDENTIFIED EXTERNALLY;",
+        "CREATE USER app IDENTIFIED GLOBALLY AS 'CN=app,O=example';",
+        "ALTER USER app IDENTIFIED BY $APP_PW;",
+        "ALTER USER app IDENTIFIED BY &1;",
         "ALTER ROLE app WITH PASSWORD NULL;",
         "consul kv put app/replicas 3",
         "consul kv put -token-file=/etc/consul.d/token app/replicas 3",
@@ -739,6 +828,17 @@ fn attacked_forms_near_misses_stay_unchanged() {
         "redis-cli GET session:42",
         // `auth` here is a key, not the AUTH command (which comes first, after options).
         "redis-cli GET auth x",
+        // Oracle logons without a password, and operands after the logon.
+        "sqlplus /nolog",
+        "sqlplus / as sysdba",
+        "sqlplus /@wallet_db",
+        "sqlplus scott@orcl",
+        "sqlplus -s @scripts/run.sql a/b",
+        "sqlplus scott/$PW@db",
+        "rman target /",
+        "sqlldr control=dir/load.ctl log=dir/x.log",
+        "bcp dbo.t in t.dat -T -c",
+        "cqlsh -f script.cql host",
         "redis-cli -h cache -n 0 GET auth hunter2x",
         "etcdctl get put /app/api_token hunter2x",
         "redis-cli auth",

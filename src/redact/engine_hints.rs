@@ -72,8 +72,9 @@ impl Head {
 /// than the checks it saves (docs/performance.md, "Attacked forms").
 pub(super) const SLIM_GROUP: usize = 24;
 
-/// Most long literals ([`search_literals`]) before a family of them moves to the short group.
-pub(super) const LONG_LITERALS: usize = 64;
+/// Most long literals ([`search_literals`]) before a family of them moves to the short group:
+/// three searchers' worth.
+pub(super) const LONG_LITERALS: usize = 3 * SLIM_GROUP;
 
 /// Bytes folded per step by the quick hint check (plus an overlap of the longest hint).
 pub(super) const FOLD_CHUNK: usize = 32 << 10;

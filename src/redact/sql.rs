@@ -2,13 +2,21 @@
 //! or a log holds it. Keywords are matched in ASCII case only (as the gate reads them):
 //!
 //! - MySQL/MariaDB `CREATE USER … IDENTIFIED BY 'X'`, `… IDENTIFIED WITH plugin BY 'X'` (or
-//!   `AS 'hash'`), `GRANT … IDENTIFIED BY PASSWORD '*hash'` ([`identified_rule`]);
+//!   `AS 'hash'`), `GRANT … IDENTIFIED BY PASSWORD '*hash'`, and Oracle's unquoted
+//!   `CREATE|ALTER USER u IDENTIFIED BY X` (and `… BY VALUES 'hash'`) ([`identified_rule`]);
+//!   an unquoted value is read only after `CREATE USER u` or `ALTER USER u`, as "identified by"
+//!   is common in prose;
 //! - MySQL/MariaDB `SET PASSWORD [FOR 'u'@'h'] = 'X'` and `= PASSWORD('X')`: the last string
 //!   of the statement, up to a `;` outside quotes or the line's end. It is not read by its
 //!   `=`: the compatible keyword rules, which run first, take `FOR` (or `= PASSWORD(`) for a
 //!   password and leave a placeholder in its place;
 //! - PostgreSQL `CREATE ROLE … PASSWORD 'X'`, `ALTER USER … WITH ENCRYPTED PASSWORD 'X'`: a
 //!   string literal in single quotes after the keyword.
+//!
+//! A string literal is read whole: a doubled quote (`'pa''ss'`) is part of it, and so is a
+//! backslash and the character after it where MySQL reads escapes (`'pa\'ss'`; a lone backslash
+//! before the closing quote, as with `NO_BACKSLASH_ESCAPES`, still ends it). PostgreSQL reads no
+//! escapes in `'…'`.
 //!
 //! The last two share the hint `password`, which many texts hold for other reasons
 //! (`PGPASSWORD=`, `--password`), so they are one rule with one cheap gate
@@ -17,14 +25,33 @@
 use super::rules::PatternRule;
 use super::scan::{Hit, LazyRegex, Rule, ScanState, Span, compile, next_span};
 
-/// `IDENTIFIED [WITH plugin] BY|AS [PASSWORD] 'X'`.
-const IDENTIFIED: &str = r#"(?-u:\b)(?i-u:identified)\s+(?:(?i-u:with)\s+['"`]?[A-Za-z0-9_]+['"`]?\s+)?(?i-u:by|as)\s+(?:(?i-u:password)\s+)?['"](?P<v>[^'"\r\n]+)['"]"#;
+/// `IDENTIFIED [WITH plugin] BY|AS [PASSWORD] 'X'`, and first the Oracle forms after `CREATE
+/// USER u` or `ALTER USER u`, which start earlier and so win where both match: `BY VALUES
+/// 'hash'`, a quoted value, or an unquoted one (not a `$VARIABLE`). The value groups are
+/// ordered so that MySQL's `BY PASSWORD '*hash'` reads the hash, while an Oracle password that
+/// is the word `password` itself is still read.
+const IDENTIFIED: &str = concat!(
+    r#"(?-u:\b)(?i-u:create|alter)\s+(?i-u:user)\s+(?:(?i-u:if)\s+(?i-u:not)\s+(?i-u:exists)\s+)?"#,
+    r#"[^\s;]+\s+(?i-u:identified)\s+(?i-u:by)\s+(?:(?i-u:password|values)\s+"#,
+    r#"(?:'(?P<v1>(?:\\[^\r\n]|[^'\r\n]|'')+)'|"(?P<v2>(?:\\[^\r\n]|[^"\r\n]|"")+)")"#,
+    r#"|'(?P<v3>(?:\\[^\r\n]|[^'\r\n]|'')+)'|"(?P<v4>(?:\\[^\r\n]|[^"\r\n]|"")+)""#,
+    r#"|(?P<v5>[A-Za-z0-9_#][A-Za-z0-9_$#]*))"#,
+    r#"|(?-u:\b)(?i-u:identified)\s+(?:(?i-u:with)\s+['"`]?[A-Za-z0-9_]+['"`]?\s+)?"#,
+    r#"(?i-u:by|as)\s+(?:(?i-u:password)\s+)?"#,
+    r#"(?:'(?P<v6>(?:\\[^\r\n]|[^'\r\n]|'')+)'|"(?P<v7>(?:\\[^\r\n]|[^"\r\n]|"")+)")"#,
+);
 
-/// MySQL's `SET PASSWORD … 'X'`.
-const SET_PASSWORD: &str = r#"(?-u:\b)(?i-u:set)\s+(?i-u:password)(?-u:\b)(?:[^;'"\r\n]|'[^'\r\n]*'|"[^"\r\n]*")*['"](?P<v>[^'"\r\n]+)['"]"#;
+/// MySQL's `SET PASSWORD … 'X'`: the statement's last string. A string before it must be
+/// followed by a byte that is not a quote, so that `'pa''ss'` is never read as `'pa'` before
+/// a last string `'ss'`.
+const SET_PASSWORD: &str = concat!(
+    r#"(?-u:\b)(?i-u:set)\s+(?i-u:password)(?-u:\b)"#,
+    r#"(?:[^;'"\r\n]|'(?:\\[^\r\n]|[^'\r\n]|'')*'[^;'"\r\n]|"(?:\\[^\r\n]|[^"\r\n]|"")*"[^;'"\r\n])*"#,
+    r#"(?:'(?P<v1>(?:\\[^\r\n]|[^'\r\n]|'')+)'|"(?P<v2>(?:\\[^\r\n]|[^"\r\n]|"")+)")"#,
+);
 
 /// PostgreSQL's `PASSWORD 'X'`.
-const PASSWORD_STRING: &str = r#"(?-u:\b)(?i-u:password)\s+'(?P<v>[^'\r\n]+)'"#;
+const PASSWORD_STRING: &str = r#"(?-u:\b)(?i-u:password)\s+'(?P<v>(?:[^'\r\n]|'')+)'"#;
 
 /// The `IDENTIFIED BY` rule (its hint is rare enough to need no gate).
 pub(crate) fn identified_rule() -> PatternRule {
@@ -50,7 +77,8 @@ impl SqlPasswordRule {
         let mut found: Vec<Span> = Vec::new();
         for re in [&*self.set, &*self.string] {
             for caps in re.captures_iter(text) {
-                if let Some(v) = caps.name("v") {
+                let value = ["v", "v1", "v2"].iter().find_map(|name| caps.name(name));
+                if let Some(v) = value {
                     found.push(Span {
                         range: v.range(),
                         keep: "",

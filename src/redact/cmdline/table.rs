@@ -46,6 +46,11 @@ pub(crate) enum Positional {
     FromLiteral,
     /// Windows `/option VALUE` (`false`) and `/option:VALUE` (`true`) secret switches.
     Slash(&'static [(&'static str, bool)]),
+    /// Oracle's logon `user/password[@connect]`: the first operand (not an option, not a
+    /// `@script`, not `/`-led, without `=`), a `userid=` value, and the word after RMAN's
+    /// `target`, `catalog` or `auxiliary`; the password is what lies between the `/` and the
+    /// `@` (`/`, `/nolog`, `/@wallet` and `user@db` hold none).
+    OracleLogon,
 }
 
 /// The grammar a row's arguments are read with.
@@ -480,6 +485,35 @@ const ALL: &[Client] = &[
         positional: P::No,
     },
     Client {
+        names: &["bcp"],
+        sub: &[],
+        grammar: Source::Own(
+            "-U: -P: -S: -d: -V: -C: -t: -r: -i: -o: -a: -b: -e: -f: -F: -h: -K: -l: -L: -m: \
+             -T -c -n -w -N -q -E -G -k -R -x -v -u -D",
+        ),
+        secrets: &[("-P", Whole)],
+        positional: P::No,
+    },
+    Client {
+        names: &["cqlsh"],
+        sub: &[],
+        grammar: Source::Own(
+            "-u:,--username= -p:,--password= -k:,--keyspace= -f:,--file= -e:,--execute= \
+             -b:,--secure-connect-bundle= --cqlversion= --protocol-version= --connect-timeout= \
+             --request-timeout= --encoding= --cqlshrc= --browser= --ssl -C,--color --no-color \
+             -t,--tty --debug --coverage --insecure-password-without-warning",
+        ),
+        secrets: &[("-p", Whole), ("--password", Whole)],
+        positional: P::No,
+    },
+    Client {
+        names: &["sqlplus", "sqlldr", "expdp", "impdp", "rman", "dgmgrl"],
+        sub: &[],
+        grammar: Source::Own("@raw"),
+        secrets: &[],
+        positional: P::OracleLogon,
+    },
+    Client {
         names: &["rabbitmqctl"],
         sub: &["add_user"],
         grammar: Source::Own(RABBITMQCTL),
@@ -532,6 +566,15 @@ pub(super) const HINTS: &[&str] = &[
     "7za",
     "sqlcmd",
     "rabbitmq",
+    "bcp ",
+    "cqlsh",
+    "sqlplus",
+    "sqlldr",
+    // expdp and impdp: one literal; the long searchers are nearly full and a fifth searcher
+    // would cost every text.
+    "pdp ",
+    "rman ",
+    "dgmgrl",
 ];
 
 /// Every client row.
