@@ -17,6 +17,7 @@
 
 mod forms;
 mod lines;
+mod positional;
 mod table;
 mod words;
 
@@ -28,6 +29,7 @@ use crate::policy::options::{Grammar, Item, OptId, Parsed};
 use super::scan::{Hit, Rule, ScanState, Span, next_span};
 use forms::{reads_secret_on_stdin, secret_file, set_form, writer};
 use lines::{NAME_BYTES, logical_line_end, logical_line_start, next_name};
+use positional::{net, oracle_logons};
 use table::{Client, HINTS, Positional, Shape, Source};
 use words::{Command, Reading, Word};
 
@@ -569,54 +571,6 @@ fn client_parsed(built: &Built, args: &[Word], parsed: &Parsed, found: &mut Vec<
     }
 }
 
-/// The passwords of Oracle logons (see [`Positional::OracleLogon`]).
-fn oracle_logons(args: &[Word], found: &mut Vec<Span>) {
-    /// Options of these programs that take the next word as their value.
-    const VALUED: &[&str] = &["-m", "-markup", "-r", "-c", "-compatibility", "-logfile"];
-    let is = |word: Option<&Word>, names: &[&str]| {
-        word.is_some_and(|w| names.iter().any(|n| w.text.eq_ignore_ascii_case(n)))
-    };
-    let mut operand_seen = false;
-    for (i, word) in args.iter().enumerate() {
-        let text = &*word.text;
-        let before = i.checked_sub(1).and_then(|b| args.get(b));
-        let start = if text
-            .get(..7)
-            .is_some_and(|k| k.eq_ignore_ascii_case("userid="))
-        {
-            7
-        } else if is(before, &["target", "catalog", "auxiliary"]) {
-            0
-        } else if text.starts_with('-') || text.contains('=') || is(before, VALUED) {
-            continue;
-        } else if !operand_seen {
-            // The first operand: the logon, or `/nolog`, `@script`, RMAN's `target`.
-            operand_seen = true;
-            0
-        } else {
-            continue;
-        };
-        if let Some((from, to)) = logon_password(&text[start..]) {
-            push_part(word, start + from, start + to, found);
-        }
-    }
-}
-
-/// Where the password of an Oracle logon `user/password[@connect]` lies, if it holds one: from
-/// after the first `/` to the `@` that ends it (a password in double quotes may hold `@`).
-fn logon_password(logon: &str) -> Option<(usize, usize)> {
-    let slash = logon
-        .find('/')
-        .filter(|&s| s > 0 && !logon[..s].contains('@'))?;
-    let rest = &logon[slash + 1..];
-    let len = if let Some(quoted) = rest.strip_prefix('"') {
-        quoted.find('"').map_or(rest.len(), |close| close + 2)
-    } else {
-        rest.find('@').unwrap_or(rest.len())
-    };
-    (len > 0).then_some((slash + 1, slash + 1 + len))
-}
-
 /// Records `word.text[start..end]` as a secret unless it is a reference.
 fn push_part(word: &Word, start: usize, end: usize, found: &mut Vec<Span>) {
     let Some(value) = word.text.get(start..end) else {
@@ -627,25 +581,6 @@ fn push_part(word: &Word, start: usize, end: usize, found: &mut Vec<Span>) {
     }
     if let Some(span) = word.source(start, end) {
         found.push(span);
-    }
-}
-
-/// `net use [DEVICE] \\host\share PASSWORD …` and `net user NAME PASSWORD …`.
-fn net(args: &[Word], found: &mut Vec<Span>) {
-    let mut operands = args.iter().filter(|w| !w.text.starts_with('/'));
-    let Some(verb) = operands.next() else { return };
-    let verb = verb.text.to_ascii_lowercase();
-    let password = match verb.as_str() {
-        "use" => {
-            let mut rest = operands.skip_while(|w| !w.text.starts_with('\\'));
-            rest.next();
-            rest.next()
-        }
-        "user" => operands.nth(1),
-        _ => None,
-    };
-    if let Some(word) = password {
-        push_from(word, 0, found);
     }
 }
 
