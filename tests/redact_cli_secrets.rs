@@ -665,6 +665,15 @@ fn attacked_forms_stay_redacted() {
             "docker login -u ci --password-stdin <<< \"[R]\" registry.example.com",
         ),
         ("chpasswd <<< 'alice:hunter2'", "chpasswd <<< '[R]'"),
+        // `cat` passes its here-string on unchanged, as `echo` its operands.
+        (
+            "cat <<< 'hunter2' | sudo -S apt-get update",
+            "cat <<< '[R]' | sudo -S apt-get update",
+        ),
+        (
+            "/bin/cat -u <<<hunter2 | sudo -u root -S id",
+            "/bin/cat -u <<<[R] | sudo -u root -S id",
+        ),
         (
             "passwd --stdin bob <<< hunter2",
             "passwd --stdin bob <<< [R]",
@@ -857,7 +866,9 @@ fn attacked_forms_near_misses_stay_unchanged() {
         "sudo -S id <<< \"$SUDO_PASSWORD\"",
         "grep -c root <<< \"$(cat /etc/passwd)\"",
         "passwd bob <<< hunter2",
-        "cat <<< 'hello world' | sudo -S tee /dev/null",
+        "tr a-z A-Z <<< 'hello world' | sudo -S tee /dev/null",
+        "cat <<< 'hello world' | tee /dev/null",
+        "cat <<< \"$SUDO_PASSWORD\" | sudo -S id",
         "sudo -S id << EOF",
         "docker login -u ci --password-stdin < token.txt",
     ] {

@@ -362,10 +362,17 @@ fn in_command(cmd: &Command, next: Option<&Command>, found: &mut Vec<Span>) {
     let t = table();
     let words = &cmd.words;
     let mut buf = [0u8; 32];
-    // `sudo -S cmd <<< SECRET`: a here-string into a command that reads a secret on stdin.
+    // `sudo -S cmd <<< SECRET`: a here-string into a command that reads a secret on stdin,
+    // or into `cat` piped into one (`cat <<< SECRET | sudo -S cmd`, as `echo SECRET | …`;
+    // another program would pass on what it makes of its input, not the word).
     if let Some(here) = &cmd.here
         && !cmd.continued
-        && reads_secret_on_stdin(cmd)
+        && (reads_secret_on_stdin(cmd)
+            || cmd.next == words::Next::Pipe
+                && next.is_some_and(reads_secret_on_stdin)
+                && words.first().is_some_and(|w| {
+                    program_name(&w.text, &mut [0u8; 32]) == Some(b"cat".as_slice())
+                }))
     {
         push_from(here, 0, found);
     }
