@@ -596,6 +596,16 @@ fn attacked_forms_stay_redacted() {
             "CREATE USER app IDENTIFIED BY VALUES 'S:8F2D0C4AB1E9';",
             "CREATE USER app IDENTIFIED BY VALUES '[R]';",
         ),
+        // SQL*Plus's CONNECT as a line of its own (a script, a here-document).
+        (
+            "sqlplus -s /nolog <<EOF\nconnect sys/Manager1@orcl as sysdba\nselect 1 from dual;\nEOF",
+            "sqlplus -s /nolog <<EOF\nconnect sys/[R]@orcl as sysdba\nselect 1 from dual;\nEOF",
+        ),
+        ("SQL> CONN scott/Tiger42", "SQL> CONN scott/[R]"),
+        (
+            "  CONNECT app/\"p@ss w\"@//db.example.com:1521/svc;",
+            "  CONNECT app/\"[R]\"@//db.example.com:1521/svc;",
+        ),
         // redis AUTH, and `put` into a key-value store under a key that names a secret.
         ("redis-cli AUTH Hunter2pw", "redis-cli AUTH [R]"),
         // Options (and their values) may come before the subcommand.
@@ -826,6 +836,13 @@ fn attacked_forms_near_misses_stay_unchanged() {
         "CREATE USER app IDENTIFIED GLOBALLY AS 'CN=app,O=example';",
         "ALTER USER app IDENTIFIED BY $APP_PW;",
         "ALTER USER app IDENTIFIED BY &1;",
+        "connect to/from the server over TLS",
+        "Connect db/main",
+        "connect scott/&1@db",
+        "CONNECT scott@orcl",
+        "conn / as sysdba",
+        "connect $DB_USER/$DB_PASS@db",
+        "2026-12-03 connection refused by db/main",
         "ALTER ROLE app WITH PASSWORD NULL;",
         "consul kv put app/replicas 3",
         "consul kv put -token-file=/etc/consul.d/token app/replicas 3",

@@ -215,6 +215,7 @@ pub(crate) fn late_rules() -> Vec<Box<dyn Rule>> {
         Box::new(super::cookie::CookieRule::new()),
         Box::new(super::sql::identified_rule()),
         Box::new(super::sql::SqlPasswordRule::new()),
+        Box::new(super::sql::connect_rule()),
     ]
 }
 

@@ -53,6 +53,47 @@ const SET_PASSWORD: &str = concat!(
 /// PostgreSQL's `PASSWORD 'X'`.
 const PASSWORD_STRING: &str = r#"(?-u:\b)(?i-u:password)\s+'(?P<v>(?:[^'\r\n]|'')+)'"#;
 
+/// SQL*Plus's `CONNECT user/X[@db] [AS SYSDBA]` (or `CONN`) as a line of its own, as a script
+/// or a here-document into `sqlplus /nolog` holds it, optionally after an `SQL>` prompt. The
+/// whole line must be that command, so that prose ("connect to/from the server") stays, and
+/// the command is written in lower or upper case, as scripts write it ("Connect db/main" is a
+/// heading); a `$VARIABLE` or `&1` substitution is a reference, not a password.
+const CONNECT_LINE: &str = concat!(
+    r#"(?m)^[ \t]*(?:(?i-u:sql)>[ \t]*)?(?:conn(?:ect)?|CONN(?:ECT)?)[ \t]+(?:[A-Za-z0-9_$#.]+|"[^"\r\n]+")/"#,
+    r#"(?:"(?P<v1>[^"\r\n]+)"|(?P<v2>[^\s@"/;$&][^\s@"/;]*))(?:@[^\s;]+)?"#,
+    r#"(?:[ \t]+(?i-u:as)[ \t]+(?i-u:sys)[A-Za-z]+)?[ \t]*;?[ \t]*\r?$"#,
+);
+
+/// Whether some line of `text` starts with `conn` (ASCII case-insensitive), after blanks and
+/// an optional `SQL>` prompt: the precheck of [`connect_rule`], a superset of its pattern.
+fn has_connect_line(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', bytes).map(|nl| nl + 1));
+    starts.into_iter().any(|start| {
+        let blanks = |at: usize| {
+            at + bytes[at.min(bytes.len())..]
+                .iter()
+                .take_while(|&&b| b == b' ' || b == b'\t')
+                .count()
+        };
+        let mut at = blanks(start);
+        let has = |at: usize, word: &[u8]| {
+            bytes
+                .get(at..at + word.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(word))
+        };
+        if has(at, b"sql>") {
+            at = blanks(at + 4);
+        }
+        has(at, b"conn")
+    })
+}
+
+/// The `CONNECT user/X` line rule.
+pub(crate) fn connect_rule() -> PatternRule {
+    PatternRule::valued(CONNECT_LINE, &["conn"]).prechecked_by(has_connect_line)
+}
+
 /// The `IDENTIFIED BY` rule (its hint is rare enough to need no gate).
 pub(crate) fn identified_rule() -> PatternRule {
     PatternRule::valued(IDENTIFIED, &["identified"])
@@ -177,6 +218,42 @@ mod tests {
         }
         assert!(!has_sql_password("PGPASSWORD=x psql -h db -c 'select 1'"));
         assert!(!has_sql_password("mysql --password=x -e 'select 1'"));
+    }
+
+    #[test]
+    fn the_connect_precheck_says_yes_wherever_the_line_pattern_matches() {
+        let alphabet = [
+            "\n",
+            " ",
+            "\t",
+            "\r",
+            "conn ",
+            "CONNECT\t",
+            "sql>",
+            "SQL> ",
+            "u",
+            "/",
+            "p",
+            "@db",
+            " as sysdba",
+            ";",
+            "\"",
+            "$",
+            "x",
+        ];
+        let matched = check_covers(
+            CONNECT_LINE,
+            has_connect_line,
+            &alphabet,
+            7,
+            200_000,
+            0xc0_22ec7,
+        );
+        assert!(matched > 100, "only {matched} texts matched");
+        assert!(!has_connect_line(
+            "2026-12-03 connection refused\nretry in 5s"
+        ));
+        assert!(has_connect_line("x\n  SQL> Conn a/b"));
     }
 
     #[test]
