@@ -136,7 +136,10 @@ const ADVERSARIAL: &[(&str, &str)] = &[
     ("sql: IDENTIFIED BY, no string", "IDENTIFIED BY x "),
     ("sql: doubled quotes, unclosed", "IDENTIFIED BY 'a''"),
     ("sql: SET PASSWORD, doubled quotes", "SET PASSWORD 'a''b' "),
-    ("sql: CREATE USER u IDENTIFIED, no BY", "CREATE USER u IDENTIFIED "),
+    (
+        "sql: CREATE USER u IDENTIFIED, no BY",
+        "CREATE USER u IDENTIFIED ",
+    ),
     ("sql: CONNECT lines, prose after", "\nconn a/b x"),
     ("cmdline: Oracle logons", "sqlplus a/b@c "),
     ("cmdline: mysql -p words", "mysql -p -p -p "),
