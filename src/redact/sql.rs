@@ -25,6 +25,21 @@
 use super::rules::PatternRule;
 use super::scan::{Hit, LazyRegex, Rule, ScanState, Span, compile, next_span};
 
+/// The inside of a `'…'` string (MySQL's reading: a backslash escapes the next character, a
+/// doubled quote is one quote, a lone backslash before the closing quote is itself).
+macro_rules! single_quoted {
+    () => {
+        r#"(?:\\[^\r\n]|[^'\r\n]|'')"#
+    };
+}
+
+/// The inside of a `"…"` string, read as `single_quoted!` reads `'…'`.
+macro_rules! double_quoted {
+    () => {
+        r#"(?:\\[^\r\n]|[^"\r\n]|"")"#
+    };
+}
+
 /// `IDENTIFIED [WITH plugin] BY|AS [PASSWORD] 'X'`, and first the Oracle forms after `CREATE
 /// USER u` or `ALTER USER u`, which start earlier and so win where both match: `BY VALUES
 /// 'hash'`, a quoted value, or an unquoted one (not a `$VARIABLE`). The value groups are
@@ -33,21 +48,39 @@ use super::scan::{Hit, LazyRegex, Rule, ScanState, Span, compile, next_span};
 const IDENTIFIED: &str = concat!(
     r#"(?-u:\b)(?i-u:create|alter)\s+(?i-u:user)\s+(?:(?i-u:if)\s+(?i-u:not)\s+(?i-u:exists)\s+)?"#,
     r#"[^\s;]+\s+(?i-u:identified)\s+(?i-u:by)\s+(?:(?i-u:password|values)\s+"#,
-    r#"(?:'(?P<v1>(?:\\[^\r\n]|[^'\r\n]|'')+)'|"(?P<v2>(?:\\[^\r\n]|[^"\r\n]|"")+)")"#,
-    r#"|'(?P<v3>(?:\\[^\r\n]|[^'\r\n]|'')+)'|"(?P<v4>(?:\\[^\r\n]|[^"\r\n]|"")+)""#,
+    "(?:'(?P<v1>",
+    single_quoted!(),
+    "+)'|\"(?P<v2>",
+    double_quoted!(),
+    "+)\")|'(?P<v3>",
+    single_quoted!(),
+    "+)'|\"(?P<v4>",
+    double_quoted!(),
+    "+)\"",
     r#"|(?P<v5>[A-Za-z0-9_#][A-Za-z0-9_$#]*))"#,
     r#"|(?-u:\b)(?i-u:identified)\s+(?:(?i-u:with)\s+['"`]?[A-Za-z0-9_]+['"`]?\s+)?"#,
     r#"(?i-u:by|as)\s+(?:(?i-u:password)\s+)?"#,
-    r#"(?:'(?P<v6>(?:\\[^\r\n]|[^'\r\n]|'')+)'|"(?P<v7>(?:\\[^\r\n]|[^"\r\n]|"")+)")"#,
+    "(?:'(?P<v6>",
+    single_quoted!(),
+    "+)'|\"(?P<v7>",
+    double_quoted!(),
+    "+)\")",
 );
 
 /// MySQL's `SET PASSWORD … 'X'`: the statement's last string. A string before it must be
 /// followed by a byte that is not a quote, so that `'pa''ss'` is never read as `'pa'` before
 /// a last string `'ss'`.
 const SET_PASSWORD: &str = concat!(
-    r#"(?-u:\b)(?i-u:set)\s+(?i-u:password)(?-u:\b)"#,
-    r#"(?:[^;'"\r\n]|'(?:\\[^\r\n]|[^'\r\n]|'')*'[^;'"\r\n]|"(?:\\[^\r\n]|[^"\r\n]|"")*"[^;'"\r\n])*"#,
-    r#"(?:'(?P<v1>(?:\\[^\r\n]|[^'\r\n]|'')+)'|"(?P<v2>(?:\\[^\r\n]|[^"\r\n]|"")+)")"#,
+    r#"(?-u:\b)(?i-u:set)\s+(?i-u:password)(?-u:\b)(?:[^;'"\r\n]|'"#,
+    single_quoted!(),
+    r#"*'[^;'"\r\n]|""#,
+    double_quoted!(),
+    r#"*"[^;'"\r\n])*"#,
+    "(?:'(?P<v1>",
+    single_quoted!(),
+    "+)'|\"(?P<v2>",
+    double_quoted!(),
+    "+)\")",
 );
 
 /// PostgreSQL's `PASSWORD 'X'`.
@@ -68,20 +101,21 @@ const CONNECT_LINE: &str = concat!(
 /// an optional `SQL>` prompt: the precheck of [`connect_rule`], a superset of its pattern.
 fn has_connect_line(text: &str) -> bool {
     let bytes = text.as_bytes();
-    let starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', bytes).map(|nl| nl + 1));
-    starts.into_iter().any(|start| {
-        let blanks = |at: usize| {
-            at + bytes[at.min(bytes.len())..]
-                .iter()
-                .take_while(|&&b| b == b' ' || b == b'\t')
-                .count()
-        };
+    let blanks = |at: usize| {
+        at + bytes[at..]
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count()
+    };
+    let has = |at: usize, word: &[u8]| {
+        bytes
+            .get(at..at + word.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
+    };
+    // Every line start is at most the text's length (after a final `\n`, equal to it).
+    let mut starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', bytes).map(|nl| nl + 1));
+    starts.any(|start| {
         let mut at = blanks(start);
-        let has = |at: usize, word: &[u8]| {
-            bytes
-                .get(at..at + word.len())
-                .is_some_and(|w| w.eq_ignore_ascii_case(word))
-        };
         if has(at, b"sql>") {
             at = blanks(at + 4);
         }
